@@ -1,0 +1,53 @@
+# The verbs people use. Each creates .venv and installs what it needs from the lock files, so a
+# fresh clone with only Python 3.11 and pip works.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(BIN)/uv
+UV_VERSION := 0.13.9
+export UV_COMPILE_BYTECODE := 1
+export UV_PYTHON := $(BIN)/python
+
+HOST ?= 127.0.0.1
+PORT ?= 8080
+
+.PHONY: run test lint format bench lock clean
+
+run: $(VENV)/.local  ## start the local processor on $(HOST):$(PORT)
+	$(BIN)/webhook-processor serve --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.dev lint  ## lint, type-check and run the whole offline suite
+	$(BIN)/pytest
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(VENV)/.dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(VENV)/.dev  ## micro and load benchmarks, as ratios to a baseline measured in the same run
+	$(BIN)/python -m bench
+
+lock: $(UV)  ## re-resolve the pinned requirements after editing pyproject.toml
+	$(UV) pip compile pyproject.toml --extra local -o requirements/local.txt -q --generate-hashes --python-version 3.11
+	$(UV) pip compile pyproject.toml --extra local --group dev -o requirements/dev.txt -q --generate-hashes --python-version 3.11
+
+$(UV):
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q uv==$(UV_VERSION)
+
+$(VENV)/.local: requirements/local.txt pyproject.toml | $(UV)
+	$(UV) pip install -q -r requirements/local.txt
+	$(UV) pip install -q --no-deps -e .
+	touch $@
+
+$(VENV)/.dev: requirements/dev.txt pyproject.toml | $(UV)
+	$(UV) pip install -q -r requirements/dev.txt
+	$(UV) pip install -q --no-deps -e .
+	touch $@ $(VENV)/.local
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage dist

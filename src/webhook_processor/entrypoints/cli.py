@@ -1,0 +1,325 @@
+"""``webhook-processor``: run the local processor, send signed test events, inspect the store."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import secrets
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, TextIO
+
+from webhook_processor import codec
+from webhook_processor.bootstrap import LocalConfig, build_local, default_data_dir
+from webhook_processor.errors import WebhookError
+from webhook_processor.model import utc_now
+from webhook_processor.money import format_amount
+from webhook_processor.pipeline import DEFAULT_MAX_BODY_BYTES
+from webhook_processor.providers import default_providers
+from webhook_processor.providers.base import Sample
+from webhook_processor.signing_secrets import LocalSecrets
+from webhook_processor.storage.sqlite import SQLiteStore
+
+DEFAULT_URL = "http://127.0.0.1:8080"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        result: int = args.command(args)
+    except WebhookError as error:
+        print(f"error: {error.detail}", file=sys.stderr)
+        return 2
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    providers = sorted(default_providers())
+    parser = argparse.ArgumentParser(
+        prog="webhook-processor",
+        description="Verify, store and publish payment-provider webhooks on this machine.",
+        epilog="Run 'webhook-processor COMMAND --help' for a command's options.",
+    )
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    data_dir = argparse.ArgumentParser(add_help=False)
+    data_dir.add_argument(
+        "--data-dir",
+        type=Path,
+        default=default_data_dir(),
+        help="where the database, secrets and events file live (default: $WEBHOOK_DATA_DIR "
+        "or .data)",
+    )
+    as_json = argparse.ArgumentParser(add_help=False)
+    as_json.add_argument("--json", action="store_true", help="print JSON for scripts")
+    as_json.add_argument("--limit", type=int, default=50, help="rows to show (default 50)")
+
+    serve = commands.add_parser(
+        "serve",
+        parents=[data_dir],
+        help="run the processor: POST /webhooks/{provider}, GET /healthz",
+        description="Run the local processor. Providers: " + ", ".join(providers) + ". "
+        "Secrets come from WEBHOOK_SECRET_<PROVIDER> or are generated into "
+        "<data-dir>/secrets.json on first run.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    serve.add_argument(
+        "--events-file", type=Path, help="JSON Lines sink (default <data-dir>/events.jsonl)"
+    )
+    serve.add_argument(
+        "--subscriber",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="also POST each event to URL (repeatable); retried with backoff",
+    )
+    serve.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=DEFAULT_MAX_BODY_BYTES,
+        help=f"larger bodies get 413 (default {DEFAULT_MAX_BODY_BYTES})",
+    )
+    serve.add_argument(
+        "--max-attempts",
+        type=int,
+        default=5,
+        help="delivery attempts before an event becomes a dead letter (default 5)",
+    )
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
+    serve.set_defaults(command=_serve)
+
+    send = commands.add_parser(
+        "send",
+        parents=[data_dir],
+        help="sign and POST a sample event exactly as the provider would",
+        description="Build a sample event (or take --file), sign it with the provider's scheme "
+        "and the secret serve uses, POST it and print the response.",
+    )
+    send.add_argument("provider", choices=providers)
+    send.add_argument(
+        "--url", default=DEFAULT_URL, help=f"processor base URL (default {DEFAULT_URL})"
+    )
+    send.add_argument(
+        "--amount", type=_decimal, default=Decimal("19.99"), help="major units (default 19.99)"
+    )
+    send.add_argument("--currency", default="USD", help="ISO 4217 code (default USD)")
+    send.add_argument("--status", default="succeeded", help="payment status (default succeeded)")
+    send.add_argument("--event-id", help="provider event id (default: a new random id)")
+    send.add_argument("--file", type=Path, help="send this file's bytes as the body instead")
+    send.set_defaults(command=_send)
+
+    for name, handler, text in (
+        ("transactions", _transactions, "list transactions with their latest status"),
+        ("events", _events, "list stored events with their delivery state"),
+        ("dead-letters", _dead_letters, "list events whose delivery gave up"),
+    ):
+        sub = commands.add_parser(name, parents=[data_dir, as_json], help=text, description=text)
+        sub.set_defaults(command=handler)
+
+    redrive = commands.add_parser(
+        "redrive",
+        parents=[data_dir],
+        help="queue dead letters for delivery again",
+        description="Queue dead letters again. KEY is provider:event_id as 'dead-letters' shows.",
+    )
+    chosen = redrive.add_mutually_exclusive_group(required=True)
+    chosen.add_argument("--all", action="store_true", help="every dead letter")
+    chosen.add_argument("keys", nargs="*", default=[], metavar="KEY", help="dead letters to queue")
+    redrive.set_defaults(command=_redrive)
+    return parser
+
+
+def _decimal(text: str) -> Decimal:
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a decimal amount") from None
+
+
+# -- serve ------------------------------------------------------------------------------------
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn  # the server stack is only needed here
+
+    from webhook_processor.entrypoints.server import create_app
+
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    config = LocalConfig(
+        data_dir=args.data_dir,
+        events_file=args.events_file,
+        subscribers=tuple(args.subscriber),
+        max_body_bytes=args.max_body_bytes,
+        max_attempts=args.max_attempts,
+    )
+    processor = build_local(config)
+    generated = processor.secrets.ensure(processor.providers)
+    print(f"webhook-processor on http://{args.host}:{args.port}")
+    for name in processor.providers:
+        print(f"  POST http://{args.host}:{args.port}/webhooks/{name}")
+    print(f"  database:    {config.database}")
+    print(f"  events file: {config.events_path}")
+    for url in config.subscribers:
+        print(f"  subscriber:  {url}")
+    print(
+        f"  secrets:     {config.secrets_file}"
+        + (f" (generated for {', '.join(generated)})" if generated else "")
+        + "; WEBHOOK_SECRET_<PROVIDER> overrides"
+    )
+    print("  try:         webhook-processor send stripe --amount 19.99 --currency USD", flush=True)
+    uvicorn.run(create_app(processor), host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
+# -- send -------------------------------------------------------------------------------------
+
+
+def _send(args: argparse.Namespace) -> int:
+    provider = default_providers()[args.provider]
+    secret = LocalSecrets(args.data_dir / "secrets.json").get(provider.name)
+    now = utc_now()
+    prefix = {"stripe": "evt_"}.get(provider.name, "msg_")
+    event_id = args.event_id or prefix + secrets.token_hex(12)
+    if args.file is not None:
+        body = args.file.read_bytes()
+    else:
+        body = provider.sample(Sample(event_id, args.amount, args.currency, args.status, now))
+    headers = {"Content-Type": "application/json", **provider.sign(body, secret, now, event_id)}
+    url = f"{args.url.rstrip('/')}/webhooks/{provider.name}"
+    if not url.startswith(("http://", "https://")):
+        print(f"error: --url must be http:// or https://, got {args.url!r}", file=sys.stderr)
+        return 2
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            status, text = response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        status, text = exc.code, exc.read().decode()
+    except urllib.error.URLError as exc:
+        print(f"error: cannot reach {url}: {exc.reason} (is 'make run' running?)", file=sys.stderr)
+        return 1
+    print(f"POST {url} -> {status}")
+    print(text)
+    return 0 if 200 <= status < 300 else 1
+
+
+# -- inspection -------------------------------------------------------------------------------
+
+
+def _open_store(args: argparse.Namespace) -> SQLiteStore:
+    return SQLiteStore(args.data_dir / "webhooks.db")
+
+
+def _transactions(args: argparse.Namespace) -> int:
+    store = _open_store(args)
+    try:
+        rows = [
+            {
+                "transaction_id": t.transaction_id,
+                "provider": t.provider,
+                "status": t.status,
+                "amount": t.amount,
+                "currency": t.currency,
+                "events": t.event_count,
+                "last_event_id": t.last_event_id,
+                "updated_at": t.updated_at.isoformat(),
+            }
+            for t in store.transactions(args.limit)
+        ]
+    finally:
+        store.close()
+    return _print(rows, args.json)
+
+
+def _events(args: argparse.Namespace) -> int:
+    store = _open_store(args)
+    try:
+        rows = [
+            {
+                "key": r.event.key,
+                "transaction_id": r.event.transaction_id,
+                "event_type": r.event.event_type,
+                "amount": r.event.amount,
+                "currency": r.event.currency,
+                "status": r.event.status,
+                "received_at": r.event.received_at.isoformat(),
+                "delivery": r.delivery,
+                "attempts": r.attempts,
+                "last_error": r.last_error,
+            }
+            for r in store.recent_events(args.limit)
+        ]
+    finally:
+        store.close()
+    return _print(rows, args.json)
+
+
+def _dead_letters(args: argparse.Namespace) -> int:
+    store = _open_store(args)
+    try:
+        rows = [
+            {
+                "key": d.key,
+                "transaction_id": d.event.transaction_id,
+                "amount": d.event.amount,
+                "currency": d.event.currency,
+                "attempts": d.attempts,
+                "failed_at": d.failed_at.isoformat(),
+                "last_error": d.last_error,
+            }
+            for d in store.dead_letters()[: args.limit]
+        ]
+    finally:
+        store.close()
+    return _print(rows, args.json)
+
+
+def _redrive(args: argparse.Namespace) -> int:
+    store = _open_store(args)
+    try:
+        queued = store.redrive(None if args.all else args.keys, utc_now())
+    finally:
+        store.close()
+    unknown = sorted(set(args.keys) - set(queued))
+    for key in queued:
+        print(f"queued {key}")
+    for key in unknown:
+        print(f"not a dead letter: {key}", file=sys.stderr)
+    if not queued and not unknown:
+        print("no dead letters")
+    return 1 if unknown else 0
+
+
+def _print(rows: list[dict[str, Any]], as_json: bool, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    if as_json:
+        out.write(codec.dumps(rows) + "\n")
+        return 0
+    if not rows:
+        out.write("(none)\n")
+        return 0
+    cells = [[_cell(value) for value in row.values()] for row in rows]
+    headers = list(rows[0])
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
+    for line in [headers, *cells]:
+        out.write("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() + "\n")
+    return 0
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, Decimal):
+        return format_amount(value)
+    return str(value)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

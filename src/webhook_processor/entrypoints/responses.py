@@ -1,0 +1,61 @@
+"""The one table from outcomes and errors to HTTP responses, shared by every HTTP edge."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from webhook_processor import codec
+from webhook_processor.errors import (
+    InvalidPayload,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    RequestRejected,
+    ServiceUnavailable,
+    SignatureInvalid,
+    UnknownProvider,
+    UnsupportedMediaType,
+    WebhookError,
+)
+from webhook_processor.model import Outcome
+
+#: First match wins, so subclasses come before their bases.
+STATUS_BY_ERROR: Final[tuple[tuple[type[WebhookError], int], ...]] = (
+    (UnknownProvider, 404),
+    (MethodNotAllowed, 405),
+    (PayloadTooLarge, 413),
+    (UnsupportedMediaType, 415),
+    (SignatureInvalid, 401),
+    (InvalidPayload, 400),
+    (RequestRejected, 400),
+    (ServiceUnavailable, 503),
+)
+
+JSON: Final = "application/json"
+
+
+def status_for(error: WebhookError) -> int:
+    """The HTTP status of ``error``: 4xx for bad requests, 503 when we cannot take it, else 500."""
+    for kind, status in STATUS_BY_ERROR:
+        if isinstance(error, kind):
+            return status
+    return 500
+
+
+def error_response(error: WebhookError) -> tuple[int, dict[str, str], bytes]:
+    headers = {"content-type": JSON}
+    if isinstance(error, MethodNotAllowed):
+        headers["allow"] = "POST"
+    body = codec.dumps({"error": error.code, "detail": error.detail}).encode()
+    return status_for(error), headers, body
+
+
+def internal_error_response() -> tuple[int, dict[str, str], bytes]:
+    body = codec.dumps({"error": "internal", "detail": "unexpected error; see the server log"})
+    return 500, {"content-type": JSON}, body.encode()
+
+
+def outcome_response(outcome: Outcome) -> tuple[int, dict[str, str], bytes]:
+    if outcome.response_body is not None:
+        return 200, {"content-type": "text/plain"}, outcome.response_body.encode()
+    body = codec.dumps({"status": outcome.disposition, "event_ids": list(outcome.event_ids)})
+    return 200, {"content-type": JSON}, body.encode()

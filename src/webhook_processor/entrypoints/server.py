@@ -1,0 +1,97 @@
+"""The local HTTP server: Starlette on uvicorn, the same pipeline as on Lambda.
+
+Routes: ``POST /webhooks/{provider}`` and ``GET /healthz``. The pipeline (HMAC, JSON parse and
+a group-committed SQLite write) runs in the thread pool so the event loop keeps accepting
+connections while a commit is being fsync'd.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from webhook_processor.bootstrap import LocalProcessor
+from webhook_processor.entrypoints.responses import (
+    error_response,
+    internal_error_response,
+    outcome_response,
+)
+from webhook_processor.errors import PayloadTooLarge, WebhookError
+from webhook_processor.model import WebhookRequest
+from webhook_processor.pipeline import Pipeline
+
+log = logging.getLogger(__name__)
+
+_ALL_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def create_app(processor: LocalProcessor, *, run_dispatcher: bool = True) -> Starlette:
+    """The ASGI app. With ``run_dispatcher`` its lifespan starts and stops the outbox thread."""
+    pipeline = processor.pipeline
+
+    async def webhook(request: Request) -> Response:
+        try:
+            pipeline.provider(request.path_params["provider"])
+            body = await _read_body(request, pipeline)
+            webhook_request = WebhookRequest.build(
+                request.path_params["provider"],
+                request.headers.items(),
+                body,
+                pipeline.clock(),
+                method=request.method,
+                url=str(request.url),
+            )
+            outcome = await run_in_threadpool(pipeline.receive, webhook_request)
+        except WebhookError as error:
+            log.info("rejected %s: %s", error.code, error.detail)
+            status, headers, content = error_response(error)
+        except Exception:
+            log.exception("unexpected error")
+            status, headers, content = internal_error_response()
+        else:
+            status, headers, content = outcome_response(outcome)
+        return Response(content, status, headers)
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if run_dispatcher:
+            processor.start()
+        try:
+            yield
+        finally:
+            processor.close()
+
+    return Starlette(
+        routes=[
+            # Every method reaches the pipeline, so a 405 has the same JSON shape as other errors.
+            Route("/webhooks/{provider}", webhook, methods=_ALL_METHODS),
+            Route("/healthz", healthz, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+
+
+async def _read_body(request: Request, pipeline: Pipeline) -> bytes:
+    """Read at most the body limit, refusing early on a larger Content-Length."""
+    limit = pipeline.max_body_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(limit)
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)

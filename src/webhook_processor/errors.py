@@ -1,0 +1,100 @@
+"""The exception tree of the processor.
+
+Every failure the processor raises on purpose derives from :class:`WebhookError`::
+
+    WebhookError
+    ├── RequestRejected           the request is wrong; resending it unchanged cannot help (4xx)
+    │   ├── UnknownProvider       no adapter of that name
+    │   ├── MethodNotAllowed      webhooks arrive by POST
+    │   ├── PayloadTooLarge       body over the configured limit
+    │   ├── UnsupportedMediaType  Content-Type says the body is not JSON
+    │   ├── SignatureInvalid      missing, malformed, wrong, stale or future signature
+    │   └── InvalidPayload        verified, but not an event we can normalise
+    │       └── InvalidAmount     money not exact, finite, bounded, in a known currency
+    ├── ServiceUnavailable        cannot take the request now; the sender retries (5xx)
+    │   ├── StorageUnavailable    the store did not confirm a durable write
+    │   └── SecretUnavailable     the provider's signing secret cannot be read
+    └── DeliveryFailed            a sink did not take a published event (outbox retries it)
+
+Expected outcomes (an accepted or a duplicate delivery) are return values, not exceptions. The
+mapping from these classes to HTTP statuses lives in one table at the edge
+(:mod:`webhook_processor.entrypoints.responses`).
+"""
+
+from __future__ import annotations
+
+
+class WebhookError(Exception):
+    """Base class of every error the processor raises on purpose."""
+
+    code = "error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class RequestRejected(WebhookError):
+    """The request itself is wrong; the sender must not retry it unchanged."""
+
+    code = "bad_request"
+
+
+class UnknownProvider(RequestRejected):
+    code = "unknown_provider"
+
+    def __init__(self, provider: str, known: tuple[str, ...]) -> None:
+        super().__init__(f"no provider named {provider!r}; known: {', '.join(known)}")
+        self.provider = provider
+
+
+class MethodNotAllowed(RequestRejected):
+    code = "method_not_allowed"
+
+    def __init__(self, method: str) -> None:
+        super().__init__(f"webhooks are delivered with POST, not {method}")
+        self.method = method
+
+
+class PayloadTooLarge(RequestRejected):
+    code = "payload_too_large"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"body is larger than the limit of {limit} bytes")
+        self.limit = limit
+
+
+class UnsupportedMediaType(RequestRejected):
+    code = "unsupported_media_type"
+
+
+class SignatureInvalid(RequestRejected):
+    code = "invalid_signature"
+
+
+class InvalidPayload(RequestRejected):
+    code = "invalid_payload"
+
+
+class InvalidAmount(InvalidPayload):
+    code = "invalid_amount"
+
+
+class ServiceUnavailable(WebhookError):
+    """The processor cannot take the request now; the sender should retry later."""
+
+    code = "unavailable"
+
+
+class StorageUnavailable(ServiceUnavailable):
+    code = "storage_unavailable"
+
+
+class SecretUnavailable(ServiceUnavailable):
+    code = "secret_unavailable"
+
+
+class DeliveryFailed(WebhookError):
+    """A sink did not accept a published event; the outbox will try again."""
+
+    code = "delivery_failed"

@@ -1,0 +1,114 @@
+"""The two records every part of the processor speaks: the request in, the event out."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+
+def utc_now() -> datetime:
+    """The default clock: an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRequest:
+    """A delivery as it reached us: the body is the exact bytes the provider signed.
+
+    Header names are lower-cased on construction so adapters look them up one way.
+    """
+
+    provider: str
+    headers: Mapping[str, str]
+    body: bytes
+    received_at: datetime
+    method: str = "POST"
+    #: The URL the provider posted to, as the provider saw it (Square signs it).
+    url: str = ""
+
+    @classmethod
+    def build(
+        cls,
+        provider: str,
+        headers: Mapping[str, str] | Iterable[tuple[str, str]],
+        body: bytes,
+        received_at: datetime,
+        *,
+        method: str = "POST",
+        url: str = "",
+    ) -> WebhookRequest:
+        """Build a request, lower-casing header names (the last of repeated headers wins)."""
+        pairs = headers.items() if isinstance(headers, Mapping) else headers
+        return cls(
+            provider=provider,
+            headers={name.lower(): value for name, value in pairs},
+            body=body,
+            received_at=received_at,
+            method=method.upper(),
+            url=url,
+        )
+
+    def header(self, name: str) -> str | None:
+        """The value of header ``name`` (any case), or None."""
+        return self.headers.get(name.lower())
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentEvent:
+    """One provider event, normalised. ``(provider, event_id)`` identifies it."""
+
+    provider: str
+    event_id: str
+    transaction_id: str
+    #: The provider's own event type, e.g. ``payment_intent.succeeded``.
+    event_type: str
+    amount: Decimal
+    #: ISO 4217 code, upper case.
+    currency: str
+    #: Normalised payment status: see :class:`PaymentStatus`.
+    status: str
+    customer_id: str | None
+    payment_method: str | None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    occurred_at: datetime = field(default_factory=utc_now)
+    received_at: datetime = field(default_factory=utc_now)
+
+    @property
+    def key(self) -> str:
+        """The idempotency key: one stored record per key, ever."""
+        return f"{self.provider}:{self.event_id}"
+
+
+class PaymentStatus(enum.StrEnum):
+    """The statuses every provider's vocabulary is normalised to."""
+
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    REFUNDED = "refunded"
+
+
+class Disposition(enum.StrEnum):
+    """What the processor did with a verified delivery."""
+
+    #: At least one event was new and is now stored durably.
+    ACCEPTED = "accepted"
+    #: Every event was stored before; nothing new was stored or queued.
+    DUPLICATE = "duplicate"
+    #: Authentic, but of an event type the processor does not normalise; nothing stored.
+    IGNORED = "ignored"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The result of :meth:`Pipeline.receive` for one request."""
+
+    disposition: Disposition
+    event_ids: tuple[str, ...]
+    #: Provider-specific success body (Adyen expects ``[accepted]``); None means the default.
+    response_body: str | None = None

@@ -1,0 +1,87 @@
+"""The Standard Webhooks signature scheme (also Svix's), shared by the providers that use it.
+
+Headers ``webhook-id``, ``webhook-timestamp`` and ``webhook-signature: v1,<base64> [v1,<base64>]``;
+the signature is HMAC-SHA256 over ``"{id}.{timestamp}.{body}"`` keyed with the base64-decoded
+secret after its ``whsec_`` prefix. Several signatures may be listed during a secret rotation.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import secrets
+from datetime import datetime
+
+from webhook_processor.errors import SecretUnavailable, SignatureInvalid
+from webhook_processor.model import WebhookRequest
+from webhook_processor.providers.base import (
+    DEFAULT_TOLERANCE_SECONDS,
+    check_timestamp,
+    parse_unix_seconds,
+    require_header,
+)
+
+SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
+
+
+def secret_key(secret: str) -> bytes:
+    """The HMAC key of a ``whsec_<base64>`` secret."""
+    encoded = secret.removeprefix(SECRET_PREFIX)
+    try:
+        key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+    except binascii.Error as exc:
+        raise SecretUnavailable("the configured secret is not whsec_ followed by base64") from exc
+    if not key:
+        raise SecretUnavailable("the configured secret is empty")
+    return key
+
+
+def new_secret() -> str:
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode("ascii")
+
+
+def verify(
+    request: WebhookRequest,
+    secret: str,
+    now: datetime,
+    tolerance: int = DEFAULT_TOLERANCE_SECONDS,
+) -> str:
+    """Verify a Standard Webhooks request and return its ``webhook-id``."""
+    message_id = require_header(request, "webhook-id")
+    timestamp_text = require_header(request, "webhook-timestamp")
+    signatures = require_header(request, "webhook-signature")
+    timestamp = parse_unix_seconds(timestamp_text, "webhook-timestamp")
+    expected = _signature(secret_key(secret), message_id, timestamp_text, request.body)
+    matched = False
+    for entry in signatures.split():
+        version, _, value = entry.partition(",")
+        if version != "v1":
+            continue
+        try:
+            candidate = base64.b64decode(value, validate=True)
+        except binascii.Error:
+            continue
+        # Keep comparing after a match so timing does not reveal which entry matched.
+        matched |= hmac.compare_digest(expected, candidate)
+    if not matched:
+        raise SignatureInvalid("webhook-signature does not match the body (no valid v1 entry)")
+    # After the MAC: an attacker cannot learn our clock window without a valid signature.
+    check_timestamp(timestamp, now, tolerance)
+    return message_id
+
+
+def sign(body: bytes, secret: str, now: datetime, message_id: str) -> dict[str, str]:
+    timestamp = str(int(now.timestamp()))
+    signature = base64.b64encode(_signature(secret_key(secret), message_id, timestamp, body))
+    return {
+        "webhook-id": message_id,
+        "webhook-timestamp": timestamp,
+        "webhook-signature": "v1," + signature.decode("ascii"),
+    }
+
+
+def _signature(key: bytes, message_id: str, timestamp: str, body: bytes) -> bytes:
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    return hmac.new(key, signed, hashlib.sha256).digest()

@@ -1,0 +1,76 @@
+"""Signing secrets for the local processor: environment first, then a generated file.
+
+``WEBHOOK_SECRET_<PROVIDER>`` (e.g. ``WEBHOOK_SECRET_STRIPE``) wins. Otherwise the secret comes
+from ``<data-dir>/secrets.json`` (mode 0600), which ``serve`` fills with fresh development
+secrets on first run so that ``webhook-processor send`` can sign events exactly as the provider
+would. Secret values are never logged or printed by the processor.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from webhook_processor.errors import SecretUnavailable
+from webhook_processor.providers.base import Provider
+
+ENV_PREFIX = "WEBHOOK_SECRET_"
+
+
+def env_name(provider: str) -> str:
+    return ENV_PREFIX + provider.upper()
+
+
+class LocalSecrets:
+    """The SecretSource of the local processor."""
+
+    def __init__(self, path: Path, environ: Mapping[str, str] | None = None) -> None:
+        self.path = path
+        self._environ = os.environ if environ is None else environ
+        self._file: dict[str, str] | None = None
+
+    def get(self, provider: str) -> str:
+        value = self._environ.get(env_name(provider))
+        if value:
+            return value
+        value = self._load().get(provider)
+        if not value:
+            raise SecretUnavailable(
+                f"no secret for {provider}: set {env_name(provider)} or run "
+                f"'webhook-processor serve' once to generate {self.path}"
+            )
+        return value
+
+    def ensure(self, providers: Mapping[str, Provider]) -> list[str]:
+        """Generate a secret for every provider that has none; return the names generated."""
+        current = self._load()
+        missing = [
+            name
+            for name in providers
+            if not self._environ.get(env_name(name)) and name not in current
+        ]
+        if missing:
+            updated = {**current, **{name: providers[name].new_secret() for name in missing}}
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = self.path.with_suffix(".tmp")
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                json.dump(updated, handle, indent=2, sort_keys=True)
+            temporary.replace(self.path)
+            self._file = updated
+        return missing
+
+    def _load(self) -> dict[str, str]:
+        if self._file is None:
+            try:
+                loaded = json.loads(self.path.read_text())
+            except FileNotFoundError:
+                loaded = {}
+            except (OSError, ValueError) as exc:
+                raise SecretUnavailable(f"cannot read {self.path}: {exc}") from exc
+            if not isinstance(loaded, dict):
+                raise SecretUnavailable(f"{self.path} must hold a JSON object")
+            self._file = {str(k): str(v) for k, v in loaded.items()}
+        return self._file

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from webhook_processor import codec
+from webhook_processor.errors import InvalidPayload
+
+
+def test_dumps_writes_decimals_as_their_exact_number_text() -> None:
+    text = codec.dumps({"a": Decimal("19.99"), "b": [Decimal("0.001"), Decimal("1E+3")]})
+    assert text == '{"a":19.99,"b":[0.001,1000]}'
+    # A float consumer reads the same value; a decimal consumer reads it exactly.
+    assert json.loads(text)["a"] == 19.99
+    assert json.loads(text, parse_float=Decimal)["a"] == Decimal("19.99")
+
+
+def test_dumps_matches_json_for_everything_else() -> None:
+    value = {"s": 'é"\n', "i": 3, "t": True, "n": None, "l": [1, "x"], "o": {"k": []}}
+    assert json.loads(codec.dumps(value)) == value
+
+
+def test_dumps_refuses_non_finite_decimals() -> None:
+    with pytest.raises(ValueError, match="cannot encode"):
+        codec.dumps(Decimal("NaN"))
+
+
+def test_loads_round_trips_metadata_decimals_exactly() -> None:
+    text = '{"rate":0.1234567890123456789,"n":[1.10]}'
+    assert codec.dumps(codec.loads(text)) == text
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"{", "not valid JSON"),
+        (b'{"amount": NaN}', "NaN is not valid JSON"),
+        (b'{"amount": Infinity}', "Infinity is not valid JSON"),
+        (b'{"amount": -Infinity}', "-Infinity is not valid JSON"),
+        (b"\xff\xfe", "not UTF-8"),
+        (b"[" * 100_000, "not valid JSON"),
+    ],
+)
+def test_loads_rejects(body: bytes, message: str) -> None:
+    with pytest.raises(InvalidPayload, match=message):
+        codec.loads(body)
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        (b"[]", "an array"),
+        (b'"x"', "a string"),
+        (b"null", "null"),
+        (b"1", "a number"),
+        (b"true", "a boolean"),
+    ],
+)
+def test_loads_object_names_what_it_got(body: bytes, kind: str) -> None:
+    with pytest.raises(InvalidPayload, match=f"must be a JSON object, got {kind}"):
+        codec.loads_object(body)

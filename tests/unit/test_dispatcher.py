@@ -1,0 +1,166 @@
+"""The outbox dispatcher: at-least-once delivery, backoff, dead letters, redrive."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from tests.builders import NOW
+from tests.unit.test_store_contract import make_event
+from webhook_processor.errors import DeliveryFailed
+from webhook_processor.publishing import Dispatcher, HttpSink, JsonLinesSink, MemorySink
+from webhook_processor.storage.memory import MemoryStore
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def test_stored_events_reach_every_sink(clock: Clock) -> None:
+    store, a, b = MemoryStore(), MemorySink("a"), MemorySink("b")
+    store.insert_if_absent(make_event("evt_1"))
+    store.insert_if_absent(make_event("evt_2"))
+    assert Dispatcher(store, [a, b], clock=clock).run_once() == 2
+    assert (
+        [e.event_id for e in a.published] == [e.event_id for e in b.published] == ["evt_1", "evt_2"]
+    )
+    assert store.due(clock.now + timedelta(days=1), 10) == []
+
+
+def test_failure_backs_off_and_does_not_resend_to_sinks_that_took_it(clock: Clock) -> None:
+    store, good, flaky = MemoryStore(), MemorySink("good"), MemorySink("flaky")
+    store.insert_if_absent(make_event())
+    flaky.fail_next = 2
+    dispatcher = Dispatcher(store, [good, flaky], clock=clock, base_delay=1.0)
+    dispatcher.run_once()
+    assert dispatcher.run_once() == 0  # not due yet: next attempt after 1 s
+    clock.now += timedelta(seconds=1)
+    dispatcher.run_once()  # second failure: next attempt after 2 s more
+    clock.now += timedelta(seconds=1)
+    assert dispatcher.run_once() == 0
+    clock.now += timedelta(seconds=1)
+    dispatcher.run_once()
+    assert len(good.published) == 1
+    assert len(flaky.published) == 1
+    assert store.recent_events(1)[0].delivery == "delivered"
+
+
+def test_after_max_attempts_the_event_is_a_dead_letter_until_redriven(clock: Clock) -> None:
+    store, sink = MemoryStore(), MemorySink()
+    store.insert_if_absent(make_event())
+    sink.fail_next = 3
+    dispatcher = Dispatcher(store, [sink], clock=clock, max_attempts=3, base_delay=0)
+    for _ in range(3):
+        dispatcher.run_once()
+    [letter] = store.dead_letters()
+    assert (letter.attempts, letter.last_error) == (
+        3,
+        "memory: memory refused the event (fail_next)",
+    )
+    assert dispatcher.run_once() == 0
+    store.redrive(None, clock.now)
+    dispatcher.run_once()
+    assert [e.event_id for e in sink.published] == ["evt_1"]
+    assert store.dead_letters() == []
+
+
+def test_max_attempts_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        Dispatcher(MemoryStore(), [], max_attempts=0)
+
+
+def test_background_thread_delivers_after_wake(clock: Clock) -> None:
+    store, sink = MemoryStore(), MemorySink()
+    dispatcher = Dispatcher(store, [sink], clock=clock, poll_interval=30)
+    dispatcher.start()
+    try:
+        store.insert_if_absent(make_event())
+        dispatcher.wake()
+        for _ in range(200):
+            if sink.published:
+                break
+            threading.Event().wait(0.01)
+    finally:
+        dispatcher.stop()
+    assert [e.event_id for e in sink.published] == ["evt_1"]
+
+
+def test_json_lines_sink_appends_exact_envelopes(tmp_path: Path) -> None:
+    sink = JsonLinesSink(tmp_path / "out" / "events.jsonl")
+    sink.publish(make_event("evt_1"))
+    sink.publish(make_event("evt_2"))
+    lines = (tmp_path / "out" / "events.jsonl").read_text().splitlines()
+    assert [json.loads(line)["event_id"] for line in lines] == ["evt_1", "evt_2"]
+    assert '"amount":19.99,' in lines[0]
+    assert '"rate":0.125' in lines[0]
+
+
+def test_json_lines_sink_reports_an_unwritable_path(tmp_path: Path) -> None:
+    (tmp_path / "dir").mkdir()
+    with pytest.raises(DeliveryFailed, match="cannot append"):
+        JsonLinesSink(tmp_path / "dir").publish(make_event())
+
+
+class _Subscriber(http.server.BaseHTTPRequestHandler):
+    status = 200
+    bodies: ClassVar[list[bytes]] = []
+
+    def do_POST(self) -> None:
+        self.bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
+        self.send_response(self.status)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        """Quiet."""
+
+
+@pytest.fixture
+def subscriber() -> Iterator[tuple[str, type[_Subscriber]]]:
+    handler = type("Handler", (_Subscriber,), {"bodies": [], "status": 200})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook", handler
+    server.shutdown()
+    server.server_close()
+
+
+def test_http_sink_posts_the_envelope(subscriber: tuple[str, type[_Subscriber]]) -> None:
+    url, handler = subscriber
+    HttpSink(url).publish(make_event())
+    [body] = handler.bodies
+    assert json.loads(body)["data"]["amount"] == 19.99
+    assert b'"amount":19.99,' in body
+
+
+def test_http_sink_non_2xx_is_a_delivery_failure(subscriber: tuple[str, type[_Subscriber]]) -> None:
+    url, handler = subscriber
+    handler.status = 500
+    with pytest.raises(DeliveryFailed, match="answered 500"):
+        HttpSink(url).publish(make_event())
+
+
+def test_http_sink_unreachable_is_a_delivery_failure() -> None:
+    with pytest.raises(DeliveryFailed, match="unreachable"):
+        HttpSink("http://127.0.0.1:9/none", timeout=2).publish(make_event())
+
+
+def test_http_sink_refuses_other_schemes() -> None:
+    with pytest.raises(ValueError, match="http:// or https://"):
+        HttpSink("file:///etc/passwd")

@@ -1,0 +1,223 @@
+"""The store contract: every EventStore/LocalStore implementation must pass all of it."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.builders import NOW
+from webhook_processor.model import PaymentEvent
+from webhook_processor.storage.base import Delivery, LocalStore
+from webhook_processor.storage.memory import MemoryStore
+from webhook_processor.storage.sqlite import SQLiteStore
+
+
+def make_event(event_id: str = "evt_1", **fields: object) -> PaymentEvent:
+    base = PaymentEvent(
+        provider="stripe",
+        event_id=event_id,
+        transaction_id="pi_1",
+        event_type="payment_intent.succeeded",
+        amount=Decimal("19.99"),
+        currency="USD",
+        status="succeeded",
+        customer_id="cus_1",
+        payment_method="pm_1",
+        metadata={"order": "42", "rate": Decimal("0.125")},
+        occurred_at=NOW,
+        received_at=NOW,
+    )
+    return replace(base, **fields)  # type: ignore[arg-type]
+
+
+STORES: dict[str, Callable[[Path], LocalStore]] = {
+    "memory": lambda _: MemoryStore(),
+    "sqlite": lambda tmp: SQLiteStore(tmp / "store.db"),
+}
+
+
+@pytest.fixture(params=sorted(STORES))
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LocalStore]:
+    built = STORES[request.param](tmp_path)
+    yield built
+    built.close()
+
+
+# -- EventStore ------------------------------------------------------------------------------
+
+
+def test_insert_if_absent_stores_once(store: LocalStore) -> None:
+    event = make_event()
+    assert store.insert_if_absent(event) is True
+    assert store.insert_if_absent(replace(event, amount=Decimal("5.00"))) is False
+    assert store.get_event("stripe", "evt_1") == event
+
+
+def test_same_event_id_from_two_providers_are_two_events(store: LocalStore) -> None:
+    assert store.insert_if_absent(make_event())
+    assert store.insert_if_absent(make_event(provider="generic"))
+    assert store.get_event("generic", "evt_1") is not None
+
+
+def test_get_event_of_unknown_key_is_none(store: LocalStore) -> None:
+    assert store.get_event("stripe", "evt_missing") is None
+
+
+def test_amounts_and_metadata_round_trip_exactly(store: LocalStore) -> None:
+    event = make_event(amount=Decimal("0.001"), currency="BHD")
+    store.insert_if_absent(event)
+    stored = store.get_event("stripe", "evt_1")
+    assert stored is not None
+    assert str(stored.amount) == "0.001"
+    assert stored.metadata == {"order": "42", "rate": Decimal("0.125")}
+    assert stored.occurred_at == NOW
+
+
+def test_events_for_transaction_are_oldest_first(store: LocalStore) -> None:
+    later = make_event("evt_2", occurred_at=NOW + timedelta(seconds=1), status="refunded")
+    store.insert_if_absent(later)
+    store.insert_if_absent(make_event("evt_1"))
+    store.insert_if_absent(make_event("evt_3", transaction_id="pi_other"))
+    assert [e.event_id for e in store.events_for_transaction("pi_1")] == ["evt_1", "evt_2"]
+    assert store.events_for_transaction("pi_none") == []
+
+
+def test_concurrent_inserts_of_one_event_store_it_once(store: LocalStore) -> None:
+    event = make_event()
+    barrier = threading.Barrier(20)
+    results: list[bool] = []
+
+    def insert() -> None:
+        barrier.wait()
+        results.append(store.insert_if_absent(event))
+
+    threads = [threading.Thread(target=insert) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results.count(True) == 1
+    assert len(store.due(NOW, 100)) == 1
+
+
+# -- outbox ----------------------------------------------------------------------------------
+
+
+def test_a_stored_event_is_due_for_delivery_at_once(store: LocalStore) -> None:
+    store.insert_if_absent(make_event())
+    [item] = store.due(NOW, 10)
+    assert (item.event.key, item.attempts, item.delivered_to) == ("stripe:evt_1", 0, frozenset())
+
+
+def test_a_duplicate_insert_queues_nothing_more(store: LocalStore) -> None:
+    store.insert_if_absent(make_event())
+    store.insert_if_absent(make_event())
+    assert len(store.due(NOW, 10)) == 1
+
+
+def test_due_respects_limit_and_order(store: LocalStore) -> None:
+    for n in range(5):
+        store.insert_if_absent(make_event(f"evt_{n}", received_at=NOW + timedelta(seconds=n)))
+    assert [i.event.event_id for i in store.due(NOW + timedelta(seconds=9), 3)] == [
+        "evt_0",
+        "evt_1",
+        "evt_2",
+    ]
+    assert [i.event.event_id for i in store.due(NOW + timedelta(seconds=1), 10)] == [
+        "evt_0",
+        "evt_1",
+    ]
+
+
+def test_complete_delivery_removes_from_outbox(store: LocalStore) -> None:
+    store.insert_if_absent(make_event())
+    store.complete_delivery("stripe:evt_1", NOW)
+    assert store.due(NOW + timedelta(days=1), 10) == []
+    [record] = store.recent_events(10)
+    assert record.delivery is Delivery.DELIVERED
+
+
+def test_failed_delivery_is_retried_later_and_remembers_sinks(store: LocalStore) -> None:
+    store.insert_if_absent(make_event())
+    later = NOW + timedelta(seconds=30)
+    store.fail_delivery("stripe:evt_1", frozenset({"file"}), "http: 500", at=NOW, retry_at=later)
+    assert store.due(NOW, 10) == []
+    [item] = store.due(later, 10)
+    assert (item.attempts, item.delivered_to) == (1, frozenset({"file"}))
+    [record] = store.recent_events(10)
+    assert (record.delivery, record.attempts, record.last_error) == (
+        Delivery.PENDING,
+        1,
+        "http: 500",
+    )
+
+
+def test_final_failure_moves_to_dead_letters_and_redrive_brings_it_back(
+    store: LocalStore,
+) -> None:
+    store.insert_if_absent(make_event())
+    store.fail_delivery("stripe:evt_1", frozenset({"file"}), "boom", at=NOW, retry_at=None)
+    assert store.due(NOW + timedelta(days=1), 10) == []
+    [letter] = store.dead_letters()
+    assert (letter.key, letter.attempts, letter.last_error, letter.failed_at) == (
+        "stripe:evt_1",
+        1,
+        "boom",
+        NOW,
+    )
+    assert letter.event == make_event()
+    assert store.recent_events(10)[0].delivery is Delivery.DEAD
+
+    assert store.redrive(["stripe:evt_unknown"], NOW) == []
+    assert store.redrive(["stripe:evt_1"], NOW) == ["stripe:evt_1"]
+    assert store.dead_letters() == []
+    [item] = store.due(NOW, 10)
+    assert (item.attempts, item.delivered_to) == (0, frozenset({"file"}))
+
+
+def test_redrive_all(store: LocalStore) -> None:
+    for n in range(3):
+        store.insert_if_absent(make_event(f"evt_{n}"))
+        store.fail_delivery(f"stripe:evt_{n}", frozenset(), "x", at=NOW, retry_at=None)
+    assert store.redrive(None, NOW) == ["stripe:evt_0", "stripe:evt_1", "stripe:evt_2"]
+    assert len(store.due(NOW, 10)) == 3
+
+
+def test_recent_events_newest_first(store: LocalStore) -> None:
+    for n in range(3):
+        store.insert_if_absent(make_event(f"evt_{n}", received_at=NOW + timedelta(seconds=n)))
+    assert [r.event.event_id for r in store.recent_events(2)] == ["evt_2", "evt_1"]
+
+
+def test_transactions_summarise_the_latest_event(store: LocalStore) -> None:
+    store.insert_if_absent(make_event("evt_1"))
+    store.insert_if_absent(
+        make_event("evt_2", status="refunded", occurred_at=NOW + timedelta(seconds=5))
+    )
+    store.insert_if_absent(
+        make_event(
+            "evt_3",
+            transaction_id="pi_2",
+            amount=Decimal("5.00"),
+            occurred_at=NOW + timedelta(seconds=1),
+        )
+    )
+    first, second = store.transactions(10)
+    assert (first.transaction_id, first.status, first.event_count, first.last_event_id) == (
+        "pi_1",
+        "refunded",
+        2,
+        "evt_2",
+    )
+    assert (second.transaction_id, second.amount, second.event_count) == (
+        "pi_2",
+        Decimal("5.00"),
+        1,
+    )
+    assert len(store.transactions(1)) == 1
