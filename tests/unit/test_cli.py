@@ -1,0 +1,190 @@
+"""The CLI in-process: inspection tables and JSON, redrive, secrets, help."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import stat
+from concurrent.futures import Future
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.builders import NOW
+from tests.unit.test_store_contract import make_event
+from webhook_processor.entrypoints.cli import main
+from webhook_processor.errors import SecretUnavailable
+from webhook_processor.providers import default_providers
+from webhook_processor.signing_secrets import LocalSecrets
+from webhook_processor.storage.sqlite import SQLiteStore
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    store = SQLiteStore(tmp_path / "webhooks.db")
+    store.insert_if_absent(make_event("evt_1", amount=Decimal("0.001"), currency="BHD"))
+    store.insert_if_absent(make_event("evt_2", transaction_id="pi_2"))
+    store.fail_delivery("stripe:evt_2", frozenset(), "http: 500", at=NOW, retry_at=None)
+    store.close()
+    return tmp_path
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_transactions_json_keeps_amounts_exact(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "transactions", "--json", "--data-dir", str(data_dir))
+    assert code == 0
+    rows = json.loads(out, parse_float=Decimal)
+    assert {r["transaction_id"]: r["amount"] for r in rows} == {
+        "pi_1": Decimal("0.001"),
+        "pi_2": Decimal("19.99"),
+    }
+    assert '"amount":0.001,' in out
+
+
+def test_events_table_shows_delivery_state(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "events", "--data-dir", str(data_dir))
+    assert code == 0
+    header, *lines = out.splitlines()
+    assert header.split()[:3] == ["key", "transaction_id", "event_type"]
+    states = {line.split()[0]: line for line in lines}
+    assert "pending" in states["stripe:evt_1"]
+    assert "dead" in states["stripe:evt_2"]
+    assert "http: 500" in states["stripe:evt_2"]
+
+
+def test_dead_letters_and_redrive(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = run(capsys, "dead-letters", "--json", "--data-dir", str(data_dir))
+    assert [d["key"] for d in json.loads(out)] == ["stripe:evt_2"]
+    code, out, err = run(
+        capsys, "redrive", "stripe:evt_2", "stripe:evt_9", "--data-dir", str(data_dir)
+    )
+    assert (code, out, err) == (1, "queued stripe:evt_2\n", "not a dead letter: stripe:evt_9\n")
+    _, out, _ = run(capsys, "dead-letters", "--data-dir", str(data_dir))
+    assert out == "(none)\n"
+    code, out, _ = run(capsys, "redrive", "--all", "--data-dir", str(data_dir))
+    assert (code, out) == (0, "no dead letters\n")
+
+
+def test_redrive_needs_keys_or_all(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["redrive", "--data-dir", str(data_dir)])
+    assert exit_info.value.code == 2
+    assert "one of the arguments --all KEY is required" in capsys.readouterr().err
+
+
+def test_help_names_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for command in ("serve", "send", "transactions", "events", "dead-letters", "redrive"):
+        assert command in out
+
+
+def test_send_without_a_secret_explains_how_to_get_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("WEBHOOK_SECRET_STRIPE", raising=False)
+    code, _, err = run(capsys, "send", "stripe", "--data-dir", str(tmp_path))
+    assert code == 2
+    assert "set WEBHOOK_SECRET_STRIPE or run 'webhook-processor serve' once" in err
+
+
+def test_send_to_a_closed_port_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WEBHOOK_SECRET_GENERIC", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+    code, _, err = run(
+        capsys, "send", "generic", "--url", "http://127.0.0.1:9", "--data-dir", str(tmp_path)
+    )
+    assert code == 1
+    assert "cannot reach http://127.0.0.1:9/webhooks/generic" in err
+
+
+def test_bad_amount_argument_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["send", "stripe", "--amount", "lots"])
+    assert "'lots' is not a decimal amount" in capsys.readouterr().err
+
+
+# -- secrets ---------------------------------------------------------------------------------
+
+
+def test_generated_secrets_are_private_and_stable(tmp_path: Path) -> None:
+    secrets = LocalSecrets(tmp_path / "secrets.json", environ={})
+    assert secrets.ensure(default_providers()) == ["generic", "stripe"]
+    assert stat.S_IMODE((tmp_path / "secrets.json").stat().st_mode) == 0o600
+    first = secrets.get("stripe")
+    assert first.startswith("whsec_")
+    again = LocalSecrets(tmp_path / "secrets.json", environ={})
+    assert again.ensure(default_providers()) == []
+    assert again.get("stripe") == first
+
+
+def test_environment_secret_wins_and_is_not_written(tmp_path: Path) -> None:
+    secrets = LocalSecrets(
+        tmp_path / "secrets.json", environ={"WEBHOOK_SECRET_STRIPE": "whsec_env"}
+    )
+    assert secrets.ensure(default_providers()) == ["generic"]
+    assert secrets.get("stripe") == "whsec_env"
+    assert "stripe" not in json.loads((tmp_path / "secrets.json").read_text())
+
+
+@pytest.mark.parametrize(
+    ("content", "message"), [("{", "cannot read"), ("[1]", "must hold a JSON object")]
+)
+def test_corrupt_secrets_file_is_a_clear_error(tmp_path: Path, content: str, message: str) -> None:
+    (tmp_path / "secrets.json").write_text(content)
+    with pytest.raises(SecretUnavailable, match=message):
+        LocalSecrets(tmp_path / "secrets.json", environ={}).get("stripe")
+
+
+def test_sqlite_store_uses_wal_and_full_sync(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    try:
+        store.insert_if_absent(make_event())
+        conn = store._connect()
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert conn.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
+        conn.close()
+    finally:
+        store.close()
+    reopened = SQLiteStore(tmp_path / "s.db")
+    assert reopened.get_event("stripe", "evt_1") == make_event()
+    reopened.close()
+
+
+def test_a_failing_write_does_not_undo_the_others_in_its_group(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    conn = store._connect()
+    conn.execute("CREATE TABLE probe (x)")
+    try:
+        bad: Future[object] = Future()
+        good: Future[object] = Future()
+        batch = [
+            # An outbox row for an event that does not exist violates the foreign key.
+            (
+                lambda c: c.execute(
+                    "INSERT INTO outbox (key, next_attempt_at) VALUES ('s:x', 'x')"
+                ),
+                bad,
+            ),
+            (lambda c: c.execute("INSERT INTO probe VALUES (1)").rowcount, good),
+        ]
+        SQLiteStore._commit(conn, batch)  # type: ignore[arg-type]
+        assert isinstance(bad.exception(), sqlite3.IntegrityError)
+        assert good.result() == 1
+        assert conn.execute("SELECT count(*) FROM probe").fetchone() == (1,)
+        assert conn.execute("SELECT count(*) FROM outbox").fetchone() == (0,)
+    finally:
+        conn.close()
+        store.close()
