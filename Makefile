@@ -33,7 +33,7 @@ bench: $(VENV)/.dev  ## micro and load benchmarks, as ratios to a baseline measu
 
 lock: $(UV)  ## re-resolve the pinned requirements after editing pyproject.toml
 	$(UV) pip compile pyproject.toml --extra local -o requirements/local.txt -q --generate-hashes --python-version 3.11
-	$(UV) pip compile pyproject.toml --extra local --group dev -o requirements/dev.txt -q --generate-hashes --python-version 3.11
+	$(UV) pip compile pyproject.toml --extra local --extra aws --group dev -o requirements/dev.txt -q --generate-hashes --python-version 3.11
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import standardwebhooks
 import stripe
 
-from webhook_processor.model import WebhookRequest
+from webhook_processor.model import PaymentEvent, WebhookRequest
 
 NOW = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)
 STRIPE_SECRET = "whsec_test_5f2b9c0d1e2f3a4b5c6d7e8f"
@@ -106,3 +108,21 @@ def signed(provider: str, body: bytes, **kw: Any) -> tuple[bytes, dict[str, str]
     if provider == "stripe":
         return body, stripe_headers(body, **kw)
     return body, generic_headers(body, **kw)
+
+
+def make_event(event_id: str = "evt_1", **fields: object) -> PaymentEvent:
+    base = PaymentEvent(
+        provider="stripe",
+        event_id=event_id,
+        transaction_id="pi_1",
+        event_type="payment_intent.succeeded",
+        amount=Decimal("19.99"),
+        currency="USD",
+        status="succeeded",
+        customer_id="cus_1",
+        payment_method="pm_1",
+        metadata={"order": "42", "rate": Decimal("0.125")},
+        occurred_at=NOW,
+        received_at=NOW,
+    )
+    return replace(base, **fields)  # type: ignore[arg-type]

@@ -4,6 +4,7 @@ Every failure the processor raises on purpose derives from :class:`WebhookError`
 
     WebhookError
     ├── RequestRejected           the request is wrong; resending it unchanged cannot help (4xx)
+    │   ├── NotFound              no such route
     │   ├── UnknownProvider       no adapter of that name
     │   ├── MethodNotAllowed      webhooks arrive by POST
     │   ├── PayloadTooLarge       body over the configured limit
@@ -38,6 +39,10 @@ class RequestRejected(WebhookError):
     """The request itself is wrong; the sender must not retry it unchanged."""
 
     code = "bad_request"
+
+
+class NotFound(RequestRejected):
+    code = "not_found"
 
 
 class UnknownProvider(RequestRejected):

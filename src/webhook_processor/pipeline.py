@@ -9,7 +9,7 @@ never publishes: the outbox does, so a publish failure cannot lose an acknowledg
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -19,7 +19,7 @@ from webhook_processor.errors import (
     UnknownProvider,
     UnsupportedMediaType,
 )
-from webhook_processor.model import Disposition, Outcome, WebhookRequest, utc_now
+from webhook_processor.model import Disposition, Outcome, PaymentEvent, WebhookRequest, utc_now
 from webhook_processor.providers.base import Provider
 from webhook_processor.storage.base import EventStore
 
@@ -71,8 +71,16 @@ class Pipeline:
             raise PayloadTooLarge(self.max_body_bytes)
         _check_media_type(request.header("content-type"))
         events = adapter.parse(request, self._secrets.get(adapter.name), self.clock())
+        return self.record(events)
+
+    def record(self, events: Sequence[PaymentEvent]) -> Outcome:
+        """Store verified events, each at most once, and say what happened.
+
+        ``receive`` calls this after verification; entry points whose caller is already
+        authenticated another way (an IAM-signed Lambda invocation) call it directly.
+        """
         if not events:
-            log.info("ignored: authentic %s event of a type not normalised", adapter.name)
+            log.info("ignored: authentic event of a type not normalised")
             return Outcome(Disposition.IGNORED, ())
         stored = 0
         for event in events:

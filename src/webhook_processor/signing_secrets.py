@@ -1,9 +1,11 @@
-"""Signing secrets for the local processor: environment first, then a generated file.
+"""Where signing secrets come from: the environment or a local file, or SSM on AWS.
 
-``WEBHOOK_SECRET_<PROVIDER>`` (e.g. ``WEBHOOK_SECRET_STRIPE``) wins. Otherwise the secret comes
-from ``<data-dir>/secrets.json`` (mode 0600), which ``serve`` fills with fresh development
-secrets on first run so that ``webhook-processor send`` can sign events exactly as the provider
-would. Secret values are never logged or printed by the processor.
+Locally, ``WEBHOOK_SECRET_<PROVIDER>`` (e.g. ``WEBHOOK_SECRET_STRIPE``) wins. Otherwise the
+secret comes from ``<data-dir>/secrets.json`` (mode 0600), which ``serve`` fills with fresh
+development secrets on first run so that ``webhook-processor send`` can sign events exactly as
+the provider would. On AWS each provider's secret is an SSM SecureString ``{path}/{provider}``,
+decrypted and cached by Powertools for a TTL, so a rotated secret is picked up within one TTL.
+Secret values are never logged or printed by the processor.
 """
 
 from __future__ import annotations
@@ -12,9 +14,13 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from webhook_processor.errors import SecretUnavailable
 from webhook_processor.providers.base import Provider
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.parameters import SSMProvider
 
 ENV_PREFIX = "WEBHOOK_SECRET_"
 
@@ -74,3 +80,27 @@ class LocalSecrets:
                 raise SecretUnavailable(f"{self.path} must hold a JSON object")
             self._file = {str(k): str(v) for k, v in loaded.items()}
         return self._file
+
+
+class SsmSecrets:
+    """The SecretSource on AWS: one SecureString per provider under ``path``."""
+
+    def __init__(self, path: str, parameters: SSMProvider, ttl_seconds: int = 300) -> None:
+        self.path = path.rstrip("/")
+        self._parameters = parameters
+        self._ttl = ttl_seconds
+
+    def parameter_name(self, provider: str) -> str:
+        return f"{self.path}/{provider}"
+
+    def get(self, provider: str) -> str:
+        from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+        name = self.parameter_name(provider)
+        try:
+            value = self._parameters.get(name, max_age=self._ttl, decrypt=True)
+        except GetParameterError as exc:
+            raise SecretUnavailable(f"cannot read SSM parameter {name}: {exc}") from exc
+        if not isinstance(value, str) or not value:
+            raise SecretUnavailable(f"SSM parameter {name} is empty")
+        return value

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.builders import NOW
-from tests.unit.test_store_contract import make_event
+from tests.builders import NOW, make_event
 from webhook_processor.entrypoints.cli import main
 from webhook_processor.errors import SecretUnavailable
 from webhook_processor.providers import default_providers

@@ -12,8 +12,7 @@ from typing import ClassVar
 
 import pytest
 
-from tests.builders import NOW
-from tests.unit.test_store_contract import make_event
+from tests.builders import NOW, make_event
 from webhook_processor.errors import DeliveryFailed
 from webhook_processor.publishing import Dispatcher, HttpSink, JsonLinesSink, MemorySink
 from webhook_processor.storage.memory import MemoryStore

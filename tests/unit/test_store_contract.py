@@ -1,4 +1,5 @@
-"""The store contract: every EventStore/LocalStore implementation must pass all of it."""
+"""The store contract: every EventStore implementation passes the first half, every LocalStore
+(the stores that are also the local outbox) the second."""
 
 from __future__ import annotations
 
@@ -9,93 +10,95 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import boto3
 import pytest
+from moto import mock_aws
 
-from tests.builders import NOW
-from webhook_processor.model import PaymentEvent
-from webhook_processor.storage.base import Delivery, LocalStore
+from tests.aws import TABLE, create_table
+from tests.builders import NOW, make_event
+from webhook_processor.storage.base import Delivery, EventStore, LocalStore
+from webhook_processor.storage.dynamodb import DynamoDBStore
 from webhook_processor.storage.memory import MemoryStore
 from webhook_processor.storage.sqlite import SQLiteStore
 
-
-def make_event(event_id: str = "evt_1", **fields: object) -> PaymentEvent:
-    base = PaymentEvent(
-        provider="stripe",
-        event_id=event_id,
-        transaction_id="pi_1",
-        event_type="payment_intent.succeeded",
-        amount=Decimal("19.99"),
-        currency="USD",
-        status="succeeded",
-        customer_id="cus_1",
-        payment_method="pm_1",
-        metadata={"order": "42", "rate": Decimal("0.125")},
-        occurred_at=NOW,
-        received_at=NOW,
-    )
-    return replace(base, **fields)  # type: ignore[arg-type]
-
-
-STORES: dict[str, Callable[[Path], LocalStore]] = {
+LOCAL_STORES: dict[str, Callable[[Path], LocalStore]] = {
     "memory": lambda _: MemoryStore(),
     "sqlite": lambda tmp: SQLiteStore(tmp / "store.db"),
 }
 
 
-@pytest.fixture(params=sorted(STORES))
+@pytest.fixture(params=sorted(LOCAL_STORES))
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LocalStore]:
-    built = STORES[request.param](tmp_path)
+    built = LOCAL_STORES[request.param](tmp_path)
     yield built
     built.close()
+
+
+@pytest.fixture(params=[*sorted(LOCAL_STORES), "dynamodb"])
+def event_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventStore]:
+    if request.param != "dynamodb":
+        built = LOCAL_STORES[request.param](tmp_path)
+        yield built
+        built.close()
+        return
+    with mock_aws():
+        session = boto3.Session()
+        create_table(session)
+        yield DynamoDBStore(TABLE, session.client("dynamodb"))
 
 
 # -- EventStore ------------------------------------------------------------------------------
 
 
-def test_insert_if_absent_stores_once(store: LocalStore) -> None:
+def test_insert_if_absent_stores_once(event_store: EventStore) -> None:
     event = make_event()
-    assert store.insert_if_absent(event) is True
-    assert store.insert_if_absent(replace(event, amount=Decimal("5.00"))) is False
-    assert store.get_event("stripe", "evt_1") == event
+    assert event_store.insert_if_absent(event) is True
+    assert event_store.insert_if_absent(replace(event, amount=Decimal("5.00"))) is False
+    assert event_store.get_event("stripe", "evt_1") == event
 
 
-def test_same_event_id_from_two_providers_are_two_events(store: LocalStore) -> None:
-    assert store.insert_if_absent(make_event())
-    assert store.insert_if_absent(make_event(provider="generic"))
-    assert store.get_event("generic", "evt_1") is not None
+def test_same_event_id_from_two_providers_are_two_events(event_store: EventStore) -> None:
+    assert event_store.insert_if_absent(make_event())
+    assert event_store.insert_if_absent(make_event(provider="generic"))
+    assert event_store.get_event("generic", "evt_1") is not None
 
 
-def test_get_event_of_unknown_key_is_none(store: LocalStore) -> None:
-    assert store.get_event("stripe", "evt_missing") is None
+def test_get_event_of_unknown_key_is_none(event_store: EventStore) -> None:
+    assert event_store.get_event("stripe", "evt_missing") is None
 
 
-def test_amounts_and_metadata_round_trip_exactly(store: LocalStore) -> None:
+def test_amounts_and_metadata_round_trip_exactly(event_store: EventStore) -> None:
     event = make_event(amount=Decimal("0.001"), currency="BHD")
-    store.insert_if_absent(event)
-    stored = store.get_event("stripe", "evt_1")
+    event_store.insert_if_absent(event)
+    stored = event_store.get_event("stripe", "evt_1")
     assert stored is not None
     assert str(stored.amount) == "0.001"
     assert stored.metadata == {"order": "42", "rate": Decimal("0.125")}
     assert stored.occurred_at == NOW
 
 
-def test_events_for_transaction_are_oldest_first(store: LocalStore) -> None:
+def test_events_for_transaction_are_oldest_first(event_store: EventStore) -> None:
     later = make_event("evt_2", occurred_at=NOW + timedelta(seconds=1), status="refunded")
-    store.insert_if_absent(later)
-    store.insert_if_absent(make_event("evt_1"))
-    store.insert_if_absent(make_event("evt_3", transaction_id="pi_other"))
-    assert [e.event_id for e in store.events_for_transaction("pi_1")] == ["evt_1", "evt_2"]
-    assert store.events_for_transaction("pi_none") == []
+    event_store.insert_if_absent(later)
+    event_store.insert_if_absent(make_event("evt_1"))
+    event_store.insert_if_absent(make_event("evt_3", transaction_id="pi_other"))
+    assert [e.event_id for e in event_store.events_for_transaction("pi_1")] == ["evt_1", "evt_2"]
+    assert event_store.events_for_transaction("pi_none") == []
 
 
-def test_concurrent_inserts_of_one_event_store_it_once(store: LocalStore) -> None:
+def test_concurrent_inserts_of_one_event_store_it_once(event_store: EventStore) -> None:
+    if isinstance(event_store, DynamoDBStore):
+        pytest.skip(
+            "moto checks a ConditionExpression and writes without a lock, so threads can both "
+            "win; the atomicity of conditional writes is DynamoDB's own guarantee"
+        )
     event = make_event()
     barrier = threading.Barrier(20)
     results: list[bool] = []
 
     def insert() -> None:
         barrier.wait()
-        results.append(store.insert_if_absent(event))
+        results.append(event_store.insert_if_absent(event))
 
     threads = [threading.Thread(target=insert) for _ in range(20)]
     for thread in threads:
@@ -103,7 +106,7 @@ def test_concurrent_inserts_of_one_event_store_it_once(store: LocalStore) -> Non
     for thread in threads:
         thread.join()
     assert results.count(True) == 1
-    assert len(store.due(NOW, 100)) == 1
+    assert event_store.get_event("stripe", "evt_1") == event
 
 
 # -- outbox ----------------------------------------------------------------------------------
@@ -113,6 +116,16 @@ def test_a_stored_event_is_due_for_delivery_at_once(store: LocalStore) -> None:
     store.insert_if_absent(make_event())
     [item] = store.due(NOW, 10)
     assert (item.event.key, item.attempts, item.delivered_to) == ("stripe:evt_1", 0, frozenset())
+
+
+def test_concurrent_inserts_of_one_event_queue_it_once(store: LocalStore) -> None:
+    event = make_event()
+    threads = [threading.Thread(target=store.insert_if_absent, args=(event,)) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(store.due(NOW, 100)) == 1
 
 
 def test_a_duplicate_insert_queues_nothing_more(store: LocalStore) -> None:

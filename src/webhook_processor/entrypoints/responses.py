@@ -8,6 +8,7 @@ from webhook_processor import codec
 from webhook_processor.errors import (
     InvalidPayload,
     MethodNotAllowed,
+    NotFound,
     PayloadTooLarge,
     RequestRejected,
     ServiceUnavailable,
@@ -20,6 +21,7 @@ from webhook_processor.model import Outcome
 
 #: First match wins, so subclasses come before their bases.
 STATUS_BY_ERROR: Final[tuple[tuple[type[WebhookError], int], ...]] = (
+    (NotFound, 404),
     (UnknownProvider, 404),
     (MethodNotAllowed, 405),
     (PayloadTooLarge, 413),

@@ -66,26 +66,28 @@ class GenericProvider:
                 f"body.event_id {body_event_id!r} differs from the webhook-id header "
                 f"{message_id!r}; they must name the same event"
             )
+        return [self.normalise(body, message_id, request.received_at)]
+
+    def normalise(self, body: dict[str, Any], event_id: str, received_at: datetime) -> PaymentEvent:
+        """The event of an already-authenticated generic body."""
         currency = require_str(body, "currency").upper()
         status = normalise_status(require_str(body, "status"))
         if "amount" not in body:
             raise InvalidPayload("body.amount is missing")
-        return [
-            PaymentEvent(
-                provider=self.name,
-                event_id=message_id,
-                transaction_id=require_str(body, "transaction_id"),
-                event_type=optional_str(body, "event_type") or f"payment.{status}",
-                amount=parse_amount(body["amount"], currency),
-                currency=currency,
-                status=status,
-                customer_id=optional_str(body, "customer_id"),
-                payment_method=optional_str(body, "payment_method"),
-                metadata=_metadata(body),
-                occurred_at=request.received_at,
-                received_at=request.received_at,
-            )
-        ]
+        return PaymentEvent(
+            provider=self.name,
+            event_id=event_id,
+            transaction_id=require_str(body, "transaction_id"),
+            event_type=optional_str(body, "event_type") or f"payment.{status}",
+            amount=parse_amount(body["amount"], currency),
+            currency=currency,
+            status=status,
+            customer_id=optional_str(body, "customer_id"),
+            payment_method=optional_str(body, "payment_method"),
+            metadata=_metadata(body),
+            occurred_at=received_at,
+            received_at=received_at,
+        )
 
     def sign(self, body: bytes, secret: str, now: datetime, message_id: str) -> dict[str, str]:
         return standard.sign(body, secret, now, message_id)

@@ -1,0 +1,436 @@
+"""The Lambda functions on moto: Function URL receiver, stream publisher, SSM secrets."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import copy
+import io
+import json
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from tests.aws import TABLE, create_table
+from tests.bad_inputs import BAD_INPUTS
+from tests.builders import (
+    GENERIC_SECRET,
+    NOW,
+    STRIPE_SECRET,
+    encode,
+    generic_body,
+    make_event,
+    signed,
+    stripe_event,
+)
+from webhook_processor.bootstrap import AwsConfig, build_publisher, build_receiver
+from webhook_processor.entrypoints import lambda_handler, observability, publisher_handler
+from webhook_processor.errors import (
+    DeliveryFailed,
+    InvalidPayload,
+    SignatureInvalid,
+    StorageUnavailable,
+)
+from webhook_processor.model import PaymentEvent
+from webhook_processor.publishing.sns import SnsPublisher
+from webhook_processor.storage.dynamodb import DynamoDBStore
+
+TEMPLATE = json.loads(
+    (Path(__file__).parent.parent / "events" / "function_url_v2.json").read_text()
+)
+SECRETS_PATH = "/webhook-processor/test/secrets"
+
+
+@dataclass(frozen=True)
+class Context:
+    function_name: str = "webhook-receiver-test"
+    memory_limit_in_mb: int = 1024
+    invoked_function_arn: str = (
+        "arn:aws:lambda:us-east-1:123456789012:function:webhook-receiver-test"
+    )
+    aws_request_id: str = "c1f2e3d4-a5b6-47c8-9d0e-1f2a3b4c5d6e"
+
+
+@dataclass
+class Deployed:
+    session: boto3.Session
+    topic_arn: str
+    queue_url: str
+
+    def items(self) -> list[dict[str, Any]]:
+        return self.session.resource("dynamodb").Table(TABLE).scan()["Items"]
+
+    def messages(self) -> list[dict[str, Any]]:
+        sqs = self.session.client("sqs")
+        found = []
+        while True:
+            batch = sqs.receive_message(
+                QueueUrl=self.queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+            ).get("Messages", [])
+            if not batch:
+                return found
+            for message in batch:
+                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+            found += batch
+
+    def stream_records(self) -> list[dict[str, Any]]:
+        """The table's stream as Lambda's event source mapping would deliver it."""
+        arn = self.session.client("dynamodb").describe_table(TableName=TABLE)["Table"][
+            "LatestStreamArn"
+        ]
+        streams = self.session.client("dynamodbstreams")
+        records = []
+        for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+            iterator = streams.get_shard_iterator(
+                StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+            records += streams.get_records(ShardIterator=iterator)["Records"]
+        return [{**record, "eventSourceARN": arn} for record in records]
+
+
+@pytest.fixture
+def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployed]:
+    with mock_aws():
+        session = boto3.Session()
+        create_table(session)
+        ssm = session.client("ssm")
+        for provider, secret in (("stripe", STRIPE_SECRET), ("generic", GENERIC_SECRET)):
+            ssm.put_parameter(Name=f"{SECRETS_PATH}/{provider}", Value=secret, Type="SecureString")
+        topic_arn = session.client("sns").create_topic(Name="webhook-events-test")["TopicArn"]
+        sqs = session.client("sqs")
+        queue_url = sqs.create_queue(QueueName="subscriber-test")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        session.client("sns").subscribe(
+            TopicArn=topic_arn,
+            Protocol="sqs",
+            Endpoint=queue_arn,
+            Attributes={"RawMessageDelivery": "true"},
+        )
+        monkeypatch.setenv("TABLE_NAME", TABLE)
+        monkeypatch.setenv("TOPIC_ARN", topic_arn)
+        monkeypatch.setenv("SECRETS_PATH", SECRETS_PATH)
+        config = AwsConfig.from_environ(
+            {"TABLE_NAME": TABLE, "TOPIC_ARN": topic_arn, "SECRETS_PATH": SECRETS_PATH}
+        )
+        # The real builders, with the suite's fixed clock so signed timestamps are current.
+        monkeypatch.setattr(
+            lambda_handler,
+            "pipeline",
+            cache(lambda: build_receiver(config, session, clock=lambda: NOW)),
+        )
+        monkeypatch.setattr(
+            publisher_handler, "publisher", cache(lambda: build_publisher(config, session))
+        )
+        yield Deployed(session, topic_arn, queue_url)
+
+
+@contextlib.contextmanager
+def captured_logs() -> Iterator[list[dict[str, Any]]]:
+    """The receiver's structured log lines (its handler's stream is bound at import time)."""
+    handler = observability.logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    buffer = io.StringIO()
+    previous = handler.setStream(buffer)
+    lines: list[dict[str, Any]] = []
+    try:
+        yield lines
+    finally:
+        handler.setStream(previous)
+        lines += [json.loads(line) for line in buffer.getvalue().splitlines()]
+
+
+def url_event(
+    provider: str,
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    encoded: bool = False,
+    method: str = "POST",
+) -> dict[str, Any]:
+    event = copy.deepcopy(TEMPLATE)
+    event["rawPath"] = event["requestContext"]["http"]["path"] = f"/webhooks/{provider}"
+    event["requestContext"]["http"]["method"] = method
+    event["headers"].update({name.lower(): value for name, value in headers.items()})
+    event["body"] = (
+        base64.b64encode(body).decode() if encoded else body.decode("utf-8", "surrogateescape")
+    )
+    event["isBase64Encoded"] = encoded
+    return event
+
+
+def receive(event: dict[str, Any]) -> tuple[int, Any]:
+    response = lambda_handler.handler(event, Context())
+    body = response["body"]
+    return response["statusCode"], json.loads(body) if body.startswith(("{", "[")) else body
+
+
+# -- receiver --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("encoded", [False, True], ids=["plain", "base64"])
+@pytest.mark.parametrize(
+    ("provider", "payload", "amount"),
+    [
+        ("stripe", stripe_event(amount=1999), Decimal("19.99")),
+        ("stripe", stripe_event(amount=1, currency="bhd"), Decimal("0.001")),
+        ("generic", generic_body(amount="5000", currency="JPY"), Decimal(5000)),
+    ],
+)
+def test_function_url_delivery_is_stored_with_the_exact_amount(
+    deployed: Deployed, provider: str, payload: dict[str, Any], amount: Decimal, encoded: bool
+) -> None:
+    body, headers = signed(provider, encode(payload))
+    status, answer = receive(url_event(provider, body, headers, encoded=encoded))
+    assert (status, answer["status"]) == (200, "accepted")
+    [item] = deployed.items()
+    assert item["amount"] == amount
+    assert str(item["amount"]) == str(amount)
+
+
+def test_base64_body_is_verified_on_the_decoded_bytes(deployed: Deployed) -> None:
+    # Bytes that are not what a JSON re-serialisation would produce: odd spacing, escapes.
+    body = b'{"transaction_id":"txn_b64",  "amount":"1.00","currency":"EUR","status":"paid","note":"\\u00e9"}'
+    body, headers = signed("generic", body)
+    assert receive(url_event("generic", body, headers, encoded=True))[0] == 200
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_gets_the_same_4xx_as_the_local_server_and_stores_nothing(
+    deployed: Deployed, case: str
+) -> None:
+    provider, (body, headers), status, code, detail = BAD_INPUTS[case]
+    event = url_event(provider, body, headers, encoded=True)
+    got, answer = receive(event)
+    assert got == status
+    assert answer["error"] == code
+    assert detail in answer["detail"]
+    assert deployed.items() == []
+
+
+def test_wrong_method_and_unknown_route(deployed: Deployed) -> None:
+    assert receive(url_event("stripe", b"", {}, method="GET"))[0] == 405
+    event = url_event("stripe", b"{}", {})
+    event["rawPath"] = "/other"
+    assert receive(event) == (404, {"error": "not_found", "detail": "POST to /webhooks/{provider}"})
+
+
+def test_duplicate_delivery_is_a_200_duplicate_and_one_item(deployed: Deployed) -> None:
+    body, headers = signed("stripe", encode(stripe_event()))
+    assert receive(url_event("stripe", body, headers))[1]["status"] == "accepted"
+    assert receive(url_event("stripe", body, headers)) == (
+        200,
+        {"status": "duplicate", "event_ids": ["evt_1"]},
+    )
+    assert len(deployed.items()) == 1
+
+
+def test_missing_secret_is_a_503_with_a_clear_log_line(deployed: Deployed) -> None:
+    deployed.session.client("ssm").delete_parameter(Name=f"{SECRETS_PATH}/stripe")
+    body, headers = signed("stripe", encode(stripe_event()))
+    with captured_logs() as logged:
+        status, answer = receive(url_event("stripe", body, headers))
+    assert (status, answer["error"]) == (503, "secret_unavailable")
+    [line] = [entry for entry in logged if entry.get("message") == "cannot take webhook now"]
+    assert line["level"] == "ERROR"
+    assert f"{SECRETS_PATH}/stripe" in line["detail"]
+    assert deployed.items() == []
+
+
+def test_logs_and_metrics_carry_no_secret_or_payload(
+    deployed: Deployed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    payload = stripe_event(customer="cus_SENSITIVE", metadata={"card_last4": "4242"})
+    body, headers = signed("stripe", encode(payload))
+    bad_body, bad_headers = signed("stripe", encode(stripe_event(event_id="evt_2", amount=1.5)))
+    with captured_logs() as logged:
+        receive(url_event("stripe", body, headers))
+        receive(url_event("stripe", bad_body, bad_headers))
+    out = capsys.readouterr().out
+    metrics = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    everything = json.dumps(logged) + out
+    assert "evt_1" in everything  # the capture works, so the absences below mean something
+    for secret_or_payload in (STRIPE_SECRET, "cus_SENSITIVE", "4242", headers["Stripe-Signature"]):
+        assert secret_or_payload not in everything
+    accepted, rejected = (entry for entry in logged if entry["message"] != "hello")
+    assert (accepted["correlation_id"], accepted["message"]) == ("evt_1", "webhook accepted")
+    assert "correlation_id" not in rejected  # state is cleared between invocations
+    assert rejected["reason"] == "invalid_amount"
+    reasons = [m["reason"] for m in metrics if "Rejected" in m]
+    assert reasons == ["invalid_amount"]
+    assert sum(sum(m.get("Received", [])) for m in metrics) == 2
+    assert sum(sum(m.get("Stored", [])) for m in metrics) == 1
+
+
+# -- direct invocations ----------------------------------------------------------------------
+
+
+def test_direct_invocation_of_the_generic_payload_is_stored_exactly(deployed: Deployed) -> None:
+    payload = json.loads(
+        json.dumps(generic_body(amount=19.99, event_id="evt_direct"))
+    )  # as Lambda parses it
+    assert lambda_handler.handler(payload, Context()) == {
+        "status": "accepted",
+        "event_ids": ["evt_direct"],
+    }
+    [item] = deployed.items()
+    assert str(item["amount"]) == "19.99"
+
+
+def test_direct_invocation_without_an_id_dedupes_on_content(deployed: Deployed) -> None:
+    payload = generic_body(amount="7.00")
+    first = lambda_handler.handler(dict(payload), Context())
+    again = lambda_handler.handler(dict(reversed(list(payload.items()))), Context())
+    assert first["status"] == "accepted"
+    assert again == {"status": "duplicate", "event_ids": first["event_ids"]}
+
+
+def test_direct_body_invocation_and_signed_replay(deployed: Deployed) -> None:
+    text = json.dumps(generic_body(transaction_id="txn_body", event_id="evt_body"))
+    assert lambda_handler.handler({"body": text}, Context())["status"] == "accepted"
+    body, headers = signed("generic", encode(generic_body(transaction_id="txn_replay")))
+    replay = {"body": body.decode(), "headers": headers, "provider": "generic"}
+    assert lambda_handler.handler(replay, Context())["status"] == "accepted"
+    tampered = {**replay, "body": body.decode().replace("19.99", "1.99")}
+    with pytest.raises(SignatureInvalid, match="does not match"):
+        lambda_handler.handler(tampered, Context())
+    assert len(deployed.items()) == 2
+
+
+def test_bad_direct_invocation_raises_so_async_retries_and_dlq_apply(deployed: Deployed) -> None:
+    with pytest.raises(InvalidPayload, match=r"body\.transaction_id is missing"):
+        lambda_handler.handler({"amount": "1.00", "currency": "USD", "status": "paid"}, Context())
+    assert deployed.items() == []
+
+
+# -- publisher -------------------------------------------------------------------------------
+
+
+def store_events(deployed: Deployed, count: int) -> None:
+    for n in range(count):
+        body, headers = signed(
+            "stripe", encode(stripe_event(event_id=f"evt_{n}", id=f"pi_{n}", amount=1000 + n))
+        )
+        assert receive(url_event("stripe", body, headers))[0] == 200
+
+
+def test_stream_to_sns_delivers_the_exact_envelope_with_filter_attributes(
+    deployed: Deployed,
+) -> None:
+    store_events(deployed, 1)
+    records = deployed.stream_records()
+    assert publisher_handler.handler({"Records": records}, Context()) == {"batchItemFailures": []}
+    [message] = deployed.messages()
+    assert '"amount":10.00,' in message["Body"]
+    envelope = json.loads(message["Body"], parse_float=Decimal)
+    assert envelope["event_id"] == "evt_0"
+    assert envelope["event_type"] == "payment_processed"
+    assert envelope["data"]["amount"] == Decimal("10.00")
+    attributes = {
+        name: value["StringValue"] for name, value in message["MessageAttributes"].items()
+    }
+    assert attributes == {
+        "provider": "stripe",
+        "event_type": "payment_intent.succeeded",
+        "status": "succeeded",
+        "currency": "USD",
+    }
+
+
+def test_one_failed_publish_is_reported_alone_and_a_retry_publishes_nothing_twice(
+    deployed: Deployed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store_events(deployed, 3)
+    records = deployed.stream_records()
+    real_publish = SnsPublisher.publish
+
+    def failing_for_evt_1(self: SnsPublisher, event: PaymentEvent) -> None:
+        if event.event_id == "evt_1":
+            raise DeliveryFailed("SNS publish failed: throttled")
+        real_publish(self, event)
+
+    monkeypatch.setattr(SnsPublisher, "publish", failing_for_evt_1)
+    result = publisher_handler.handler({"Records": records}, Context())
+    failed = records[1]["dynamodb"]["SequenceNumber"]
+    assert result == {"batchItemFailures": [{"itemIdentifier": failed}]}
+    assert [json.loads(m["Body"])["event_id"] for m in deployed.messages()] == ["evt_0"]
+
+    # Lambda retries from the reported sequence number onwards.
+    monkeypatch.setattr(SnsPublisher, "publish", real_publish)
+    assert publisher_handler.handler({"Records": records[1:]}, Context()) == {
+        "batchItemFailures": []
+    }
+    assert sorted(json.loads(m["Body"])["event_id"] for m in deployed.messages()) == [
+        "evt_1",
+        "evt_2",
+    ]
+
+
+def test_publisher_skips_non_insert_records(deployed: Deployed) -> None:
+    store_events(deployed, 1)
+    [record] = deployed.stream_records()
+    modify = {**record, "eventName": "MODIFY"}
+    assert publisher_handler.handler({"Records": [modify]}, Context()) == {"batchItemFailures": []}
+    assert deployed.messages() == []
+
+
+# -- secrets ---------------------------------------------------------------------------------
+
+
+def test_ssm_secret_is_cached_and_a_rotated_secret_is_picked_up_after_the_ttl(
+    deployed: Deployed,
+) -> None:
+    from aws_lambda_powertools.utilities.parameters import SSMProvider
+
+    from webhook_processor.signing_secrets import SsmSecrets
+
+    ssm = deployed.session.client("ssm")
+    calls = []
+    ssm.meta.events.register("before-call.ssm.GetParameter", lambda **_: calls.append(1))
+    secrets = SsmSecrets(SECRETS_PATH, SSMProvider(boto3_client=ssm), ttl_seconds=1)
+    assert secrets.get("stripe") == STRIPE_SECRET
+    ssm.put_parameter(
+        Name=f"{SECRETS_PATH}/stripe", Value="whsec_rotated", Type="SecureString", Overwrite=True
+    )
+    assert secrets.get("stripe") == STRIPE_SECRET  # cached
+    assert len(calls) == 1
+    time.sleep(1.1)  # wait out the 1 s TTL; no timing is asserted
+    assert secrets.get("stripe") == "whsec_rotated"
+    assert len(calls) == 2
+
+
+def test_receiver_needs_its_table_name() -> None:
+    with pytest.raises(ValueError, match="TABLE_NAME is not set"):
+        build_receiver(AwsConfig())
+    with pytest.raises(ValueError, match="TOPIC_ARN is not set"):
+        build_publisher(AwsConfig())
+
+
+def test_store_failure_is_a_503_so_the_provider_retries(deployed: Deployed) -> None:
+    deployed.session.client("dynamodb").delete_table(TableName=TABLE)
+    body, headers = signed("stripe", encode(stripe_event()))
+    status, answer = receive(url_event("stripe", body, headers))
+    assert (status, answer["error"]) == (503, "storage_unavailable")
+    assert "ResourceNotFoundException" in answer["detail"]
+    store = DynamoDBStore(TABLE, deployed.session.client("dynamodb"))
+    with pytest.raises(StorageUnavailable, match="ResourceNotFoundException"):
+        store.events_for_transaction("pi_1")
+    with pytest.raises(StorageUnavailable, match="ResourceNotFoundException"):
+        store.get_event("stripe", "evt_1")
+
+
+def test_sns_error_is_a_delivery_failure(deployed: Deployed) -> None:
+    missing_topic = deployed.topic_arn + "-gone"
+    sink = SnsPublisher(missing_topic, deployed.session.client("sns"))
+    with pytest.raises(DeliveryFailed, match="SNS publish failed"):
+        sink.publish(make_event())
