@@ -50,17 +50,16 @@ def dumps(value: Any) -> str:
     return "".join(_encode(value))
 
 
+_string = json.encoder.encode_basestring  # the C implementation, as json.dumps uses
+
+
 def _encode(value: Any) -> Iterator[str]:
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"cannot encode {value} as JSON")
-        yield format(value, "f")
-    elif isinstance(value, dict):
+    if isinstance(value, dict):
         yield "{"
         for index, (key, item) in enumerate(value.items()):
             if index:
                 yield ","
-            yield json.dumps(str(key), ensure_ascii=False)
+            yield _string(str(key))
             yield ":"
             yield from _encode(item)
         yield "}"
@@ -72,7 +71,21 @@ def _encode(value: Any) -> Iterator[str]:
             yield from _encode(item)
         yield "]"
     else:
-        yield json.dumps(value, ensure_ascii=False, allow_nan=False)
+        yield _scalar(value)
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, str):
+        return _string(value)
+    if value is None or isinstance(value, bool):
+        return "null" if value is None else ("true" if value else "false")
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"cannot encode {value} as JSON")
+        return format(value, "f")
+    return json.dumps(value, allow_nan=False)
 
 
 def _json_kind(value: Any) -> str:
