@@ -11,7 +11,7 @@ export UV_PYTHON := $(BIN)/python
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test lint format bench lock clean
+.PHONY: run test lint format bench package lock clean
 
 run: $(VENV)/.local  ## start the local processor on $(HOST):$(PORT)
 	$(BIN)/webhook-processor serve --host $(HOST) --port $(PORT)
@@ -31,9 +31,13 @@ format: $(VENV)/.dev
 bench: $(VENV)/.dev  ## micro and load benchmarks, as ratios to a baseline measured in the same run
 	$(BIN)/python -m bench
 
+package: $(VENV)/.dev  ## the Lambda artifact, dist/lambda.zip (arm64, python3.13, deterministic)
+	$(BIN)/python -m tools.package_lambda
+
 lock: $(UV)  ## re-resolve the pinned requirements after editing pyproject.toml
 	$(UV) pip compile pyproject.toml --extra local -o requirements/local.txt -q --generate-hashes --python-version 3.11
 	$(UV) pip compile pyproject.toml --extra local --extra aws --group dev -o requirements/dev.txt -q --generate-hashes --python-version 3.11
+	$(UV) pip compile pyproject.toml --extra aws -o requirements/lambda.txt -q --generate-hashes --python-version 3.13 --python-platform aarch64-manylinux2014
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)

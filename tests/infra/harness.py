@@ -1,0 +1,144 @@
+"""Run the real Pulumi program under Pulumi's own mocks (no CLI, no AWS) and record everything."""
+
+from __future__ import annotations
+
+import json
+import runpy
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+
+INFRA = Path(__file__).resolve().parents[2] / "infra"
+PROJECT = "webhook-processor"
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+
+#: What AWS computes and the mocks must return, by resource type.
+_SERVICE = {
+    "aws:dynamodb/table:Table": "dynamodb",
+    "aws:sns/topic:Topic": "sns",
+    "aws:sqs/queue:Queue": "sqs",
+    "aws:kms/key:Key": "kms",
+    "aws:lambda/function:Function": "lambda",
+    "aws:iam/role:Role": "iam",
+    "aws:cloudwatch/logGroup:LogGroup": "logs",
+    "aws:ssm/parameter:Parameter": "ssm",
+}
+
+
+@dataclass
+class Recorded:
+    """One resource as the program asked for it: type, logical name, inputs (camelCase)."""
+
+    typ: str
+    name: str
+    inputs: dict[str, Any]
+    parent: str | None = None
+
+    def json_input(self, key: str) -> Any:
+        return json.loads(self.inputs[key])
+
+
+@dataclass
+class Run:
+    resources: list[Recorded] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, typ: str) -> list[Recorded]:
+        return [r for r in self.resources if r.typ == typ]
+
+    def one(self, typ: str, name_part: str = "") -> Recorded:
+        [found] = [r for r in self.of_type(typ) if name_part in r.name]
+        return found
+
+    def by_name(self, name: str) -> Recorded:
+        [found] = [r for r in self.resources if r.name == name]
+        return found
+
+
+def arn_of(typ: str, name: str) -> str:
+    service = _SERVICE.get(typ, typ.split(":")[1].split("/", maxsplit=1)[0])
+    return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{name}"
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    def __init__(self, run: Run) -> None:
+        self.run = run
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        inputs = dict(args.inputs)
+        name = inputs.get("name", args.name)
+        outputs = {**inputs, "arn": arn_of(args.typ, name), "name": name}
+        if args.typ == "aws:dynamodb/table:Table":
+            outputs["streamArn"] = f"{arn_of(args.typ, name)}/stream/2026-11-28T00:00:00.000"
+        elif args.typ == "aws:sqs/queue:Queue":
+            outputs["url"] = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{name}"
+        elif args.typ == "aws:kms/key:Key":
+            outputs["keyId"] = f"{name}-id"
+        elif args.typ == "aws:lambda/functionUrl:FunctionUrl":
+            outputs["functionUrl"] = "https://abc123.lambda-url.us-east-1.on.aws/"
+        if args.custom:
+            existing = next(
+                (r for r in self.run.resources if r.name == args.name and r.typ == args.typ), None
+            )
+            if existing is not None:
+                existing.inputs = inputs
+            else:
+                self.run.resources.append(Recorded(args.typ, args.name, inputs))
+        return f"{args.name}-id", outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "accountId": ACCOUNT,
+                "arn": f"arn:aws:iam::{ACCOUNT}:user/test",
+                "userId": "test",
+            }
+        if args.token == "aws:index/getRegion:getRegion":
+            return {"region": REGION, "name": REGION, "id": REGION}
+        raise NotImplementedError(f"no mock for {args.token}")
+
+
+def run_program(
+    config: dict[str, str], secret_keys: tuple[str, ...] = (), stack: str = "test"
+) -> Run:
+    """Run ``infra/__main__.py`` with ``config`` (keys without the project prefix)."""
+    run = Run()
+    pulumi.runtime.set_mocks(RecordingMocks(run), project=PROJECT, stack=stack, preview=False)
+    pulumi.runtime.set_all_config(
+        {f"{PROJECT}:{key}": value for key, value in config.items()},
+        [f"{PROJECT}:{key}" for key in secret_keys],
+    )
+    parents: dict[tuple[str, str], str | None] = {}
+
+    def record_parent(args: pulumi.ResourceTransformationArgs) -> None:
+        parent = args.opts.parent if args.opts else None
+        parents[(args.type_, args.name)] = type(parent).__name__ if parent else None
+
+    @pulumi.runtime.test
+    def program() -> pulumi.Output[Any]:
+        pulumi.runtime.register_stack_transformation(record_parent)
+        sys.path.insert(0, str(INFRA))
+        try:
+            module = runpy.run_path(str(INFRA / "__main__.py"), run_name="__main__")
+        finally:
+            sys.path.remove(str(INFRA))
+        processor = module["processor"]
+        exported = {
+            "webhook_url": processor.webhook_url,
+            "table_name": processor.table.name,
+            "topic_arn": processor.topic.arn,
+            "dlq_url": processor.dead_letters.url,
+            "kms_key_arn": processor.key.arn,
+            "receiver_function_name": processor.receiver.name,
+            "publisher_function_name": processor.publisher.name,
+        }
+        return pulumi.Output.all(**exported).apply(run.outputs.update)
+
+    program()
+    for resource in run.resources:
+        resource.parent = parents.get((resource.typ, resource.name))
+    return run

@@ -1,0 +1,141 @@
+"""The deployment artifact: deterministic, complete, and a working handler on its own."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from tests.builders import STRIPE_SECRET, encode, stripe_event, stripe_headers
+from tests.integration.test_lambda import TEMPLATE
+from tools.package_lambda import build
+from webhook_processor.storage.dynamodb import TABLE_KEYS
+
+pytestmark = pytest.mark.slow
+UV = str(Path(sys.executable).parent / "uv")
+HANDLER_RUNNER = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from webhook_processor.entrypoints.lambda_handler import handler
+
+class Context:
+    function_name = "webhook-receiver-artifact"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:webhook-receiver-artifact"
+    aws_request_id = "artifact-test"
+
+response = handler(json.load(sys.stdin), Context())
+import webhook_processor, botocore
+print(json.dumps({"response": response, "package": webhook_processor.__file__, "botocore": botocore.__file__}))
+"""
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    directory = tmp_path_factory.mktemp("artifact")
+    first, second = directory / "first.zip", directory / "second.zip"
+    build(first, UV)
+    build(second, UV)
+    return first, second
+
+
+def test_the_artifact_is_byte_identical_when_built_twice(artifacts: tuple[Path, Path]) -> None:
+    first, second = artifacts
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_the_artifact_holds_the_package_and_its_dependencies_and_nothing_else(
+    artifacts: tuple[Path, Path],
+) -> None:
+    with zipfile.ZipFile(artifacts[0]) as archive:
+        infos = archive.infolist()
+    names = [info.filename for info in infos]
+    assert names == sorted(names)
+    assert {info.date_time for info in infos} == {(1980, 1, 1, 0, 0, 0)}
+    assert "webhook_processor/entrypoints/lambda_handler.py" in names
+    assert "webhook_processor/entrypoints/publisher_handler.py" in names
+    assert any(n.startswith("aws_lambda_powertools/") for n in names)
+    assert any(n.startswith("aws_xray_sdk/") for n in names)
+    assert any(n.startswith("boto3/") for n in names)
+    assert any(n.endswith("-aarch64-linux-gnu.so") for n in names)  # built for arm64
+    assert not [
+        n
+        for n in names
+        if "__pycache__" in n or n.endswith(".pyc") or n.startswith(("tests/", "bin/"))
+    ]
+
+
+@pytest.fixture(scope="module")
+def moto_server() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def test_the_handler_runs_from_the_artifact_alone(
+    artifacts: tuple[Path, Path], moto_server: str, tmp_path: Path
+) -> None:
+    extracted = tmp_path / "task"
+    with zipfile.ZipFile(artifacts[0]) as archive:
+        archive.extractall(extracted)
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "AWS_ENDPOINT_URL": moto_server,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        "TABLE_NAME": "webhook-events-artifact",
+        "SECRETS_PATH": "/webhook-processor/artifact/secrets",
+        "POWERTOOLS_SERVICE_NAME": "webhook-processor",
+        # Outside Lambda there is no trace segment to attach to; the Tracer path is unit-tested.
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+    session = boto3.Session(region_name="us-east-1")
+    dynamodb = session.client("dynamodb", endpoint_url=moto_server)
+    dynamodb.create_table(TableName=env["TABLE_NAME"], BillingMode="PAY_PER_REQUEST", **TABLE_KEYS)
+    session.client("ssm", endpoint_url=moto_server).put_parameter(
+        Name=f"{env['SECRETS_PATH']}/stripe", Value=STRIPE_SECRET, Type="SecureString"
+    )
+    body = encode(stripe_event(event_id="evt_artifact", amount=2500, currency="eur"))
+    event: dict[str, Any] = json.loads(json.dumps(TEMPLATE))
+    event["headers"].update(
+        {k.lower(): v for k, v in stripe_headers(body, at=datetime.now(UTC)).items()}
+    )
+    event["body"] = body.decode()
+
+    # -S: no site-packages, so only the standard library and the artifact can be imported.
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", HANDLER_RUNNER, str(extracted)],
+        input=json.dumps(event),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    output = json.loads(result.stdout.strip().splitlines()[-1])
+    assert output["package"].startswith(str(extracted))
+    assert output["botocore"].startswith(str(extracted))
+    assert output["response"]["statusCode"] == 200, output
+    assert json.loads(output["response"]["body"]) == {
+        "status": "accepted",
+        "event_ids": ["evt_artifact"],
+    }
+    item = dynamodb.get_item(
+        TableName=env["TABLE_NAME"], Key={"event_key": {"S": "stripe#evt_artifact"}}
+    )["Item"]
+    assert item["amount"] == {"N": "25.00"}

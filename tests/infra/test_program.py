@@ -1,0 +1,306 @@
+"""The Pulumi program under mocks: every property of the design, asserted on resource inputs."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from typing import Any
+
+import pytest
+
+from tests.infra.harness import ACCOUNT, REGION, Run, arn_of
+from webhook_processor.storage.dynamodb import TABLE_KEYS
+
+FUNCTION = "aws:lambda/function:Function"
+DAYS_14 = 14 * 24 * 3600
+
+
+def policy_statements(run: Run, function: str) -> dict[str, dict[str, Any]]:
+    policy = run.one("aws:iam/rolePolicy:RolePolicy", f"webhook-{function}-policy")
+    return {s["Sid"]: s for s in policy.json_input("policy")["Statement"]}
+
+
+def unwrap(value: Any) -> Any:
+    """Secret inputs reach the mocks wrapped in Pulumi's secret envelope."""
+    return value["value"] if isinstance(value, dict) and "value" in value else value
+
+
+def test_every_resource_is_a_child_of_the_component(bare: Run) -> None:
+    assert len(bare.resources) >= 24
+    assert {r.parent for r in bare.resources} == {"WebhookProcessor"}
+
+
+def test_runs_with_no_configuration_and_takes_the_suffix_from_the_stack(bare: Run) -> None:
+    assert bare.one("aws:dynamodb/table:Table").inputs["name"] == "webhook-events-test"
+    receiver = bare.one(FUNCTION, "webhook-receiver-")
+    assert (
+        receiver.inputs["environment"]["variables"]["SECRETS_PATH"]
+        == "/webhook-processor/test/secrets"
+    )
+
+
+@pytest.mark.parametrize("function", ["receiver", "publisher"])
+def test_functions_have_the_original_designs_values(bare: Run, function: str) -> None:
+    fn = bare.one(FUNCTION, f"webhook-{function}-")
+    assert fn.inputs["architectures"] == ["arm64"]
+    assert fn.inputs["runtime"] == "python3.13"
+    assert (fn.inputs["memorySize"], fn.inputs["timeout"]) == (1024, 60)
+    assert fn.inputs["tracingConfig"] == {"mode": "Active"}
+    assert fn.inputs["loggingConfig"] == {
+        "logFormat": "JSON",
+        "logGroup": f"/aws/lambda/webhook-{function}-test",
+    }
+    assert "reservedConcurrentExecutions" not in fn.inputs
+    env = fn.inputs["environment"]["variables"]
+    assert env["POWERTOOLS_SERVICE_NAME"] == "webhook-processor"
+    assert env["LOG_LEVEL"] == "INFO"
+    assert env["ENVIRONMENT_SUFFIX"] == "test"
+
+
+def test_handlers_name_real_functions_of_the_package(bare: Run) -> None:
+    for fn in bare.of_type(FUNCTION):
+        module, _, attribute = fn.inputs["handler"].rpartition(".")
+        assert callable(getattr(importlib.import_module(module), attribute))
+
+
+def test_receiver_environment_and_dead_letter_queue(bare: Run) -> None:
+    receiver = bare.one(FUNCTION, "webhook-receiver-")
+    env = receiver.inputs["environment"]["variables"]
+    assert env["TABLE_NAME"] == "webhook-events-test"
+    assert env["SECRETS_PATH"] == "/webhook-processor/test/secrets"
+    assert receiver.inputs["deadLetterConfig"] == {
+        "targetArn": arn_of("aws:sqs/queue:Queue", "webhook-dlq-test")
+    }
+    publisher = bare.one(FUNCTION, "webhook-publisher-")
+    assert publisher.inputs["environment"]["variables"]["TOPIC_ARN"] == arn_of(
+        "aws:sns/topic:Topic", "webhook-events-test"
+    )
+
+
+def test_reserved_concurrency_only_when_configured(configured: Run) -> None:
+    for fn in configured.of_type(FUNCTION):
+        assert fn.inputs["reservedConcurrentExecutions"] == 50
+
+
+def test_log_groups_are_named_kept_30_days_and_encrypted(bare: Run) -> None:
+    groups = bare.of_type("aws:cloudwatch/logGroup:LogGroup")
+    assert sorted(g.inputs["name"] for g in groups) == [
+        "/aws/lambda/webhook-publisher-test",
+        "/aws/lambda/webhook-receiver-test",
+    ]
+    assert {g.inputs["retentionInDays"] for g in groups} == {30}
+
+
+def test_async_invoke_config_is_two_retries_for_an_hour(bare: Run) -> None:
+    config = bare.one("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
+    assert (config.inputs["maximumRetryAttempts"], config.inputs["maximumEventAgeInSeconds"]) == (
+        2,
+        3600,
+    )
+    assert config.inputs["functionName"] == "webhook-receiver-test"
+
+
+def test_public_function_url_with_both_permissions(bare: Run) -> None:
+    url = bare.one("aws:lambda/functionUrl:FunctionUrl")
+    assert (url.inputs["authorizationType"], url.inputs["functionName"]) == (
+        "NONE",
+        "webhook-receiver-test",
+    )
+    permissions = {
+        p.inputs["action"]: p.inputs for p in bare.of_type("aws:lambda/permission:Permission")
+    }
+    assert permissions["lambda:InvokeFunctionUrl"]["functionUrlAuthType"] == "NONE"
+    assert permissions["lambda:InvokeFunction"]["invokedViaFunctionUrl"] is True
+    assert {p["principal"] for p in permissions.values()} == {"*"}
+
+
+def test_stream_mapping_is_bounded_bisects_and_reports_item_failures(bare: Run) -> None:
+    mapping = bare.one("aws:lambda/eventSourceMapping:EventSourceMapping").inputs
+    assert mapping["eventSourceArn"].startswith(
+        arn_of("aws:dynamodb/table:Table", "webhook-events-test") + "/stream/"
+    )
+    assert mapping["functionName"] == arn_of(FUNCTION, "webhook-publisher-test")
+    assert mapping["bisectBatchOnFunctionError"] is True
+    assert mapping["functionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["maximumRetryAttempts"] == 5
+    assert mapping["startingPosition"] == "TRIM_HORIZON"
+    assert mapping["destinationConfig"] == {
+        "onFailure": {"destinationArn": arn_of("aws:sqs/queue:Queue", "webhook-dlq-test")}
+    }
+
+
+def test_table_is_on_demand_with_pitr_cmk_stream_and_the_codes_keys(bare: Run) -> None:
+    table = bare.one("aws:dynamodb/table:Table").inputs
+    assert table["billingMode"] == "PAY_PER_REQUEST"
+    assert table["pointInTimeRecovery"] == {"enabled": True}
+    assert table["serverSideEncryption"] == {
+        "enabled": True,
+        "kmsKeyArn": arn_of("aws:kms/key:Key", "webhook-key-test"),
+    }
+    assert (table["streamEnabled"], table["streamViewType"]) == (True, "NEW_IMAGE")
+    assert table["deletionProtectionEnabled"] is False
+    assert table["hashKey"] == "event_key"
+    assert table["attributes"] == [
+        {"name": a["AttributeName"], "type": a["AttributeType"]}
+        for a in TABLE_KEYS["AttributeDefinitions"]
+    ]
+    [index] = table["globalSecondaryIndexes"]
+    [expected] = TABLE_KEYS["GlobalSecondaryIndexes"]
+    assert index["name"] == expected["IndexName"]
+    assert index["keySchemas"] == [
+        {"attributeName": k["AttributeName"], "keyType": k["KeyType"]}
+        for k in expected["KeySchema"]
+    ]
+
+
+def test_topic_and_dead_letter_queue(bare: Run) -> None:
+    queue = bare.one("aws:sqs/queue:Queue").inputs
+    assert queue["messageRetentionSeconds"] == DAYS_14
+    assert queue["name"] == "webhook-dlq-test"
+    topics = {t.inputs["name"] for t in bare.of_type("aws:sns/topic:Topic")}
+    assert topics == {"webhook-events-test", "webhook-alarms-test"}
+
+
+def test_kms_key_rotates_has_a_7_day_window_and_an_alias(bare: Run) -> None:
+    key = bare.one("aws:kms/key:Key").inputs
+    assert key["enableKeyRotation"] is True
+    assert key["deletionWindowInDays"] == 7
+    alias = bare.one("aws:kms/alias:Alias").inputs
+    assert alias["name"] == "alias/webhook-processor-test"
+
+
+def test_key_policy_lets_exactly_the_services_that_need_it_use_the_key(bare: Run) -> None:
+    policy = {s["Sid"]: s for s in bare.one("aws:kms/key:Key").json_input("policy")["Statement"]}
+    functions = policy["FunctionsUseTheKeyThroughTheirServices"]
+    assert functions["Principal"]["AWS"] == [
+        arn_of("aws:iam/role:Role", f"webhook-{f}-test") for f in ("receiver", "publisher")
+    ]
+    assert sorted(functions["Condition"]["StringEquals"]["kms:ViaService"]) == sorted(
+        f"{s}.{REGION}.amazonaws.com" for s in ("dynamodb", "sns", "sqs", "ssm", "lambda")
+    )
+    logs = policy["LogsEncryptThisStacksLogGroups"]
+    assert logs["Principal"] == {"Service": f"logs.{REGION}.amazonaws.com"}
+    assert logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"].endswith(
+        ":log-group:/aws/lambda/webhook-*-test"
+    )
+    services = policy["AlarmsAndTopicsOfThisAccount"]
+    assert services["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+    assert policy["AccountAdministersTheKey"]["Principal"] == {
+        "AWS": f"arn:aws:iam::{ACCOUNT}:root"
+    }
+
+
+def test_no_secrets_configured_means_no_parameters(bare: Run) -> None:
+    assert bare.of_type("aws:ssm/parameter:Parameter") == []
+
+
+def test_one_secure_string_per_configured_secret(configured: Run) -> None:
+    parameters = {
+        p.inputs["name"]: p.inputs for p in configured.of_type("aws:ssm/parameter:Parameter")
+    }
+    assert set(parameters) == {
+        "/webhook-processor/prod/secrets/generic",
+        "/webhook-processor/prod/secrets/stripe",
+    }
+    stripe = parameters["/webhook-processor/prod/secrets/stripe"]
+    assert stripe["type"] == "SecureString"
+    assert stripe["keyId"] == arn_of("aws:kms/key:Key", "webhook-key-prod")
+    assert unwrap(stripe["value"]) == "whsec_stripe_test"
+
+
+def test_receiver_may_put_items_read_its_secrets_and_dead_letter(configured: Run) -> None:
+    statements = policy_statements(configured, "receiver")
+    assert statements["StoresEventsOnce"]["Action"] == ["dynamodb:PutItem"]
+    assert statements["StoresEventsOnce"]["Resource"] == [
+        arn_of("aws:dynamodb/table:Table", "webhook-events-prod")
+    ]
+    secrets = statements["ReadsSigningSecrets"]
+    assert secrets["Action"] == ["ssm:GetParameter"]
+    assert secrets["Resource"] == [
+        f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/webhook-processor/prod/secrets/*"
+    ]
+    assert statements["DeadLettersFailedInvocations"]["Resource"] == [
+        arn_of("aws:sqs/queue:Queue", "webhook-dlq-prod")
+    ]
+    assert statements["ReceiverWritesItsLogs"]["Resource"] == [
+        arn_of("aws:cloudwatch/logGroup:LogGroup", "/aws/lambda/webhook-receiver-prod") + ":*"
+    ]
+    assert set(statements) == {
+        "StoresEventsOnce",
+        "ReadsSigningSecrets",
+        "DeadLettersFailedInvocations",
+        "ReceiverWritesItsLogs",
+        "TracesToXRay",
+    }
+
+
+def test_publisher_may_read_the_stream_publish_and_dead_letter(bare: Run) -> None:
+    statements = policy_statements(bare, "publisher")
+    stream = statements["ReadsTheTableStream"]
+    assert all(
+        r.startswith(arn_of("aws:dynamodb/table:Table", "webhook-events-test") + "/stream/")
+        for r in stream["Resource"]
+    )
+    assert statements["PublishesEvents"] == {
+        "Sid": "PublishesEvents",
+        "Effect": "Allow",
+        "Action": ["sns:Publish"],
+        "Resource": [arn_of("aws:sns/topic:Topic", "webhook-events-test")],
+    }
+    assert set(statements) == {
+        "ReadsTheTableStream",
+        "PublishesEvents",
+        "DeadLettersFailedBatches",
+        "PublisherWritesItsLogs",
+        "TracesToXRay",
+    }
+
+
+def test_alarms_watch_the_dlq_and_both_functions_and_notify_the_alarm_topic(bare: Run) -> None:
+    alarms = {
+        a.inputs["name"]: a.inputs for a in bare.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+    }
+    assert set(alarms) == {
+        f"webhook-alarm-{n}-test"
+        for n in (
+            "dlq-depth",
+            "receiver-errors",
+            "receiver-throttles",
+            "publisher-errors",
+            "publisher-throttles",
+        )
+    }
+    topic = arn_of("aws:sns/topic:Topic", "webhook-alarms-test")
+    assert all(a["alarmActions"] == [topic] for a in alarms.values())
+    dlq = alarms["webhook-alarm-dlq-depth-test"]
+    assert (dlq["namespace"], dlq["metricName"], dlq["dimensions"]) == (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        {"QueueName": "webhook-dlq-test"},
+    )
+    assert alarms["webhook-alarm-receiver-throttles-test"]["dimensions"] == {
+        "FunctionName": "webhook-receiver-test"
+    }
+
+
+def test_tags_carry_the_configured_owner_and_cost_center(configured: Run) -> None:
+    table = configured.one("aws:dynamodb/table:Table").inputs
+    assert table["tags"] == {
+        "Name": "webhook-events-prod",
+        "Environment": "prod",
+        "CostCenter": "cc-1234",
+        "Owner": "payments-team",
+    }
+
+
+def test_outputs(bare: Run) -> None:
+    assert bare.outputs == {
+        "webhook_url": "https://abc123.lambda-url.us-east-1.on.aws/webhooks/{provider}",
+        "table_name": "webhook-events-test",
+        "topic_arn": arn_of("aws:sns/topic:Topic", "webhook-events-test"),
+        "dlq_url": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/webhook-dlq-test",
+        "kms_key_arn": arn_of("aws:kms/key:Key", "webhook-key-test"),
+        "receiver_function_name": "webhook-receiver-test",
+        "publisher_function_name": "webhook-publisher-test",
+    }
+    assert json.dumps(bare.outputs)

@@ -1,0 +1,103 @@
+"""Build the Lambda deployment artifact: ``dist/lambda.zip``, byte-identical on every build.
+
+The runtime dependencies (``requirements/lambda.txt``: boto3 and Powertools with its tracer,
+resolved for the python3.13 runtime on arm64 and hash-pinned) are bundled rather than taken from
+the runtime's own boto3 or the public Powertools layer: the artifact then carries exactly the
+versions the test suite ran against, and deploying it depends on no other account's layer.
+
+Determinism: entries sorted, every timestamp 1980-01-01, permissions 0644, one compression
+level, no ``__pycache__``/``.pyc`` (bytecode for 3.11 would be useless on 3.13), no tests, no
+console scripts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+SKIP_PARTS = {"__pycache__", "tests", "bin"}
+RUNTIME = {"python_version": "3.13", "platform": "aarch64-manylinux2014"}
+
+
+def install_dependencies(target: Path, uv: str, requirements: Path) -> None:
+    subprocess.run(
+        [
+            uv,
+            "pip",
+            "install",
+            "--quiet",
+            "--target",
+            str(target),
+            "--python-version",
+            RUNTIME["python_version"],
+            "--python-platform",
+            RUNTIME["platform"],
+            "--only-binary",
+            ":all:",
+            "--no-deps",
+            "--require-hashes",
+            "-r",
+            str(requirements),
+        ],
+        check=True,
+        env={**os.environ, "UV_COMPILE_BYTECODE": "0"},
+    )
+
+
+def files(root: Path) -> list[Path]:
+    found = []
+    for path in root.rglob("*"):
+        relative = path.relative_to(root)
+        if path.is_file() and not SKIP_PARTS & set(relative.parts) and path.suffix != ".pyc":
+            found.append(relative)
+    return sorted(found, key=lambda p: p.as_posix())
+
+
+def write_zip(root: Path, destination: Path) -> None:
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    temporary = destination.with_suffix(".tmp")
+    with zipfile.ZipFile(temporary, "w") as archive:
+        for relative in files(root):
+            info = zipfile.ZipInfo(relative.as_posix(), date_time=FIXED_TIME)
+            info.external_attr = 0o100644 << 16
+            info.create_system = 3  # Unix, so the permissions above are read back
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, (root / relative).read_bytes(), compresslevel=9)
+    temporary.replace(destination)
+
+
+def build(destination: Path, uv: str) -> str:
+    with tempfile.TemporaryDirectory() as work:
+        staging = Path(work) / "package"
+        install_dependencies(staging, uv, ROOT / "requirements" / "lambda.txt")
+        shutil.copytree(
+            ROOT / "src" / "webhook_processor",
+            staging / "webhook_processor",
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+        )
+        write_zip(staging, destination)
+    return hashlib.sha256(destination.read_bytes()).hexdigest()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output", type=Path, default=ROOT / "dist" / "lambda.zip")
+    parser.add_argument("--uv", default=str(Path(sys.executable).parent / "uv"))
+    args = parser.parse_args(argv)
+    digest = build(args.output, args.uv)
+    size = args.output.stat().st_size
+    print(f"{args.output} {size / 1e6:.1f} MB sha256:{digest}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
