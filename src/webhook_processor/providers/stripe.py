@@ -59,13 +59,13 @@ EVENT_STATUS: Final = {
     "charge.refunded": _REFUNDED,
 }
 
-#: The sample status a person asks for -> the event ``send`` builds.
-SAMPLE_EVENT_TYPES: Final = {
-    "succeeded": "payment_intent.succeeded",
-    "failed": "payment_intent.payment_failed",
-    "canceled": "payment_intent.canceled",
-    "pending": "payment_intent.processing",
-    "refunded": "charge.refunded",
+#: The sample status a person asks for -> the event ``send`` builds and its object's status.
+SAMPLE_EVENTS: Final = {
+    "succeeded": ("payment_intent.succeeded", "succeeded"),
+    "failed": ("payment_intent.payment_failed", "requires_payment_method"),
+    "canceled": ("payment_intent.canceled", "canceled"),
+    "pending": ("payment_intent.processing", "processing"),
+    "refunded": ("charge.refunded", "succeeded"),
 }
 
 
@@ -139,9 +139,9 @@ class StripeProvider:
         return {"Stripe-Signature": f"t={timestamp},v1={signature}"}
 
     def sample(self, spec: Sample) -> bytes:
-        event_type = SAMPLE_EVENT_TYPES.get(spec.status)
-        if event_type is None:
-            raise InvalidPayload(f"stripe samples have status {', '.join(SAMPLE_EVENT_TYPES)}")
+        if spec.status not in SAMPLE_EVENTS:
+            raise InvalidPayload(f"stripe samples have status {', '.join(SAMPLE_EVENTS)}")
+        event_type, object_status = SAMPLE_EVENTS[spec.status]
         currency = spec.currency.upper()
         units = to_minor_units(spec.amount, currency, STRIPE_EXPONENTS.get(currency))
         suffix = spec.event_id.removeprefix("evt_")
@@ -154,11 +154,15 @@ class StripeProvider:
                 "amount_refunded": units,
                 "payment_intent": f"pi_{suffix}",
                 "refunded": True,
-                "status": "succeeded",
+                "status": object_status,
             }
         else:
-            obj = {"id": f"pi_{suffix}", "object": "payment_intent", "amount": units}
-            obj["status"] = event_type.removeprefix("payment_intent.")
+            obj = {
+                "id": f"pi_{suffix}",
+                "object": "payment_intent",
+                "amount": units,
+                "status": object_status,
+            }
         obj |= {
             "currency": currency.lower(),
             "customer": "cus_local",
