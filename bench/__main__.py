@@ -1,7 +1,9 @@
 """``make bench``: every benchmark, each reporting ratios to a baseline from the same run."""
 
-from bench import import_cost, pipeline
+from bench import group_commit, import_cost, pipeline
 
 pipeline.main()
+print()
+group_commit.main()
 print()
 import_cost.main()
