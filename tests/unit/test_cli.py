@@ -187,3 +187,13 @@ def test_a_failing_write_does_not_undo_the_others_in_its_group(tmp_path: Path) -
     finally:
         conn.close()
         store.close()
+
+
+def test_inspection_without_a_database_says_where_it_looked_and_creates_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "transactions", "--data-dir", str(tmp_path / "nowhere"))
+    assert code == 2
+    assert "no database at" in err
+    assert "start 'webhook-processor serve' first" in err
+    assert not (tmp_path / "nowhere").exists()

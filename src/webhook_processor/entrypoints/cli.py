@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import secrets
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TextIO
 
 from webhook_processor import codec
 from webhook_processor.bootstrap import LocalConfig, build_local, default_data_dir
-from webhook_processor.errors import WebhookError
+from webhook_processor.errors import StorageUnavailable, WebhookError
 from webhook_processor.model import utc_now
 from webhook_processor.money import format_amount
 from webhook_processor.pipeline import DEFAULT_MAX_BODY_BYTES
@@ -25,6 +26,7 @@ from webhook_processor.signing_secrets import LocalSecrets
 from webhook_processor.storage.sqlite import SQLiteStore
 
 DEFAULT_URL = "http://127.0.0.1:8080"
+Command = Callable[[argparse.Namespace], int]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -114,9 +116,9 @@ def _parser() -> argparse.ArgumentParser:
     send.set_defaults(command=_send)
 
     for name, handler, text in (
-        ("transactions", _transactions, "list transactions with their latest status"),
-        ("events", _events, "list stored events with their delivery state"),
-        ("dead-letters", _dead_letters, "list events whose delivery gave up"),
+        ("transactions", _inspect(_transaction_rows), "list transactions, latest status first"),
+        ("events", _inspect(_event_rows), "list stored events with their delivery state"),
+        ("dead-letters", _inspect(_dead_letter_rows), "list events whose delivery gave up"),
     ):
         sub = commands.add_parser(name, parents=[data_dir, as_json], help=text, description=text)
         sub.set_defaults(command=handler)
@@ -213,80 +215,80 @@ def _send(args: argparse.Namespace) -> int:
 # -- inspection -------------------------------------------------------------------------------
 
 
-def _open_store(args: argparse.Namespace) -> SQLiteStore:
-    return SQLiteStore(args.data_dir / "webhooks.db")
-
-
-def _transactions(args: argparse.Namespace) -> int:
-    store = _open_store(args)
+@contextlib.contextmanager
+def _store(args: argparse.Namespace) -> Iterator[SQLiteStore]:
+    path = args.data_dir / "webhooks.db"
+    if not path.exists():
+        raise StorageUnavailable(
+            f"no database at {path}: start 'webhook-processor serve' first, or pass --data-dir"
+        )
+    store = SQLiteStore(path)
     try:
-        rows = [
-            {
-                "transaction_id": t.transaction_id,
-                "provider": t.provider,
-                "status": t.status,
-                "amount": t.amount,
-                "currency": t.currency,
-                "events": t.event_count,
-                "last_event_id": t.last_event_id,
-                "updated_at": t.updated_at.isoformat(),
-            }
-            for t in store.transactions(args.limit)
-        ]
+        yield store
     finally:
         store.close()
-    return _print(rows, args.json)
 
 
-def _events(args: argparse.Namespace) -> int:
-    store = _open_store(args)
-    try:
-        rows = [
-            {
-                "key": r.event.key,
-                "transaction_id": r.event.transaction_id,
-                "event_type": r.event.event_type,
-                "amount": r.event.amount,
-                "currency": r.event.currency,
-                "status": r.event.status,
-                "received_at": r.event.received_at.isoformat(),
-                "delivery": r.delivery,
-                "attempts": r.attempts,
-                "last_error": r.last_error,
-            }
-            for r in store.recent_events(args.limit)
-        ]
-    finally:
-        store.close()
-    return _print(rows, args.json)
+def _inspect(rows: Callable[[SQLiteStore, int], list[dict[str, Any]]]) -> Command:
+    def command(args: argparse.Namespace) -> int:
+        with _store(args) as store:
+            return _print(rows(store, args.limit), args.json)
+
+    return command
 
 
-def _dead_letters(args: argparse.Namespace) -> int:
-    store = _open_store(args)
-    try:
-        rows = [
-            {
-                "key": d.key,
-                "transaction_id": d.event.transaction_id,
-                "amount": d.event.amount,
-                "currency": d.event.currency,
-                "attempts": d.attempts,
-                "failed_at": d.failed_at.isoformat(),
-                "last_error": d.last_error,
-            }
-            for d in store.dead_letters()[: args.limit]
-        ]
-    finally:
-        store.close()
-    return _print(rows, args.json)
+def _transaction_rows(store: SQLiteStore, limit: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "transaction_id": t.transaction_id,
+            "provider": t.provider,
+            "status": t.status,
+            "amount": t.amount,
+            "currency": t.currency,
+            "events": t.event_count,
+            "last_event_id": t.last_event_id,
+            "updated_at": t.updated_at.isoformat(),
+        }
+        for t in store.transactions(limit)
+    ]
+
+
+def _event_rows(store: SQLiteStore, limit: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "key": r.event.key,
+            "transaction_id": r.event.transaction_id,
+            "event_type": r.event.event_type,
+            "amount": r.event.amount,
+            "currency": r.event.currency,
+            "status": r.event.status,
+            "received_at": r.event.received_at.isoformat(),
+            "delivery": r.delivery,
+            "attempts": r.attempts,
+            "last_error": r.last_error,
+        }
+        for r in store.recent_events(limit)
+    ]
+
+
+def _dead_letter_rows(store: SQLiteStore, limit: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "key": d.key,
+            "transaction_id": d.event.transaction_id,
+            "amount": d.event.amount,
+            "currency": d.event.currency,
+            "attempts": d.attempts,
+            "failed_at": d.failed_at.isoformat(),
+            "last_error": d.last_error,
+        }
+        for d in store.dead_letters()[:limit]
+    ]
 
 
 def _redrive(args: argparse.Namespace) -> int:
-    store = _open_store(args)
-    try:
+    with _store(args) as store:
         queued = store.redrive(None if args.all else args.keys, utc_now())
-    finally:
-        store.close()
     unknown = sorted(set(args.keys) - set(queued))
     for key in queued:
         print(f"queued {key}")
