@@ -14,28 +14,15 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 
+from tests.builders import make_event
 from webhook_processor.model import PaymentEvent
 from webhook_processor.storage.sqlite import SCHEMA, SQLiteStore
 
 THREADS = 16
 PER_THREAD = 60
-EVENT = PaymentEvent(
-    provider="stripe",
-    event_id="evt_0",
-    transaction_id="pi_0",
-    event_type="payment_intent.succeeded",
-    amount=Decimal("19.99"),
-    currency="USD",
-    status="succeeded",
-    customer_id="cus_1",
-    payment_method="pm_1",
-    occurred_at=datetime(2026, 11, 28, tzinfo=UTC),
-    received_at=datetime(2026, 11, 28, tzinfo=UTC),
-)
+EVENT = make_event()
 
 
 def _run(insert: Callable[[PaymentEvent], object]) -> float:
