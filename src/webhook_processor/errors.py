@@ -15,7 +15,7 @@ Every failure the processor raises on purpose derives from :class:`WebhookError`
     ├── ServiceUnavailable        cannot take the request now; the sender retries (5xx)
     │   ├── StorageUnavailable    the store did not confirm a durable write
     │   └── SecretUnavailable     the provider's signing secret cannot be read
-    └── DeliveryFailed            a sink did not take a published event (outbox retries it)
+    └── DeliveryFailed            SNS did not take a published event (the stream retries it)
 
 Expected outcomes (an accepted or a duplicate delivery) are return values, not exceptions. The
 mapping from these classes to HTTP statuses lives in one table at the edge
@@ -100,6 +100,6 @@ class SecretUnavailable(ServiceUnavailable):
 
 
 class DeliveryFailed(WebhookError):
-    """A sink did not accept a published event; the outbox will try again."""
+    """SNS did not accept a published event; the stream mapping will try again."""
 
     code = "delivery_failed"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import http.server
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import ClassVar
@@ -13,7 +13,7 @@ from typing import ClassVar
 import pytest
 
 from tests.builders import NOW, make_event
-from webhook_processor.errors import DeliveryFailed
+from webhook_processor.model import PaymentEvent
 from webhook_processor.publishing import Dispatcher, HttpSink, JsonLinesSink, MemorySink
 from webhook_processor.storage.memory import MemoryStore
 
@@ -29,6 +29,35 @@ class Clock:
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
+
+
+class CountingStore(MemoryStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.completions: list[list[str]] = []
+
+    def complete_deliveries(self, keys: Sequence[str], at: datetime) -> None:
+        self.completions.append(list(keys))
+        super().complete_deliveries(keys, at)
+
+
+class CountingSink(MemorySink):
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[int] = []
+
+    def publish_batch(self, events: Sequence[PaymentEvent]) -> dict[str, str]:
+        self.batches.append(len(events))
+        return super().publish_batch(events)
+
+
+def test_a_batch_is_one_call_per_sink_and_one_store_transaction(clock: Clock) -> None:
+    store, sink = CountingStore(), CountingSink()
+    for n in range(5):
+        store.insert_if_absent(make_event(f"evt_{n}"))
+    Dispatcher(store, [sink], clock=clock).run_once()
+    assert sink.batches == [5]
+    assert store.completions == [[f"stripe:evt_{n}" for n in range(5)]]
 
 
 def test_stored_events_reach_every_sink(clock: Clock) -> None:
@@ -102,18 +131,21 @@ def test_background_thread_delivers_after_wake(clock: Clock) -> None:
 
 def test_json_lines_sink_appends_exact_envelopes(tmp_path: Path) -> None:
     sink = JsonLinesSink(tmp_path / "out" / "events.jsonl")
-    sink.publish(make_event("evt_1"))
-    sink.publish(make_event("evt_2"))
+    assert sink.publish_batch([make_event("evt_1")]) == {}
+    assert sink.publish_batch([make_event("evt_2"), make_event("evt_3")]) == {}
     lines = (tmp_path / "out" / "events.jsonl").read_text().splitlines()
-    assert [json.loads(line)["event_id"] for line in lines] == ["evt_1", "evt_2"]
+    assert [json.loads(line)["event_id"] for line in lines] == ["evt_1", "evt_2", "evt_3"]
     assert '"amount":19.99,' in lines[0]
     assert '"rate":0.125' in lines[0]
 
 
 def test_json_lines_sink_reports_an_unwritable_path(tmp_path: Path) -> None:
     (tmp_path / "dir").mkdir()
-    with pytest.raises(DeliveryFailed, match="cannot append"):
-        JsonLinesSink(tmp_path / "dir").publish(make_event())
+    failed = JsonLinesSink(tmp_path / "dir").publish_batch(
+        [make_event("evt_1"), make_event("evt_2")]
+    )
+    assert set(failed) == {"stripe:evt_1", "stripe:evt_2"}
+    assert "cannot append" in failed["stripe:evt_1"]
 
 
 class _Subscriber(http.server.BaseHTTPRequestHandler):
@@ -142,7 +174,7 @@ def subscriber() -> Iterator[tuple[str, type[_Subscriber]]]:
 
 def test_http_sink_posts_the_envelope(subscriber: tuple[str, type[_Subscriber]]) -> None:
     url, handler = subscriber
-    HttpSink(url).publish(make_event())
+    assert HttpSink(url).publish_batch([make_event()]) == {}
     [body] = handler.bodies
     assert json.loads(body)["data"]["amount"] == 19.99
     assert b'"amount":19.99,' in body
@@ -151,13 +183,17 @@ def test_http_sink_posts_the_envelope(subscriber: tuple[str, type[_Subscriber]])
 def test_http_sink_non_2xx_is_a_delivery_failure(subscriber: tuple[str, type[_Subscriber]]) -> None:
     url, handler = subscriber
     handler.status = 500
-    with pytest.raises(DeliveryFailed, match="answered 500"):
-        HttpSink(url).publish(make_event())
+    events = [make_event("evt_1"), make_event("evt_2")]
+    failed = HttpSink(url).publish_batch(events)
+    assert failed == {e.key: f"{url} answered 500" for e in events}
+    assert len(handler.bodies) == 2  # an answer, even a 500, does not stop the batch
 
 
 def test_http_sink_unreachable_is_a_delivery_failure() -> None:
-    with pytest.raises(DeliveryFailed, match="unreachable"):
-        HttpSink("http://127.0.0.1:9/none", timeout=2).publish(make_event())
+    events = [make_event("evt_1"), make_event("evt_2"), make_event("evt_3")]
+    failed = HttpSink("http://127.0.0.1:9/none", timeout=2).publish_batch(events)
+    assert set(failed) == {e.key for e in events}  # the rest of the batch is not attempted
+    assert "unreachable" in failed["stripe:evt_3"]
 
 
 def test_http_sink_refuses_other_schemes() -> None:

@@ -150,10 +150,10 @@ def test_due_respects_limit_and_order(store: LocalStore) -> None:
 
 def test_complete_delivery_removes_from_outbox(store: LocalStore) -> None:
     store.insert_if_absent(make_event())
-    store.complete_delivery("stripe:evt_1", NOW)
+    store.insert_if_absent(make_event("evt_2"))
+    store.complete_deliveries(["stripe:evt_1", "stripe:evt_2"], NOW)
     assert store.due(NOW + timedelta(days=1), 10) == []
-    [record] = store.recent_events(10)
-    assert record.delivery is Delivery.DELIVERED
+    assert {r.delivery for r in store.recent_events(10)} == {Delivery.DELIVERED}
 
 
 def test_failed_delivery_is_retried_later_and_remembers_sinks(store: LocalStore) -> None:

@@ -1,10 +1,11 @@
 """The local outbox dispatcher: drains stored events to the sinks, at least once.
 
-Each outbox item is sent to every sink that has not taken it yet. When all have, it leaves the
-outbox; when one fails, the attempt is counted and retried with exponential backoff; after
-``max_attempts`` failed attempts it moves to the dead letters, from which ``redrive`` brings it
-back. A crash between a sink taking an event and the outbox recording it means that sink gets it
-again: consumers dedupe on ``event_id``.
+Each outbox item is sent to every sink that has not taken it yet, one batch per sink. When all
+have taken it, it leaves the outbox (one transaction per batch). When one fails, the attempt is
+counted and retried with exponential backoff; after ``max_attempts`` failed attempts the item
+moves to the dead letters, from which ``redrive`` brings it back. A crash between a sink taking
+an event and the outbox recording it means that sink gets it again: consumers dedupe on
+``event_id``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from webhook_processor.errors import DeliveryFailed, StorageUnavailable
+from webhook_processor.errors import StorageUnavailable
 from webhook_processor.model import utc_now
 from webhook_processor.publishing.sinks import Sink
 from webhook_processor.storage.base import LocalStore, OutboxItem
@@ -50,32 +51,38 @@ class Dispatcher:
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> int:
-        """Attempt every due item once; return how many were attempted."""
+        """Attempt every due item once, as one batch per sink; return how many were attempted."""
         items = self._store.due(self._clock(), self._batch_size)
+        if not items:
+            return 0
+        delivered = {item.event.key: set(item.delivered_to) for item in items}
+        errors: dict[str, list[str]] = {}
+        for sink in self._sinks:
+            pending = [item.event for item in items if sink.name not in delivered[item.event.key]]
+            if not pending:
+                continue
+            failed = sink.publish_batch(pending)
+            for event in pending:
+                if event.key in failed:
+                    errors.setdefault(event.key, []).append(f"{sink.name}: {failed[event.key]}")
+                else:
+                    delivered[event.key].add(sink.name)
+        now = self._clock()
+        done = [item.event.key for item in items if item.event.key not in errors]
+        if done:
+            self._store.complete_deliveries(done, now)
         for item in items:
-            self._deliver(item)
+            if item.event.key in errors:
+                self._fail(item, frozenset(delivered[item.event.key]), errors[item.event.key], now)
         return len(items)
 
-    def _deliver(self, item: OutboxItem) -> None:
-        delivered = set(item.delivered_to)
-        errors = []
-        for sink in self._sinks:
-            if sink.name in delivered:
-                continue
-            try:
-                sink.publish(item.event)
-            except DeliveryFailed as exc:
-                errors.append(f"{sink.name}: {exc.detail}")
-            else:
-                delivered.add(sink.name)
-        now = self._clock()
-        if not errors:
-            self._store.complete_delivery(item.event.key, now)
-            return
+    def _fail(
+        self, item: OutboxItem, delivered: frozenset[str], errors: list[str], now: datetime
+    ) -> None:
         attempts = item.attempts + 1
         retry_at = None if attempts >= self._max_attempts else now + self._backoff(attempts)
         self._store.fail_delivery(
-            item.event.key, frozenset(delivered), "; ".join(errors), at=now, retry_at=retry_at
+            item.event.key, delivered, "; ".join(errors), at=now, retry_at=retry_at
         )
         log.warning(
             "delivery of %s failed (attempt %d, %s): %s",

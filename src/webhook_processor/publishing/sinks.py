@@ -1,8 +1,9 @@
 """Where the local processor publishes events: a JSON Lines file, HTTP subscribers, memory.
 
-A sink raises :class:`~webhook_processor.errors.DeliveryFailed` when it did not take an event;
-the outbox dispatcher retries it later. Each sink has a stable ``name`` so the outbox remembers
-which sinks already took an event and does not send it to them again.
+The outbox dispatcher hands a sink every due event at once; the sink answers with the events
+it did NOT take (key -> reason), which the dispatcher retries later. Taking a batch lets the
+file sink make one fsync for many lines. Each sink has a stable ``name`` so the outbox
+remembers which sinks already took an event and does not send it to them again.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ import os
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-from webhook_processor.errors import DeliveryFailed
 from webhook_processor.model import PaymentEvent
 from webhook_processor.publishing.envelope import encode
 
@@ -22,36 +23,44 @@ from webhook_processor.publishing.envelope import encode
 class Sink(Protocol):
     name: str
 
-    def publish(self, event: PaymentEvent) -> None:
-        """Deliver one event, or raise DeliveryFailed."""
+    def publish_batch(self, events: Sequence[PaymentEvent]) -> dict[str, str]:
+        """Deliver ``events`` in order; return the keys of those not delivered, with why."""
         ...
 
 
 class JsonLinesSink:
-    """Appends one envelope per line and fsyncs before reporting success."""
+    """Appends one envelope per line; one write and one fsync per batch, before success."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.name = f"file:{self.path}"
         self._lock = threading.Lock()
 
-    def publish(self, event: PaymentEvent) -> None:
-        line = encode(event) + b"\n"
+    def publish_batch(self, events: Sequence[PaymentEvent]) -> dict[str, str]:
+        lines = b"".join(encode(event) + b"\n" for event in events)
         try:
             with self._lock:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
                 try:
-                    os.write(fd, line)
+                    written = 0
+                    while written < len(lines):
+                        written += os.write(fd, lines[written:])
                     os.fsync(fd)
                 finally:
                     os.close(fd)
         except OSError as exc:
-            raise DeliveryFailed(f"cannot append to {self.path}: {exc.strerror}") from exc
+            reason = f"cannot append to {self.path}: {exc.strerror}"
+            return dict.fromkeys((event.key for event in events), reason)
+        return {}
 
 
 class HttpSink:
-    """POSTs the envelope as JSON; any 2xx is success, anything else is retried later."""
+    """POSTs each envelope as JSON; any 2xx is success, anything else is retried later.
+
+    When the subscriber cannot be reached, the rest of the batch is not attempted: waiting out
+    a timeout per event would stall every other sink.
+    """
 
     def __init__(self, url: str, timeout: float = 5.0) -> None:
         if not url.startswith(("http://", "https://")):
@@ -60,25 +69,32 @@ class HttpSink:
         self.name = f"http:{url}"
         self._timeout = timeout
 
-    def publish(self, event: PaymentEvent) -> None:
+    def publish_batch(self, events: Sequence[PaymentEvent]) -> dict[str, str]:
+        failed: dict[str, str] = {}
+        for index, event in enumerate(events):
+            try:
+                self._post(event)
+            except urllib.error.HTTPError as exc:
+                failed[event.key] = f"{self.url} answered {exc.code}"
+            except (urllib.error.URLError, OSError) as exc:
+                reason = f"{self.url} unreachable: {getattr(exc, 'reason', exc)}"
+                failed.update(dict.fromkeys((e.key for e in events[index:]), reason))
+                break
+        return failed
+
+    def _post(self, event: PaymentEvent) -> None:
         request = urllib.request.Request(  # noqa: S310 - scheme checked in __init__
             self.url,
             data=encode(event),
             method="POST",
             headers={"Content-Type": "application/json", "User-Agent": "webhook-processor"},
         )
-        try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
-                response.read()
-        except urllib.error.HTTPError as exc:
-            raise DeliveryFailed(f"{self.url} answered {exc.code}") from exc
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise DeliveryFailed(f"{self.url} unreachable: {reason}") from exc
+        with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
+            response.read()
 
 
 class MemorySink:
-    """Keeps published events in a list; ``fail_next`` makes the next N publishes fail."""
+    """Keeps published events in a list; ``fail_next`` makes the next N events fail."""
 
     def __init__(self, name: str = "memory") -> None:
         self.name = name
@@ -86,9 +102,13 @@ class MemorySink:
         self.fail_next = 0
         self._lock = threading.Lock()
 
-    def publish(self, event: PaymentEvent) -> None:
+    def publish_batch(self, events: Sequence[PaymentEvent]) -> dict[str, str]:
+        failed = {}
         with self._lock:
-            if self.fail_next > 0:
-                self.fail_next -= 1
-                raise DeliveryFailed(f"{self.name} refused the event (fail_next)")
-            self.published.append(event)
+            for event in events:
+                if self.fail_next > 0:
+                    self.fail_next -= 1
+                    failed[event.key] = f"{self.name} refused the event (fail_next)"
+                else:
+                    self.published.append(event)
+        return failed

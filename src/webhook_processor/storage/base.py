@@ -97,8 +97,8 @@ class LocalStore(EventStore, Protocol):
         """Pending items whose next attempt is at or before ``now``, oldest first."""
         ...
 
-    def complete_delivery(self, key: str, at: datetime) -> None:
-        """Every sink took the event: it leaves the outbox."""
+    def complete_deliveries(self, keys: Sequence[str], at: datetime) -> None:
+        """Every sink took these events: they leave the outbox, in one transaction."""
         ...
 
     def fail_delivery(

@@ -68,9 +68,10 @@ class MemoryStore:
                 for _, key, pending in ready[:limit]
             ]
 
-    def complete_delivery(self, key: str, at: datetime) -> None:
+    def complete_deliveries(self, keys: Sequence[str], at: datetime) -> None:
         with self._lock:
-            self._outbox.pop(key, None)
+            for key in keys:
+                self._outbox.pop(key, None)
 
     def fail_delivery(
         self,

@@ -148,10 +148,12 @@ class SQLiteStore:
         )
         return [OutboxItem(_event(row), row[13], frozenset(codec.loads(row[14]))) for row in rows]
 
-    def complete_delivery(self, key: str, at: datetime) -> None:
+    def complete_deliveries(self, keys: Sequence[str], at: datetime) -> None:
         def complete(conn: sqlite3.Connection) -> None:
-            conn.execute("DELETE FROM outbox WHERE key = ?", (key,))
-            conn.execute("UPDATE events SET delivered_at = ? WHERE key = ?", (_iso(at), key))
+            conn.executemany("DELETE FROM outbox WHERE key = ?", [(key,) for key in keys])
+            conn.executemany(
+                "UPDATE events SET delivered_at = ? WHERE key = ?", [(_iso(at), k) for k in keys]
+            )
 
         self._write(complete)
 
