@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Protocol
 
 from webhook_processor.errors import (
+    InvalidPayload,
     MethodNotAllowed,
     PayloadTooLarge,
     UnknownProvider,
@@ -27,6 +28,10 @@ log = logging.getLogger(__name__)
 
 #: Default body limit. Real provider events are a few KiB; Adyen batches stay well under this.
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
+
+#: Longest accepted event or transaction id. Provider ids are tens of characters; without a
+#: bound a signed but absurd id would exceed DynamoDB's key size and fail as a 5xx, forever.
+MAX_ID_LENGTH = 255
 
 
 class SecretSource(Protocol):
@@ -82,6 +87,8 @@ class Pipeline:
         if not events:
             log.info("ignored: authentic event of a type not normalised")
             return Outcome(Disposition.IGNORED, ())
+        for event in events:
+            _check_identifiers(event)
         stored = 0
         for event in events:
             inserted = self._store.insert_if_absent(event)
@@ -96,6 +103,14 @@ class Pipeline:
             self._on_accepted()
         disposition = Disposition.ACCEPTED if stored else Disposition.DUPLICATE
         return Outcome(disposition, tuple(event.event_id for event in events))
+
+
+def _check_identifiers(event: PaymentEvent) -> None:
+    for name, value in (("event id", event.event_id), ("transaction id", event.transaction_id)):
+        if len(value) > MAX_ID_LENGTH:
+            raise InvalidPayload(f"{name} is {len(value)} characters; the limit is {MAX_ID_LENGTH}")
+        if not value.isprintable():
+            raise InvalidPayload(f"{name} contains control characters")
 
 
 def _check_media_type(content_type: str | None) -> None:

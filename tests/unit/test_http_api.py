@@ -122,13 +122,18 @@ def test_declared_oversize_length_is_refused_before_reading(client: TestClient) 
 
 
 def test_store_failure_is_a_503_so_the_provider_retries(
-    client: TestClient, processor: LocalProcessor
+    client: TestClient, processor: LocalProcessor, caplog: pytest.LogCaptureFixture
 ) -> None:
     processor.store.close()  # the writer is gone: no write can be confirmed
     body, headers = signed("generic", BODY)
     response = post(client, "generic", body, headers)
     assert response.status_code == 503
-    assert response.json()["error"] == "storage_unavailable"
+    assert response.json() == {
+        "error": "storage_unavailable",
+        "detail": "the processor cannot take this event now; retry later",
+    }
+    [record] = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert "the SQLite store is closed" in record.getMessage()
 
 
 def test_unexpected_error_is_a_json_500_without_details(

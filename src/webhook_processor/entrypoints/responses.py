@@ -43,11 +43,18 @@ def status_for(error: WebhookError) -> int:
     return 500
 
 
+#: What a sender is told when we cannot take its event; the specifics go to our logs only.
+UNAVAILABLE_DETAIL: Final = "the processor cannot take this event now; retry later"
+
+
 def error_response(error: WebhookError) -> tuple[int, dict[str, str], bytes]:
+    """The response for ``error``: a 4xx explains the sender's mistake; a 5xx reveals nothing
+    of our internals (parameter names, table errors), which the edge logs instead."""
     headers = {"content-type": JSON}
     if isinstance(error, MethodNotAllowed):
         headers["allow"] = "POST"
-    body = codec.dumps({"error": error.code, "detail": error.detail}).encode()
+    detail = error.detail if isinstance(error, RequestRejected) else UNAVAILABLE_DETAIL
+    body = codec.dumps({"error": error.code, "detail": detail}).encode()
     return status_for(error), headers, body
 
 

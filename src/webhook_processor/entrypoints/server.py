@@ -23,7 +23,7 @@ from webhook_processor.entrypoints.responses import (
     internal_error_response,
     outcome_response,
 )
-from webhook_processor.errors import PayloadTooLarge, WebhookError
+from webhook_processor.errors import PayloadTooLarge, ServiceUnavailable, WebhookError
 from webhook_processor.model import WebhookRequest
 from webhook_processor.pipeline import Pipeline
 
@@ -49,6 +49,9 @@ def create_app(processor: LocalProcessor, *, run_dispatcher: bool = True) -> Sta
                 url=str(request.url),
             )
             outcome = await run_in_threadpool(pipeline.receive, webhook_request)
+        except ServiceUnavailable as error:
+            log.error("cannot take webhook now (%s): %s", error.code, error.detail)
+            status, headers, content = error_response(error)
         except WebhookError as error:
             log.info("rejected %s: %s", error.code, error.detail)
             status, headers, content = error_response(error)
