@@ -69,6 +69,13 @@ class Pipeline:
 
     def receive(self, request: WebhookRequest) -> Outcome:
         """Run one request through the pipeline; raise a WebhookError for anything but success."""
+        return self._store_all(self.verify(request))
+
+    def verify(self, request: WebhookRequest) -> list[PaymentEvent]:
+        """Everything before storing: envelope checks, signature on the raw bytes, parsing.
+
+        Pure CPU, no I/O beyond the cached secret, so an event loop may call it inline.
+        """
         adapter = self.provider(request.provider)
         if request.method != "POST":
             raise MethodNotAllowed(request.method)
@@ -76,32 +83,38 @@ class Pipeline:
             raise PayloadTooLarge(self.max_body_bytes)
         _check_media_type(request.header("content-type"))
         events = adapter.parse(request, self._secrets.get(adapter.name), self.clock())
-        return self.record(events)
+        for event in events:
+            _check_identifiers(event)
+        return events
 
     def record(self, events: Sequence[PaymentEvent]) -> Outcome:
         """Store verified events, each at most once, and say what happened.
 
-        ``receive`` calls this after verification; entry points whose caller is already
+        ``receive`` calls this after ``verify``; entry points whose caller is already
         authenticated another way (an IAM-signed Lambda invocation) call it directly.
         """
+        for event in events:
+            _check_identifiers(event)
+        return self._store_all(events)
+
+    def _store_all(self, events: Sequence[PaymentEvent]) -> Outcome:
+        return self.outcome(events, [self._store.insert_if_absent(event) for event in events])
+
+    def outcome(self, events: Sequence[PaymentEvent], inserted: Sequence[bool]) -> Outcome:
+        """The answer for ``events`` once each was stored (True) or found stored (False)."""
         if not events:
             log.info("ignored: authentic event of a type not normalised")
             return Outcome(Disposition.IGNORED, ())
-        for event in events:
-            _check_identifiers(event)
-        stored = 0
-        for event in events:
-            inserted = self._store.insert_if_absent(event)
-            stored += inserted
+        for event, was_inserted in zip(events, inserted, strict=True):
             log.info(
                 "%s provider=%s event_id=%s",
-                "stored" if inserted else "duplicate",
+                "stored" if was_inserted else "duplicate",
                 event.provider,
                 event.event_id,
             )
-        if stored and self._on_accepted is not None:
+        if any(inserted) and self._on_accepted is not None:
             self._on_accepted()
-        disposition = Disposition.ACCEPTED if stored else Disposition.DUPLICATE
+        disposition = Disposition.ACCEPTED if any(inserted) else Disposition.DUPLICATE
         return Outcome(disposition, tuple(event.event_id for event in events))
 
 

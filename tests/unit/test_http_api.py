@@ -139,10 +139,10 @@ def test_store_failure_is_a_503_so_the_provider_retries(
 def test_unexpected_error_is_a_json_500_without_details(
     client: TestClient, processor: LocalProcessor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def explode(*_: object) -> bool:
+    async def explode(*_: object) -> bool:
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(processor.store, "insert_if_absent", explode)
+    monkeypatch.setattr(processor.store, "insert_if_absent_async", explode)
     body, headers = signed("generic", BODY)
     response = post(client, "generic", body, headers)
     assert response.status_code == 500

@@ -12,6 +12,7 @@ per thread; WAL lets them run beside the writer.
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import sqlite3
 import threading
@@ -107,22 +108,17 @@ class SQLiteStore:
     # -- EventStore -------------------------------------------------------------------------
 
     def insert_if_absent(self, event: PaymentEvent) -> bool:
-        row = _event_row(event)
+        return self._write(_insert_work(event))
 
-        def insert(conn: sqlite3.Connection) -> bool:
-            cursor = conn.execute(
-                f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES ({', '.join('?' * len(row))}) "
-                "ON CONFLICT (key) DO NOTHING",
-                row,
-            )
-            if cursor.rowcount == 0:
-                return False
-            conn.execute(
-                "INSERT INTO outbox (key, next_attempt_at) VALUES (?, ?)", (event.key, row[-1])
-            )
-            return True
-
-        return self._write(insert)
+    async def insert_if_absent_async(self, event: PaymentEvent) -> bool:
+        """``insert_if_absent`` for an event loop: awaits the group commit, no thread needed."""
+        future = self._submit(_insert_work(event))
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future), _WRITE_TIMEOUT_SECONDS)
+        except TimeoutError as exc:
+            raise StorageUnavailable("SQLite write not confirmed in time") from exc
+        except sqlite3.Error as exc:
+            raise StorageUnavailable(f"SQLite write failed: {exc}") from exc
 
     def get_event(self, provider: str, event_id: str) -> PaymentEvent | None:
         rows = self._read(
@@ -289,11 +285,16 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             raise StorageUnavailable(f"SQLite read failed: {exc}") from exc
 
-    def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    def _submit(self, work: Callable[[sqlite3.Connection], T]) -> Future[T]:
+        """Queue ``work`` for the writer; the future resolves once its group has committed."""
         if not self._writer.is_alive():
             raise StorageUnavailable("the SQLite store is closed")
         future: Future[T] = Future()
         self._queue.put((work, future))
+        return future
+
+    def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        future = self._submit(work)
         try:
             return future.result(timeout=_WRITE_TIMEOUT_SECONDS)
         except TimeoutError as exc:
@@ -345,6 +346,26 @@ class SQLiteStore:
                 future.set_result(result)
             else:
                 future.set_exception(error)
+
+
+def _insert_work(event: PaymentEvent) -> Callable[[sqlite3.Connection], bool]:
+    """The writer's work for one insert: the event row and, if it is new, its outbox row."""
+    row = _event_row(event)
+
+    def insert(conn: sqlite3.Connection) -> bool:
+        cursor = conn.execute(
+            f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES ({', '.join('?' * len(row))}) "
+            "ON CONFLICT (key) DO NOTHING",
+            row,
+        )
+        if cursor.rowcount == 0:
+            return False
+        conn.execute(
+            "INSERT INTO outbox (key, next_attempt_at) VALUES (?, ?)", (event.key, row[-1])
+        )
+        return True
+
+    return insert
 
 
 def _iso(moment: datetime) -> str:
