@@ -1,7 +1,7 @@
-"""Event stores: the protocol, the in-memory fake and SQLite (DynamoDB lives with the AWS code)."""
+"""Event stores. The protocols live in ``base``; each implementation in its own module
+(``memory``, ``sqlite``, ``dynamodb``), imported where it is chosen, so that the Lambda
+functions never load SQLite and the local processor never loads boto3."""
 
 from webhook_processor.storage.base import EventStore, LocalStore
-from webhook_processor.storage.memory import MemoryStore
-from webhook_processor.storage.sqlite import SQLiteStore
 
-__all__ = ["EventStore", "LocalStore", "MemoryStore", "SQLiteStore"]
+__all__ = ["EventStore", "LocalStore"]
