@@ -31,8 +31,9 @@ format: $(VENV)/.dev
 bench: $(VENV)/.dev  ## micro and load benchmarks, as ratios to a baseline measured in the same run
 	$(BIN)/python -m bench
 
-package: $(VENV)/.dev  ## the Lambda artifact, dist/lambda.zip (arm64, python3.13, deterministic)
-	$(BIN)/python -m tools.package_lambda
+LAMBDA_PYTHON ?= 3.13
+package: $(VENV)/.dev  ## the Lambda artifact, dist/lambda.zip (arm64, deterministic); LAMBDA_PYTHON=3.12 for python3.12
+	$(BIN)/python -m tools.package_lambda --python $(LAMBDA_PYTHON)
 
 lock: $(UV)  ## re-resolve the pinned requirements after editing pyproject.toml
 	$(UV) pip compile pyproject.toml --extra local -o requirements/local.txt -q --generate-hashes --python-version 3.11

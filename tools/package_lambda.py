@@ -1,7 +1,8 @@
 """Build the Lambda deployment artifact: ``dist/lambda.zip``, byte-identical on every build.
 
 The runtime dependencies (``requirements/lambda.txt``: boto3 and Powertools with its tracer,
-resolved for the python3.13 runtime on arm64 and hash-pinned) are bundled rather than taken from
+resolved for the python3.13 runtime on arm64 and hash-pinned; ``--python`` builds for another
+runtime version, matching the stack's ``lambdaRuntime``) are bundled rather than taken from
 the runtime's own boto3 or the public Powertools layer: the artifact then carries exactly the
 versions the test suite ran against, and deploying it depends on no other account's layer.
 
@@ -25,10 +26,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 SKIP_PARTS = {"__pycache__", "tests", "bin"}
-RUNTIME = {"python_version": "3.13", "platform": "aarch64-manylinux2014"}
+PLATFORM = "aarch64-manylinux2014"  # the functions run on arm64 (Graviton)
+DEFAULT_PYTHON = "3.13"  # the default lambdaRuntime, python3.13
 
 
-def install_dependencies(target: Path, uv: str, requirements: Path) -> None:
+def install_dependencies(target: Path, uv: str, requirements: Path, python: str) -> None:
     subprocess.run(
         [
             uv,
@@ -38,9 +40,9 @@ def install_dependencies(target: Path, uv: str, requirements: Path) -> None:
             "--target",
             str(target),
             "--python-version",
-            RUNTIME["python_version"],
+            python,
             "--python-platform",
-            RUNTIME["platform"],
+            PLATFORM,
             "--only-binary",
             ":all:",
             "--no-deps",
@@ -75,10 +77,10 @@ def write_zip(root: Path, destination: Path) -> None:
     temporary.replace(destination)
 
 
-def build(destination: Path, uv: str) -> str:
+def build(destination: Path, uv: str, python: str = DEFAULT_PYTHON) -> str:
     with tempfile.TemporaryDirectory() as work:
         staging = Path(work) / "package"
-        install_dependencies(staging, uv, ROOT / "requirements" / "lambda.txt")
+        install_dependencies(staging, uv, ROOT / "requirements" / "lambda.txt", python)
         shutil.copytree(
             ROOT / "src" / "webhook_processor",
             staging / "webhook_processor",
@@ -92,8 +94,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, default=ROOT / "dist" / "lambda.zip")
     parser.add_argument("--uv", default=str(Path(sys.executable).parent / "uv"))
+    parser.add_argument(
+        "--python",
+        default=DEFAULT_PYTHON,
+        help=f"the Lambda runtime's Python version, as in lambdaRuntime (default {DEFAULT_PYTHON})",
+    )
     args = parser.parse_args(argv)
-    digest = build(args.output, args.uv)
+    digest = build(args.output, args.uv, args.python)
     size = args.output.stat().st_size
     print(f"{args.output} {size / 1e6:.1f} MB sha256:{digest}")
     return 0

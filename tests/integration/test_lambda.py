@@ -438,3 +438,21 @@ def test_sns_error_is_a_delivery_failure(deployed: Deployed) -> None:
     sink = SnsPublisher(missing_topic, deployed.session.client("sns"))
     with pytest.raises(DeliveryFailed, match="SNS publish failed"):
         sink.publish(make_event())
+
+
+def test_clients_fail_fast_with_bounded_retries(deployed: Deployed) -> None:
+    """A hung AWS call must not eat the function's 60 s: short timeouts, 3 attempts in all."""
+    made: list[tuple[str, Any]] = []
+
+    class RecordingSession:
+        def client(self, service: str, config: Any) -> Any:
+            made.append((service, config))
+            return deployed.session.client(service, config=config)  # type: ignore[call-overload]
+
+    session: Any = RecordingSession()
+    build_receiver(AwsConfig(table_name=TABLE, secrets_path=SECRETS_PATH), session)
+    build_publisher(AwsConfig(topic_arn=deployed.topic_arn), session)
+    assert sorted(service for service, _ in made) == ["dynamodb", "sns", "ssm"]
+    for _, config in made:
+        assert (config.connect_timeout, config.read_timeout) == (2, 5)
+        assert config.retries == {"total_max_attempts": 3, "mode": "standard"}
