@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 import subprocess
 import sys
 import zipfile
@@ -84,12 +86,13 @@ def moto_server() -> Iterator[str]:
     server.stop()
 
 
-def test_the_handler_runs_from_the_artifact_alone(
-    artifacts: tuple[Path, Path], moto_server: str, tmp_path: Path
-) -> None:
+@pytest.fixture
+def task(artifacts: tuple[Path, Path], moto_server: str, tmp_path: Path) -> dict[str, Any]:
+    """The artifact extracted as Lambda's /var/task, with a table and a secret on moto."""
     extracted = tmp_path / "task"
     with zipfile.ZipFile(artifacts[0]) as archive:
         archive.extractall(extracted)
+    table = f"webhook-events-{tmp_path.name}"
     env = {
         "PATH": os.environ.get("PATH", ""),
         "AWS_ENDPOINT_URL": moto_server,
@@ -97,28 +100,32 @@ def test_the_handler_runs_from_the_artifact_alone(
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-        "TABLE_NAME": "webhook-events-artifact",
-        "SECRETS_PATH": "/webhook-processor/artifact/secrets",
+        "TABLE_NAME": table,
+        "SECRETS_PATH": f"/webhook-processor/{tmp_path.name}/secrets",
         "POWERTOOLS_SERVICE_NAME": "webhook-processor",
-        # Outside Lambda there is no trace segment to attach to; the Tracer path is unit-tested.
-        "POWERTOOLS_TRACE_DISABLED": "true",
     }
     session = boto3.Session(region_name="us-east-1")
-    dynamodb = session.client("dynamodb", endpoint_url=moto_server)
-    dynamodb.create_table(TableName=env["TABLE_NAME"], BillingMode="PAY_PER_REQUEST", **TABLE_KEYS)
+    session.client("dynamodb", endpoint_url=moto_server).create_table(
+        TableName=table, BillingMode="PAY_PER_REQUEST", **TABLE_KEYS
+    )
     session.client("ssm", endpoint_url=moto_server).put_parameter(
         Name=f"{env['SECRETS_PATH']}/stripe", Value=STRIPE_SECRET, Type="SecureString"
     )
-    body = encode(stripe_event(event_id="evt_artifact", amount=2500, currency="eur"))
+    return {"dir": extracted, "env": env, "session": session, "endpoint": moto_server}
+
+
+def invoke_from_artifact(
+    task: dict[str, Any], event_id: str, env: dict[str, str]
+) -> dict[str, Any]:
+    body = encode(stripe_event(event_id=event_id, amount=2500, currency="eur"))
     event: dict[str, Any] = json.loads(json.dumps(TEMPLATE))
     event["headers"].update(
         {k.lower(): v for k, v in stripe_headers(body, at=datetime.now(UTC)).items()}
     )
     event["body"] = body.decode()
-
     # -S: no site-packages, so only the standard library and the artifact can be imported.
     result = subprocess.run(
-        [sys.executable, "-S", "-c", HANDLER_RUNNER, str(extracted)],
+        [sys.executable, "-S", "-c", HANDLER_RUNNER, str(task["dir"])],
         input=json.dumps(event),
         capture_output=True,
         text=True,
@@ -127,15 +134,50 @@ def test_the_handler_runs_from_the_artifact_alone(
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    output = json.loads(result.stdout.strip().splitlines()[-1])
-    assert output["package"].startswith(str(extracted))
-    assert output["botocore"].startswith(str(extracted))
+    output: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    assert output["package"].startswith(str(task["dir"]))
+    assert output["botocore"].startswith(str(task["dir"]))
+    return output
+
+
+def test_the_handler_runs_from_the_artifact_alone(task: dict[str, Any]) -> None:
+    env = {**task["env"], "POWERTOOLS_TRACE_DISABLED": "true"}
+    output = invoke_from_artifact(task, "evt_artifact", env)
     assert output["response"]["statusCode"] == 200, output
     assert json.loads(output["response"]["body"]) == {
         "status": "accepted",
         "event_ids": ["evt_artifact"],
     }
+    dynamodb = task["session"].client("dynamodb", endpoint_url=task["endpoint"])
     item = dynamodb.get_item(
         TableName=env["TABLE_NAME"], Key={"event_key": {"S": "stripe#evt_artifact"}}
     )["Item"]
     assert item["amount"] == {"N": "25.00"}
+
+
+def test_with_tracing_on_the_handler_sends_xray_subsegments(task: dict[str, Any]) -> None:
+    """As in Lambda: a trace header in the environment and a daemon on UDP (here, loopback)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as daemon:
+        daemon.bind(("127.0.0.1", 0))
+        daemon.settimeout(10)
+        env = {
+            **task["env"],
+            "LAMBDA_TASK_ROOT": str(task["dir"]),
+            "_X_AMZN_TRACE_ID": "Root=1-6745a1b2-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1",
+            "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{daemon.getsockname()[1]}",
+        }
+        output = invoke_from_artifact(task, "evt_traced", env)
+        assert output["response"]["statusCode"] == 200, output
+        documents = []
+        with contextlib.suppress(TimeoutError):
+            while True:
+                packet = daemon.recv(65536).decode()
+                documents.append(json.loads(packet.split("\n", 1)[1]))
+                daemon.settimeout(1)  # the rest arrive together; stop once they stop
+    names = {document["name"] for document in documents}
+    assert {
+        "## handler",
+        "dynamodb",
+        "ssm",
+    } <= names  # the handler, and boto3 patched by the Tracer
+    assert all(d["trace_id"] == "1-6745a1b2-0123456789abcdef01234567" for d in documents)
