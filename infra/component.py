@@ -107,20 +107,8 @@ class WebhookProcessor(pulumi.ComponentResource):
             opts=self._child(),
         )
         self.table = self._table()
-        self.topic = aws.sns.Topic(
-            self._named("events"),
-            name=self._named("events"),
-            kms_master_key_id=self.key.arn,
-            tags=self._tags("events"),
-            opts=self._child(),
-        )
-        self.alarm_topic = aws.sns.Topic(
-            self._named("alarms"),
-            name=self._named("alarms"),
-            kms_master_key_id=self.key.arn,
-            tags=self._tags("alarms"),
-            opts=self._child(),
-        )
+        self.topic = self._topic("events")
+        self.alarm_topic = self._topic("alarms")
         self.dead_letters = aws.sqs.Queue(
             self._named("dlq"),
             name=self._named("dlq"),
@@ -311,6 +299,16 @@ class WebhookProcessor(pulumi.ComponentResource):
         }
 
     # -- storage ----------------------------------------------------------------------------
+
+    def _topic(self, role: str) -> aws.sns.Topic:
+        """An SNS topic encrypted with the stack's key."""
+        return aws.sns.Topic(
+            self._named(role),
+            name=self._named(role),
+            kms_master_key_id=self.key.arn,
+            tags=self._tags(role),
+            opts=self._child(),
+        )
 
     def _table(self) -> aws.dynamodb.Table:
         [hash_key] = [k["AttributeName"] for k in TABLE_KEYS["KeySchema"] if k["KeyType"] == "HASH"]
