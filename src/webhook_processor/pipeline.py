@@ -112,9 +112,10 @@ class Pipeline:
                 event.provider,
                 event.event_id,
             )
-        if any(inserted) and self._on_accepted is not None:
+        stored_any = any(inserted)
+        if stored_any and self._on_accepted is not None:
             self._on_accepted()
-        disposition = Disposition.ACCEPTED if any(inserted) else Disposition.DUPLICATE
+        disposition = Disposition.ACCEPTED if stored_any else Disposition.DUPLICATE
         return Outcome(disposition, tuple(event.event_id for event in events))
 
 
