@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import json
 from typing import Any
 
 import pytest
@@ -303,4 +302,3 @@ def test_outputs(bare: Run) -> None:
         "receiver_function_name": "webhook-receiver-test",
         "publisher_function_name": "webhook-publisher-test",
     }
-    assert json.dumps(bare.outputs)
