@@ -70,7 +70,7 @@ def _requests_file(path: Path) -> None:
                     "metadata": {"order": n},
                 }
             )
-            headers = provider.sign(body.encode(), SECRET, now, f"msg_{n}")
+            headers = provider.sign(body.encode(), SECRET, now, f"msg_{n}").headers
             out.write(
                 "\t".join(
                     [

@@ -38,8 +38,8 @@ def _requests(count: int) -> list[WebhookRequest]:
     requests = []
     for n in range(count):
         body = stripe.sample(Sample(f"evt_{n}", Decimal("19.99"), "USD", "succeeded", NOW))
-        headers = stripe.sign(body, SECRET, NOW, f"evt_{n}")
-        requests.append(WebhookRequest.build("stripe", headers, body, NOW))
+        signed = stripe.sign(body, SECRET, NOW, f"evt_{n}")
+        requests.append(WebhookRequest.build("stripe", signed.headers, signed.body, NOW))
     return requests
 
 

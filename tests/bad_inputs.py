@@ -19,7 +19,7 @@ from tests.builders import (
     signed,
     stripe_event,
 )
-from webhook_processor.providers import standard
+from webhook_processor.providers import standard_webhooks_scheme
 
 # -- bad input -------------------------------------------------------------------------------
 
@@ -87,7 +87,7 @@ BAD_INPUTS: dict[str, tuple[str, tuple[bytes, dict[str, str]], int, str, str]] =
     # The reference library signs text only, so these bytes are signed with our own signer.
     "not UTF-8": (
         "generic",
-        (NOT_UTF8, standard.sign(NOT_UTF8, GENERIC_SECRET, NOW, "msg_1")),
+        (NOT_UTF8, standard_webhooks_scheme.headers(NOT_UTF8, GENERIC_SECRET, NOW, "msg_1")),
         400,
         "invalid_payload",
         "not UTF-8",

@@ -1,4 +1,5 @@
-"""Signed requests as each provider builds them, signed with the providers' own libraries."""
+"""Events and requests as each provider builds them, signed with the providers' own libraries
+(see :mod:`tests.oracles`)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,17 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-import standardwebhooks
-import stripe
-
+from tests.oracles import generic as generic_oracle
+from tests.oracles import oracle
+from tests.oracles import stripe as stripe_oracle
 from webhook_processor.model import PaymentEvent, WebhookRequest
+from webhook_processor.providers import default_providers
 
 NOW = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)
-STRIPE_SECRET = "whsec_test_5f2b9c0d1e2f3a4b5c6d7e8f"
-GENERIC_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-SECRETS = {"stripe": STRIPE_SECRET, "generic": GENERIC_SECRET}
+STRIPE_SECRET = stripe_oracle.SECRET
+GENERIC_SECRET = generic_oracle.SECRET
+#: The secret of every registered provider, from its oracle.
+SECRETS = {name: oracle(name).SECRET for name in default_providers()}
 
 
 def stripe_event(
@@ -53,10 +56,7 @@ def stripe_headers(
     body: bytes, *, at: datetime = NOW, secret: str = STRIPE_SECRET
 ) -> dict[str, str]:
     """Signed by the official SDK: the processor must accept what Stripe itself would send."""
-    header = stripe.WebhookSignature.generate_signature_header(
-        body.decode(), secret, timestamp=int(at.timestamp())
-    )
-    return {"Stripe-Signature": header, "Content-Type": "application/json; charset=utf-8"}
+    return stripe_oracle.sign(body, at=at, secret=secret)[1]
 
 
 def generic_body(**fields: Any) -> dict[str, Any]:
@@ -86,13 +86,7 @@ def generic_headers(
     secret: str = GENERIC_SECRET,
 ) -> dict[str, str]:
     """Signed by the Standard Webhooks reference library."""
-    signature = standardwebhooks.Webhook(secret).sign(message_id, at, body.decode())
-    return {
-        "webhook-id": message_id,
-        "webhook-timestamp": str(int(at.timestamp())),
-        "webhook-signature": signature,
-        "Content-Type": "application/json",
-    }
+    return generic_oracle.sign(body, at=at, secret=secret, message_id=message_id)[1]
 
 
 def encode(value: Any) -> bytes:
@@ -103,11 +97,19 @@ def request(provider: str, body: bytes, headers: dict[str, str], **kw: Any) -> W
     return WebhookRequest.build(provider, headers, body, kw.pop("received_at", NOW), **kw)
 
 
-def signed(provider: str, body: bytes, **kw: Any) -> tuple[bytes, dict[str, str]]:
-    """``body`` with the headers its provider would send."""
-    if provider == "stripe":
-        return body, stripe_headers(body, **kw)
-    return body, generic_headers(body, **kw)
+def signed(
+    provider: str,
+    body: bytes,
+    *,
+    at: datetime = NOW,
+    message_id: str = "msg_1",
+    secret: str | None = None,
+) -> tuple[bytes, dict[str, str]]:
+    """``body`` as ``provider`` would deliver it, signed by the provider's own library."""
+    signer = oracle(provider)
+    return signer.sign(
+        body, at=at, secret=signer.SECRET if secret is None else secret, message_id=message_id
+    )
 
 
 def make_event(event_id: str = "evt_1", **fields: object) -> PaymentEvent:

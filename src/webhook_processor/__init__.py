@@ -1,19 +1,38 @@
 """webhook-processor: verify, normalise, store and publish payment-provider webhooks.
 
 The core (this package minus ``entrypoints``) knows nothing of HTTP frameworks, SQLite details
-or AWS: entry points build a :class:`Pipeline` in one composition root and feed it
-:class:`WebhookRequest` objects.
+or AWS: entry points build a :class:`Pipeline` in one composition root
+(:mod:`webhook_processor.bootstrap`) and feed it :class:`WebhookRequest` objects.
+
+The public names below are imported on first use, so that importing one module of the package
+(a Lambda handler, say) does not load the others.
 """
 
-from webhook_processor.errors import WebhookError
-from webhook_processor.model import (
-    Disposition,
-    Outcome,
-    PaymentEvent,
-    PaymentStatus,
-    WebhookRequest,
-)
-from webhook_processor.pipeline import Pipeline
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from webhook_processor.errors import WebhookError
+    from webhook_processor.model import (
+        Disposition,
+        Outcome,
+        PaymentEvent,
+        PaymentStatus,
+        WebhookRequest,
+    )
+    from webhook_processor.pipeline import Pipeline
+
+_HOMES = {
+    "Disposition": "webhook_processor.model",
+    "Outcome": "webhook_processor.model",
+    "PaymentEvent": "webhook_processor.model",
+    "PaymentStatus": "webhook_processor.model",
+    "Pipeline": "webhook_processor.pipeline",
+    "WebhookError": "webhook_processor.errors",
+    "WebhookRequest": "webhook_processor.model",
+}
 
 __all__ = [
     "Disposition",
@@ -24,3 +43,10 @@ __all__ = [
     "WebhookError",
     "WebhookRequest",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'webhook_processor' has no attribute {name!r}")
+    return getattr(importlib.import_module(home), name)

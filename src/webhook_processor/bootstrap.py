@@ -1,31 +1,37 @@
 """The composition root: the one place where adapters are chosen.
 
-Entry points call :func:`build_local`, :func:`build_receiver` or :func:`build_publisher`;
-library modules never build clients or read configuration at import time. The AWS builders
-import boto3 lazily, so the local processor runs without the ``aws`` extra.
+Entry points call :func:`build_local`, :func:`build_receiver` or :func:`build_publisher` (and the
+CLI's small helpers :func:`local_secrets` and :func:`open_local_store`); library modules never
+build clients or read configuration at import time. Every builder takes the adapters it would
+choose as optional overrides, so tests run the real wiring on fakes (``MemoryStore``,
+``MemorySink``) instead of patching it. Adapters are imported inside the builder that chooses
+them: the Lambda functions never load SQLite or the local server, and the local processor runs
+without boto3.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from webhook_processor.limits import DEFAULT_MAX_BODY_BYTES
 from webhook_processor.model import utc_now
-from webhook_processor.pipeline import DEFAULT_MAX_BODY_BYTES, Pipeline
-from webhook_processor.providers import default_providers
 
 if TYPE_CHECKING:
     import boto3
     from botocore.config import Config
 
+    from webhook_processor.pipeline import Pipeline
     from webhook_processor.providers.base import Provider
+    from webhook_processor.providers.generic import GenericProvider
+    from webhook_processor.publishing.base import Sink
     from webhook_processor.publishing.dispatcher import Dispatcher
-    from webhook_processor.publishing.sns import SnsPublisher
     from webhook_processor.signing_secrets import LocalSecrets
+    from webhook_processor.storage.base import LocalStore
     from webhook_processor.storage.sqlite import SQLiteStore
 
 DATA_DIR_ENV = "WEBHOOK_DATA_DIR"
@@ -66,7 +72,7 @@ class LocalProcessor:
     config: LocalConfig
     providers: Mapping[str, Provider]
     secrets: LocalSecrets
-    store: SQLiteStore
+    store: LocalStore
     dispatcher: Dispatcher
     pipeline: Pipeline
 
@@ -83,17 +89,25 @@ def build_local(
     *,
     environ: Mapping[str, str] | None = None,
     clock: Callable[[], datetime] = utc_now,
+    providers: Mapping[str, Provider] | None = None,
+    store: LocalStore | None = None,
+    sinks: Sequence[Sink] | None = None,
 ) -> LocalProcessor:
+    """The local processor: SQLite, the events file and ``config.subscribers`` unless given."""
+    from webhook_processor.pipeline import Pipeline
+    from webhook_processor.providers import default_providers
     from webhook_processor.publishing.dispatcher import Dispatcher
-    from webhook_processor.publishing.sinks import HttpSink, JsonLinesSink, Sink
-    from webhook_processor.signing_secrets import LocalSecrets
-    from webhook_processor.storage.sqlite import SQLiteStore
+    from webhook_processor.publishing.sinks import HttpSink, JsonLinesSink
 
-    providers = default_providers()
-    secrets = LocalSecrets(config.secrets_file, environ)
-    store = SQLiteStore(config.database)
-    sinks: list[Sink] = [JsonLinesSink(config.events_path)]
-    sinks += [HttpSink(url) for url in config.subscribers]
+    if providers is None:
+        providers = default_providers()
+    if store is None:
+        from webhook_processor.storage.sqlite import SQLiteStore
+
+        store = SQLiteStore(config.database)
+    if sinks is None:
+        sinks = [JsonLinesSink(config.events_path), *map(HttpSink, config.subscribers)]
+    secrets = local_secrets(config, environ)
     dispatcher = Dispatcher(
         store,
         sinks,
@@ -110,6 +124,26 @@ def build_local(
         on_accepted=dispatcher.wake,
     )
     return LocalProcessor(config, providers, secrets, store, dispatcher, pipeline)
+
+
+def local_secrets(config: LocalConfig, environ: Mapping[str, str] | None = None) -> LocalSecrets:
+    """The secrets ``serve`` verifies with and ``send`` signs with: environment, then file."""
+    from webhook_processor.signing_secrets import LocalSecrets
+
+    return LocalSecrets(config.secrets_file, environ)
+
+
+def open_local_store(config: LocalConfig) -> SQLiteStore:
+    """The existing database of ``config`` for inspection; never creates an empty one."""
+    from webhook_processor.errors import StorageUnavailable
+    from webhook_processor.storage.sqlite import SQLiteStore
+
+    if not config.database.exists():
+        raise StorageUnavailable(
+            f"no database at {config.database}: start 'webhook-processor serve' first, "
+            "or pass --data-dir"
+        )
+    return SQLiteStore(config.database)
 
 
 # -- AWS --------------------------------------------------------------------------------------
@@ -151,16 +185,28 @@ def aws_client_config() -> Config:
     )
 
 
+@dataclass(frozen=True)
+class Receiver:
+    """The receiver function's parts: the pipeline, and the adapter that reads the original
+    system's payloads on IAM-authenticated direct invocations."""
+
+    pipeline: Pipeline
+    direct: GenericProvider
+
+
 def build_receiver(
     config: AwsConfig,
     session: boto3.Session | None = None,
     *,
     clock: Callable[[], datetime] = utc_now,
-) -> Pipeline:
-    """The receiver function's pipeline: DynamoDB store, SSM secrets."""
+) -> Receiver:
+    """The receiver function: DynamoDB store, SSM secrets, every provider."""
     import boto3
     from aws_lambda_powertools.utilities.parameters import SSMProvider
 
+    from webhook_processor.pipeline import Pipeline
+    from webhook_processor.providers import default_providers
+    from webhook_processor.providers.generic import GenericProvider
     from webhook_processor.signing_secrets import SsmSecrets
     from webhook_processor.storage.dynamodb import DynamoDBStore
 
@@ -171,18 +217,19 @@ def build_receiver(
     store = DynamoDBStore(config.table_name, session.client("dynamodb", config=client_config))
     parameters = SSMProvider(boto3_client=session.client("ssm", config=client_config))
     secrets = SsmSecrets(config.secrets_path, parameters, config.secrets_ttl_seconds)
-    return Pipeline(
+    pipeline = Pipeline(
         default_providers(), secrets, store, clock=clock, max_body_bytes=config.max_body_bytes
     )
+    return Receiver(pipeline, GenericProvider())
 
 
-def build_publisher(config: AwsConfig, session: boto3.Session | None = None) -> SnsPublisher:
+def build_publisher(config: AwsConfig, session: boto3.Session | None = None) -> Sink:
     """The stream publisher's sink: the SNS topic."""
     import boto3
 
-    from webhook_processor.publishing.sns import SnsPublisher
+    from webhook_processor.publishing.sns import SnsSink
 
     if not config.topic_arn:
         raise ValueError("TOPIC_ARN is not set: the publisher needs its SNS topic")
     session = session or boto3.Session()
-    return SnsPublisher(config.topic_arn, session.client("sns", config=aws_client_config()))
+    return SnsSink(config.topic_arn, session.client("sns", config=aws_client_config()))

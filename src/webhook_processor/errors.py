@@ -12,14 +12,14 @@ Every failure the processor raises on purpose derives from :class:`WebhookError`
     │   ├── SignatureInvalid      missing, malformed, wrong, stale or future signature
     │   └── InvalidPayload        verified, but not an event we can normalise
     │       └── InvalidAmount     money not exact, finite, bounded, in a known currency
-    ├── ServiceUnavailable        cannot take the request now; the sender retries (5xx)
-    │   ├── StorageUnavailable    the store did not confirm a durable write
-    │   └── SecretUnavailable     the provider's signing secret cannot be read
-    └── DeliveryFailed            SNS did not take a published event (the stream retries it)
+    └── ServiceUnavailable        cannot take the request now; the sender retries (5xx)
+        ├── StorageUnavailable    the store did not confirm a durable write
+        └── SecretUnavailable     the provider's signing secret cannot be read
 
-Expected outcomes (an accepted or a duplicate delivery) are return values, not exceptions. The
-mapping from these classes to HTTP statuses lives in one table at the edge
-(:mod:`webhook_processor.entrypoints.responses`).
+Expected outcomes (an accepted or a duplicate delivery, a sink that did not take an event) are
+return values, not exceptions. Each adapter maps its SDK's errors to these in one place (a
+``storage_errors`` context manager per store). The mapping from these classes to HTTP statuses
+lives in one table at the edge (:mod:`webhook_processor.entrypoints.responses`).
 """
 
 from __future__ import annotations
@@ -42,10 +42,14 @@ class RequestRejected(WebhookError):
 
 
 class NotFound(RequestRejected):
+    """No route at that path."""
+
     code = "not_found"
 
 
 class UnknownProvider(RequestRejected):
+    """``/webhooks/{provider}`` names no registered adapter."""
+
     code = "unknown_provider"
 
     def __init__(self, provider: str, known: tuple[str, ...]) -> None:
@@ -54,6 +58,8 @@ class UnknownProvider(RequestRejected):
 
 
 class MethodNotAllowed(RequestRejected):
+    """Webhooks arrive by POST; anything else is refused before the body is read."""
+
     code = "method_not_allowed"
 
     def __init__(self, method: str) -> None:
@@ -62,6 +68,8 @@ class MethodNotAllowed(RequestRejected):
 
 
 class PayloadTooLarge(RequestRejected):
+    """The body is over the configured limit; refused before it is read whole."""
+
     code = "payload_too_large"
 
     def __init__(self, limit: int) -> None:
@@ -70,18 +78,26 @@ class PayloadTooLarge(RequestRejected):
 
 
 class UnsupportedMediaType(RequestRejected):
+    """The ``Content-Type`` declares something other than JSON."""
+
     code = "unsupported_media_type"
 
 
 class SignatureInvalid(RequestRejected):
+    """Missing, malformed, wrong, stale or future signature: not from the provider."""
+
     code = "invalid_signature"
 
 
 class InvalidPayload(RequestRejected):
+    """Authentic, but not an event the processor can normalise and store."""
+
     code = "invalid_payload"
 
 
 class InvalidAmount(InvalidPayload):
+    """Money that is not exact, finite, bounded and in a known currency."""
+
     code = "invalid_amount"
 
 
@@ -92,14 +108,12 @@ class ServiceUnavailable(WebhookError):
 
 
 class StorageUnavailable(ServiceUnavailable):
+    """The store did not confirm a durable write (or a read failed)."""
+
     code = "storage_unavailable"
 
 
 class SecretUnavailable(ServiceUnavailable):
+    """The provider's signing secret cannot be read or is malformed."""
+
     code = "secret_unavailable"
-
-
-class DeliveryFailed(WebhookError):
-    """SNS did not accept a published event; the stream mapping will try again."""
-
-    code = "delivery_failed"

@@ -105,10 +105,18 @@ class Disposition(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Reply:
+    """A success body a provider prescribes (Adyen requires the literal ``[accepted]``)."""
+
+    content_type: str
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """The result of :meth:`Pipeline.receive` for one request."""
 
     disposition: Disposition
     event_ids: tuple[str, ...]
-    #: Provider-specific success body (Adyen expects ``[accepted]``); None means the default.
-    response_body: str | None = None
+    #: What the provider requires to hear on success; None means the processor's JSON answer.
+    reply: Reply | None = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 
@@ -20,18 +21,12 @@ from webhook_processor.errors import (
     UnknownProvider,
     UnsupportedMediaType,
 )
+from webhook_processor.limits import DEFAULT_MAX_BODY_BYTES, MAX_ID_LENGTH
 from webhook_processor.model import Disposition, Outcome, PaymentEvent, WebhookRequest, utc_now
 from webhook_processor.providers.base import Provider
 from webhook_processor.storage.base import EventStore
 
 log = logging.getLogger(__name__)
-
-#: Default body limit. Real provider events are a few KiB; Adyen batches stay well under this.
-DEFAULT_MAX_BODY_BYTES = 256 * 1024
-
-#: Longest accepted event or transaction id. Provider ids are tens of characters; without a
-#: bound a signed but absurd id would exceed DynamoDB's key size and fail as a 5xx, forever.
-MAX_ID_LENGTH = 255
 
 
 class SecretSource(Protocol):
@@ -69,13 +64,26 @@ class Pipeline:
 
     def receive(self, request: WebhookRequest) -> Outcome:
         """Run one request through the pipeline; raise a WebhookError for anything but success."""
-        return self._store_all(self.verify(request))
+        adapter, events = self._verify(request)
+        return self._answer(adapter, events, self._store.insert_all(events) if events else [])
 
-    def verify(self, request: WebhookRequest) -> list[PaymentEvent]:
-        """Everything before storing: envelope checks, signature on the raw bytes, parsing.
+    async def receive_async(self, request: WebhookRequest) -> Outcome:
+        """:meth:`receive` for an event loop: verification runs inline (pure CPU, tens of
+        microseconds), the durable write is awaited without holding a thread."""
+        adapter, events = self._verify(request)
+        inserted = await self._store.insert_all_async(events) if events else []
+        return self._answer(adapter, events, inserted)
 
-        Pure CPU, no I/O beyond the cached secret, so an event loop may call it inline.
-        """
+    def accept_trusted(self, provider: str, events: Sequence[PaymentEvent]) -> Outcome:
+        """Store events whose sender was authenticated another way (an IAM-signed Lambda
+        invocation): the same identifier checks and idempotent write, no signature."""
+        adapter = self.provider(provider)
+        for event in events:
+            _check_identifiers(event)
+        return self._answer(adapter, events, self._store.insert_all(events) if events else [])
+
+    def _verify(self, request: WebhookRequest) -> tuple[Provider, list[PaymentEvent]]:
+        """Everything before storing: envelope checks, signature on the raw bytes, parsing."""
         adapter = self.provider(request.provider)
         if request.method != "POST":
             raise MethodNotAllowed(request.method)
@@ -85,38 +93,30 @@ class Pipeline:
         events = adapter.parse(request, self._secrets.get(adapter.name), self.clock())
         for event in events:
             _check_identifiers(event)
-        return events
+        return adapter, events
 
-    def record(self, events: Sequence[PaymentEvent]) -> Outcome:
-        """Store verified events, each at most once, and say what happened.
-
-        ``receive`` calls this after ``verify``; entry points whose caller is already
-        authenticated another way (an IAM-signed Lambda invocation) call it directly.
-        """
-        for event in events:
-            _check_identifiers(event)
-        return self._store_all(events)
-
-    def _store_all(self, events: Sequence[PaymentEvent]) -> Outcome:
-        return self.outcome(events, [self._store.insert_if_absent(event) for event in events])
-
-    def outcome(self, events: Sequence[PaymentEvent], inserted: Sequence[bool]) -> Outcome:
-        """The answer for ``events`` once each was stored (True) or found stored (False)."""
+    def _answer(
+        self, adapter: Provider, events: Sequence[PaymentEvent], inserted: Sequence[bool]
+    ) -> Outcome:
+        """The outcome once each event was stored (True) or found stored (False)."""
         if not events:
             log.info("ignored: authentic event of a type not normalised")
-            return Outcome(Disposition.IGNORED, ())
-        for event, was_inserted in zip(events, inserted, strict=True):
-            log.info(
-                "%s provider=%s event_id=%s",
-                "stored" if was_inserted else "duplicate",
-                event.provider,
-                event.event_id,
-            )
-        stored_any = any(inserted)
-        if stored_any and self._on_accepted is not None:
-            self._on_accepted()
-        disposition = Disposition.ACCEPTED if stored_any else Disposition.DUPLICATE
-        return Outcome(disposition, tuple(event.event_id for event in events))
+            disposition = Disposition.IGNORED
+        else:
+            for event, was_inserted in zip(events, inserted, strict=True):
+                log.info(
+                    "%s provider=%s event_id=%s",
+                    "stored" if was_inserted else "duplicate",
+                    event.provider,
+                    event.event_id,
+                )
+            stored_any = any(inserted)
+            if stored_any and self._on_accepted is not None:
+                self._on_accepted()
+            disposition = Disposition.ACCEPTED if stored_any else Disposition.DUPLICATE
+        outcome = Outcome(disposition, tuple(event.event_id for event in events))
+        reply = adapter.reply(outcome)
+        return outcome if reply is None else replace(outcome, reply=reply)
 
 
 def _check_identifiers(event: PaymentEvent) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -15,7 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx2 as httpx
 import pytest
+
+from tests.support import read_events_file
 
 CLI = [sys.executable, "-m", "webhook_processor.entrypoints.cli"]
 
@@ -75,10 +77,10 @@ class Server:
         )
 
     def published(self) -> list[dict[str, Any]]:
-        path = self.data_dir / "events.jsonl"
-        if not path.exists():
-            return []
-        return [json.loads(line) for line in path.read_text().splitlines() if line]
+        return read_events_file(self.data_dir / "events.jsonl")
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=10)
 
     def wait_published(self, count: int, timeout: float = 20) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout

@@ -12,19 +12,19 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from tests.aws import TABLE, create_table
+from tests.aws import SECRETS_PATH, TABLE, create_resources
 from tests.bad_inputs import BAD_INPUTS
 from tests.builders import (
-    GENERIC_SECRET,
     NOW,
+    SECRETS,
     STRIPE_SECRET,
     encode,
     generic_body,
@@ -34,20 +34,18 @@ from tests.builders import (
 )
 from webhook_processor.bootstrap import AwsConfig, build_publisher, build_receiver
 from webhook_processor.entrypoints import lambda_handler, observability, publisher_handler
+from webhook_processor.entrypoints.observability import Handler
 from webhook_processor.errors import (
-    DeliveryFailed,
     InvalidPayload,
     SignatureInvalid,
     StorageUnavailable,
 )
-from webhook_processor.model import PaymentEvent
-from webhook_processor.publishing.sns import SnsPublisher
+from webhook_processor.publishing.sns import SnsSink
 from webhook_processor.storage.dynamodb import DynamoDBStore
 
 TEMPLATE = json.loads(
     (Path(__file__).parent.parent / "events" / "function_url_v2.json").read_text()
 )
-SECRETS_PATH = "/webhook-processor/test/secrets"
 
 
 @dataclass(frozen=True)
@@ -65,6 +63,22 @@ class Deployed:
     session: boto3.Session
     topic_arn: str
     queue_url: str
+    #: The deployed functions' code, wired by the real builders with the suite's fixed clock
+    #: (so signed timestamps are current) and this session.
+    receive_handler: Handler
+    publish_handler: Handler
+
+    def receive(self, event: dict[str, Any]) -> tuple[int, Any]:
+        response = self.receive_handler(event, Context())
+        body = response["body"]
+        return response["statusCode"], json.loads(body) if body.startswith(("{", "[")) else body
+
+    def invoke(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A direct (IAM-authenticated) invocation of the receiver."""
+        return self.receive_handler(payload, Context())
+
+    def publish(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+        return self.publish_handler({"Records": records}, Context())
 
     def items(self) -> list[dict[str, Any]]:
         return self.session.resource("dynamodb").Table(TABLE).scan()["Items"]
@@ -98,41 +112,22 @@ class Deployed:
 
 
 @pytest.fixture
-def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployed]:
+def deployed() -> Iterator[Deployed]:
     with mock_aws():
         session = boto3.Session()
-        create_table(session)
-        ssm = session.client("ssm")
-        for provider, secret in (("stripe", STRIPE_SECRET), ("generic", GENERIC_SECRET)):
-            ssm.put_parameter(Name=f"{SECRETS_PATH}/{provider}", Value=secret, Type="SecureString")
-        topic_arn = session.client("sns").create_topic(Name="webhook-events-test")["TopicArn"]
-        sqs = session.client("sqs")
-        queue_url = sqs.create_queue(QueueName="subscriber-test")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
-        session.client("sns").subscribe(
-            TopicArn=topic_arn,
-            Protocol="sqs",
-            Endpoint=queue_arn,
-            Attributes={"RawMessageDelivery": "true"},
+        resources = create_resources(session, SECRETS)
+        config = AwsConfig(
+            table_name=TABLE, topic_arn=resources.topic_arn, secrets_path=SECRETS_PATH
         )
-        monkeypatch.setenv("TABLE_NAME", TABLE)
-        monkeypatch.setenv("TOPIC_ARN", topic_arn)
-        monkeypatch.setenv("SECRETS_PATH", SECRETS_PATH)
-        config = AwsConfig.from_environ(
-            {"TABLE_NAME": TABLE, "TOPIC_ARN": topic_arn, "SECRETS_PATH": SECRETS_PATH}
+        yield Deployed(
+            session,
+            resources.topic_arn,
+            resources.queue_url,
+            lambda_handler.create_handler(
+                lambda: build_receiver(config, session, clock=lambda: NOW)
+            ),
+            publisher_handler.create_handler(lambda: build_publisher(config, session)),
         )
-        # The real builders, with the suite's fixed clock so signed timestamps are current.
-        monkeypatch.setattr(
-            lambda_handler,
-            "pipeline",
-            cache(lambda: build_receiver(config, session, clock=lambda: NOW)),
-        )
-        monkeypatch.setattr(
-            publisher_handler, "publisher", cache(lambda: build_publisher(config, session))
-        )
-        yield Deployed(session, topic_arn, queue_url)
 
 
 @contextlib.contextmanager
@@ -169,12 +164,6 @@ def url_event(
     return event
 
 
-def receive(event: dict[str, Any]) -> tuple[int, Any]:
-    response = lambda_handler.handler(event, Context())
-    body = response["body"]
-    return response["statusCode"], json.loads(body) if body.startswith(("{", "[")) else body
-
-
 # -- receiver --------------------------------------------------------------------------------
 
 
@@ -191,7 +180,7 @@ def test_function_url_delivery_is_stored_with_the_exact_amount(
     deployed: Deployed, provider: str, payload: dict[str, Any], amount: Decimal, encoded: bool
 ) -> None:
     body, headers = signed(provider, encode(payload))
-    status, answer = receive(url_event(provider, body, headers, encoded=encoded))
+    status, answer = deployed.receive(url_event(provider, body, headers, encoded=encoded))
     assert (status, answer["status"]) == (200, "accepted")
     [item] = deployed.items()
     assert item["amount"] == amount
@@ -202,7 +191,7 @@ def test_base64_body_is_verified_on_the_decoded_bytes(deployed: Deployed) -> Non
     # Bytes that are not what a JSON re-serialisation would produce: odd spacing, escapes.
     body = b'{"transaction_id":"txn_b64",  "amount":"1.00","currency":"EUR","status":"paid","note":"\\u00e9"}'
     body, headers = signed("generic", body)
-    assert receive(url_event("generic", body, headers, encoded=True))[0] == 200
+    assert deployed.receive(url_event("generic", body, headers, encoded=True))[0] == 200
 
 
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))
@@ -211,7 +200,7 @@ def test_bad_input_gets_the_same_4xx_as_the_local_server_and_stores_nothing(
 ) -> None:
     provider, (body, headers), status, code, detail = BAD_INPUTS[case]
     event = url_event(provider, body, headers, encoded=True)
-    got, answer = receive(event)
+    got, answer = deployed.receive(event)
     assert got == status
     assert answer["error"] == code
     assert detail in answer["detail"]
@@ -219,16 +208,19 @@ def test_bad_input_gets_the_same_4xx_as_the_local_server_and_stores_nothing(
 
 
 def test_wrong_method_and_unknown_route(deployed: Deployed) -> None:
-    assert receive(url_event("stripe", b"", {}, method="GET"))[0] == 405
+    assert deployed.receive(url_event("stripe", b"", {}, method="GET"))[0] == 405
     event = url_event("stripe", b"{}", {})
     event["rawPath"] = "/other"
-    assert receive(event) == (404, {"error": "not_found", "detail": "POST to /webhooks/{provider}"})
+    assert deployed.receive(event) == (
+        404,
+        {"error": "not_found", "detail": "POST to /webhooks/{provider}"},
+    )
 
 
 def test_duplicate_delivery_is_a_200_duplicate_and_one_item(deployed: Deployed) -> None:
     body, headers = signed("stripe", encode(stripe_event()))
-    assert receive(url_event("stripe", body, headers))[1]["status"] == "accepted"
-    assert receive(url_event("stripe", body, headers)) == (
+    assert deployed.receive(url_event("stripe", body, headers))[1]["status"] == "accepted"
+    assert deployed.receive(url_event("stripe", body, headers)) == (
         200,
         {"status": "duplicate", "event_ids": ["evt_1"]},
     )
@@ -239,7 +231,7 @@ def test_missing_secret_is_a_503_with_a_clear_log_line(deployed: Deployed) -> No
     deployed.session.client("ssm").delete_parameter(Name=f"{SECRETS_PATH}/stripe")
     body, headers = signed("stripe", encode(stripe_event()))
     with captured_logs() as logged:
-        status, answer = receive(url_event("stripe", body, headers))
+        status, answer = deployed.receive(url_event("stripe", body, headers))
     assert (status, answer["error"]) == (503, "secret_unavailable")
     assert SECRETS_PATH not in answer["detail"]  # internals go to the log, not the sender
     [line] = [entry for entry in logged if entry.get("message") == "cannot take webhook now"]
@@ -255,16 +247,17 @@ def test_logs_and_metrics_carry_no_secret_or_payload(
     body, headers = signed("stripe", encode(payload))
     bad_body, bad_headers = signed("stripe", encode(stripe_event(event_id="evt_2", amount=1.5)))
     with captured_logs() as logged:
-        receive(url_event("stripe", body, headers))
-        receive(url_event("stripe", bad_body, bad_headers))
+        deployed.receive(url_event("stripe", body, headers))
+        deployed.receive(url_event("stripe", bad_body, bad_headers))
     out = capsys.readouterr().out
     metrics = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     everything = json.dumps(logged) + out
     assert "evt_1" in everything  # the capture works, so the absences below mean something
     for secret_or_payload in (STRIPE_SECRET, "cus_SENSITIVE", "4242", headers["Stripe-Signature"]):
         assert secret_or_payload not in everything
-    accepted, rejected = (entry for entry in logged if entry["message"] != "hello")
-    assert (accepted["correlation_id"], accepted["message"]) == ("evt_1", "webhook accepted")
+    assert [entry["message"] for entry in logged] == ["webhook accepted", "rejected webhook"]
+    accepted, rejected = logged
+    assert accepted["correlation_id"] == "evt_1"
     assert "correlation_id" not in rejected  # state is cleared between invocations
     assert rejected["reason"] == "invalid_amount"
     reasons = [m["reason"] for m in metrics if "Rejected" in m]
@@ -280,7 +273,7 @@ def test_direct_invocation_of_the_generic_payload_is_stored_exactly(deployed: De
     payload = json.loads(
         json.dumps(generic_body(amount=19.99, event_id="evt_direct"))
     )  # as Lambda parses it
-    assert lambda_handler.handler(payload, Context()) == {
+    assert deployed.invoke(payload) == {
         "status": "accepted",
         "event_ids": ["evt_direct"],
     }
@@ -290,27 +283,27 @@ def test_direct_invocation_of_the_generic_payload_is_stored_exactly(deployed: De
 
 def test_direct_invocation_without_an_id_dedupes_on_content(deployed: Deployed) -> None:
     payload = generic_body(amount="7.00")
-    first = lambda_handler.handler(dict(payload), Context())
-    again = lambda_handler.handler(dict(reversed(list(payload.items()))), Context())
+    first = deployed.invoke(dict(payload))
+    again = deployed.invoke(dict(reversed(list(payload.items()))))
     assert first["status"] == "accepted"
     assert again == {"status": "duplicate", "event_ids": first["event_ids"]}
 
 
 def test_direct_body_invocation_and_signed_replay(deployed: Deployed) -> None:
     text = json.dumps(generic_body(transaction_id="txn_body", event_id="evt_body"))
-    assert lambda_handler.handler({"body": text}, Context())["status"] == "accepted"
+    assert deployed.invoke({"body": text})["status"] == "accepted"
     body, headers = signed("generic", encode(generic_body(transaction_id="txn_replay")))
     replay = {"body": body.decode(), "headers": headers, "provider": "generic"}
-    assert lambda_handler.handler(replay, Context())["status"] == "accepted"
+    assert deployed.invoke(replay)["status"] == "accepted"
     tampered = {**replay, "body": body.decode().replace("19.99", "1.99")}
     with pytest.raises(SignatureInvalid, match="does not match"):
-        lambda_handler.handler(tampered, Context())
+        deployed.invoke(tampered)
     assert len(deployed.items()) == 2
 
 
 def test_bad_direct_invocation_raises_so_async_retries_and_dlq_apply(deployed: Deployed) -> None:
     with pytest.raises(InvalidPayload, match=r"body\.transaction_id is missing"):
-        lambda_handler.handler({"amount": "1.00", "currency": "USD", "status": "paid"}, Context())
+        deployed.invoke({"amount": "1.00", "currency": "USD", "status": "paid"})
     assert deployed.items() == []
 
 
@@ -322,7 +315,7 @@ def store_events(deployed: Deployed, count: int) -> None:
         body, headers = signed(
             "stripe", encode(stripe_event(event_id=f"evt_{n}", id=f"pi_{n}", amount=1000 + n))
         )
-        assert receive(url_event("stripe", body, headers))[0] == 200
+        assert deployed.receive(url_event("stripe", body, headers))[0] == 200
 
 
 def test_stream_to_sns_delivers_the_exact_envelope_with_filter_attributes(
@@ -330,7 +323,7 @@ def test_stream_to_sns_delivers_the_exact_envelope_with_filter_attributes(
 ) -> None:
     store_events(deployed, 1)
     records = deployed.stream_records()
-    assert publisher_handler.handler({"Records": records}, Context()) == {"batchItemFailures": []}
+    assert deployed.publish(records) == {"batchItemFailures": []}
     [message] = deployed.messages()
     assert '"amount":10.00,' in message["Body"]
     envelope = json.loads(message["Body"], parse_float=Decimal)
@@ -349,39 +342,48 @@ def test_stream_to_sns_delivers_the_exact_envelope_with_filter_attributes(
 
 
 def test_one_failed_publish_is_reported_alone_and_a_retry_publishes_nothing_twice(
-    deployed: Deployed, monkeypatch: pytest.MonkeyPatch
+    deployed: Deployed,
 ) -> None:
     store_events(deployed, 3)
     records = deployed.stream_records()
-    real_publish = SnsPublisher.publish
 
-    def failing_for_evt_1(self: SnsPublisher, event: PaymentEvent) -> None:
-        if event.event_id == "evt_1":
-            raise DeliveryFailed("SNS publish failed: throttled")
-        real_publish(self, event)
+    sns_is_throttling = [True]
 
-    monkeypatch.setattr(SnsPublisher, "publish", failing_for_evt_1)
-    result = publisher_handler.handler({"Records": records}, Context())
+    def throttle_evt_1(params: dict[str, Any], **_: Any) -> None:
+        if sns_is_throttling[0] and "evt_1" in str(params["body"]):
+            raise ClientError({"Error": {"Code": "Throttling", "Message": "slow down"}}, "Publish")
+
+    deployed.session.events.register("before-call.sns.Publish", throttle_evt_1)
+    result = deployed.publish(records)
     failed = records[1]["dynamodb"]["SequenceNumber"]
     assert result == {"batchItemFailures": [{"itemIdentifier": failed}]}
     assert [json.loads(m["Body"])["event_id"] for m in deployed.messages()] == ["evt_0"]
 
-    # Lambda retries from the reported sequence number onwards.
-    monkeypatch.setattr(SnsPublisher, "publish", real_publish)
-    assert publisher_handler.handler({"Records": records[1:]}, Context()) == {
-        "batchItemFailures": []
-    }
+    # SNS recovers; Lambda retries from the reported sequence number onwards.
+    sns_is_throttling[0] = False
+    assert deployed.publish(records[1:]) == {"batchItemFailures": []}
     assert sorted(json.loads(m["Body"])["event_id"] for m in deployed.messages()) == [
         "evt_1",
         "evt_2",
     ]
 
 
+def test_an_unreadable_record_stops_the_batch_there(deployed: Deployed) -> None:
+    store_events(deployed, 3)
+    records = deployed.stream_records()
+    del records[1]["dynamodb"]["NewImage"]["currency"]
+    result = deployed.publish(records)
+    assert result == {
+        "batchItemFailures": [{"itemIdentifier": records[1]["dynamodb"]["SequenceNumber"]}]
+    }
+    assert [json.loads(m["Body"])["event_id"] for m in deployed.messages()] == ["evt_0"]
+
+
 def test_publisher_skips_non_insert_records(deployed: Deployed) -> None:
     store_events(deployed, 1)
     [record] = deployed.stream_records()
     modify = {**record, "eventName": "MODIFY"}
-    assert publisher_handler.handler({"Records": [modify]}, Context()) == {"batchItemFailures": []}
+    assert deployed.publish([modify]) == {"batchItemFailures": []}
     assert deployed.messages() == []
 
 
@@ -420,7 +422,7 @@ def test_receiver_needs_its_table_name() -> None:
 def test_store_failure_is_a_503_so_the_provider_retries(deployed: Deployed) -> None:
     deployed.session.client("dynamodb").delete_table(TableName=TABLE)
     body, headers = signed("stripe", encode(stripe_event()))
-    status, answer = receive(url_event("stripe", body, headers))
+    status, answer = deployed.receive(url_event("stripe", body, headers))
     assert answer == {
         "error": "storage_unavailable",
         "detail": "the processor cannot take this event now; retry later",
@@ -433,11 +435,14 @@ def test_store_failure_is_a_503_so_the_provider_retries(deployed: Deployed) -> N
         store.get_event("stripe", "evt_1")
 
 
-def test_sns_error_is_a_delivery_failure(deployed: Deployed) -> None:
-    missing_topic = deployed.topic_arn + "-gone"
-    sink = SnsPublisher(missing_topic, deployed.session.client("sns"))
-    with pytest.raises(DeliveryFailed, match="SNS publish failed"):
-        sink.publish(make_event())
+def test_sns_refusal_fails_that_event_and_leaves_the_later_ones_unsent(
+    deployed: Deployed,
+) -> None:
+    sink = SnsSink(deployed.topic_arn + "-gone", deployed.session.client("sns"))
+    failed = sink.publish_batch([make_event("evt_1"), make_event("evt_2")])
+    assert failed.keys() == {"stripe:evt_1", "stripe:evt_2"}
+    assert failed["stripe:evt_1"].startswith("SNS publish failed: An error occurred (NotFound)")
+    assert failed["stripe:evt_2"] == "not attempted after an earlier event failed"
 
 
 def test_clients_fail_fast_with_bounded_retries(deployed: Deployed) -> None:

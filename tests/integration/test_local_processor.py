@@ -5,38 +5,28 @@ from __future__ import annotations
 import json
 import threading
 import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import httpx2 as httpx
 import pytest
 
-from tests.builders import encode, generic_body
+from tests.builders import encode, generic_body, signed
 from tests.integration.conftest import Server
-from webhook_processor.providers import GenericProvider
-from webhook_processor.signing_secrets import LocalSecrets
+from tests.support import post
+from webhook_processor.bootstrap import LocalConfig, local_secrets
 
 pytestmark = pytest.mark.slow
-
-
-def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, object]]:
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
 
 
 def signed_generic(
     server: Server, message_id: str, **fields: object
 ) -> tuple[bytes, dict[str, str]]:
-    secret = LocalSecrets(server.data_dir / "secrets.json").get("generic")
+    """A generic delivery signed with the secret the server generated, at the real time."""
+    secret = local_secrets(LocalConfig(data_dir=server.data_dir)).get("generic")
     body = encode(generic_body(transaction_id=f"txn_{message_id}", **fields))
-    headers = GenericProvider().sign(body, secret, datetime.now(UTC), message_id)
-    return body, {**headers, "Content-Type": "application/json"}
+    return signed("generic", body, at=datetime.now(UTC), message_id=message_id, secret=secret)
 
 
 def test_send_stripe_is_stored_listed_and_published_with_the_exact_amount(server: Server) -> None:
@@ -58,7 +48,7 @@ def test_send_stripe_is_stored_listed_and_published_with_the_exact_amount(server
     )
 
     [line] = server.wait_published(1)
-    assert line["data"]["amount"] == 19.99
+    assert line["data"]["amount"] == Decimal("19.99")
     assert '"amount":19.99,' in (server.data_dir / "events.jsonl").read_text()
 
     events = server.cli("events")
@@ -76,14 +66,15 @@ def test_fifty_concurrent_deliveries_of_one_event_store_and_publish_it_once(serv
     body, headers = signed_generic(server, "msg_race")
     barrier = threading.Barrier(50)
 
-    def deliver(_: int) -> tuple[int, dict[str, object]]:
-        barrier.wait()
-        return post(f"{server.url}/webhooks/generic", body, headers)
+    def deliver(_: int) -> httpx.Response:
+        with server.client() as client:
+            barrier.wait()
+            return post(client, "generic", body, headers)
 
     with ThreadPoolExecutor(50) as pool:
         results = list(pool.map(deliver, range(50)))
-    assert {status for status, _ in results} == {200}
-    statuses = [answer["status"] for _, answer in results]
+    assert {response.status_code for response in results} == {200}
+    statuses = [response.json()["status"] for response in results]
     assert statuses.count("accepted") == 1
     assert statuses.count("duplicate") == 49
 
@@ -101,18 +92,19 @@ def test_sigkill_under_load_loses_no_acknowledged_event(server: Server) -> None:
     stop = threading.Event()
 
     def load(worker: int) -> None:
-        for n in range(400):  # bounded: at most 8 x 400 requests, all to loopback
-            if stop.is_set():
-                return
-            message_id = f"msg_{worker}_{n}"
-            body, headers = signed_generic(server, message_id, amount=f"{n}.{worker:02d}")
-            try:
-                status, _ = post(f"{server.url}/webhooks/generic", body, headers)
-            except OSError:
-                return  # the server died mid-request: this one was never acknowledged
-            if status == 200:
-                with lock:
-                    acknowledged.append(message_id)
+        with server.client() as client:
+            for n in range(400):  # bounded: at most 8 x 400 requests, all to loopback
+                if stop.is_set():
+                    return
+                message_id = f"msg_{worker}_{n}"
+                body, headers = signed_generic(server, message_id, amount=f"{n}.{worker:02d}")
+                try:
+                    status = post(client, "generic", body, headers).status_code
+                except httpx.TransportError:
+                    return  # the server died mid-request: this one was never acknowledged
+                if status == 200:
+                    with lock:
+                        acknowledged.append(message_id)
 
     workers = [threading.Thread(target=load, args=(w,)) for w in range(8)]
     for worker in workers:
@@ -134,6 +126,6 @@ def test_sigkill_under_load_loses_no_acknowledged_event(server: Server) -> None:
     stored = json.loads(server.cli("events", "--json", "--limit", "100000").stdout)
     assert set(acknowledged) <= {event["key"].removeprefix("generic:") for event in stored}
     # Lines may repeat only for events whose delivery was in flight; copies are identical.
-    by_id: dict[str, str] = {}
+    by_id: dict[str, dict[str, object]] = {}
     for line in lines:
-        assert by_id.setdefault(line["event_id"], json.dumps(line)) == json.dumps(line)
+        assert by_id.setdefault(line["event_id"], line) == line

@@ -14,7 +14,8 @@ import pytest
 
 from tests.builders import NOW, make_event
 from webhook_processor.model import PaymentEvent
-from webhook_processor.publishing import Dispatcher, HttpSink, JsonLinesSink, MemorySink
+from webhook_processor.publishing.dispatcher import Dispatcher
+from webhook_processor.publishing.sinks import HttpSink, JsonLinesSink, MemorySink
 from webhook_processor.storage.memory import MemoryStore
 
 
@@ -54,7 +55,7 @@ class CountingSink(MemorySink):
 def test_a_batch_is_one_call_per_sink_and_one_store_transaction(clock: Clock) -> None:
     store, sink = CountingStore(), CountingSink()
     for n in range(5):
-        store.insert_if_absent(make_event(f"evt_{n}"))
+        store.insert_all([make_event(f"evt_{n}")])
     Dispatcher(store, [sink], clock=clock).run_once()
     assert sink.batches == [5]
     assert store.completions == [[f"stripe:evt_{n}" for n in range(5)]]
@@ -62,8 +63,8 @@ def test_a_batch_is_one_call_per_sink_and_one_store_transaction(clock: Clock) ->
 
 def test_stored_events_reach_every_sink(clock: Clock) -> None:
     store, a, b = MemoryStore(), MemorySink("a"), MemorySink("b")
-    store.insert_if_absent(make_event("evt_1"))
-    store.insert_if_absent(make_event("evt_2"))
+    store.insert_all([make_event("evt_1")])
+    store.insert_all([make_event("evt_2")])
     assert Dispatcher(store, [a, b], clock=clock).run_once() == 2
     assert (
         [e.event_id for e in a.published] == [e.event_id for e in b.published] == ["evt_1", "evt_2"]
@@ -73,7 +74,7 @@ def test_stored_events_reach_every_sink(clock: Clock) -> None:
 
 def test_failure_backs_off_and_does_not_resend_to_sinks_that_took_it(clock: Clock) -> None:
     store, good, flaky = MemoryStore(), MemorySink("good"), MemorySink("flaky")
-    store.insert_if_absent(make_event())
+    store.insert_all([make_event()])
     flaky.fail_next = 2
     dispatcher = Dispatcher(store, [good, flaky], clock=clock, base_delay=1.0)
     dispatcher.run_once()
@@ -91,7 +92,7 @@ def test_failure_backs_off_and_does_not_resend_to_sinks_that_took_it(clock: Cloc
 
 def test_after_max_attempts_the_event_is_a_dead_letter_until_redriven(clock: Clock) -> None:
     store, sink = MemoryStore(), MemorySink()
-    store.insert_if_absent(make_event())
+    store.insert_all([make_event()])
     sink.fail_next = 3
     dispatcher = Dispatcher(store, [sink], clock=clock, max_attempts=3, base_delay=0)
     for _ in range(3):
@@ -118,7 +119,7 @@ def test_background_thread_delivers_after_wake(clock: Clock) -> None:
     dispatcher = Dispatcher(store, [sink], clock=clock, poll_interval=30)
     dispatcher.start()
     try:
-        store.insert_if_absent(make_event())
+        store.insert_all([make_event()])
         dispatcher.wake()
         for _ in range(200):
             if sink.published:

@@ -1,10 +1,14 @@
-"""The local HTTP API: every bad input gets its 4xx with a specific detail and leaves no trace."""
+"""The local HTTP API: every bad input gets its 4xx with a specific detail and leaves no trace.
+
+It runs on the shipped fakes (``MemoryStore``, ``MemorySink``) through ``build_local``'s
+overrides, where SQLite is not what a test is about; the tests that are about the real store
+and events file use the SQLite processor.
+"""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from typing import Any
+from decimal import Decimal
 
 import pytest
 from starlette.testclient import TestClient
@@ -16,68 +20,73 @@ from tests.builders import (
     signed,
     stripe_event,
 )
+from tests.support import post, read_events_file
 from webhook_processor.bootstrap import LocalProcessor
 from webhook_processor.entrypoints.server import create_app
+from webhook_processor.publishing.envelope import encode as encode_envelope
+from webhook_processor.publishing.sinks import MemorySink
 
 
 @pytest.fixture
-def client(processor: LocalProcessor) -> Iterator[TestClient]:
+def client(memory_processor: LocalProcessor) -> Iterator[TestClient]:
     # The dispatcher is driven by hand (run_once) so each test sees exactly what was published.
+    with TestClient(create_app(memory_processor, run_dispatcher=False)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def sqlite_client(processor: LocalProcessor) -> Iterator[TestClient]:
     with TestClient(create_app(processor, run_dispatcher=False)) as test_client:
         yield test_client
 
 
-def published(processor: LocalProcessor) -> list[dict[str, Any]]:
+def published(processor: LocalProcessor) -> list[bytes]:
+    """The envelopes the memory processor's sink took, after one dispatcher pass."""
     processor.dispatcher.run_once()
-    path = processor.config.events_path
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines()]
-
-
-def post(client: TestClient, provider: str, body: bytes, headers: dict[str, str]) -> Any:
-    return client.post(f"/webhooks/{provider}", content=body, headers=headers)
+    [sink] = processor.dispatcher.sinks
+    assert isinstance(sink, MemorySink)
+    return [encode_envelope(event) for event in sink.published]
 
 
 # -- success ---------------------------------------------------------------------------------
 
 
 def test_stripe_event_is_accepted_stored_and_published_with_exact_amount(
-    client: TestClient, processor: LocalProcessor
+    sqlite_client: TestClient, processor: LocalProcessor
 ) -> None:
     body, headers = signed("stripe", encode(stripe_event(amount=1999)))
-    response = post(client, "stripe", body, headers)
+    response = post(sqlite_client, "stripe", body, headers)
     assert response.status_code == 200
     assert response.json() == {"status": "accepted", "event_ids": ["evt_1"]}
-    [event] = published(processor)
-    raw = processor.config.events_path.read_text()
-    assert '"amount":19.99,' in raw
+    processor.dispatcher.run_once()
+    [event] = read_events_file(processor.config.events_path)
+    assert '"amount":19.99,' in processor.config.events_path.read_text()
     assert event["event_id"] == "evt_1"
     assert event["event_type"] == "payment_processed"
     assert event["data"]["transaction_id"] == "pi_1"
-    assert event["data"]["currency"] == "USD"
+    assert (event["data"]["amount"], event["data"]["currency"]) == (Decimal("19.99"), "USD")
 
 
 def test_redelivery_is_a_200_duplicate_with_one_record_and_one_publication(
-    client: TestClient, processor: LocalProcessor
+    client: TestClient, memory_processor: LocalProcessor
 ) -> None:
     body, headers = signed("generic", encode(generic_body()))
     assert post(client, "generic", body, headers).json()["status"] == "accepted"
     again = post(client, "generic", body, headers)
     assert again.status_code == 200
     assert again.json() == {"status": "duplicate", "event_ids": ["msg_1"]}
-    assert len(processor.store.recent_events(10)) == 1
-    assert len(published(processor)) == 1
+    assert len(memory_processor.store.recent_events(10)) == 1
+    assert len(published(memory_processor)) == 1
 
 
 def test_authentic_event_of_an_unhandled_type_is_acknowledged_and_ignored(
-    client: TestClient, processor: LocalProcessor
+    client: TestClient, memory_processor: LocalProcessor
 ) -> None:
     body, headers = signed("stripe", encode(stripe_event(event_type="customer.created")))
     response = post(client, "stripe", body, headers)
     assert response.status_code == 200
     assert response.json() == {"status": "ignored", "event_ids": []}
-    assert processor.store.recent_events(10) == []
+    assert memory_processor.store.recent_events(10) == []
 
 
 def test_healthz(client: TestClient) -> None:
@@ -89,20 +98,20 @@ def test_healthz(client: TestClient) -> None:
 
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))
 def test_bad_input_gets_a_specific_4xx_and_stores_nothing(
-    case: str, client: TestClient, processor: LocalProcessor
+    case: str, client: TestClient, memory_processor: LocalProcessor
 ) -> None:
     provider, (body, headers), status, code, detail = BAD_INPUTS[case]
     response = post(client, provider, body, headers)
     assert response.status_code == status, response.text
     assert response.json()["error"] == code
     assert detail in response.json()["detail"]
-    assert processor.store.recent_events(10) == []
-    assert published(processor) == []
+    assert memory_processor.store.recent_events(10) == []
+    assert published(memory_processor) == []
 
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH"])
 def test_wrong_method_is_405_with_allow_header(
-    method: str, client: TestClient, processor: LocalProcessor
+    method: str, client: TestClient, memory_processor: LocalProcessor
 ) -> None:
     response = client.request(method, "/webhooks/stripe")
     assert response.status_code == 405
@@ -111,7 +120,7 @@ def test_wrong_method_is_405_with_allow_header(
         "error": "method_not_allowed",
         "detail": f"webhooks are delivered with POST, not {method}",
     }
-    assert processor.store.recent_events(10) == []
+    assert memory_processor.store.recent_events(10) == []
 
 
 def test_declared_oversize_length_is_refused_before_reading(client: TestClient) -> None:
@@ -122,11 +131,11 @@ def test_declared_oversize_length_is_refused_before_reading(client: TestClient) 
 
 
 def test_store_failure_is_a_503_so_the_provider_retries(
-    client: TestClient, processor: LocalProcessor, caplog: pytest.LogCaptureFixture
+    sqlite_client: TestClient, processor: LocalProcessor, caplog: pytest.LogCaptureFixture
 ) -> None:
     processor.store.close()  # the writer is gone: no write can be confirmed
     body, headers = signed("generic", BODY)
-    response = post(client, "generic", body, headers)
+    response = post(sqlite_client, "generic", body, headers)
     assert response.status_code == 503
     assert response.json() == {
         "error": "storage_unavailable",
@@ -137,14 +146,17 @@ def test_store_failure_is_a_503_so_the_provider_retries(
 
 
 def test_unexpected_error_is_a_json_500_without_details(
-    client: TestClient, processor: LocalProcessor, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, memory_processor: LocalProcessor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def explode(*_: object) -> bool:
+    async def explode(*_: object) -> list[bool]:
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(processor.store, "insert_if_absent_async", explode)
+    monkeypatch.setattr(memory_processor.store, "insert_all_async", explode)
     body, headers = signed("generic", BODY)
     response = post(client, "generic", body, headers)
     assert response.status_code == 500
     assert "secret internals" not in response.text
-    assert response.json()["error"] == "internal"
+    assert response.json() == {
+        "error": "internal",
+        "detail": "unexpected error; see the server log",
+    }

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -50,16 +51,41 @@ def event_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Even
 # -- EventStore ------------------------------------------------------------------------------
 
 
-def test_insert_if_absent_stores_once(event_store: EventStore) -> None:
+def test_insert_all_stores_each_event_once(event_store: EventStore) -> None:
     event = make_event()
-    assert event_store.insert_if_absent(event) is True
-    assert event_store.insert_if_absent(replace(event, amount=Decimal("5.00"))) is False
+    assert event_store.insert_all([event]) == [True]
+    assert event_store.insert_all([replace(event, amount=Decimal("5.00"))]) == [False]
     assert event_store.get_event("stripe", "evt_1") == event
 
 
+def test_a_batch_reports_each_event_and_a_retried_batch_completes_it(
+    event_store: EventStore,
+) -> None:
+    """Adyen's batches: what a failure interrupted, the provider's retry stores; nothing twice."""
+    first, second, third = (make_event(f"evt_{n}") for n in range(3))
+    assert event_store.insert_all([second]) == [True]
+    assert event_store.insert_all([first, second, third]) == [True, False, True]
+    assert event_store.insert_all([first, second, third]) == [False, False, False]
+    assert [e.event_id for e in event_store.events_for_transaction("pi_1")] == [
+        "evt_0",
+        "evt_1",
+        "evt_2",
+    ]
+
+
+def test_the_async_insert_is_the_same_insert(event_store: EventStore) -> None:
+    event = make_event()
+    assert asyncio.run(event_store.insert_all_async([event])) == [True]
+    assert asyncio.run(event_store.insert_all_async([event, make_event("evt_2")])) == [
+        False,
+        True,
+    ]
+    assert event_store.get_event("stripe", "evt_2") == make_event("evt_2")
+
+
 def test_same_event_id_from_two_providers_are_two_events(event_store: EventStore) -> None:
-    assert event_store.insert_if_absent(make_event())
-    assert event_store.insert_if_absent(make_event(provider="generic"))
+    assert event_store.insert_all([make_event()]) == [True]
+    assert event_store.insert_all([make_event(provider="generic")]) == [True]
     assert event_store.get_event("generic", "evt_1") is not None
 
 
@@ -69,7 +95,7 @@ def test_get_event_of_unknown_key_is_none(event_store: EventStore) -> None:
 
 def test_amounts_and_metadata_round_trip_exactly(event_store: EventStore) -> None:
     event = make_event(amount=Decimal("0.001"), currency="BHD")
-    event_store.insert_if_absent(event)
+    event_store.insert_all([event])
     stored = event_store.get_event("stripe", "evt_1")
     assert stored is not None
     assert str(stored.amount) == "0.001"
@@ -79,9 +105,9 @@ def test_amounts_and_metadata_round_trip_exactly(event_store: EventStore) -> Non
 
 def test_events_for_transaction_are_oldest_first(event_store: EventStore) -> None:
     later = make_event("evt_2", occurred_at=NOW + timedelta(seconds=1), status="refunded")
-    event_store.insert_if_absent(later)
-    event_store.insert_if_absent(make_event("evt_1"))
-    event_store.insert_if_absent(make_event("evt_3", transaction_id="pi_other"))
+    event_store.insert_all([later])
+    event_store.insert_all([make_event("evt_1")])
+    event_store.insert_all([make_event("evt_3", transaction_id="pi_other")])
     assert [e.event_id for e in event_store.events_for_transaction("pi_1")] == ["evt_1", "evt_2"]
     assert event_store.events_for_transaction("pi_none") == []
 
@@ -98,7 +124,7 @@ def test_concurrent_inserts_of_one_event_store_it_once(event_store: EventStore) 
 
     def insert() -> None:
         barrier.wait()
-        results.append(event_store.insert_if_absent(event))
+        results.extend(event_store.insert_all([event]))
 
     threads = [threading.Thread(target=insert) for _ in range(20)]
     for thread in threads:
@@ -113,14 +139,14 @@ def test_concurrent_inserts_of_one_event_store_it_once(event_store: EventStore) 
 
 
 def test_a_stored_event_is_due_for_delivery_at_once(store: LocalStore) -> None:
-    store.insert_if_absent(make_event())
+    store.insert_all([make_event()])
     [item] = store.due(NOW, 10)
     assert (item.event.key, item.attempts, item.delivered_to) == ("stripe:evt_1", 0, frozenset())
 
 
 def test_concurrent_inserts_of_one_event_queue_it_once(store: LocalStore) -> None:
     event = make_event()
-    threads = [threading.Thread(target=store.insert_if_absent, args=(event,)) for _ in range(20)]
+    threads = [threading.Thread(target=store.insert_all, args=([event],)) for _ in range(20)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -129,14 +155,14 @@ def test_concurrent_inserts_of_one_event_queue_it_once(store: LocalStore) -> Non
 
 
 def test_a_duplicate_insert_queues_nothing_more(store: LocalStore) -> None:
-    store.insert_if_absent(make_event())
-    store.insert_if_absent(make_event())
+    store.insert_all([make_event()])
+    store.insert_all([make_event()])
     assert len(store.due(NOW, 10)) == 1
 
 
 def test_due_respects_limit_and_order(store: LocalStore) -> None:
     for n in range(5):
-        store.insert_if_absent(make_event(f"evt_{n}", received_at=NOW + timedelta(seconds=n)))
+        store.insert_all([make_event(f"evt_{n}", received_at=NOW + timedelta(seconds=n))])
     assert [i.event.event_id for i in store.due(NOW + timedelta(seconds=9), 3)] == [
         "evt_0",
         "evt_1",
@@ -149,15 +175,15 @@ def test_due_respects_limit_and_order(store: LocalStore) -> None:
 
 
 def test_complete_delivery_removes_from_outbox(store: LocalStore) -> None:
-    store.insert_if_absent(make_event())
-    store.insert_if_absent(make_event("evt_2"))
+    store.insert_all([make_event()])
+    store.insert_all([make_event("evt_2")])
     store.complete_deliveries(["stripe:evt_1", "stripe:evt_2"], NOW)
     assert store.due(NOW + timedelta(days=1), 10) == []
     assert {r.delivery for r in store.recent_events(10)} == {Delivery.DELIVERED}
 
 
 def test_failed_delivery_is_retried_later_and_remembers_sinks(store: LocalStore) -> None:
-    store.insert_if_absent(make_event())
+    store.insert_all([make_event()])
     later = NOW + timedelta(seconds=30)
     store.fail_delivery("stripe:evt_1", frozenset({"file"}), "http: 500", at=NOW, retry_at=later)
     assert store.due(NOW, 10) == []
@@ -174,7 +200,7 @@ def test_failed_delivery_is_retried_later_and_remembers_sinks(store: LocalStore)
 def test_final_failure_moves_to_dead_letters_and_redrive_brings_it_back(
     store: LocalStore,
 ) -> None:
-    store.insert_if_absent(make_event())
+    store.insert_all([make_event()])
     store.fail_delivery("stripe:evt_1", frozenset({"file"}), "boom", at=NOW, retry_at=None)
     assert store.due(NOW + timedelta(days=1), 10) == []
     [letter] = store.dead_letters()
@@ -196,7 +222,7 @@ def test_final_failure_moves_to_dead_letters_and_redrive_brings_it_back(
 
 def test_redrive_all(store: LocalStore) -> None:
     for n in range(3):
-        store.insert_if_absent(make_event(f"evt_{n}"))
+        store.insert_all([make_event(f"evt_{n}")])
         store.fail_delivery(f"stripe:evt_{n}", frozenset(), "x", at=NOW, retry_at=None)
     assert store.redrive(None, NOW) == ["stripe:evt_0", "stripe:evt_1", "stripe:evt_2"]
     assert len(store.due(NOW, 10)) == 3
@@ -204,22 +230,22 @@ def test_redrive_all(store: LocalStore) -> None:
 
 def test_recent_events_newest_first(store: LocalStore) -> None:
     for n in range(3):
-        store.insert_if_absent(make_event(f"evt_{n}", received_at=NOW + timedelta(seconds=n)))
+        store.insert_all([make_event(f"evt_{n}", received_at=NOW + timedelta(seconds=n))])
     assert [r.event.event_id for r in store.recent_events(2)] == ["evt_2", "evt_1"]
 
 
 def test_transactions_summarise_the_latest_event(store: LocalStore) -> None:
-    store.insert_if_absent(make_event("evt_1"))
-    store.insert_if_absent(
-        make_event("evt_2", status="refunded", occurred_at=NOW + timedelta(seconds=5))
-    )
-    store.insert_if_absent(
-        make_event(
-            "evt_3",
-            transaction_id="pi_2",
-            amount=Decimal("5.00"),
-            occurred_at=NOW + timedelta(seconds=1),
-        )
+    store.insert_all([make_event("evt_1")])
+    store.insert_all(
+        [
+            make_event("evt_2", status="refunded", occurred_at=NOW + timedelta(seconds=5)),
+            make_event(
+                "evt_3",
+                transaction_id="pi_2",
+                amount=Decimal("5.00"),
+                occurred_at=NOW + timedelta(seconds=1),
+            ),
+        ]
     )
     first, second = store.transactions(10)
     assert (first.transaction_id, first.status, first.event_count, first.last_event_id) == (

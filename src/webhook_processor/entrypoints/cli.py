@@ -15,15 +15,20 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from webhook_processor import codec
-from webhook_processor.bootstrap import LocalConfig, build_local, default_data_dir
-from webhook_processor.errors import StorageUnavailable, WebhookError
+from webhook_processor.bootstrap import (
+    LocalConfig,
+    build_local,
+    default_data_dir,
+    local_secrets,
+    open_local_store,
+)
+from webhook_processor.errors import WebhookError
+from webhook_processor.limits import DEFAULT_MAX_BODY_BYTES
 from webhook_processor.model import utc_now
 from webhook_processor.money import format_amount
-from webhook_processor.pipeline import DEFAULT_MAX_BODY_BYTES
 from webhook_processor.providers import default_providers
 from webhook_processor.providers.base import Sample
-from webhook_processor.signing_secrets import LocalSecrets
-from webhook_processor.storage.sqlite import SQLiteStore
+from webhook_processor.storage.base import LocalStore
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 Command = Callable[[argparse.Namespace], int]
@@ -185,15 +190,16 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _send(args: argparse.Namespace) -> int:
     provider = default_providers()[args.provider]
-    secret = LocalSecrets(args.data_dir / "secrets.json").get(provider.name)
+    secret = local_secrets(LocalConfig(data_dir=args.data_dir)).get(provider.name)
     now = utc_now()
-    prefix = {"stripe": "evt_"}.get(provider.name, "msg_")
-    event_id = args.event_id or prefix + secrets.token_hex(12)
+    event_id = args.event_id or provider.event_id_prefix + secrets.token_hex(12)
     if args.file is not None:
         body = args.file.read_bytes()
     else:
         body = provider.sample(Sample(event_id, args.amount, args.currency, args.status, now))
-    headers = {"Content-Type": "application/json", **provider.sign(body, secret, now, event_id)}
+    signed = provider.sign(body, secret, now, event_id)
+    body = signed.body
+    headers = {"Content-Type": "application/json", **signed.headers}
     url = f"{args.url.rstrip('/')}/webhooks/{provider.name}"
     if not url.startswith(("http://", "https://")):
         print(f"error: --url must be http:// or https://, got {args.url!r}", file=sys.stderr)
@@ -216,20 +222,15 @@ def _send(args: argparse.Namespace) -> int:
 
 
 @contextlib.contextmanager
-def _store(args: argparse.Namespace) -> Iterator[SQLiteStore]:
-    path = args.data_dir / "webhooks.db"
-    if not path.exists():
-        raise StorageUnavailable(
-            f"no database at {path}: start 'webhook-processor serve' first, or pass --data-dir"
-        )
-    store = SQLiteStore(path)
+def _store(args: argparse.Namespace) -> Iterator[LocalStore]:
+    store = open_local_store(LocalConfig(data_dir=args.data_dir))
     try:
         yield store
     finally:
         store.close()
 
 
-def _inspect(rows: Callable[[SQLiteStore, int], list[dict[str, Any]]]) -> Command:
+def _inspect(rows: Callable[[LocalStore, int], list[dict[str, Any]]]) -> Command:
     def command(args: argparse.Namespace) -> int:
         with _store(args) as store:
             return _print(rows(store, args.limit), args.json)
@@ -237,7 +238,7 @@ def _inspect(rows: Callable[[SQLiteStore, int], list[dict[str, Any]]]) -> Comman
     return command
 
 
-def _transaction_rows(store: SQLiteStore, limit: int) -> list[dict[str, Any]]:
+def _transaction_rows(store: LocalStore, limit: int) -> list[dict[str, Any]]:
     return [
         {
             "transaction_id": t.transaction_id,
@@ -253,7 +254,7 @@ def _transaction_rows(store: SQLiteStore, limit: int) -> list[dict[str, Any]]:
     ]
 
 
-def _event_rows(store: SQLiteStore, limit: int) -> list[dict[str, Any]]:
+def _event_rows(store: LocalStore, limit: int) -> list[dict[str, Any]]:
     return [
         {
             "key": r.event.key,
@@ -271,7 +272,7 @@ def _event_rows(store: SQLiteStore, limit: int) -> list[dict[str, Any]]:
     ]
 
 
-def _dead_letter_rows(store: SQLiteStore, limit: int) -> list[dict[str, Any]]:
+def _dead_letter_rows(store: LocalStore, limit: int) -> list[dict[str, Any]]:
     return [
         {
             "key": d.key,

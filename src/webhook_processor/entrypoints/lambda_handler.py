@@ -21,39 +21,48 @@ import functools
 import hashlib
 import os
 import re
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from webhook_processor import codec
-from webhook_processor.bootstrap import AwsConfig, build_receiver
-from webhook_processor.entrypoints.observability import NAMESPACE, instrument, logger, metrics
+from webhook_processor.bootstrap import AwsConfig, Receiver, build_receiver
+from webhook_processor.entrypoints.observability import (
+    NAMESPACE,
+    Handler,
+    instrument,
+    logger,
+    metrics,
+)
 from webhook_processor.entrypoints.responses import error_response, outcome_response
 from webhook_processor.errors import InvalidPayload, NotFound, ServiceUnavailable, WebhookError
 from webhook_processor.model import Disposition, Outcome, WebhookRequest
-from webhook_processor.pipeline import Pipeline
-from webhook_processor.providers.generic import GenericProvider
+
+if TYPE_CHECKING:
+    from webhook_processor.pipeline import Pipeline
 
 _ROUTE: Final = re.compile(r"/webhooks/([A-Za-z0-9_-]{1,64})/?")
 
 
-@functools.cache
-def pipeline() -> Pipeline:
-    """Built once per container, on first use: clients are not created at import time."""
-    return build_receiver(AwsConfig.from_environ(os.environ))
+def create_handler(build: Callable[[], Receiver]) -> Handler:
+    """The handler over the receiver ``build`` makes on the first invocation; the container
+    reuses it. The deployed function is ``handler`` below; tests pass their own ``build``."""
+    receiver = functools.cache(build)
+
+    @instrument
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        metrics.add_metric(name="Received", unit=MetricUnit.Count, value=1)
+        if "http" in (event.get("requestContext") or {}):
+            return _function_url(receiver().pipeline, event)
+        return _direct(receiver(), event)
+
+    return handler
 
 
-@instrument
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    metrics.add_metric(name="Received", unit=MetricUnit.Count, value=1)
-    if "http" in (event.get("requestContext") or {}):
-        return _function_url(event)
-    return _direct(event)
-
-
-def _function_url(event: dict[str, Any]) -> dict[str, Any]:
+def _function_url(pipeline: Pipeline, event: dict[str, Any]) -> dict[str, Any]:
     http = event["requestContext"]["http"]
     try:
         route = _ROUTE.fullmatch(event.get("rawPath") or "/")
@@ -63,11 +72,11 @@ def _function_url(event: dict[str, Any]) -> dict[str, Any]:
             route.group(1),
             event.get("headers") or {},
             _body(event),
-            pipeline().clock(),
+            pipeline.clock(),
             method=http.get("method", "POST"),
             url=_url(event),
         )
-        outcome = pipeline().receive(request)
+        outcome = pipeline.receive(request)
     except WebhookError as error:
         _count_rejection(error)
         status, headers, content = error_response(error)
@@ -77,19 +86,20 @@ def _function_url(event: dict[str, Any]) -> dict[str, Any]:
     return {"statusCode": status, "headers": headers, "body": content.decode("utf-8")}
 
 
-def _direct(event: dict[str, Any]) -> dict[str, Any]:
+def _direct(receiver: Receiver, event: dict[str, Any]) -> dict[str, Any]:
+    pipeline = receiver.pipeline
     try:
         if "body" in event and isinstance(event["body"], str):
             if event.get("headers"):
-                provider = str(event.get("provider") or GenericProvider.name)
+                provider = str(event.get("provider") or receiver.direct.name)
                 request = WebhookRequest.build(
-                    provider, event["headers"], _body(event), pipeline().clock()
+                    provider, event["headers"], _body(event), pipeline.clock()
                 )
-                outcome = pipeline().receive(request)
+                outcome = pipeline.receive(request)
             else:
-                outcome = _trusted(codec.loads_object(_body(event)))
+                outcome = _trusted(receiver, codec.loads_object(_body(event)))
         else:
-            outcome = _trusted(_exact(event))
+            outcome = _trusted(receiver, _exact(event))
     except WebhookError as error:
         _count_rejection(error)
         raise  # a failed async invocation is retried, then lands in the dead-letter queue
@@ -97,7 +107,7 @@ def _direct(event: dict[str, Any]) -> dict[str, Any]:
     return {"status": outcome.disposition, "event_ids": list(outcome.event_ids)}
 
 
-def _trusted(payload: dict[str, Any]) -> Outcome:
+def _trusted(receiver: Receiver, payload: dict[str, Any]) -> Outcome:
     """An IAM-authenticated generic payload: validated and stored like any other."""
     event_id = payload.get("event_id")
     if event_id is None:
@@ -106,8 +116,9 @@ def _trusted(payload: dict[str, Any]) -> Outcome:
         event_id = f"direct-{digest[:32]}"
     elif not isinstance(event_id, str) or not event_id:
         raise InvalidPayload("body.event_id must be a non-empty string")
-    event = GenericProvider().normalise(payload, event_id, pipeline().clock())
-    return pipeline().record([event])
+    pipeline = receiver.pipeline
+    event = receiver.direct.normalise(payload, event_id, pipeline.clock())
+    return pipeline.accept_trusted(receiver.direct.name, [event])
 
 
 def _body(event: dict[str, Any]) -> bytes:
@@ -166,3 +177,6 @@ def _count_rejection(error: WebhookError) -> None:
         name="Rejected", unit=MetricUnit.Count, value=1, namespace=NAMESPACE
     ) as metric:
         metric.add_dimension(name="reason", value=error.code)
+
+
+handler = create_handler(lambda: build_receiver(AwsConfig.from_environ(os.environ)))

@@ -64,7 +64,8 @@ def internal_error_response() -> tuple[int, dict[str, str], bytes]:
 
 
 def outcome_response(outcome: Outcome) -> tuple[int, dict[str, str], bytes]:
-    if outcome.response_body is not None:
-        return 200, {"content-type": "text/plain"}, outcome.response_body.encode()
+    """200, with the body the provider prescribes (Adyen's ``[accepted]``) or our JSON."""
+    if outcome.reply is not None:
+        return 200, {"content-type": outcome.reply.content_type}, outcome.reply.body
     body = codec.dumps({"status": outcome.disposition, "event_ids": list(outcome.event_ids)})
     return 200, {"content-type": JSON}, body.encode()

@@ -1,10 +1,11 @@
 """The local HTTP server: Starlette on uvicorn, the same pipeline as on Lambda.
 
-Routes: ``POST /webhooks/{provider}`` and ``GET /healthz``. Verification (HMAC and JSON parse,
-tens of microseconds) runs inline on the event loop; the write is awaited while the store's
-writer thread group-commits it, so no request holds a thread. Measured with ``make bench``, this
-took about 1.5 times the requests per second of running the whole pipeline in the thread pool,
-which spent its time handing requests between threads.
+Routes: ``POST /webhooks/{provider}`` and ``GET /healthz``. The webhook route only maps HTTP to a
+:class:`~webhook_processor.model.WebhookRequest` and the pipeline's outcome or error back to
+HTTP, exactly as the Lambda handler does. :meth:`Pipeline.receive_async` verifies inline on the
+event loop and awaits the store's group commit, so no request holds a thread; measured with
+``make bench``, this took about 1.5 times the requests per second of running the whole
+pipeline in the thread pool, which spent its time handing requests between threads.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from webhook_processor.entrypoints.responses import (
 )
 from webhook_processor.errors import PayloadTooLarge, ServiceUnavailable, WebhookError
 from webhook_processor.model import WebhookRequest
-from webhook_processor.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -36,23 +36,18 @@ _ALL_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 def create_app(processor: LocalProcessor, *, run_dispatcher: bool = True) -> Starlette:
     """The ASGI app. With ``run_dispatcher`` its lifespan starts and stops the outbox thread."""
     pipeline = processor.pipeline
-    store = processor.store
 
     async def webhook(request: Request) -> Response:
         try:
-            pipeline.provider(request.path_params["provider"])
-            body = await _read_body(request, pipeline)
             webhook_request = WebhookRequest.build(
                 request.path_params["provider"],
                 request.headers.items(),
-                body,
+                await _read_body(request, pipeline.max_body_bytes),
                 pipeline.clock(),
                 method=request.method,
                 url=str(request.url),
             )
-            events = pipeline.verify(webhook_request)
-            inserted = [await store.insert_if_absent_async(event) for event in events]
-            outcome = pipeline.outcome(events, inserted)
+            outcome = await pipeline.receive_async(webhook_request)
         except ServiceUnavailable as error:
             log.error("cannot take webhook now (%s): %s", error.code, error.detail)
             status, headers, content = error_response(error)
@@ -88,9 +83,8 @@ def create_app(processor: LocalProcessor, *, run_dispatcher: bool = True) -> Sta
     )
 
 
-async def _read_body(request: Request, pipeline: Pipeline) -> bytes:
-    """Read at most the body limit, refusing early on a larger Content-Length."""
-    limit = pipeline.max_body_bytes
+async def _read_body(request: Request, limit: int) -> bytes:
+    """Read at most ``limit`` bytes, refusing early on a larger Content-Length."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(limit)

@@ -13,33 +13,56 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from webhook_processor.errors import InvalidPayload, SignatureInvalid
-from webhook_processor.model import PaymentEvent, WebhookRequest
+from webhook_processor.model import Outcome, PaymentEvent, Reply, WebhookRequest
 
 #: How far a signed timestamp may be from our clock, either way (Stripe and Svix use 5 minutes).
 DEFAULT_TOLERANCE_SECONDS = 300
 
 
 class Provider(Protocol):
-    """A payment provider's webhook scheme."""
+    """A payment provider's webhook scheme.
+
+    Adapters subclass this protocol explicitly to inherit its defaults (``event_id_prefix``,
+    ``reply``); the registry in :mod:`webhook_processor.providers` is the only place that names
+    them, so everything else (the CLI, the Lambda program, the tests) derives from it.
+    """
 
     #: The path segment in ``/webhooks/{name}`` and the suffix of ``WEBHOOK_SECRET_{NAME}``.
     name: str
+    #: How the provider's event ids start; ``send`` makes new ones as prefix + random hex.
+    event_id_prefix: str = "evt_"
 
     def parse(self, request: WebhookRequest, secret: str, now: datetime) -> list[PaymentEvent]:
         """Verify ``request`` and return its events (empty: authentic but not a payment event)."""
         ...
 
-    def sign(self, body: bytes, secret: str, now: datetime, message_id: str) -> dict[str, str]:
-        """The headers the provider would send with ``body``: used by ``send`` and tests."""
+    def sign(self, body: bytes, secret: str, now: datetime, message_id: str) -> Signed:
+        """``body`` as the provider would deliver it, signed: used by ``send`` and tests.
+
+        Providers that sign in headers return the body unchanged; providers that sign inside
+        the body (Adyen's per-item HMAC) return the body with its signatures filled in.
+        """
         ...
 
     def sample(self, spec: Sample) -> bytes:
-        """A realistic event body with the given values, as the provider would send it."""
+        """A realistic, unsigned event body with the given values, as the provider sends it."""
         ...
 
     def new_secret(self) -> str:
         """A fresh signing secret in the provider's format, for local development."""
         ...
+
+    def reply(self, outcome: Outcome) -> Reply | None:
+        """What the provider must hear on success; None for the processor's JSON answer."""
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Signed:
+    """A body and the headers that authenticate it."""
+
+    body: bytes
+    headers: dict[str, str]
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,10 +20,12 @@ from webhook_processor import codec
 from webhook_processor.errors import InvalidPayload
 from webhook_processor.model import PaymentEvent, PaymentStatus, WebhookRequest
 from webhook_processor.money import parse_amount
-from webhook_processor.providers import standard
+from webhook_processor.providers import standard_webhooks_scheme as scheme
 from webhook_processor.providers.base import (
     DEFAULT_TOLERANCE_SECONDS,
+    Provider,
     Sample,
+    Signed,
     optional_object,
     optional_str,
     require_str,
@@ -49,16 +51,17 @@ def normalise_status(word: str) -> PaymentStatus:
     return PaymentStatus(status)
 
 
-class GenericProvider:
+class GenericProvider(Provider):
     """Any system that posts the generic JSON body with Standard Webhooks signatures."""
 
     name = "generic"
+    event_id_prefix = "msg_"
 
     def __init__(self, tolerance: int = DEFAULT_TOLERANCE_SECONDS) -> None:
         self._tolerance = tolerance
 
     def parse(self, request: WebhookRequest, secret: str, now: datetime) -> list[PaymentEvent]:
-        message_id = standard.verify(request, secret, now, self._tolerance)
+        message_id = scheme.verify(request, secret, now, self._tolerance)
         body = codec.loads_object(request.body)
         body_event_id = optional_str(body, "event_id")
         if body_event_id is not None and body_event_id != message_id:
@@ -89,8 +92,8 @@ class GenericProvider:
             received_at=received_at,
         )
 
-    def sign(self, body: bytes, secret: str, now: datetime, message_id: str) -> dict[str, str]:
-        return standard.sign(body, secret, now, message_id)
+    def sign(self, body: bytes, secret: str, now: datetime, message_id: str) -> Signed:
+        return Signed(body, scheme.headers(body, secret, now, message_id))
 
     def sample(self, spec: Sample) -> bytes:
         return codec.dumps(
@@ -108,7 +111,7 @@ class GenericProvider:
         ).encode()
 
     def new_secret(self) -> str:
-        return standard.new_secret()
+        return scheme.new_secret()
 
 
 def _metadata(body: dict[str, Any]) -> dict[str, Any]:

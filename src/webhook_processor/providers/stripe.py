@@ -23,7 +23,9 @@ from webhook_processor.model import PaymentEvent, PaymentStatus, WebhookRequest
 from webhook_processor.money import from_minor_units, to_minor_units
 from webhook_processor.providers.base import (
     DEFAULT_TOLERANCE_SECONDS,
+    Provider,
     Sample,
+    Signed,
     check_timestamp,
     from_unix,
     optional_object,
@@ -69,7 +71,7 @@ SAMPLE_EVENTS: Final = {
 }
 
 
-class StripeProvider:
+class StripeProvider(Provider):
     """Stripe webhook events."""
 
     name = "stripe"
@@ -133,10 +135,10 @@ class StripeProvider:
             raise SignatureInvalid("Stripe-Signature does not match the body (no valid v1 entry)")
         check_timestamp(timestamp, now, self._tolerance)
 
-    def sign(self, body: bytes, secret: str, now: datetime, message_id: str) -> dict[str, str]:
+    def sign(self, body: bytes, secret: str, now: datetime, message_id: str) -> Signed:
         timestamp = str(int(now.timestamp()))
         signature = _signature(secret, timestamp, body).decode("ascii")
-        return {"Stripe-Signature": f"t={timestamp},v1={signature}"}
+        return Signed(body, {"Stripe-Signature": f"t={timestamp},v1={signature}"})
 
     def sample(self, spec: Sample) -> bytes:
         if spec.status not in SAMPLE_EVENTS:

@@ -1,7 +1,4 @@
-"""Publishing: the envelope, the local sinks and the outbox dispatcher."""
-
-from webhook_processor.publishing.dispatcher import Dispatcher
-from webhook_processor.publishing.envelope import encode, envelope
-from webhook_processor.publishing.sinks import HttpSink, JsonLinesSink, MemorySink, Sink
-
-__all__ = ["Dispatcher", "HttpSink", "JsonLinesSink", "MemorySink", "Sink", "encode", "envelope"]
+"""Publishing: the envelope, the :class:`~webhook_processor.publishing.base.Sink` port and its
+adapters (a JSON Lines file, HTTP subscribers, memory; SNS on AWS), and the local outbox
+dispatcher. Each lives in its own module, imported where it is chosen, so that the publisher
+function loads SNS and the envelope, and nothing of the local processor."""

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from webhook_processor.errors import StorageUnavailable
 from webhook_processor.model import utc_now
-from webhook_processor.publishing.sinks import Sink
+from webhook_processor.publishing.base import Sink
 from webhook_processor.storage.base import LocalStore, OutboxItem
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,11 @@ class Dispatcher:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    @property
+    def sinks(self) -> tuple[Sink, ...]:
+        """Where each stored event is published, in order."""
+        return tuple(self._sinks)
 
     def run_once(self) -> int:
         """Attempt every due item once, as one batch per sink; return how many were attempted."""

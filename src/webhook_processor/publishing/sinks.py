@@ -1,9 +1,6 @@
 """Where the local processor publishes events: a JSON Lines file, HTTP subscribers, memory.
 
-The outbox dispatcher hands a sink every due event at once; the sink answers with the events
-it did NOT take (key -> reason), which the dispatcher retries later. Taking a batch lets the
-file sink make one fsync for many lines. Each sink has a stable ``name`` so the outbox
-remembers which sinks already took an event and does not send it to them again.
+Each is a :class:`~webhook_processor.publishing.base.Sink`.
 """
 
 from __future__ import annotations
@@ -14,21 +11,13 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
 
 from webhook_processor.model import PaymentEvent
+from webhook_processor.publishing.base import Sink
 from webhook_processor.publishing.envelope import encode
 
 
-class Sink(Protocol):
-    name: str
-
-    def publish_batch(self, events: Sequence[PaymentEvent]) -> dict[str, str]:
-        """Deliver ``events`` in order; return the keys of those not delivered, with why."""
-        ...
-
-
-class JsonLinesSink:
+class JsonLinesSink(Sink):
     """Appends one envelope per line; one write and one fsync per batch, before success."""
 
     def __init__(self, path: str | Path) -> None:
@@ -55,7 +44,7 @@ class JsonLinesSink:
         return {}
 
 
-class HttpSink:
+class HttpSink(Sink):
     """POSTs each envelope as JSON; any 2xx is success, anything else is retried later.
 
     When the subscriber cannot be reached, the rest of the batch is not attempted: waiting out
@@ -93,7 +82,7 @@ class HttpSink:
             response.read()
 
 
-class MemorySink:
+class MemorySink(Sink):
     """Keeps published events in a list; ``fail_next`` makes the next N events fail."""
 
     def __init__(self, name: str = "memory") -> None:

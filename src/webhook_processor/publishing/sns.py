@@ -1,13 +1,21 @@
-"""Publishing to SNS: the envelope as the message, filterable attributes beside it."""
+"""The SNS sink: the envelope as the message, filterable attributes beside it.
+
+It keeps the stream's contract (see :mod:`webhook_processor.entrypoints.publisher_handler`):
+events are published one at a time, in order, and the first failure stops the batch, so the
+events after it are reported not delivered and go out with the retry, never twice. SNS
+``PublishBatch`` is not used: it can take entries after a failed one, which the retry would
+then publish again.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from webhook_processor.errors import DeliveryFailed
 from webhook_processor.model import PaymentEvent
+from webhook_processor.publishing.base import Sink
 from webhook_processor.publishing.envelope import encode
 
 if TYPE_CHECKING:
@@ -28,20 +36,26 @@ def message_attributes(event: PaymentEvent) -> dict[str, MessageAttributeValueTy
     }
 
 
-class SnsPublisher:
-    """A sink that publishes each event to one SNS topic."""
+class SnsSink(Sink):
+    """Publishes each event to one SNS topic."""
 
     def __init__(self, topic_arn: str, client: SNSClient) -> None:
         self.topic_arn = topic_arn
         self.name = f"sns:{topic_arn}"
         self._client = client
 
-    def publish(self, event: PaymentEvent) -> None:
-        try:
-            self._client.publish(
-                TopicArn=self.topic_arn,
-                Message=encode(event).decode("utf-8"),
-                MessageAttributes=message_attributes(event),
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise DeliveryFailed(f"SNS publish failed: {exc}") from exc
+    def publish_batch(self, events: Sequence[PaymentEvent]) -> dict[str, str]:
+        for index, event in enumerate(events):
+            try:
+                self._client.publish(
+                    TopicArn=self.topic_arn,
+                    Message=encode(event).decode("utf-8"),
+                    MessageAttributes=message_attributes(event),
+                )
+            except (ClientError, BotoCoreError) as exc:
+                later = "not attempted after an earlier event failed"
+                return {
+                    event.key: f"SNS publish failed: {exc}",
+                    **{e.key: later for e in events[index + 1 :]},
+                }
+        return {}

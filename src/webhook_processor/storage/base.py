@@ -22,12 +22,19 @@ from webhook_processor.model import PaymentEvent
 
 
 class EventStore(Protocol):
-    def insert_if_absent(self, event: PaymentEvent) -> bool:
-        """Store ``event`` durably unless its key is stored; True if this call stored it.
+    def insert_all(self, events: Sequence[PaymentEvent]) -> list[bool]:
+        """Store each event durably unless its key is stored; True where this call stored it.
 
-        Storing an event also queues it for publication, atomically: a stored event is
-        published at least once. Raises StorageUnavailable if durability is not confirmed.
+        One transaction where the store allows (SQLite, memory), so a batch is stored whole or
+        not at all; item by item where it does not (DynamoDB), each write idempotent, so a
+        retried batch completes what a failure interrupted. Storing an event also queues it
+        for publication, atomically: a stored event is published at least once. Raises
+        StorageUnavailable if durability is not confirmed.
         """
+        ...
+
+    async def insert_all_async(self, events: Sequence[PaymentEvent]) -> list[bool]:
+        """:meth:`insert_all` for an event loop: awaits the durable write without blocking it."""
         ...
 
     def get_event(self, provider: str, event_id: str) -> PaymentEvent | None:
@@ -35,7 +42,7 @@ class EventStore(Protocol):
         ...
 
     def events_for_transaction(self, transaction_id: str) -> list[PaymentEvent]:
-        """Every event of one transaction, oldest first (by occurred_at, then received_at)."""
+        """Every event of one transaction, oldest first (by occurred_at, received_at, then key)."""
         ...
 
 

@@ -19,16 +19,16 @@ publisher function turns each INSERT into one SNS message.
 
 from __future__ import annotations
 
-from datetime import datetime
-from decimal import Decimal
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from webhook_processor import codec
 from webhook_processor.errors import StorageUnavailable
 from webhook_processor.model import PaymentEvent
+from webhook_processor.storage.records import from_record, to_record
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -66,45 +66,16 @@ def event_key(provider: str, event_id: str) -> str:
 
 def to_item(event: PaymentEvent) -> dict[str, Any]:
     """The event as a DynamoDB item of plain Python values (``Decimal`` amount)."""
-    occurred, received = event.occurred_at.isoformat(), event.received_at.isoformat()
+    record = to_record(event)
     key = event_key(event.provider, event.event_id)
-    item: dict[str, Any] = {
-        "event_key": key,
-        "provider": event.provider,
-        "event_id": event.event_id,
-        "transaction_id": event.transaction_id,
-        "occurred_key": f"{occurred}#{received}#{key}",
-        "event_type": event.event_type,
-        "amount": event.amount,
-        "currency": event.currency,
-        "status": event.status,
-        "metadata": codec.dumps(dict(event.metadata)),
-        "occurred_at": occurred,
-        "received_at": received,
-    }
-    if event.customer_id is not None:
-        item["customer_id"] = event.customer_id
-    if event.payment_method is not None:
-        item["payment_method"] = event.payment_method
-    return item
+    item = {name: value for name, value in record.items() if value is not None}
+    occurred_key = f"{record['occurred_at']}#{record['received_at']}#{key}"
+    return {"event_key": key, "occurred_key": occurred_key, **item}
 
 
 def from_item(item: dict[str, Any]) -> PaymentEvent:
     """Inverse of :func:`to_item`."""
-    return PaymentEvent(
-        provider=item["provider"],
-        event_id=item["event_id"],
-        transaction_id=item["transaction_id"],
-        event_type=item["event_type"],
-        amount=Decimal(item["amount"]),
-        currency=item["currency"],
-        status=item["status"],
-        customer_id=item.get("customer_id"),
-        payment_method=item.get("payment_method"),
-        metadata=codec.loads(item["metadata"]),
-        occurred_at=datetime.fromisoformat(item["occurred_at"]),
-        received_at=datetime.fromisoformat(item["received_at"]),
-    )
+    return from_record(item)
 
 
 def serialize(item: dict[str, Any]) -> dict[str, AttributeValueTypeDef]:
@@ -116,6 +87,19 @@ def deserialize(image: dict[str, Any]) -> dict[str, Any]:
     return {name: _deserializer.deserialize(value) for name, value in image.items()}
 
 
+@contextlib.contextmanager
+def storage_errors(what: str) -> Iterator[None]:
+    """Map the SDK's errors to :class:`StorageUnavailable`, naming the call that failed."""
+    try:
+        yield
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        detail = f"{error.get('Code', 'unknown')}: {error.get('Message', '')}"
+        raise StorageUnavailable(f"DynamoDB {what} failed: {detail}") from exc
+    except BotoCoreError as exc:
+        raise StorageUnavailable(f"DynamoDB {what} failed: {exc}") from exc
+
+
 class DynamoDBStore:
     """An EventStore on one DynamoDB table (see the module docstring for its keys)."""
 
@@ -123,30 +107,39 @@ class DynamoDBStore:
         self.table_name = table_name
         self._client = client
 
-    def insert_if_absent(self, event: PaymentEvent) -> bool:
-        try:
-            self._client.put_item(
-                TableName=self.table_name,
-                Item=serialize(to_item(event)),
-                ConditionExpression="attribute_not_exists(event_key)",
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise StorageUnavailable(f"DynamoDB put failed: {_describe(exc)}") from exc
-        except BotoCoreError as exc:
-            raise StorageUnavailable(f"DynamoDB put failed: {exc}") from exc
+    def insert_all(self, events: Sequence[PaymentEvent]) -> list[bool]:
+        """One conditional put per event, in order: DynamoDB has no cheaper idempotent batch
+        (a transaction fails whole on one duplicate), and each put is safe to repeat."""
+        return [self._insert(event) for event in events]
+
+    async def insert_all_async(self, events: Sequence[PaymentEvent]) -> list[bool]:
+        """The same puts on a worker thread; imported lazily, the Lambda functions never load
+        asyncio."""
+        import asyncio
+
+        return await asyncio.to_thread(self.insert_all, events)
+
+    def _insert(self, event: PaymentEvent) -> bool:
+        with storage_errors("put"):
+            try:
+                self._client.put_item(
+                    TableName=self.table_name,
+                    Item=serialize(to_item(event)),
+                    ConditionExpression="attribute_not_exists(event_key)",
+                )
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                    return False
+                raise
         return True
 
     def get_event(self, provider: str, event_id: str) -> PaymentEvent | None:
-        try:
+        with storage_errors("get"):
             response = self._client.get_item(
                 TableName=self.table_name,
                 Key={"event_key": {"S": event_key(provider, event_id)}},
                 ConsistentRead=True,
             )
-        except (ClientError, BotoCoreError) as exc:
-            raise StorageUnavailable(f"DynamoDB get failed: {_describe(exc)}") from exc
         item = response.get("Item")
         return from_item(deserialize(item)) if item else None
 
@@ -158,19 +151,10 @@ class DynamoDBStore:
             "KeyConditionExpression": "transaction_id = :t",
             "ExpressionAttributeValues": {":t": {"S": transaction_id}},
         }
-        try:
+        with storage_errors("query"):
             while True:
                 page = self._client.query(**query)
                 events += [from_item(deserialize(item)) for item in page.get("Items", [])]
                 if "LastEvaluatedKey" not in page:
                     return events
                 query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        except (ClientError, BotoCoreError) as exc:
-            raise StorageUnavailable(f"DynamoDB query failed: {_describe(exc)}") from exc
-
-
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        return f"{error.get('Code', 'unknown')}: {error.get('Message', '')}"
-    return str(exc)

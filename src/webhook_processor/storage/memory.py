@@ -38,13 +38,20 @@ class MemoryStore:
         self._outbox: dict[str, _Pending] = {}
         self._dead: dict[str, DeadLetter] = {}
 
-    def insert_if_absent(self, event: PaymentEvent) -> bool:
+    def insert_all(self, events: Sequence[PaymentEvent]) -> list[bool]:
         with self._lock:
-            if event.key in self._events:
-                return False
-            self._events[event.key] = event
-            self._outbox[event.key] = _Pending(0, frozenset(), event.received_at)
-            return True
+            inserted = []
+            for event in events:
+                is_new = event.key not in self._events
+                if is_new:
+                    self._events[event.key] = event
+                    self._outbox[event.key] = _Pending(0, frozenset(), event.received_at)
+                inserted.append(is_new)
+            return inserted
+
+    async def insert_all_async(self, events: Sequence[PaymentEvent]) -> list[bool]:
+        """Nothing to wait for in memory: the insert itself, under the lock."""
+        return self.insert_all(events)
 
     def get_event(self, provider: str, event_id: str) -> PaymentEvent | None:
         with self._lock:
@@ -53,7 +60,7 @@ class MemoryStore:
     def events_for_transaction(self, transaction_id: str) -> list[PaymentEvent]:
         with self._lock:
             found = [e for e in self._events.values() if e.transaction_id == transaction_id]
-        return sorted(found, key=lambda e: (e.occurred_at, e.received_at))
+        return sorted(found, key=lambda e: (e.occurred_at, e.received_at, e.key))
 
     def due(self, now: datetime, limit: int) -> list[OutboxItem]:
         with self._lock:

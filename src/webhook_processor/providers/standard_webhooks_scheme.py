@@ -1,4 +1,6 @@
-"""The Standard Webhooks signature scheme (also Svix's), shared by the providers that use it.
+"""The Standard Webhooks signature scheme (also Svix's): a helper for the adapters that use it.
+
+Not a provider itself (hence the name: a ``standard`` provider may come to sit beside it).
 
 Headers ``webhook-id``, ``webhook-timestamp`` and ``webhook-signature: v1,<base64> [v1,<base64>]``;
 the signature is HMAC-SHA256 over ``"{id}.{timestamp}.{body}"`` keyed with the base64-decoded
@@ -72,7 +74,8 @@ def verify(
     return message_id
 
 
-def sign(body: bytes, secret: str, now: datetime, message_id: str) -> dict[str, str]:
+def headers(body: bytes, secret: str, now: datetime, message_id: str) -> dict[str, str]:
+    """The three headers that sign ``body`` as message ``message_id`` at ``now``."""
     timestamp = str(int(now.timestamp()))
     signature = base64.b64encode(_signature(secret_key(secret), message_id, timestamp, body))
     return {

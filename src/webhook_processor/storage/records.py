@@ -1,0 +1,71 @@
+"""An event as a flat record of plain values: what every store writes and reads back.
+
+One definition, so the stores cannot disagree on how an event is kept: the amount is a
+``Decimal`` (SQLite keeps its exact text, DynamoDB a number), metadata is JSON text (a sender's
+numbers may exceed what a store's own number type holds), and times are ISO 8601 UTC with
+microseconds, whose text order is their time order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from webhook_processor import codec
+from webhook_processor.model import PaymentEvent
+
+
+class Record(Protocol):
+    """What a store reads back: a dict (DynamoDB) or a ``sqlite3.Row``, looked up by name."""
+
+    def __getitem__(self, name: str) -> Any: ...
+
+    def keys(self) -> Iterable[str]: ...
+
+
+def iso(moment: datetime) -> str:
+    """``moment`` as fixed-width ISO 8601 UTC text."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def to_record(event: PaymentEvent) -> dict[str, Any]:
+    """The event's fields as plain values (``None`` where an optional field is absent)."""
+    return {
+        "provider": event.provider,
+        "event_id": event.event_id,
+        "transaction_id": event.transaction_id,
+        "event_type": event.event_type,
+        "amount": event.amount,
+        "currency": event.currency,
+        "status": event.status,
+        "customer_id": event.customer_id,
+        "payment_method": event.payment_method,
+        "metadata": codec.dumps(dict(event.metadata)),
+        "occurred_at": iso(event.occurred_at),
+        "received_at": iso(event.received_at),
+    }
+
+
+def from_record(record: Record) -> PaymentEvent:
+    """Inverse of :func:`to_record`; optional fields may be missing or ``None``."""
+    return PaymentEvent(
+        provider=record["provider"],
+        event_id=record["event_id"],
+        transaction_id=record["transaction_id"],
+        event_type=record["event_type"],
+        amount=Decimal(record["amount"]),
+        currency=record["currency"],
+        status=record["status"],
+        customer_id=_optional(record, "customer_id"),
+        payment_method=_optional(record, "payment_method"),
+        metadata=codec.loads(record["metadata"]),
+        occurred_at=datetime.fromisoformat(record["occurred_at"]),
+        received_at=datetime.fromisoformat(record["received_at"]),
+    )
+
+
+def _optional(record: Record, name: str) -> str | None:
+    # sqlite3.Row has no .get(), and "in" looks at its values: ask its names.
+    return record[name] if name in record.keys() else None  # noqa: SIM118

@@ -1,0 +1,72 @@
+"""What only the SQLite store has: its durability settings and the group commit's isolation.
+
+Everything every store must do is in ``test_store_contract.py``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from concurrent.futures import Future
+from pathlib import Path
+
+import pytest
+
+from tests.builders import make_event
+from webhook_processor.errors import StorageUnavailable
+from webhook_processor.storage import sqlite_writer
+from webhook_processor.storage.sqlite import SQLiteStore
+
+
+def test_store_uses_wal_and_full_sync_and_survives_a_reopen(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    try:
+        store.insert_all([make_event()])
+        conn = store.connect()
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        conn.close()
+    finally:
+        store.close()
+    reopened = SQLiteStore(tmp_path / "s.db")
+    assert reopened.get_event("stripe", "evt_1") == make_event()
+    reopened.close()
+
+
+def test_a_failing_write_does_not_undo_the_others_in_its_group(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    conn = store.connect()
+    conn.execute("CREATE TABLE probe (x)")
+    try:
+        bad: Future[object] = Future()
+        good: Future[object] = Future()
+        batch = [
+            # An outbox row for an event that does not exist violates the foreign key.
+            (
+                lambda c: c.execute(
+                    "INSERT INTO outbox (key, next_attempt_at) VALUES ('s:x', 'x')"
+                ),
+                bad,
+            ),
+            (lambda c: c.execute("INSERT INTO probe VALUES (1)").rowcount, good),
+        ]
+        sqlite_writer.commit(conn, batch)
+        assert isinstance(bad.exception(), sqlite3.IntegrityError)
+        assert good.result() == 1
+        assert conn.execute("SELECT count(*) FROM probe").fetchone()[0] == 1
+        assert conn.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0
+    finally:
+        conn.close()
+        store.close()
+
+
+def test_a_closed_store_refuses_writes_as_unavailable(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    store.close()
+    with pytest.raises(StorageUnavailable, match="the SQLite store is closed"):
+        store.insert_all([make_event()])
+
+
+def test_an_unopenable_path_is_unavailable_and_names_it(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    with pytest.raises(StorageUnavailable, match=r"cannot open the SQLite store at .*file/s\.db"):
+        SQLiteStore(tmp_path / "file" / "s.db")
