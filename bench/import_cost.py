@@ -20,7 +20,9 @@ STATEMENTS = {
     "import lambda_handler": "import webhook_processor.entrypoints.lambda_handler",
     "import publisher_handler": "import webhook_processor.entrypoints.publisher_handler",
     "lambda_handler import + build clients (first invocation)": (
-        "import webhook_processor.entrypoints.lambda_handler as h; h.pipeline()"
+        "import os, webhook_processor.entrypoints.lambda_handler; "
+        "from webhook_processor.bootstrap import AwsConfig, build_receiver; "
+        "build_receiver(AwsConfig.from_environ(os.environ))"
     ),
     "X-Ray Tracer() (first invocation, when tracing is on)": (
         "from aws_lambda_powertools import Tracer; Tracer()"
@@ -71,6 +73,18 @@ def importtime_us(module: str) -> int:
     return best
 
 
+def module_count(statement: str) -> int:
+    """How many modules a fresh interpreter holds after ``statement``."""
+    out = subprocess.run(
+        [sys.executable, "-c", f"import sys; {statement}; print(len(sys.modules))"],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        check=True,
+    ).stdout
+    return int(out)
+
+
 def main() -> None:
     print(f"import cost (fresh interpreter, min of {RUNS} runs; ratio to the baseline)")
     baseline = wall_seconds(BASELINE)
@@ -83,6 +97,9 @@ def main() -> None:
         "webhook_processor.entrypoints.publisher_handler",
     ):
         print(f"  -X importtime cumulative {module:<46} {importtime_us(module) / 1000:7.1f} ms")
+    for handler in ("lambda_handler", "publisher_handler"):
+        count = module_count(f"import webhook_processor.entrypoints.{handler}")
+        print(f"  modules loaded by import {handler:<46} {count:7d}")
 
 
 if __name__ == "__main__":

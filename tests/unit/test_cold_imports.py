@@ -1,0 +1,61 @@
+"""A Lambda container loads only what its function runs: importing a handler in a fresh
+interpreter, and building what its first invocation builds, loads none of the local
+processor's modules or its stack."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+#: What only the local processor uses. urllib.request is there for its HTTP subscribers.
+LOCAL_ONLY = (
+    "sqlite3",
+    "asyncio",
+    "starlette",
+    "uvicorn",
+    "urllib.request",
+    "webhook_processor.entrypoints.server",
+    "webhook_processor.entrypoints.cli",
+    "webhook_processor.publishing.dispatcher",
+    "webhook_processor.publishing.sinks",
+    "webhook_processor.storage.sqlite",
+    "webhook_processor.storage.memory",
+)
+
+
+def modules_after(statement: str) -> set[str]:
+    """The modules a fresh interpreter holds after ``statement``."""
+    script = f"import sys, json; {statement}; print(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout
+    return set(json.loads(out))
+
+
+#: Each handler's import, then what its first invocation builds (clients, no network call).
+FIRST_INVOCATIONS = {
+    "lambda_handler": "build_receiver(AwsConfig(table_name='t'))",
+    "publisher_handler": "build_publisher(AwsConfig(topic_arn='arn:aws:sns:us-east-1:1:t'))",
+}
+
+
+@pytest.mark.parametrize("handler", sorted(FIRST_INVOCATIONS))
+def test_a_handler_loads_nothing_of_the_local_processor(handler: str) -> None:
+    loaded = modules_after(
+        f"import webhook_processor.entrypoints.{handler}; "
+        "from webhook_processor.bootstrap import AwsConfig, build_publisher, build_receiver; "
+        + FIRST_INVOCATIONS[handler]
+    )
+    assert {f"webhook_processor.entrypoints.{handler}", "boto3"} <= loaded
+    # boto3 brings urllib.request with it (its own dependencies); the publisher needs boto3
+    # to read stream images. What boto3 loads by itself is not ours to remove.
+    boto3_own = modules_after("import boto3")
+    assert sorted(m for m in LOCAL_ONLY if m in loaded and m not in boto3_own) == []
+
+
+def test_the_receiver_defers_boto3_and_the_providers_to_its_first_invocation() -> None:
+    loaded = modules_after("import webhook_processor.entrypoints.lambda_handler")
+    assert {"boto3", "webhook_processor.pipeline", "webhook_processor.providers"} & loaded == set()
