@@ -292,13 +292,18 @@ def test_tags_carry_the_configured_owner_and_cost_center(configured: Run) -> Non
     }
 
 
-def test_outputs(bare: Run) -> None:
-    assert bare.outputs == {
-        "webhook_url": "https://abc123.lambda-url.us-east-1.on.aws/webhooks/{provider}",
-        "table_name": "webhook-events-test",
-        "topic_arn": arn_of("aws:sns/topic:Topic", "webhook-events-test"),
-        "dlq_url": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/webhook-dlq-test",
-        "kms_key_arn": arn_of("aws:kms/key:Key", "webhook-key-test"),
-        "receiver_function_name": "webhook-receiver-test",
-        "publisher_function_name": "webhook-publisher-test",
-    }
+EXPECTED_OUTPUTS = {
+    "webhook_url": "https://abc123.lambda-url.us-east-1.on.aws/webhooks/{provider}",
+    "table_name": "webhook-events-test",
+    "topic_arn": arn_of("aws:sns/topic:Topic", "webhook-events-test"),
+    "dlq_url": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/webhook-dlq-test",
+    "kms_key_arn": arn_of("aws:kms/key:Key", "webhook-key-test"),
+    "receiver_function_name": "webhook-receiver-test",
+    "publisher_function_name": "webhook-publisher-test",
+    "alarm_topic_arn": arn_of("aws:sns/topic:Topic", "webhook-alarms-test"),
+}
+
+
+def test_the_stack_exports_exactly_these_outputs(bare: Run) -> None:
+    """What the program handed to ``pulumi.export``, not a rebuild of it."""
+    assert bare.exports == EXPECTED_OUTPUTS
