@@ -33,11 +33,5 @@ processor = WebhookProcessor(
     ),
 )
 
-pulumi.export("webhook_url", processor.webhook_url)
-pulumi.export("table_name", processor.table.name)
-pulumi.export("topic_arn", processor.topic.arn)
-pulumi.export("dlq_url", processor.dead_letters.url)
-pulumi.export("kms_key_arn", processor.key.arn)
-pulumi.export("receiver_function_name", processor.receiver.name)
-pulumi.export("publisher_function_name", processor.publisher.name)
-pulumi.export("alarm_topic_arn", processor.alarm_topic.arn)
+for name, value in processor.outputs.items():
+    pulumi.export(name, value)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Final
 
 import pulumi
@@ -202,7 +203,8 @@ class WebhookProcessor(pulumi.ComponentResource):
         self.webhook_url = self.url.function_url.apply(
             lambda url: f"{(url or '').rstrip('/')}/webhooks/{{provider}}"
         )
-        self.register_outputs(
+        #: The stack outputs by export name: ``__main__`` exports exactly what is registered here.
+        self.outputs: Mapping[str, pulumi.Output[str]] = MappingProxyType(
             {
                 "webhook_url": self.webhook_url,
                 "table_name": self.table.name,
@@ -211,8 +213,10 @@ class WebhookProcessor(pulumi.ComponentResource):
                 "kms_key_arn": self.key.arn,
                 "receiver_function_name": self.receiver.name,
                 "publisher_function_name": self.publisher.name,
+                "alarm_topic_arn": self.alarm_topic.arn,
             }
         )
+        self.register_outputs(self.outputs)
 
     # -- naming and tags --------------------------------------------------------------------
 

@@ -307,3 +307,8 @@ EXPECTED_OUTPUTS = {
 def test_the_stack_exports_exactly_these_outputs(bare: Run) -> None:
     """What the program handed to ``pulumi.export``, not a rebuild of it."""
     assert bare.exports == EXPECTED_OUTPUTS
+
+
+def test_the_component_registers_the_outputs_the_stack_exports(bare: Run) -> None:
+    assert list(bare.registered_outputs) == ["WebhookProcessor"]
+    assert bare.registered_outputs["WebhookProcessor"] == EXPECTED_OUTPUTS
