@@ -189,6 +189,27 @@ BAD_RESOURCES: dict[str, tuple[str, str, str, Callable[[dict[str, Any]], None]]]
             ]
         ),
     ),
+    "statement without a resource": (
+        "least_privilege",
+        "aws:iam/rolePolicy:RolePolicy",
+        "publisher",
+        _policy(
+            [
+                {
+                    "Sid": "Stream",
+                    "Effect": "Allow",
+                    "Action": ["dynamodb:GetRecords"],
+                    "Resource": [],
+                }
+            ]
+        ),
+    ),
+    "statement without an action": (
+        "least_privilege",
+        "aws:iam/rolePolicy:RolePolicy",
+        "receiver",
+        _policy([{"Sid": "None", "Effect": "Allow", "Action": [], "Resource": ["*"]}]),
+    ),
     "key policy kms:*": (
         "least_privilege",
         "aws:kms/key:Key",
