@@ -6,12 +6,14 @@ from pathlib import Path
 
 import pulumi
 
-from component import PROVIDERS, WebhookProcessor, WebhookProcessorArgs
+from component import WebhookProcessor, WebhookProcessorArgs
+from webhook_processor.providers import default_providers
 
 config = pulumi.Config()
+# One secret per provider the application ships: a new provider needs no change here.
 secrets = {
     provider: secret
-    for provider in PROVIDERS
+    for provider in default_providers()
     if (secret := config.get_secret(f"{provider}SigningSecret")) is not None
 }
 reserved = config.get_int("reservedConcurrency")

@@ -28,7 +28,6 @@ import pulumi_aws as aws
 
 from webhook_processor.storage.dynamodb import TABLE_KEYS
 
-PROVIDERS: Final = ("generic", "stripe")
 RECEIVER_HANDLER: Final = "webhook_processor.entrypoints.lambda_handler.handler"
 PUBLISHER_HANDLER: Final = "webhook_processor.entrypoints.publisher_handler.handler"
 DLQ_RETENTION_SECONDS: Final = 14 * 24 * 3600

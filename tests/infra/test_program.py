@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
-from tests.infra.harness import ACCOUNT, REGION, Run, arn_of
+import webhook_processor.providers
+from tests.infra.harness import ACCOUNT, REGION, Run, arn_of, run_program
+from webhook_processor.providers import default_providers
 from webhook_processor.storage.dynamodb import TABLE_KEYS
 
 FUNCTION = "aws:lambda/function:Function"
@@ -209,6 +211,19 @@ def test_one_secure_string_per_configured_secret(configured: Run) -> None:
     assert stripe["type"] == "SecureString"
     assert stripe["keyId"] == arn_of("aws:kms/key:Key", "webhook-key-prod")
     assert unwrap(stripe["value"]) == "whsec_stripe_test"
+
+
+def test_a_provider_added_to_the_application_gets_its_secret_with_no_infra_change(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    shipped = default_providers()
+    # The generic adapter once more, under a name the program has never seen.
+    providers = {**shipped, "acme": shipped["generic"]}
+    monkeypatch.setattr(webhook_processor.providers, "default_providers", lambda: providers)
+    run = run_program({"acmeSigningSecret": "whsec_acme"}, secret_keys=("acmeSigningSecret",))
+    [parameter] = run.of_type("aws:ssm/parameter:Parameter")
+    assert parameter.inputs["name"] == "/webhook-processor/test/secrets/acme"
+    assert unwrap(parameter.inputs["value"]) == "whsec_acme"
 
 
 def test_receiver_may_put_items_read_its_secrets_and_dead_letter(configured: Run) -> None:
