@@ -25,36 +25,14 @@ from typing import Any, Final
 
 import pulumi
 import pulumi_aws as aws
+from keys import build_keys
+from scope import Scope
 
 from webhook_processor.storage.dynamodb import TABLE_KEYS
 
 RECEIVER_HANDLER: Final = "webhook_processor.entrypoints.lambda_handler.handler"
 PUBLISHER_HANDLER: Final = "webhook_processor.entrypoints.publisher_handler.handler"
 DLQ_RETENTION_SECONDS: Final = 14 * 24 * 3600
-KMS_USE: Final = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
-KMS_ADMIN: Final = (
-    "kms:CancelKeyDeletion",
-    "kms:CreateAlias",
-    "kms:DeleteAlias",
-    "kms:DescribeKey",
-    "kms:DisableKey",
-    "kms:DisableKeyRotation",
-    "kms:EnableKey",
-    "kms:EnableKeyRotation",
-    "kms:GetKeyPolicy",
-    "kms:GetKeyRotationStatus",
-    "kms:ListAliases",
-    "kms:ListGrants",
-    "kms:ListKeyPolicies",
-    "kms:ListResourceTags",
-    "kms:PutKeyPolicy",
-    "kms:RevokeGrant",
-    "kms:ScheduleKeyDeletion",
-    "kms:TagResource",
-    "kms:UntagResource",
-    "kms:UpdateAlias",
-    "kms:UpdateKeyDescription",
-)
 
 
 @dataclass(frozen=True)
@@ -90,44 +68,42 @@ class WebhookProcessor(pulumi.ComponentResource):
     ) -> None:
         super().__init__("webhook-processor:index:WebhookProcessor", name, None, opts)
         self._args = args
-        self._suffix = args.environment_suffix
-        identity = aws.get_caller_identity_output()
-        region = aws.get_region_output().region
-        self._account = identity.account_id
-        self._region = region
-        self.secrets_path = f"/webhook-processor/{self._suffix}/secrets"
+        self._scope = scope = Scope(
+            parent=self,
+            suffix=args.environment_suffix,
+            cost_center=args.cost_center,
+            owner=args.owner,
+            account=aws.get_caller_identity_output().account_id,
+            region=aws.get_region_output().region,
+        )
+        self.secrets_path = f"/webhook-processor/{scope.suffix}/secrets"
 
         self.receiver_role = self._role("receiver")
         self.publisher_role = self._role("publisher")
-        self.key = self._key()
-        self.key_alias = aws.kms.Alias(
-            self._named("key-alias"),
-            name=f"alias/webhook-processor-{self._suffix}",
-            target_key_id=self.key.key_id,
-            opts=self._child(),
-        )
+        self.keys = build_keys(scope, [self.receiver_role, self.publisher_role])
+        self.key = self.keys.key
         self.table = self._table()
         self.topic = self._topic("events")
         self.alarm_topic = self._topic("alarms")
         self.dead_letters = aws.sqs.Queue(
-            self._named("dlq"),
-            name=self._named("dlq"),
+            self._scope.named("dlq"),
+            name=self._scope.named("dlq"),
             message_retention_seconds=DLQ_RETENTION_SECONDS,
             kms_master_key_id=self.key.arn,
             kms_data_key_reuse_period_seconds=300,
-            tags=self._tags("dlq"),
-            opts=self._child(),
+            tags=self._scope.tags("dlq"),
+            opts=self._scope.child(),
         )
         self.parameters = [
             aws.ssm.Parameter(
-                self._named(f"secret-{provider}"),
+                self._scope.named(f"secret-{provider}"),
                 name=f"{self.secrets_path}/{provider}",
                 type="SecureString",
                 value=secret,
                 key_id=self.key.arn,
                 description=f"{provider} webhook signing secret",
-                tags=self._tags(f"secret-{provider}"),
-                opts=self._child(),
+                tags=self._scope.tags(f"secret-{provider}"),
+                opts=self._scope.child(),
             )
             for provider, secret in sorted(args.signing_secrets.items())
         ]
@@ -154,37 +130,37 @@ class WebhookProcessor(pulumi.ComponentResource):
         self._publisher_policy()
 
         aws.lambda_.FunctionEventInvokeConfig(
-            self._named("receiver-async"),
+            self._scope.named("receiver-async"),
             function_name=self.receiver.name,
             maximum_retry_attempts=args.async_retries,
             maximum_event_age_in_seconds=args.async_max_event_age_seconds,
-            opts=self._child(),
+            opts=self._scope.child(),
         )
         self.url = aws.lambda_.FunctionUrl(
-            self._named("receiver-url"),
+            self._scope.named("receiver-url"),
             function_name=self.receiver.name,
             authorization_type="NONE",
-            opts=self._child(),
+            opts=self._scope.child(),
         )
         # Function URLs created since October 2025 need both permissions for public access.
         aws.lambda_.Permission(
-            self._named("receiver-url-invoke-url"),
+            self._scope.named("receiver-url-invoke-url"),
             function=self.receiver.name,
             action="lambda:InvokeFunctionUrl",
             principal="*",
             function_url_auth_type="NONE",
-            opts=self._child(),
+            opts=self._scope.child(),
         )
         aws.lambda_.Permission(
-            self._named("receiver-url-invoke"),
+            self._scope.named("receiver-url-invoke"),
             function=self.receiver.name,
             action="lambda:InvokeFunction",
             principal="*",
             invoked_via_function_url=True,
-            opts=self._child(),
+            opts=self._scope.child(),
         )
         aws.lambda_.EventSourceMapping(
-            self._named("publisher-stream"),
+            self._scope.named("publisher-stream"),
             event_source_arn=self.table.stream_arn,
             function_name=self.publisher.arn,
             starting_position="TRIM_HORIZON",
@@ -194,8 +170,8 @@ class WebhookProcessor(pulumi.ComponentResource):
             bisect_batch_on_function_error=True,
             function_response_types=["ReportBatchItemFailures"],
             destination_config={"on_failure": {"destination_arn": self.dead_letters.arn}},
-            tags=self._tags("publisher-stream"),
-            opts=self._child(),
+            tags=self._scope.tags("publisher-stream"),
+            opts=self._scope.child(),
         )
         self._alarms()
 
@@ -217,107 +193,23 @@ class WebhookProcessor(pulumi.ComponentResource):
         )
         self.register_outputs(self.outputs)
 
-    # -- naming and tags --------------------------------------------------------------------
-
-    def _named(self, role: str) -> str:
-        return f"webhook-{role}-{self._suffix}"
-
-    def _tags(self, role: str) -> dict[str, str]:
-        return {
-            "Name": self._named(role),
-            "Environment": self._suffix,
-            "CostCenter": self._args.cost_center,
-            "Owner": self._args.owner,
-        }
-
-    def _child(self, **kwargs: Any) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(parent=self, **kwargs)
-
-    # -- KMS --------------------------------------------------------------------------------
-
-    def _key(self) -> aws.kms.Key:
-        policy = pulumi.Output.all(
-            self._account, self._region, self.receiver_role.arn, self.publisher_role.arn
-        ).apply(lambda values: json.dumps(self._key_policy(*values)))
-        return aws.kms.Key(
-            self._named("key"),
-            description=f"webhook-processor {self._suffix}: table, topics, queue, secrets, logs",
-            enable_key_rotation=True,
-            deletion_window_in_days=7,
-            policy=policy,
-            tags=self._tags("key"),
-            opts=self._child(),
-        )
-
-    def _key_policy(
-        self, account: str, region: str, receiver_role: str, publisher_role: str
-    ) -> dict[str, Any]:
-        services = ["dynamodb", "sns", "sqs", "ssm", "lambda"]
-        return {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "AccountAdministersTheKey",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
-                    "Action": list(KMS_ADMIN),
-                    "Resource": "*",
-                },
-                {
-                    "Sid": "FunctionsUseTheKeyThroughTheirServices",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": [receiver_role, publisher_role]},
-                    "Action": list(KMS_USE),
-                    "Resource": "*",
-                    "Condition": {
-                        "StringEquals": {
-                            "kms:ViaService": [f"{s}.{region}.amazonaws.com" for s in services]
-                        }
-                    },
-                },
-                {
-                    "Sid": "LogsEncryptThisStacksLogGroups",
-                    "Effect": "Allow",
-                    "Principal": {"Service": f"logs.{region}.amazonaws.com"},
-                    "Action": list(KMS_USE),
-                    "Resource": "*",
-                    "Condition": {
-                        "ArnLike": {
-                            "kms:EncryptionContext:aws:logs:arn": (
-                                f"arn:aws:logs:{region}:{account}:log-group:/aws/lambda/"
-                                f"webhook-*-{self._suffix}"
-                            )
-                        }
-                    },
-                },
-                {
-                    "Sid": "AlarmsAndTopicsOfThisAccount",
-                    "Effect": "Allow",
-                    "Principal": {"Service": ["cloudwatch.amazonaws.com", "sns.amazonaws.com"]},
-                    "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-                    "Resource": "*",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-                },
-            ],
-        }
-
     # -- storage ----------------------------------------------------------------------------
 
     def _topic(self, role: str) -> aws.sns.Topic:
         """An SNS topic encrypted with the stack's key."""
         return aws.sns.Topic(
-            self._named(role),
-            name=self._named(role),
+            self._scope.named(role),
+            name=self._scope.named(role),
             kms_master_key_id=self.key.arn,
-            tags=self._tags(role),
-            opts=self._child(),
+            tags=self._scope.tags(role),
+            opts=self._scope.child(),
         )
 
     def _table(self) -> aws.dynamodb.Table:
         [hash_key] = [k["AttributeName"] for k in TABLE_KEYS["KeySchema"] if k["KeyType"] == "HASH"]
         return aws.dynamodb.Table(
-            self._named("events"),
-            name=self._named("events"),
+            self._scope.named("events"),
+            name=self._scope.named("events"),
             billing_mode="PAY_PER_REQUEST",
             hash_key=hash_key,
             attributes=[
@@ -340,8 +232,8 @@ class WebhookProcessor(pulumi.ComponentResource):
             point_in_time_recovery={"enabled": True},
             server_side_encryption={"enabled": True, "kms_key_arn": self.key.arn},
             deletion_protection_enabled=False,
-            tags=self._tags("events"),
-            opts=self._child(),
+            tags=self._scope.tags("events"),
+            opts=self._scope.child(),
         )
 
     # -- functions --------------------------------------------------------------------------
@@ -358,11 +250,11 @@ class WebhookProcessor(pulumi.ComponentResource):
             ],
         }
         return aws.iam.Role(
-            self._named(function),
-            name=self._named(function),
+            self._scope.named(function),
+            name=self._scope.named(function),
             assume_role_policy=json.dumps(trust),
-            tags=self._tags(function),
-            opts=self._child(),
+            tags=self._scope.tags(function),
+            opts=self._scope.child(),
         )
 
     def _function(
@@ -375,14 +267,14 @@ class WebhookProcessor(pulumi.ComponentResource):
         dead_letter_arn: pulumi.Output[str] | None,
     ) -> tuple[aws.lambda_.Function, aws.cloudwatch.LogGroup]:
         """The function and its explicitly named log group (30 days, encrypted)."""
-        name = self._named(function)
+        name = self._scope.named(function)
         log_group = aws.cloudwatch.LogGroup(
-            self._named(f"{function}-logs"),
+            self._scope.named(f"{function}-logs"),
             name=f"/aws/lambda/{name}",
             retention_in_days=self._args.log_retention_days,
             kms_key_id=self.key.arn,
-            tags=self._tags(f"{function}-logs"),
-            opts=self._child(),
+            tags=self._scope.tags(f"{function}-logs"),
+            opts=self._scope.child(),
         )
         lambda_function = aws.lambda_.Function(
             name,
@@ -406,12 +298,12 @@ class WebhookProcessor(pulumi.ComponentResource):
                     "POWERTOOLS_SERVICE_NAME": "webhook-processor",
                     "POWERTOOLS_METRICS_NAMESPACE": "WebhookProcessor",
                     "LOG_LEVEL": "INFO",
-                    "ENVIRONMENT_SUFFIX": self._suffix,
+                    "ENVIRONMENT_SUFFIX": self._scope.suffix,
                 }
             },
             logging_config={"log_format": "JSON", "log_group": log_group.name},
-            tags=self._tags(function),
-            opts=self._child(depends_on=[log_group]),
+            tags=self._scope.tags(function),
+            opts=self._scope.child(depends_on=[log_group]),
         )
         return lambda_function, log_group
 
@@ -419,12 +311,12 @@ class WebhookProcessor(pulumi.ComponentResource):
 
     def _policy(self, function: str, role: aws.iam.Role, statements: pulumi.Input[Any]) -> None:
         aws.iam.RolePolicy(
-            self._named(f"{function}-policy"),
+            self._scope.named(f"{function}-policy"),
             role=role.id,
             policy=pulumi.Output.from_input(statements).apply(
                 lambda resolved: json.dumps({"Version": "2012-10-17", "Statement": resolved})
             ),
-            opts=self._child(),
+            opts=self._scope.child(),
         )
 
     def _common_statements(
@@ -443,7 +335,7 @@ class WebhookProcessor(pulumi.ComponentResource):
         ]
 
     def _receiver_policy(self) -> None:
-        parameters = pulumi.Output.all(self._region, self._account).apply(
+        parameters = pulumi.Output.all(self._scope.region, self._scope.account).apply(
             lambda v: f"arn:aws:ssm:{v[0]}:{v[1]}:parameter{self.secrets_path}/*"
         )
         statements = [
@@ -507,8 +399,8 @@ class WebhookProcessor(pulumi.ComponentResource):
         statistic: str,
     ) -> None:
         aws.cloudwatch.MetricAlarm(
-            self._named(f"alarm-{role}"),
-            name=self._named(f"alarm-{role}"),
+            self._scope.named(f"alarm-{role}"),
+            name=self._scope.named(f"alarm-{role}"),
             alarm_description=description,
             namespace=namespace,
             metric_name=metric,
@@ -521,8 +413,8 @@ class WebhookProcessor(pulumi.ComponentResource):
             treat_missing_data="notBreaching",
             alarm_actions=[self.alarm_topic.arn],
             ok_actions=[self.alarm_topic.arn],
-            tags=self._tags(f"alarm-{role}"),
-            opts=self._child(),
+            tags=self._scope.tags(f"alarm-{role}"),
+            opts=self._scope.child(),
         )
 
 
