@@ -25,14 +25,12 @@ from typing import Any, Final
 
 import pulumi
 import pulumi_aws as aws
+from data import build_data
 from keys import build_keys
 from scope import Scope
 
-from webhook_processor.storage.dynamodb import TABLE_KEYS
-
 RECEIVER_HANDLER: Final = "webhook_processor.entrypoints.lambda_handler.handler"
 PUBLISHER_HANDLER: Final = "webhook_processor.entrypoints.publisher_handler.handler"
-DLQ_RETENTION_SECONDS: Final = 14 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -76,54 +74,29 @@ class WebhookProcessor(pulumi.ComponentResource):
             account=aws.get_caller_identity_output().account_id,
             region=aws.get_region_output().region,
         )
-        self.secrets_path = f"/webhook-processor/{scope.suffix}/secrets"
 
         self.receiver_role = self._role("receiver")
         self.publisher_role = self._role("publisher")
         self.keys = build_keys(scope, [self.receiver_role, self.publisher_role])
         self.key = self.keys.key
-        self.table = self._table()
-        self.topic = self._topic("events")
-        self.alarm_topic = self._topic("alarms")
-        self.dead_letters = aws.sqs.Queue(
-            self._scope.named("dlq"),
-            name=self._scope.named("dlq"),
-            message_retention_seconds=DLQ_RETENTION_SECONDS,
-            kms_master_key_id=self.key.arn,
-            kms_data_key_reuse_period_seconds=300,
-            tags=self._scope.tags("dlq"),
-            opts=self._scope.child(),
-        )
-        self.parameters = [
-            aws.ssm.Parameter(
-                self._scope.named(f"secret-{provider}"),
-                name=f"{self.secrets_path}/{provider}",
-                type="SecureString",
-                value=secret,
-                key_id=self.key.arn,
-                description=f"{provider} webhook signing secret",
-                tags=self._scope.tags(f"secret-{provider}"),
-                opts=self._scope.child(),
-            )
-            for provider, secret in sorted(args.signing_secrets.items())
-        ]
+        self.data = build_data(scope, self.key, args.signing_secrets)
 
         self.receiver, self.receiver_log_group = self._function(
             "receiver",
             handler=RECEIVER_HANDLER,
             role=self.receiver_role,
             environment={
-                "TABLE_NAME": self.table.name,
-                "SECRETS_PATH": self.secrets_path,
+                "TABLE_NAME": self.data.table.name,
+                "SECRETS_PATH": self.data.secrets_path,
                 "SECRETS_TTL_SECONDS": str(args.secrets_ttl_seconds),
             },
-            dead_letter_arn=self.dead_letters.arn,
+            dead_letter_arn=self.data.dead_letters.arn,
         )
         self.publisher, self.publisher_log_group = self._function(
             "publisher",
             handler=PUBLISHER_HANDLER,
             role=self.publisher_role,
-            environment={"TOPIC_ARN": self.topic.arn},
+            environment={"TOPIC_ARN": self.data.topic.arn},
             dead_letter_arn=None,
         )
         self._receiver_policy()
@@ -161,7 +134,7 @@ class WebhookProcessor(pulumi.ComponentResource):
         )
         aws.lambda_.EventSourceMapping(
             self._scope.named("publisher-stream"),
-            event_source_arn=self.table.stream_arn,
+            event_source_arn=self.data.table.stream_arn,
             function_name=self.publisher.arn,
             starting_position="TRIM_HORIZON",
             batch_size=args.stream_batch_size,
@@ -169,7 +142,7 @@ class WebhookProcessor(pulumi.ComponentResource):
             maximum_record_age_in_seconds=args.stream_max_record_age_seconds,
             bisect_batch_on_function_error=True,
             function_response_types=["ReportBatchItemFailures"],
-            destination_config={"on_failure": {"destination_arn": self.dead_letters.arn}},
+            destination_config={"on_failure": {"destination_arn": self.data.dead_letters.arn}},
             tags=self._scope.tags("publisher-stream"),
             opts=self._scope.child(),
         )
@@ -182,59 +155,16 @@ class WebhookProcessor(pulumi.ComponentResource):
         self.outputs: Mapping[str, pulumi.Output[str]] = MappingProxyType(
             {
                 "webhook_url": self.webhook_url,
-                "table_name": self.table.name,
-                "topic_arn": self.topic.arn,
-                "dlq_url": self.dead_letters.url,
+                "table_name": self.data.table.name,
+                "topic_arn": self.data.topic.arn,
+                "dlq_url": self.data.dead_letters.url,
                 "kms_key_arn": self.key.arn,
                 "receiver_function_name": self.receiver.name,
                 "publisher_function_name": self.publisher.name,
-                "alarm_topic_arn": self.alarm_topic.arn,
+                "alarm_topic_arn": self.data.alarm_topic.arn,
             }
         )
         self.register_outputs(self.outputs)
-
-    # -- storage ----------------------------------------------------------------------------
-
-    def _topic(self, role: str) -> aws.sns.Topic:
-        """An SNS topic encrypted with the stack's key."""
-        return aws.sns.Topic(
-            self._scope.named(role),
-            name=self._scope.named(role),
-            kms_master_key_id=self.key.arn,
-            tags=self._scope.tags(role),
-            opts=self._scope.child(),
-        )
-
-    def _table(self) -> aws.dynamodb.Table:
-        [hash_key] = [k["AttributeName"] for k in TABLE_KEYS["KeySchema"] if k["KeyType"] == "HASH"]
-        return aws.dynamodb.Table(
-            self._scope.named("events"),
-            name=self._scope.named("events"),
-            billing_mode="PAY_PER_REQUEST",
-            hash_key=hash_key,
-            attributes=[
-                {"name": a["AttributeName"], "type": a["AttributeType"]}
-                for a in TABLE_KEYS["AttributeDefinitions"]
-            ],
-            global_secondary_indexes=[
-                {
-                    "name": index["IndexName"],
-                    "key_schemas": [
-                        {"attribute_name": k["AttributeName"], "key_type": k["KeyType"]}
-                        for k in index["KeySchema"]
-                    ],
-                    "projection_type": index["Projection"]["ProjectionType"],
-                }
-                for index in TABLE_KEYS["GlobalSecondaryIndexes"]
-            ],
-            stream_enabled=True,
-            stream_view_type="NEW_IMAGE",
-            point_in_time_recovery={"enabled": True},
-            server_side_encryption={"enabled": True, "kms_key_arn": self.key.arn},
-            deletion_protection_enabled=False,
-            tags=self._scope.tags("events"),
-            opts=self._scope.child(),
-        )
 
     # -- functions --------------------------------------------------------------------------
 
@@ -336,14 +266,14 @@ class WebhookProcessor(pulumi.ComponentResource):
 
     def _receiver_policy(self) -> None:
         parameters = pulumi.Output.all(self._scope.region, self._scope.account).apply(
-            lambda v: f"arn:aws:ssm:{v[0]}:{v[1]}:parameter{self.secrets_path}/*"
+            lambda v: f"arn:aws:ssm:{v[0]}:{v[1]}:parameter{self.data.secrets_path}/*"
         )
         statements = [
             *self._common_statements("receiver", self.receiver_log_group),
-            _statement("StoresEventsOnce", ["dynamodb:PutItem"], [self.table.arn]),
+            _statement("StoresEventsOnce", ["dynamodb:PutItem"], [self.data.table.arn]),
             _statement("ReadsSigningSecrets", ["ssm:GetParameter"], [parameters]),
             _statement(
-                "DeadLettersFailedInvocations", ["sqs:SendMessage"], [self.dead_letters.arn]
+                "DeadLettersFailedInvocations", ["sqs:SendMessage"], [self.data.dead_letters.arn]
             ),
         ]
         self._policy("receiver", self.receiver_role, statements)
@@ -359,10 +289,12 @@ class WebhookProcessor(pulumi.ComponentResource):
                     "dynamodb:GetShardIterator",
                     "dynamodb:ListStreams",
                 ],
-                [self.table.stream_arn],
+                [self.data.table.stream_arn],
             ),
-            _statement("PublishesEvents", ["sns:Publish"], [self.topic.arn]),
-            _statement("DeadLettersFailedBatches", ["sqs:SendMessage"], [self.dead_letters.arn]),
+            _statement("PublishesEvents", ["sns:Publish"], [self.data.topic.arn]),
+            _statement(
+                "DeadLettersFailedBatches", ["sqs:SendMessage"], [self.data.dead_letters.arn]
+            ),
         ]
         self._policy("publisher", self.publisher_role, statements)
 
@@ -374,7 +306,7 @@ class WebhookProcessor(pulumi.ComponentResource):
             "Events are waiting in the dead-letter queue: inspect and redrive them.",
             namespace="AWS/SQS",
             metric="ApproximateNumberOfMessagesVisible",
-            dimensions={"QueueName": self.dead_letters.name},
+            dimensions={"QueueName": self.data.dead_letters.name},
             statistic="Maximum",
         )
         for function, resource in (("receiver", self.receiver), ("publisher", self.publisher)):
@@ -411,8 +343,8 @@ class WebhookProcessor(pulumi.ComponentResource):
             threshold=0,
             comparison_operator="GreaterThanThreshold",
             treat_missing_data="notBreaching",
-            alarm_actions=[self.alarm_topic.arn],
-            ok_actions=[self.alarm_topic.arn],
+            alarm_actions=[self.data.alarm_topic.arn],
+            ok_actions=[self.data.alarm_topic.arn],
             tags=self._scope.tags(f"alarm-{role}"),
             opts=self._scope.child(),
         )
