@@ -25,6 +25,7 @@ from typing import Any, Final
 
 import pulumi
 import pulumi_aws as aws
+from alarms import build_alarms
 from data import build_data
 from keys import build_keys
 from scope import Scope
@@ -146,7 +147,12 @@ class WebhookProcessor(pulumi.ComponentResource):
             tags=self._scope.tags("publisher-stream"),
             opts=self._scope.child(),
         )
-        self._alarms()
+        self.alarms = build_alarms(
+            scope,
+            topic=self.data.alarm_topic,
+            dead_letters=self.data.dead_letters,
+            functions={"receiver": self.receiver, "publisher": self.publisher},
+        )
 
         self.webhook_url = self.url.function_url.apply(
             lambda url: f"{(url or '').rstrip('/')}/webhooks/{{provider}}"
@@ -297,57 +303,6 @@ class WebhookProcessor(pulumi.ComponentResource):
             ),
         ]
         self._policy("publisher", self.publisher_role, statements)
-
-    # -- alarms -----------------------------------------------------------------------------
-
-    def _alarms(self) -> None:
-        self._alarm(
-            "dlq-depth",
-            "Events are waiting in the dead-letter queue: inspect and redrive them.",
-            namespace="AWS/SQS",
-            metric="ApproximateNumberOfMessagesVisible",
-            dimensions={"QueueName": self.data.dead_letters.name},
-            statistic="Maximum",
-        )
-        for function, resource in (("receiver", self.receiver), ("publisher", self.publisher)):
-            for metric in ("Errors", "Throttles"):
-                self._alarm(
-                    f"{function}-{metric.lower()}",
-                    f"The {function} function reports {metric.lower()}.",
-                    namespace="AWS/Lambda",
-                    metric=metric,
-                    dimensions={"FunctionName": resource.name},
-                    statistic="Sum",
-                )
-
-    def _alarm(
-        self,
-        role: str,
-        description: str,
-        *,
-        namespace: str,
-        metric: str,
-        dimensions: Mapping[str, pulumi.Input[str]],
-        statistic: str,
-    ) -> None:
-        aws.cloudwatch.MetricAlarm(
-            self._scope.named(f"alarm-{role}"),
-            name=self._scope.named(f"alarm-{role}"),
-            alarm_description=description,
-            namespace=namespace,
-            metric_name=metric,
-            dimensions=dict(dimensions),
-            statistic=statistic,
-            period=60,
-            evaluation_periods=1,
-            threshold=0,
-            comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
-            alarm_actions=[self.data.alarm_topic.arn],
-            ok_actions=[self.data.alarm_topic.arn],
-            tags=self._scope.tags(f"alarm-{role}"),
-            opts=self._scope.child(),
-        )
 
 
 def _statement(
