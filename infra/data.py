@@ -22,6 +22,8 @@ DLQ_RETENTION_SECONDS: Final = 14 * 24 * 3600
 
 @dataclass(frozen=True)
 class Data:
+    """The stores the functions read and write, and where the signing secrets are."""
+
     #: Every event, stored once; its stream feeds the publisher.
     table: aws.dynamodb.Table
     #: What the publisher publishes each stored event to.

@@ -47,6 +47,8 @@ VIA_SERVICES: Final = ("dynamodb", "sns", "sqs", "ssm", "lambda")
 
 @dataclass(frozen=True)
 class Keys:
+    """The stack's key and its alias."""
+
     key: aws.kms.Key
     alias: aws.kms.Alias
 

@@ -25,6 +25,7 @@ class Scope:
         return f"webhook-{role}-{self.suffix}"
 
     def tags(self, role: str) -> dict[str, str]:
+        """The tags every resource carries, ``Name`` being its name."""
         return {
             "Name": self.named(role),
             "Environment": self.suffix,
