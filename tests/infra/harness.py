@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import runpy
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,7 +47,10 @@ class Recorded:
 @dataclass
 class Run:
     resources: list[Recorded] = field(default_factory=list)
-    outputs: dict[str, Any] = field(default_factory=dict)
+    #: What the program passed to ``pulumi.export``, resolved: the stack's outputs.
+    exports: dict[str, Any] = field(default_factory=dict)
+    #: What each component passed to ``register_outputs``, resolved, by component class.
+    registered_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def of_type(self, typ: str) -> list[Recorded]:
         return [r for r in self.resources if r.typ == typ]
@@ -102,6 +107,31 @@ class RecordingMocks(pulumi.runtime.Mocks):
         raise NotImplementedError(f"no mock for {args.token}")
 
 
+@contextlib.contextmanager
+def _recording_outputs(
+    exported: dict[str, Any], registered: dict[str, dict[str, Any]]
+) -> Iterator[None]:
+    """Record every ``pulumi.export`` and ``register_outputs`` call, then pass it on to Pulumi."""
+    real_export = pulumi.export
+    real_register = pulumi.ComponentResource.register_outputs
+
+    def export(name: str, value: Any) -> None:
+        exported[name] = value
+        real_export(name, value)
+
+    def register_outputs(component: pulumi.ComponentResource, outputs: Any) -> None:
+        registered[type(component).__name__] = dict(outputs)
+        real_register(component, outputs)
+
+    pulumi.export = export
+    pulumi.ComponentResource.register_outputs = register_outputs
+    try:
+        yield
+    finally:
+        pulumi.export = real_export
+        pulumi.ComponentResource.register_outputs = real_register
+
+
 def run_program(
     config: dict[str, str], secret_keys: tuple[str, ...] = (), stack: str = "test"
 ) -> Run:
@@ -121,22 +151,23 @@ def run_program(
     @pulumi.runtime.test
     def program() -> pulumi.Output[Any]:
         pulumi.runtime.register_stack_transformation(record_parent)
+        exported: dict[str, Any] = {}
+        registered: dict[str, dict[str, Any]] = {}
         sys.path.insert(0, str(INFRA))
         try:
-            module = runpy.run_path(str(INFRA / "__main__.py"), run_name="__main__")
+            with _recording_outputs(exported, registered):
+                runpy.run_path(str(INFRA / "__main__.py"), run_name="__main__")
         finally:
             sys.path.remove(str(INFRA))
-        processor = module["processor"]
-        exported = {
-            "webhook_url": processor.webhook_url,
-            "table_name": processor.table.name,
-            "topic_arn": processor.topic.arn,
-            "dlq_url": processor.dead_letters.url,
-            "kms_key_arn": processor.key.arn,
-            "receiver_function_name": processor.receiver.name,
-            "publisher_function_name": processor.publisher.name,
-        }
-        return pulumi.Output.all(**exported).apply(run.outputs.update)
+        return pulumi.Output.all(
+            pulumi.Output.all(**exported).apply(run.exports.update),
+            *(
+                pulumi.Output.all(**outputs).apply(
+                    run.registered_outputs.setdefault(name, {}).update
+                )
+                for name, outputs in registered.items()
+            ),
+        )
 
     program()
     for resource in run.resources:

@@ -103,7 +103,11 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def least_privilege(resource: Recorded, context: Context) -> list[str]:
-    """No wildcard action anywhere; IAM resources scoped to ARNs, X-Ray excepted."""
+    """No wildcard action anywhere; IAM resources scoped to ARNs, X-Ray excepted.
+
+    A statement that names no action or no resource is a violation too: the checks below
+    look at each action and resource, and would find nothing wrong with none.
+    """
     if resource.typ == "aws:iam/rolePolicy:RolePolicy":
         document, is_key_policy = resource.json_input("policy"), False
     elif resource.typ == "aws:kms/key:Key":
@@ -116,6 +120,8 @@ def least_privilege(resource: Recorded, context: Context) -> list[str]:
         actions = _as_list(statement.get("Action", []))
         if statement.get("NotAction") or any("*" in action for action in actions):
             problems.append(f"{resource.name}/{sid}: wildcard action {actions}")
+        elif not actions:
+            problems.append(f"{resource.name}/{sid}: no action")
         if is_key_policy:
             # In a key policy "Resource": "*" means this key; principals must be scoped.
             principal = statement.get("Principal", {})
@@ -125,6 +131,8 @@ def least_privilege(resource: Recorded, context: Context) -> list[str]:
                 problems.append(f"{resource.name}/{sid}: service principal without a condition")
             continue
         resources = _as_list(statement.get("Resource", []))
+        if not resources:
+            problems.append(f"{resource.name}/{sid}: no resource")
         xray_only = all(action.startswith("xray:") for action in actions)
         if any(r == "*" or not str(r).startswith("arn:") for r in resources) and not xray_only:
             problems.append(f"{resource.name}/{sid}: unscoped resource {resources}")

@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
-from tests.infra.harness import ACCOUNT, REGION, Run, arn_of
+import webhook_processor.providers
+from tests.infra.harness import ACCOUNT, REGION, Run, arn_of, run_program
+from webhook_processor.providers import default_providers
 from webhook_processor.storage.dynamodb import TABLE_KEYS
 
 FUNCTION = "aws:lambda/function:Function"
@@ -57,8 +59,10 @@ def test_functions_have_the_original_designs_values(bare: Run, function: str) ->
 
 
 def test_handlers_name_real_functions_of_the_package(bare: Run) -> None:
-    for fn in bare.of_type(FUNCTION):
-        module, _, attribute = fn.inputs["handler"].rpartition(".")
+    handlers = {fn.name: fn.inputs["handler"] for fn in bare.of_type(FUNCTION)}
+    assert set(handlers) == {"webhook-receiver-test", "webhook-publisher-test"}
+    for handler in handlers.values():
+        module, _, attribute = handler.rpartition(".")
         assert callable(getattr(importlib.import_module(module), attribute))
 
 
@@ -77,8 +81,10 @@ def test_receiver_environment_and_dead_letter_queue(bare: Run) -> None:
 
 
 def test_reserved_concurrency_only_when_configured(configured: Run) -> None:
-    for fn in configured.of_type(FUNCTION):
-        assert fn.inputs["reservedConcurrentExecutions"] == 50
+    assert {
+        fn.name: fn.inputs.get("reservedConcurrentExecutions")
+        for fn in configured.of_type(FUNCTION)
+    } == {"webhook-receiver-prod": 50, "webhook-publisher-prod": 50}
 
 
 def test_log_groups_are_named_kept_30_days_and_encrypted(bare: Run) -> None:
@@ -207,6 +213,19 @@ def test_one_secure_string_per_configured_secret(configured: Run) -> None:
     assert unwrap(stripe["value"]) == "whsec_stripe_test"
 
 
+def test_a_provider_added_to_the_application_gets_its_secret_with_no_infra_change(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    shipped = default_providers()
+    # The generic adapter once more, under a name the program has never seen.
+    providers = {**shipped, "acme": shipped["generic"]}
+    monkeypatch.setattr(webhook_processor.providers, "default_providers", lambda: providers)
+    run = run_program({"acmeSigningSecret": "whsec_acme"}, secret_keys=("acmeSigningSecret",))
+    [parameter] = run.of_type("aws:ssm/parameter:Parameter")
+    assert parameter.inputs["name"] == "/webhook-processor/test/secrets/acme"
+    assert unwrap(parameter.inputs["value"]) == "whsec_acme"
+
+
 def test_receiver_may_put_items_read_its_secrets_and_dead_letter(configured: Run) -> None:
     statements = policy_statements(configured, "receiver")
     assert statements["StoresEventsOnce"]["Action"] == ["dynamodb:PutItem"]
@@ -235,11 +254,8 @@ def test_receiver_may_put_items_read_its_secrets_and_dead_letter(configured: Run
 
 def test_publisher_may_read_the_stream_publish_and_dead_letter(bare: Run) -> None:
     statements = policy_statements(bare, "publisher")
-    stream = statements["ReadsTheTableStream"]
-    assert all(
-        r.startswith(arn_of("aws:dynamodb/table:Table", "webhook-events-test") + "/stream/")
-        for r in stream["Resource"]
-    )
+    [stream] = statements["ReadsTheTableStream"]["Resource"]
+    assert stream.startswith(arn_of("aws:dynamodb/table:Table", "webhook-events-test") + "/stream/")
     assert statements["PublishesEvents"] == {
         "Sid": "PublishesEvents",
         "Effect": "Allow",
@@ -292,13 +308,23 @@ def test_tags_carry_the_configured_owner_and_cost_center(configured: Run) -> Non
     }
 
 
-def test_outputs(bare: Run) -> None:
-    assert bare.outputs == {
-        "webhook_url": "https://abc123.lambda-url.us-east-1.on.aws/webhooks/{provider}",
-        "table_name": "webhook-events-test",
-        "topic_arn": arn_of("aws:sns/topic:Topic", "webhook-events-test"),
-        "dlq_url": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/webhook-dlq-test",
-        "kms_key_arn": arn_of("aws:kms/key:Key", "webhook-key-test"),
-        "receiver_function_name": "webhook-receiver-test",
-        "publisher_function_name": "webhook-publisher-test",
-    }
+EXPECTED_OUTPUTS = {
+    "webhook_url": "https://abc123.lambda-url.us-east-1.on.aws/webhooks/{provider}",
+    "table_name": "webhook-events-test",
+    "topic_arn": arn_of("aws:sns/topic:Topic", "webhook-events-test"),
+    "dlq_url": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/webhook-dlq-test",
+    "kms_key_arn": arn_of("aws:kms/key:Key", "webhook-key-test"),
+    "receiver_function_name": "webhook-receiver-test",
+    "publisher_function_name": "webhook-publisher-test",
+    "alarm_topic_arn": arn_of("aws:sns/topic:Topic", "webhook-alarms-test"),
+}
+
+
+def test_the_stack_exports_exactly_these_outputs(bare: Run) -> None:
+    """What the program handed to ``pulumi.export``, not a rebuild of it."""
+    assert bare.exports == EXPECTED_OUTPUTS
+
+
+def test_the_component_registers_the_outputs_the_stack_exports(bare: Run) -> None:
+    assert list(bare.registered_outputs) == ["WebhookProcessor"]
+    assert bare.registered_outputs["WebhookProcessor"] == EXPECTED_OUTPUTS
