@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 import pulumi
 import pulumi_aws as aws
+
 from scope import Scope
 
 

@@ -23,6 +23,7 @@ from types import MappingProxyType
 
 import pulumi
 import pulumi_aws as aws
+
 from alarms import build_alarms
 from data import build_data
 from functions import build_functions, build_roles

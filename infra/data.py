@@ -13,8 +13,8 @@ from typing import Final
 
 import pulumi
 import pulumi_aws as aws
-from scope import Scope
 
+from scope import Scope
 from webhook_processor.storage.dynamodb import TABLE_KEYS
 
 DLQ_RETENTION_SECONDS: Final = 14 * 24 * 3600

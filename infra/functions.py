@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import pulumi
 import pulumi_aws as aws
+
 from data import Data
 from scope import Scope
 

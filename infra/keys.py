@@ -15,6 +15,7 @@ from typing import Any, Final
 
 import pulumi
 import pulumi_aws as aws
+
 from scope import Scope
 
 KMS_USE: Final = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")

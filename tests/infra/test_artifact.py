@@ -20,7 +20,7 @@ from moto.server import ThreadedMotoServer
 
 from tests.builders import STRIPE_SECRET, encode, stripe_event, stripe_headers
 from tests.integration.test_lambda import TEMPLATE
-from tools.package_lambda import build
+from tools.package_lambda import build, main
 from webhook_processor.storage.dynamodb import TABLE_KEYS
 
 pytestmark = pytest.mark.slow
@@ -44,9 +44,10 @@ print(json.dumps({"response": response, "package": webhook_processor.__file__, "
 
 @pytest.fixture(scope="module")
 def artifacts(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Built twice: once as ``make package`` builds it (the command line), once by ``build``."""
     directory = tmp_path_factory.mktemp("artifact")
     first, second = directory / "first.zip", directory / "second.zip"
-    build(first, UV)
+    assert main(["--output", str(first), "--uv", UV]) == 0
     build(second, UV)
     return first, second
 

@@ -36,9 +36,9 @@ from webhook_processor.bootstrap import AwsConfig, build_publisher, build_receiv
 from webhook_processor.entrypoints import lambda_handler, observability, publisher_handler
 from webhook_processor.entrypoints.observability import Handler
 from webhook_processor.errors import (
-    InvalidPayload,
     SignatureInvalid,
     StorageUnavailable,
+    WebhookError,
 )
 from webhook_processor.publishing.sns import SnsSink
 from webhook_processor.storage.dynamodb import DynamoDBStore
@@ -301,10 +301,34 @@ def test_direct_body_invocation_and_signed_replay(deployed: Deployed) -> None:
     assert len(deployed.items()) == 2
 
 
-def test_bad_direct_invocation_raises_so_async_retries_and_dlq_apply(deployed: Deployed) -> None:
-    with pytest.raises(InvalidPayload, match=r"body\.transaction_id is missing"):
-        deployed.invoke({"amount": "1.00", "currency": "USD", "status": "paid"})
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (
+            {"amount": "1.00", "currency": "USD", "status": "paid"},
+            r"body\.transaction_id is missing",
+        ),
+        (generic_body(event_id=7), r"body\.event_id must be a non-empty string"),
+        ({"body": "e30=", "isBase64Encoded": True, "headers": {"x": "1"}}, "missing webhook-id"),
+        ({"body": "not base64!", "isBase64Encoded": True}, "isBase64Encoded is true but"),
+    ],
+)
+def test_bad_direct_invocation_raises_so_async_retries_and_dlq_apply(
+    deployed: Deployed, payload: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(WebhookError, match=message):
+        deployed.invoke(payload)
     assert deployed.items() == []
+
+
+def test_direct_invocation_keeps_nested_float_metadata_exact(deployed: Deployed) -> None:
+    payload = json.loads(json.dumps(generic_body(event_id="evt_n", metadata={"rates": [0.1, 2.5]})))
+    assert deployed.invoke(payload)["status"] == "accepted"
+    [item] = deployed.items()
+    assert json.loads(item["metadata"], parse_float=Decimal)["rates"] == [
+        Decimal("0.1"),
+        Decimal("2.5"),
+    ]
 
 
 # -- publisher -------------------------------------------------------------------------------
