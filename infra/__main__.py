@@ -32,6 +32,8 @@ processor = WebhookProcessor(
         cost_center=config.get("costCenter") or "payments",
         owner=config.get("owner") or "payments-platform",
         signing_secrets=secrets,
+        deployer_principal_arns=config.get_object("deployerPrincipalArns") or [],
+        operator_principal_arns=config.get_object("operatorPrincipalArns") or [],
     ),
 )
 

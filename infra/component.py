@@ -17,7 +17,7 @@ log groups, policies, URL, triggers), ``alarms``. ``scope`` names, tags and pare
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -27,7 +27,7 @@ import pulumi_aws as aws
 from alarms import build_alarms
 from data import build_data
 from functions import build_functions, build_roles
-from keys import build_keys
+from keys import KeyUsers, build_keys
 from scope import Scope
 
 
@@ -48,6 +48,11 @@ class WebhookProcessorArgs:
     #: Provider name -> signing secret (a Pulumi secret). Providers left out get no parameter,
     #: and the receiver answers their deliveries with 503 until one is set.
     signing_secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    #: Who deploys the stack and who operates it (reads the dead-letter queue, the table, the
+    #: secrets): IAM principal ARNs the key policy names. Empty: the account root, so the
+    #: account's IAM policies decide (the README lists what each needs).
+    deployer_principal_arns: Sequence[str] = ()
+    operator_principal_arns: Sequence[str] = ()
     secrets_ttl_seconds: int = 300
     async_retries: int = 2
     async_max_event_age_seconds: int = 3600
@@ -72,7 +77,11 @@ class WebhookProcessor(pulumi.ComponentResource):
             region=aws.get_region_output().region,
         )
         self.roles = build_roles(scope)
-        self.keys = build_keys(scope, [self.roles.receiver, self.roles.publisher])
+        self.keys = build_keys(
+            scope,
+            {"receiver": self.roles.receiver, "publisher": self.roles.publisher},
+            KeyUsers(args.deployer_principal_arns, args.operator_principal_arns),
+        )
         self.data = build_data(scope, self.keys.key, args.signing_secrets)
         self.functions = build_functions(scope, args, self.roles, self.keys.key, self.data)
         self.alarms = build_alarms(

@@ -6,7 +6,8 @@ queue. The table's stream feeds the publisher, which publishes to the topic; a b
 fails after bounded retries is dead-lettered too.
 
 Least privilege: one role per function, one statement per need, each scoped to the ARNs it
-touches; no wildcard action anywhere; ``*`` resource only for X-Ray, which has no resource ARNs.
+touches; no wildcard action anywhere; ``*`` resource only for actions that have no resource
+type (X-Ray's, ``dynamodb:ListStreams``).
 """
 
 from __future__ import annotations
@@ -232,16 +233,14 @@ def _publisher_policy(
 ) -> None:
     statements = [
         *_common_statements("publisher", log_group),
+        # What the stream's event source mapping calls as this role.
         _statement(
             "ReadsTheTableStream",
-            [
-                "dynamodb:DescribeStream",
-                "dynamodb:GetRecords",
-                "dynamodb:GetShardIterator",
-                "dynamodb:ListStreams",
-            ],
+            ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
             [data.table.stream_arn],
         ),
+        # ListStreams has no resource type: "*" is the only resource it can be granted on.
+        _statement("ListsStreams", ["dynamodb:ListStreams"], ["*"]),
         _statement("PublishesEvents", ["sns:Publish"], [data.topic.arn]),
         _statement("DeadLettersFailedBatches", ["sqs:SendMessage"], [data.dead_letters.arn]),
     ]

@@ -1,9 +1,22 @@
 """The stack's customer-managed KMS key, its key policy and its alias.
 
 One key, rotation on, encrypts the table, the topics, the dead-letter queue, the parameters,
-the log groups and the functions' environment. Its policy lets the account administer the key,
-the functions' roles use it only through the services they call (``kms:ViaService``), and the
-AWS services use it only for this account (and, for CloudWatch Logs, this stack's log groups).
+the log groups and the functions' environment. Who may use it, and how (each statement is
+needed by a row of the access matrix in ``tests/infra/test_access.py``):
+
+* the account administers the key (its IAM policies decide who);
+* the deploying principals use it only through the services that encrypt with it
+  (``kms:ViaService``) and only from this account (``kms:CallerAccount``): DynamoDB, SSM and
+  Lambda call KMS as the caller when the program creates the table, a SecureString and a
+  function with an encrypted environment. Their ``kms:CreateGrant`` is a statement of its own,
+  allowed only for grants AWS services create for their resources;
+* the operators read what the key protects (the dead-letter queue, the table, the secrets, the
+  functions' environment) through the same services;
+* each function's role uses it only through the services its function calls;
+* CloudWatch Logs only for this stack's log groups, CloudWatch alarms only for this account.
+
+No ``kms:*`` and no wildcard action names: where AWS documents a wildcard list (CloudWatch
+Logs), it is spelled out.
 """
 
 from __future__ import annotations
@@ -18,7 +31,6 @@ import pulumi_aws as aws
 
 from scope import Scope
 
-KMS_USE: Final = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
 KMS_ADMIN: Final = (
     "kms:CancelKeyDeletion",
     "kms:CreateAlias",
@@ -30,7 +42,6 @@ KMS_ADMIN: Final = (
     "kms:EnableKeyRotation",
     "kms:GetKeyPolicy",
     "kms:GetKeyRotationStatus",
-    "kms:ListAliases",
     "kms:ListGrants",
     "kms:ListKeyPolicies",
     "kms:ListResourceTags",
@@ -42,8 +53,45 @@ KMS_ADMIN: Final = (
     "kms:UpdateAlias",
     "kms:UpdateKeyDescription",
 )
-#: The services through which the functions' roles may use the key.
-VIA_SERVICES: Final = ("dynamodb", "sns", "sqs", "ssm", "lambda")
+#: What DynamoDB requires of the principal that selects a customer managed key for a table
+#: (``kms:ReEncrypt*`` and ``kms:GenerateDataKey*`` spelled out); SSM and Lambda need subsets.
+KMS_DEPLOY: Final = (
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+)
+#: Reading what the key protects, and writing a rotated secret.
+KMS_OPERATE: Final = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
+#: Reading and writing through a service: DynamoDB and SSM decrypt, SQS and SNS need a data key.
+KMS_FUNCTION: Final = ("kms:Decrypt", "kms:GenerateDataKey")
+#: CloudWatch Logs' documented list (``kms:Encrypt*``, ``kms:Decrypt*``, ``kms:ReEncrypt*``,
+#: ``kms:GenerateDataKey*``, ``kms:Describe*``), each name written out.
+KMS_LOGS: Final = (
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyPair",
+    "kms:GenerateDataKeyPairWithoutPlaintext",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+)
+#: The services through which people use the key (the issue's list, and the services that
+#: hold data under it).
+PEOPLE_VIA: Final = ("dynamodb", "lambda", "sns", "sqs", "ssm")
+#: The services that create grants for their resources at deploy time.
+GRANTS_VIA: Final = ("dynamodb", "lambda")
+#: Each function's services: both read the table (DynamoDB decrypts the table key as the
+#: caller) and dead-letter to the queue; the receiver reads secrets, the publisher publishes.
+FUNCTION_VIA: Final = {
+    "receiver": ("dynamodb", "sqs", "ssm"),
+    "publisher": ("dynamodb", "sns", "sqs"),
+}
 
 
 @dataclass(frozen=True)
@@ -54,11 +102,35 @@ class Keys:
     alias: aws.kms.Alias
 
 
-def build_keys(scope: Scope, function_roles: Sequence[aws.iam.Role]) -> Keys:
-    """The key, usable by ``function_roles`` through their services, and its alias."""
+@dataclass(frozen=True)
+class KeyUsers:
+    """Who uses the key besides AWS services: principal ARNs by role. An empty list means the
+    account root, that is: whoever the account's IAM policies allow."""
+
+    deployers: Sequence[str] = ()
+    operators: Sequence[str] = ()
+
+
+def build_keys(
+    scope: Scope, function_roles: dict[str, aws.iam.Role], users: KeyUsers | None = None
+) -> Keys:
+    """The key, usable by ``function_roles`` (by function) through their services, and its
+    alias."""
+    users = users or KeyUsers()
+    names = sorted(function_roles)
     policy = pulumi.Output.all(
-        scope.account, scope.region, *(role.arn for role in function_roles)
-    ).apply(lambda values: json.dumps(key_policy(scope.suffix, *values)))
+        scope.account, scope.region, *(function_roles[name].arn for name in names)
+    ).apply(
+        lambda values: json.dumps(
+            key_policy(
+                scope.suffix,
+                values[0],
+                values[1],
+                dict(zip(names, values[2:], strict=True)),
+                users,
+            )
+        )
+    )
     key = aws.kms.Key(
         scope.named("key"),
         description=f"webhook-processor {scope.suffix}: table, topics, queue, secrets, logs",
@@ -77,52 +149,88 @@ def build_keys(scope: Scope, function_roles: Sequence[aws.iam.Role]) -> Keys:
     return Keys(key, alias)
 
 
-def key_policy(suffix: str, account: str, region: str, *function_roles: str) -> dict[str, Any]:
-    """The key policy document, given the ARNs of the functions' roles."""
+def _via(region: str, services: Sequence[str]) -> list[str]:
+    return [f"{service}.{region}.amazonaws.com" for service in services]
+
+
+def _allow(
+    sid: str, principal: dict[str, Any], actions: Sequence[str], **condition: Any
+) -> dict[str, Any]:
+    statement = {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": principal,
+        "Action": list(actions),
+        "Resource": "*",  # in a key policy: this key
+    }
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+def key_policy(
+    suffix: str, account: str, region: str, function_roles: dict[str, str], users: KeyUsers
+) -> dict[str, Any]:
+    """The key policy document, given the ARNs of the functions' roles (by function)."""
+    root = f"arn:aws:iam::{account}:root"
+    deployers = list(users.deployers) or [root]
+    operators = list(users.operators) or [root]
     return {
         "Version": "2012-10-17",
         "Statement": [
-            {
-                "Sid": "AccountAdministersTheKey",
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
-                "Action": list(KMS_ADMIN),
-                "Resource": "*",
-            },
-            {
-                "Sid": "FunctionsUseTheKeyThroughTheirServices",
-                "Effect": "Allow",
-                "Principal": {"AWS": list(function_roles)},
-                "Action": list(KMS_USE),
-                "Resource": "*",
-                "Condition": {
-                    "StringEquals": {
-                        "kms:ViaService": [f"{s}.{region}.amazonaws.com" for s in VIA_SERVICES]
-                    }
+            _allow("AccountAdministersTheKey", {"AWS": root}, KMS_ADMIN),
+            _allow(
+                "DeployersUseTheKeyThroughServices",
+                {"AWS": deployers},
+                KMS_DEPLOY,
+                StringEquals={
+                    "kms:CallerAccount": account,
+                    "kms:ViaService": _via(region, PEOPLE_VIA),
                 },
-            },
-            {
-                "Sid": "LogsEncryptThisStacksLogGroups",
-                "Effect": "Allow",
-                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
-                "Action": list(KMS_USE),
-                "Resource": "*",
-                "Condition": {
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": (
-                            f"arn:aws:logs:{region}:{account}:log-group:/aws/lambda/"
-                            f"webhook-*-{suffix}"
-                        )
-                    }
+            ),
+            _allow(
+                "DeployersLetServicesCreateGrants",
+                {"AWS": deployers},
+                ["kms:CreateGrant"],
+                StringEquals={
+                    "kms:CallerAccount": account,
+                    "kms:ViaService": _via(region, GRANTS_VIA),
                 },
-            },
-            {
-                "Sid": "AlarmsAndTopicsOfThisAccount",
-                "Effect": "Allow",
-                "Principal": {"Service": ["cloudwatch.amazonaws.com", "sns.amazonaws.com"]},
-                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-                "Resource": "*",
-                "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-            },
+                Bool={"kms:GrantIsForAWSResource": "true"},
+            ),
+            _allow(
+                "OperatorsReadThroughServices",
+                {"AWS": operators},
+                KMS_OPERATE,
+                StringEquals={
+                    "kms:CallerAccount": account,
+                    "kms:ViaService": _via(region, PEOPLE_VIA),
+                },
+            ),
+            *(
+                _allow(
+                    f"{function.title()}UsesTheKeyThroughItsServices",
+                    {"AWS": role},
+                    KMS_FUNCTION,
+                    StringEquals={"kms:ViaService": _via(region, FUNCTION_VIA[function])},
+                )
+                for function, role in sorted(function_roles.items())
+            ),
+            _allow(
+                "LogsEncryptThisStacksLogGroups",
+                {"Service": f"logs.{region}.amazonaws.com"},
+                KMS_LOGS,
+                ArnLike={
+                    "kms:EncryptionContext:aws:logs:arn": (
+                        f"arn:aws:logs:{region}:{account}:log-group:/aws/lambda/webhook-*-{suffix}"
+                    )
+                },
+            ),
+            _allow(
+                "AlarmsNotifyTheEncryptedAlarmTopic",
+                {"Service": "cloudwatch.amazonaws.com"},
+                ["kms:Decrypt", "kms:GenerateDataKey"],
+                StringEquals={"aws:SourceAccount": account},
+            ),
         ],
     }

@@ -18,17 +18,20 @@ PROJECT = "webhook-processor"
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 
-#: What AWS computes and the mocks must return, by resource type.
-_SERVICE = {
-    "aws:dynamodb/table:Table": "dynamodb",
-    "aws:sns/topic:Topic": "sns",
-    "aws:sqs/queue:Queue": "sqs",
-    "aws:kms/key:Key": "kms",
-    "aws:lambda/function:Function": "lambda",
-    "aws:iam/role:Role": "iam",
-    "aws:cloudwatch/logGroup:LogGroup": "logs",
-    "aws:ssm/parameter:Parameter": "ssm",
+#: The ARN AWS gives each kind of resource, from its name (a key's id is its name + "-id").
+_ARNS = {
+    "aws:dynamodb/table:Table": "arn:aws:dynamodb:{region}:{account}:table/{name}",
+    "aws:sns/topic:Topic": "arn:aws:sns:{region}:{account}:{name}",
+    "aws:sqs/queue:Queue": "arn:aws:sqs:{region}:{account}:{name}",
+    "aws:kms/key:Key": "arn:aws:kms:{region}:{account}:key/{name}-id",
+    "aws:kms/alias:Alias": "arn:aws:kms:{region}:{account}:{name}",
+    "aws:lambda/function:Function": "arn:aws:lambda:{region}:{account}:function:{name}",
+    "aws:iam/role:Role": "arn:aws:iam::{account}:role/{name}",
+    "aws:cloudwatch/logGroup:LogGroup": "arn:aws:logs:{region}:{account}:log-group:{name}",
+    "aws:ssm/parameter:Parameter": "arn:aws:ssm:{region}:{account}:parameter{name}",
+    "aws:cloudwatch/metricAlarm:MetricAlarm": "arn:aws:cloudwatch:{region}:{account}:alarm:{name}",
 }
+STREAM_LABEL = "2026-11-28T00:00:00.000"
 
 
 @dataclass
@@ -39,6 +42,8 @@ class Recorded:
     name: str
     inputs: dict[str, Any]
     parent: str | None = None
+    #: What the mocks answered, as AWS would: the inputs plus ``arn`` and friends.
+    outputs: dict[str, Any] = field(default_factory=dict)
 
     def json_input(self, key: str) -> Any:
         return json.loads(self.inputs[key])
@@ -65,8 +70,14 @@ class Run:
 
 
 def arn_of(typ: str, name: str) -> str:
-    service = _SERVICE.get(typ, typ.split(":")[1].split("/", maxsplit=1)[0])
-    return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{name}"
+    """The ARN the mocks give a resource of ``typ`` named ``name``, shaped as AWS shapes it."""
+    template = _ARNS.get(typ, "arn:aws:{service}:{region}:{account}:{name}")
+    return template.format(
+        service=typ.split(":")[1].split("/", maxsplit=1)[0],
+        region=REGION,
+        account=ACCOUNT,
+        name=name,
+    )
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -78,7 +89,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         name = inputs.get("name", args.name)
         outputs = {**inputs, "arn": arn_of(args.typ, name), "name": name}
         if args.typ == "aws:dynamodb/table:Table":
-            outputs["streamArn"] = f"{arn_of(args.typ, name)}/stream/2026-11-28T00:00:00.000"
+            outputs["streamArn"] = f"{arn_of(args.typ, name)}/stream/{STREAM_LABEL}"
         elif args.typ == "aws:sqs/queue:Queue":
             outputs["url"] = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{name}"
         elif args.typ == "aws:kms/key:Key":
@@ -90,9 +101,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 (r for r in self.run.resources if r.name == args.name and r.typ == args.typ), None
             )
             if existing is not None:
-                existing.inputs = inputs
+                existing.inputs, existing.outputs = inputs, outputs
             else:
-                self.run.resources.append(Recorded(args.typ, args.name, inputs))
+                self.run.resources.append(Recorded(args.typ, args.name, inputs, outputs=outputs))
         return f"{args.name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:

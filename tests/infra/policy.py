@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from tests.infra.harness import Recorded
+from tests.infra.reference import resource_types
 
 Rule = Callable[[Recorded, "Context"], list[str]]
 
@@ -103,7 +104,8 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def least_privilege(resource: Recorded, context: Context) -> list[str]:
-    """No wildcard action anywhere; IAM resources scoped to ARNs, X-Ray excepted.
+    """No wildcard action anywhere; IAM resources scoped to ARNs, except for actions that have
+    no resource type (AWS accepts only ``*`` for those: X-Ray's, ``dynamodb:ListStreams``).
 
     A statement that names no action or no resource is a violation too: the checks below
     look at each action and resource, and would find nothing wrong with none.
@@ -133,8 +135,8 @@ def least_privilege(resource: Recorded, context: Context) -> list[str]:
         resources = _as_list(statement.get("Resource", []))
         if not resources:
             problems.append(f"{resource.name}/{sid}: no resource")
-        xray_only = all(action.startswith("xray:") for action in actions)
-        if any(r == "*" or not str(r).startswith("arn:") for r in resources) and not xray_only:
+        typeless = all(not resource_types(action) for action in actions)
+        if any(r == "*" or not str(r).startswith("arn:") for r in resources) and not typeless:
             problems.append(f"{resource.name}/{sid}: unscoped resource {resources}")
     return problems
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 from typing import Any
 
 import pytest
@@ -176,23 +177,66 @@ def test_kms_key_rotates_has_a_7_day_window_and_an_alias(bare: Run) -> None:
 
 def test_key_policy_lets_exactly_the_services_that_need_it_use_the_key(bare: Run) -> None:
     policy = {s["Sid"]: s for s in bare.one("aws:kms/key:Key").json_input("policy")["Statement"]}
-    functions = policy["FunctionsUseTheKeyThroughTheirServices"]
-    assert functions["Principal"]["AWS"] == [
-        arn_of("aws:iam/role:Role", f"webhook-{f}-test") for f in ("receiver", "publisher")
+    root = f"arn:aws:iam::{ACCOUNT}:root"
+    assert set(policy) == {
+        "AccountAdministersTheKey",
+        "DeployersUseTheKeyThroughServices",
+        "DeployersLetServicesCreateGrants",
+        "OperatorsReadThroughServices",
+        "PublisherUsesTheKeyThroughItsServices",
+        "ReceiverUsesTheKeyThroughItsServices",
+        "LogsEncryptThisStacksLogGroups",
+        "AlarmsNotifyTheEncryptedAlarmTopic",
+    }
+    via = {
+        name: sorted(s["Condition"]["StringEquals"]["kms:ViaService"])
+        for name, s in policy.items()
+        if "kms:ViaService" in s.get("Condition", {}).get("StringEquals", {})
+    }
+    assert via["ReceiverUsesTheKeyThroughItsServices"] == [
+        f"{s}.{REGION}.amazonaws.com" for s in ("dynamodb", "sqs", "ssm")
     ]
-    assert sorted(functions["Condition"]["StringEquals"]["kms:ViaService"]) == sorted(
-        f"{s}.{REGION}.amazonaws.com" for s in ("dynamodb", "sns", "sqs", "ssm", "lambda")
-    )
+    assert via["PublisherUsesTheKeyThroughItsServices"] == [
+        f"{s}.{REGION}.amazonaws.com" for s in ("dynamodb", "sns", "sqs")
+    ]
+    assert via["DeployersLetServicesCreateGrants"] == [
+        f"{s}.{REGION}.amazonaws.com" for s in ("dynamodb", "lambda")
+    ]
+    people = [f"{s}.{REGION}.amazonaws.com" for s in ("dynamodb", "lambda", "sns", "sqs", "ssm")]
+    assert via["DeployersUseTheKeyThroughServices"] == people
+    assert via["OperatorsReadThroughServices"] == people
+    receiver = policy["ReceiverUsesTheKeyThroughItsServices"]
+    assert receiver["Principal"] == {"AWS": arn_of("aws:iam/role:Role", "webhook-receiver-test")}
+    # By default the account's IAM policies decide who deploys and operates.
+    assert policy["DeployersUseTheKeyThroughServices"]["Principal"] == {"AWS": [root]}
+    assert policy["OperatorsReadThroughServices"]["Principal"] == {"AWS": [root]}
+    grants = policy["DeployersLetServicesCreateGrants"]
+    assert grants["Action"] == ["kms:CreateGrant"]
+    assert grants["Condition"]["Bool"] == {"kms:GrantIsForAWSResource": "true"}
+    assert grants["Condition"]["StringEquals"]["kms:CallerAccount"] == ACCOUNT
     logs = policy["LogsEncryptThisStacksLogGroups"]
     assert logs["Principal"] == {"Service": f"logs.{REGION}.amazonaws.com"}
     assert logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"].endswith(
         ":log-group:/aws/lambda/webhook-*-test"
     )
-    services = policy["AlarmsAndTopicsOfThisAccount"]
-    assert services["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
-    assert policy["AccountAdministersTheKey"]["Principal"] == {
-        "AWS": f"arn:aws:iam::{ACCOUNT}:root"
-    }
+    alarms = policy["AlarmsNotifyTheEncryptedAlarmTopic"]
+    assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert alarms["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+    assert policy["AccountAdministersTheKey"]["Principal"] == {"AWS": root}
+
+
+def test_configured_deployers_and_operators_are_named_in_the_key_policy() -> None:
+    deployer, operator = (f"arn:aws:iam::{ACCOUNT}:role/{n}" for n in ("ci", "oncall"))
+    run = run_program(
+        {
+            "deployerPrincipalArns": json.dumps([deployer]),
+            "operatorPrincipalArns": json.dumps([operator]),
+        }
+    )
+    policy = {s["Sid"]: s for s in run.one("aws:kms/key:Key").json_input("policy")["Statement"]}
+    assert policy["DeployersUseTheKeyThroughServices"]["Principal"] == {"AWS": [deployer]}
+    assert policy["DeployersLetServicesCreateGrants"]["Principal"] == {"AWS": [deployer]}
+    assert policy["OperatorsReadThroughServices"]["Principal"] == {"AWS": [operator]}
 
 
 def test_no_secrets_configured_means_no_parameters(bare: Run) -> None:
@@ -255,6 +299,7 @@ def test_receiver_may_put_items_read_its_secrets_and_dead_letter(configured: Run
 def test_publisher_may_read_the_stream_publish_and_dead_letter(bare: Run) -> None:
     statements = policy_statements(bare, "publisher")
     [stream] = statements["ReadsTheTableStream"]["Resource"]
+    assert statements["ListsStreams"]["Resource"] == ["*"]  # no resource type to scope to
     assert stream.startswith(arn_of("aws:dynamodb/table:Table", "webhook-events-test") + "/stream/")
     assert statements["PublishesEvents"] == {
         "Sid": "PublishesEvents",
@@ -264,6 +309,7 @@ def test_publisher_may_read_the_stream_publish_and_dead_letter(bare: Run) -> Non
     }
     assert set(statements) == {
         "ReadsTheTableStream",
+        "ListsStreams",
         "PublishesEvents",
         "DeadLettersFailedBatches",
         "PublisherWritesItsLogs",
