@@ -20,6 +20,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from tests import calls as calls_module
 from tests.aws import SECRETS_PATH, TABLE, create_resources
 from tests.bad_inputs import BAD_INPUTS
 from tests.builders import (
@@ -32,6 +33,7 @@ from tests.builders import (
     signed,
     stripe_event,
 )
+from tests.infra.matrix import PUBLISHER, RECEIVER, Stack
 from webhook_processor.bootstrap import AwsConfig, build_publisher, build_receiver
 from webhook_processor.entrypoints import lambda_handler, observability, publisher_handler
 from webhook_processor.entrypoints.observability import Handler
@@ -43,6 +45,8 @@ from webhook_processor.errors import (
 from webhook_processor.publishing.sns import SnsSink
 from webhook_processor.storage.dynamodb import DynamoDBStore
 
+#: The resources ``create_resources`` makes, named as the program names a stack called "test".
+STACK = Stack.named("test")
 TEMPLATE = json.loads(
     (Path(__file__).parent.parent / "events" / "function_url_v2.json").read_text()
 )
@@ -60,9 +64,12 @@ class Context:
 
 @dataclass
 class Deployed:
+    #: The test's own view of the account (setup and assertions).
     session: boto3.Session
     topic_arn: str
     queue_url: str
+    #: What each function's code calls AWS through: recorded, and held to the access matrix.
+    sessions: dict[str, boto3.Session]
     #: The deployed functions' code, wired by the real builders with the suite's fixed clock
     #: (so signed timestamps are current) and this session.
     receive_handler: Handler
@@ -119,15 +126,21 @@ def deployed() -> Iterator[Deployed]:
         config = AwsConfig(
             table_name=TABLE, topic_arn=resources.topic_arn, secrets_path=SECRETS_PATH
         )
+        sessions = {RECEIVER: boto3.Session(), PUBLISHER: boto3.Session()}
+        calls = {role: calls_module.record(sessions[role], STACK) for role in sessions}
         yield Deployed(
             session,
             resources.topic_arn,
             resources.queue_url,
+            sessions,
             lambda_handler.create_handler(
-                lambda: build_receiver(config, session, clock=lambda: NOW)
+                lambda: build_receiver(config, sessions[RECEIVER], clock=lambda: NOW)
             ),
-            publisher_handler.create_handler(lambda: build_publisher(config, session)),
+            publisher_handler.create_handler(lambda: build_publisher(config, sessions[PUBLISHER])),
         )
+        # Every call the code made must be a row of the access matrix for its role.
+        for role, made in calls.items():
+            assert calls_module.not_in_matrix(made, role, STACK) == []
 
 
 @contextlib.contextmanager
@@ -377,7 +390,7 @@ def test_one_failed_publish_is_reported_alone_and_a_retry_publishes_nothing_twic
         if sns_is_throttling[0] and "evt_1" in str(params["body"]):
             raise ClientError({"Error": {"Code": "Throttling", "Message": "slow down"}}, "Publish")
 
-    deployed.session.events.register("before-call.sns.Publish", throttle_evt_1)
+    deployed.sessions[PUBLISHER].events.register("before-call.sns.Publish", throttle_evt_1)
     result = deployed.publish(records)
     failed = records[1]["dynamodb"]["SequenceNumber"]
     assert result == {"batchItemFailures": [{"itemIdentifier": failed}]}
@@ -485,3 +498,18 @@ def test_clients_fail_fast_with_bounded_retries(deployed: Deployed) -> None:
     for _, config in made:
         assert (config.connect_timeout, config.read_timeout) == (2, 5)
         assert config.retries == {"total_max_attempts": 3, "mode": "standard"}
+
+
+def test_a_call_no_row_of_the_matrix_allows_the_role_is_caught(deployed: Deployed) -> None:
+    """The drift check the fixture runs after every test, shown failing on purpose."""
+    session = boto3.Session()
+    made = calls_module.record(session, STACK)
+    session.client("dynamodb").scan(TableName=TABLE)  # no function may scan the table
+    session.client("dynamodb").put_item(TableName=TABLE, Item={"event_key": {"S": "x#1"}})
+    table = STACK.arn("dynamodb", f"table/{TABLE}")
+    assert made == [
+        calls_module.Call("dynamodb:Scan", table),
+        calls_module.Call("dynamodb:PutItem", table),
+    ]
+    assert calls_module.not_in_matrix(made, RECEIVER, STACK) == [made[0]]
+    assert calls_module.not_in_matrix(made, PUBLISHER, STACK) == made  # it only reads the stream
