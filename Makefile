@@ -19,6 +19,9 @@ run: $(VENV)/.local  ## start the local processor on $(HOST):$(PORT)
 test: $(VENV)/.dev lint  ## lint, type-check and run the whole offline suite
 	$(BIN)/pytest
 
+test-deployed: $(VENV)/.dev  ## tests/deployed against a real stack: WEBHOOK_STACK_OUTPUTS=outputs.json and AWS credentials
+	WEBHOOK_DEPLOYED_TARGET=real $(BIN)/pytest tests/deployed --no-cov
+
 access-matrix: $(VENV)/.dev  ## every call AWS authorises for the stack, evaluated against its policies
 	$(BIN)/python -m tests.infra.matrix
 

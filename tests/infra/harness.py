@@ -6,7 +6,7 @@ import contextlib
 import json
 import runpy
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,11 +144,15 @@ def _recording_outputs(
 
 
 def run_program(
-    config: dict[str, str], secret_keys: tuple[str, ...] = (), stack: str = "test"
+    config: dict[str, str],
+    secret_keys: tuple[str, ...] = (),
+    stack: str = "test",
+    mocks: Callable[[Run], pulumi.runtime.Mocks] = RecordingMocks,
 ) -> Run:
-    """Run ``infra/__main__.py`` with ``config`` (keys without the project prefix)."""
+    """Run ``infra/__main__.py`` with ``config`` (keys without the project prefix); ``mocks``
+    answers for AWS (by default: recording, and computing ARNs as AWS would)."""
     run = Run()
-    pulumi.runtime.set_mocks(RecordingMocks(run), project=PROJECT, stack=stack, preview=False)
+    pulumi.runtime.set_mocks(mocks(run), project=PROJECT, stack=stack, preview=False)
     pulumi.runtime.set_all_config(
         {f"{PROJECT}:{key}": value for key, value in config.items()},
         [f"{PROJECT}:{key}" for key in secret_keys],
