@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import boto3
 
+from tests.aws import read_stream
 from tests.builders import GENERIC_SECRET, STRIPE_SECRET
 from tests.deployed.emulator import Moto, assume, deploy
 from tests.integration.test_lambda import Context, url_event
@@ -96,13 +97,7 @@ class EmulatedStack:
         """What the event source mapping does: the stream's new records to the publisher."""
         table = self.client("dynamodb").describe_table(TableName=self.outputs["table_name"])
         arn = table["Table"]["LatestStreamArn"]
-        streams = self.client("dynamodbstreams")
-        records = []
-        for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-            iterator = streams.get_shard_iterator(
-                StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-            )["ShardIterator"]
-            records += streams.get_records(ShardIterator=iterator)["Records"]
+        records = read_stream(self.client("dynamodbstreams"), arn)
         fresh = [r for r in records if r["dynamodb"]["SequenceNumber"] not in self._published]
         if fresh:
             result = self._run(

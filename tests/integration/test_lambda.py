@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from tests import calls as calls_module
-from tests.aws import SECRETS_PATH, TABLE, create_resources
+from tests.aws import SECRETS_PATH, TABLE, create_resources, read_stream
 from tests.bad_inputs import BAD_INPUTS
 from tests.builders import (
     NOW,
@@ -108,14 +108,7 @@ class Deployed:
         arn = self.session.client("dynamodb").describe_table(TableName=TABLE)["Table"][
             "LatestStreamArn"
         ]
-        streams = self.session.client("dynamodbstreams")
-        records = []
-        for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-            iterator = streams.get_shard_iterator(
-                StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-            )["ShardIterator"]
-            records += streams.get_records(ShardIterator=iterator)["Records"]
-        return [{**record, "eventSourceARN": arn} for record in records]
+        return read_stream(self.session.client("dynamodbstreams"), arn)
 
 
 @pytest.fixture
