@@ -10,7 +10,8 @@ from component import WebhookProcessor, WebhookProcessorArgs
 from webhook_processor.providers import default_providers
 
 config = pulumi.Config()
-# One secret per provider the application ships: a new provider needs no change here.
+# One secret per provider the application ships: a new provider needs no change here. A value
+# may list several active secrets, comma-separated, while one is rotated.
 secrets = {
     provider: secret
     for provider in default_providers()
@@ -32,6 +33,7 @@ processor = WebhookProcessor(
         cost_center=config.get("costCenter") or "payments",
         owner=config.get("owner") or "payments-platform",
         signing_secrets=secrets,
+        square_notification_url=config.get("squareNotificationUrl"),
     ),
 )
 

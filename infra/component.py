@@ -48,6 +48,10 @@ class WebhookProcessorArgs:
     #: Provider name -> signing secret (a Pulumi secret). Providers left out get no parameter,
     #: and the receiver answers their deliveries with 503 until one is set.
     signing_secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    #: The notification URL registered with Square, which Square signs (the ``webhook_url``
+    #: output with ``square``, or a custom domain in front of it). Unset, the receiver answers
+    #: Square's deliveries with 503 until it is set.
+    square_notification_url: str | None = None
     secrets_ttl_seconds: int = 300
     async_retries: int = 2
     async_max_event_age_seconds: int = 3600

@@ -84,13 +84,25 @@ class PaymentEvent:
 
 
 class PaymentStatus(enum.StrEnum):
-    """The statuses every provider's vocabulary is normalised to."""
+    """The statuses every provider's vocabulary is normalised to (the README has the table).
+
+    A ``refunded`` event's amount is the amount of that one refund, never a running total, so
+    refunds can be added up per transaction. A dispute has two ways out, so they have their own
+    statuses: ``dispute_won`` (the money stays with the merchant) and ``dispute_lost`` (it went
+    back to the cardholder); neither ``succeeded`` nor ``refunded`` could say that without
+    moving a disputed payment backwards in its life cycle.
+    """
 
     PENDING = "pending"
+    #: Funds are held for the merchant and may still be captured or released.
+    AUTHORIZED = "authorized"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELED = "canceled"
     REFUNDED = "refunded"
+    DISPUTED = "disputed"
+    DISPUTE_WON = "dispute_won"
+    DISPUTE_LOST = "dispute_lost"
 
 
 class Disposition(enum.StrEnum):
