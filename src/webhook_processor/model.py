@@ -27,7 +27,8 @@ class WebhookRequest:
     body: bytes
     received_at: datetime
     method: str = "POST"
-    #: The URL the provider posted to, as the provider saw it (Square signs it).
+    #: The URL the request arrived on, as this edge saw it. No adapter verifies against it:
+    #: behind a proxy it is not the URL the provider signed (Square's is configuration).
     url: str = ""
 
     @classmethod

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 import pytest
 from starlette.testclient import TestClient
 
-from tests.aws import SECRETS_PATH
+from tests.aws import SECRETS_PATH, TABLE
+from tests.builders import NOW
 from tests.deliveries import (
     NEW_SECRETS,
     PROVIDERS,
@@ -20,7 +21,8 @@ from tests.deliveries import (
 )
 from tests.integration.test_lambda import Context, Deployed, deploy, url_event
 from tests.support import post
-from webhook_processor.bootstrap import LocalProcessor
+from webhook_processor.bootstrap import AwsConfig, LocalProcessor, build_receiver
+from webhook_processor.entrypoints import lambda_handler
 from webhook_processor.entrypoints.server import create_app
 
 
@@ -100,10 +102,6 @@ def test_adyen_batch_on_lambda_stores_each_item_once_and_a_tampered_batch_nothin
 
 
 def test_square_without_a_configured_url_is_503_so_square_retries(deployed: Deployed) -> None:
-    from tests.aws import TABLE
-    from tests.builders import NOW
-    from webhook_processor.bootstrap import AwsConfig, build_receiver
-    from webhook_processor.entrypoints import lambda_handler
 
     config = AwsConfig(table_name=TABLE, secrets_path=SECRETS_PATH)
     handler = lambda_handler.create_handler(
@@ -114,3 +112,10 @@ def test_square_without_a_configured_url_is_503_so_square_retries(deployed: Depl
     assert response["statusCode"] == 503
     assert json.loads(response["body"])["error"] == "provider_not_configured"
     assert deployed.items() == []
+
+
+def test_the_receiver_reads_the_square_notification_url_from_its_environment() -> None:
+    url = "https://payments.example.com/webhooks/square"
+    assert AwsConfig.from_environ({"SQUARE_NOTIFICATION_URL": url}).square_notification_url == url
+    assert AwsConfig.from_environ({"SQUARE_NOTIFICATION_URL": ""}).square_notification_url is None
+    assert AwsConfig.from_environ({}).square_notification_url is None

@@ -73,6 +73,8 @@ def test_send_square_signs_for_the_servers_own_url_out_of_the_box(server: Server
     sent = server.cli("send", "square", "--status", "refunded", "--url", server.url)
     assert sent.returncode == 0, sent.stderr
     assert '"status":"accepted"' in sent.stdout
+    started = (server.data_dir / "server.log").read_text()
+    assert f"square URL:  {server.url}/webhooks/square" in started
     elsewhere = server.cli("send", "square", "--url", server.url.replace("127.0.0.1", "localhost"))
     assert elsewhere.returncode == 1
     assert "invalid_signature" in elsewhere.stdout

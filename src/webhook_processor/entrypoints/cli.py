@@ -125,7 +125,7 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("--file", type=Path, help="send this file's bytes as the body instead")
     send.add_argument(
         "--items",
-        type=int,
+        type=_positive,
         default=1,
         help="events in one delivery, for providers that batch (adyen; default 1)",
     )
@@ -150,6 +150,12 @@ def _parser() -> argparse.ArgumentParser:
     chosen.add_argument("keys", nargs="*", default=[], metavar="KEY", help="dead letters to queue")
     redrive.set_defaults(command=_redrive)
     return parser
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return int(text)
 
 
 def _decimal(text: str) -> Decimal:
@@ -208,10 +214,10 @@ def _serve(args: argparse.Namespace) -> int:
 def _send(args: argparse.Namespace) -> int:
     config = LocalConfig(data_dir=args.data_dir, base_url=args.url)
     provider = local_providers(config)[args.provider]
-    if args.items != 1 and not (provider.batches and args.items > 0):
+    if args.items != 1 and not provider.batches:
+        batching = ", ".join(name for name, p in local_providers(config).items() if p.batches)
         print(
-            f"error: {provider.name} delivers one event per request; --items is for "
-            "providers that batch",
+            f"error: {provider.name} delivers one event per request; --items is for {batching}",
             file=sys.stderr,
         )
         return 2

@@ -332,3 +332,8 @@ def test_adyen_samples_parse_back_to_what_was_asked(status: str) -> None:
 def test_adyen_sample_refuses_an_unknown_status() -> None:
     with pytest.raises(InvalidPayload, match="adyen samples have status"):
         AdyenProvider().sample(Sample("PSP9", Decimal(1), "USD", "pending", NOW))
+
+
+def test_an_unsigned_field_of_the_wrong_type_is_a_bad_payload() -> None:
+    with pytest.raises(InvalidPayload, match=r"paymentMethod must be a string or null"):
+        parse(adyen_notification(adyen_item(paymentMethod=5)))

@@ -12,7 +12,7 @@ from tests.oracles import oracle
 from webhook_processor.errors import SecretUnavailable, SignatureInvalid, SignatureMismatch
 from webhook_processor.limits import MAX_ACTIVE_SECRETS
 from webhook_processor.model import Disposition, Outcome, PaymentStatus
-from webhook_processor.providers import default_providers
+from webhook_processor.providers import default_providers, direct_invocation_adapter
 from webhook_processor.providers.base import Provider, Sample, Signed, parse_signed
 
 PROVIDERS = sorted(default_providers())
@@ -43,6 +43,12 @@ def other_secret(secret: str) -> str:
 def test_the_registry_names_each_adapter_by_its_own_name() -> None:
     assert PROVIDERS == ["adyen", "generic", "square", "stripe"]
     assert all(name == adapter.name for name, adapter in default_providers().items())
+
+
+def test_direct_invocations_are_read_by_the_generic_adapter() -> None:
+    assert direct_invocation_adapter(default_providers()).name == "generic"
+    with pytest.raises(TypeError, match="must be the generic adapter"):
+        direct_invocation_adapter({"generic": default_providers()["stripe"]})
 
 
 @pytest.mark.parametrize("name", PROVIDERS)

@@ -200,3 +200,25 @@ def test_square_samples_are_accepted_by_the_sdk_and_parse_back(status: str) -> N
 def test_square_sample_refuses_an_unknown_status() -> None:
     with pytest.raises(InvalidPayload, match="square samples have status"):
         SquareProvider().sample(Sample("e1", Decimal(1), "USD", "weird", NOW))
+
+
+@pytest.mark.parametrize(
+    ("created_at", "message"),
+    [
+        (5, "must be an RFC 3339 timestamp string"),
+        ("yesterday", "'yesterday' is not an RFC 3339 timestamp"),
+        ("2020-02-06T21:27:34", "has no UTC offset"),
+    ],
+)
+def test_the_event_time_must_be_an_rfc_3339_timestamp(created_at: object, message: str) -> None:
+    event = square_event()
+    event["created_at"] = created_at
+    with pytest.raises(InvalidPayload, match=message):
+        parse(event)
+
+
+def test_the_event_time_is_read_to_the_microsecond_in_utc() -> None:
+    event = square_event()
+    event["created_at"] = "2022-07-13T20:30:59.037339943-02:00"
+    [parsed] = parse(event)
+    assert parsed.occurred_at.isoformat() == "2022-07-13T22:30:59.037339+00:00"

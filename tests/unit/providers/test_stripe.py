@@ -18,7 +18,7 @@ from tests.builders import (
     signed,
     stripe_event,
 )
-from webhook_processor.errors import InvalidPayload, SignatureInvalid
+from webhook_processor.errors import InvalidPayload, SignatureInvalid, SignatureMismatch
 from webhook_processor.model import PaymentEvent, PaymentStatus
 from webhook_processor.providers.base import Sample
 from webhook_processor.providers.stripe import EVENT_STATUS, SAMPLE_EVENTS, StripeProvider
@@ -191,3 +191,24 @@ def test_stripe_samples_parse_back_to_what_was_asked(status: str) -> None:
 def test_stripe_sample_refuses_an_unknown_status() -> None:
     with pytest.raises(InvalidPayload, match="stripe samples have status"):
         StripeProvider().sample(Sample("evt_s", Decimal(1), "USD", "weird", NOW))
+
+
+def test_the_stripe_librarys_test_payload_verifies_when_the_library_signs_it() -> None:
+    """stripe-python tests/test_webhook.py: DUMMY_WEBHOOK_PAYLOAD and DUMMY_WEBHOOK_SECRET. The
+    signature passes; the payload itself (no type) is then refused as a bad payload, not 401."""
+    payload = (
+        '{\n  "id": "evt_test_webhook",\n  "object": "event",\n'
+        '  "data": { "object": { "id": "rdr_123", "object": "terminal.reader" } }\n}'
+    )
+    header = stripe.WebhookSignature.generate_signature_header(
+        payload, "whsec_test_secret", timestamp=int(NOW.timestamp())
+    )
+    headers = {"Stripe-Signature": header}
+    with pytest.raises(InvalidPayload, match=r"body\.type is missing"):
+        StripeProvider().parse(
+            request("stripe", payload.encode(), headers), "whsec_test_secret", NOW
+        )
+    with pytest.raises(SignatureMismatch):
+        StripeProvider().parse(
+            request("stripe", payload.encode(), headers), "whsec_test_secreT", NOW
+        )
