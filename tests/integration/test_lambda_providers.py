@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from starlette.testclient import TestClient
 
 from tests.aws import SECRETS_PATH, TABLE
@@ -98,6 +100,32 @@ def test_adyen_batch_on_lambda_stores_each_item_once_and_a_tampered_batch_nothin
     assert deployed.receive(url_event("adyen", batch.body, batch.headers)) == (200, "[accepted]")
     assert sorted(item["event_id"] for item in deployed.items()) == [
         f"CAPTURE:B{n}:true" for n in (1, 2, 3)
+    ]
+
+
+def test_an_interrupted_adyen_batch_is_completed_by_adyens_retry(deployed: Deployed) -> None:
+    """Each item is its own conditional write on DynamoDB: a failure after the first item is a
+    503, Adyen retries the whole batch, and the retry stores what is missing, nothing twice."""
+    failing = [True]
+    puts: list[str] = []
+
+    def fail_the_second_put(params: dict[str, Any], **_: Any) -> None:
+        puts.append(params["body"])
+        if failing[0] and len(puts) == 2:
+            raise ClientError(
+                {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}},
+                "PutItem",
+            )
+
+    deployed.session.events.register("before-call.dynamodb.PutItem", fail_the_second_put)
+    batch = signed_sample("adyen", "R", items=3)
+    status, _ = deployed.receive(url_event("adyen", batch.body, batch.headers))
+    assert status == 503
+    assert [item["event_id"] for item in deployed.items()] == ["CAPTURE:R1:true"]
+    failing[0] = False
+    assert deployed.receive(url_event("adyen", batch.body, batch.headers)) == (200, "[accepted]")
+    assert sorted(item["event_id"] for item in deployed.items()) == [
+        f"CAPTURE:R{n}:true" for n in (1, 2, 3)
     ]
 
 

@@ -25,7 +25,7 @@ def sign(
 ) -> tuple[bytes, dict[str, str]]:
     try:
         notification = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return body, dict(HEADERS)
     wrappers = notification.get("notificationItems") if isinstance(notification, dict) else None
     if not isinstance(wrappers, list):

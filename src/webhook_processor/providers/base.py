@@ -186,11 +186,11 @@ def from_rfc3339(value: object, where: str, default: datetime) -> datetime:
         raise InvalidPayload(f"{where} must be an RFC 3339 timestamp string")
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
+        if parsed.tzinfo is None:
+            raise InvalidPayload(f"{where} {value[:40]!r} has no UTC offset")
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:  # Overflow: a year 9999 moved past UTC's range
         raise InvalidPayload(f"{where} {value[:40]!r} is not an RFC 3339 timestamp") from exc
-    if parsed.tzinfo is None:
-        raise InvalidPayload(f"{where} {value[:40]!r} has no UTC offset")
-    return parsed.astimezone(UTC)
 
 
 def from_unix(seconds: object, where: str) -> datetime:

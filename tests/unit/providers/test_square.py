@@ -208,6 +208,7 @@ def test_square_sample_refuses_an_unknown_status() -> None:
         (5, "must be an RFC 3339 timestamp string"),
         ("yesterday", "'yesterday' is not an RFC 3339 timestamp"),
         ("2020-02-06T21:27:34", "has no UTC offset"),
+        ("9999-12-31T23:59:59-23:59", "is not an RFC 3339 timestamp"),
     ],
 )
 def test_the_event_time_must_be_an_rfc_3339_timestamp(created_at: object, message: str) -> None:
