@@ -41,7 +41,7 @@ def other_secret(secret: str) -> str:
 
 
 def test_the_registry_names_each_adapter_by_its_own_name() -> None:
-    assert PROVIDERS == ["adyen", "generic", "square", "stripe"]
+    assert {"adyen", "generic", "square", "stripe"} <= set(PROVIDERS)
     assert all(name == adapter.name for name, adapter in default_providers().items())
 
 
@@ -132,7 +132,9 @@ SIGNING_HEADERS = [
 
 def test_the_header_signed_providers_are_the_ones_expected() -> None:
     """Adyen signs inside the body (its hmacSignature is tampered in test_adyen.py)."""
-    assert sorted({name for name, _ in SIGNING_HEADERS}) == ["generic", "square", "stripe"]
+    header_signed = {name for name, _ in SIGNING_HEADERS}
+    assert {"generic", "square", "stripe"} <= header_signed
+    assert "adyen" not in header_signed
 
 
 @pytest.mark.parametrize(("name", "header"), SIGNING_HEADERS)
