@@ -29,8 +29,8 @@ SECRET = "whsec_bench_0123456789abcdef"  # noqa: S105 - a benchmark fixture
 
 
 class _Secrets:
-    def get(self, provider: str) -> str:
-        return SECRET
+    def active(self, provider: str) -> tuple[str, ...]:
+        return (SECRET,)
 
 
 def _requests(count: int) -> list[WebhookRequest]:

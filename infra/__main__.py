@@ -10,7 +10,8 @@ from component import WebhookProcessor, WebhookProcessorArgs
 from webhook_processor.providers import default_providers
 
 config = pulumi.Config()
-# One secret per provider the application ships: a new provider needs no change here.
+# One secret per provider the application ships: a new provider needs no change here. A value
+# may list several active secrets, comma-separated, while one is rotated.
 secrets = {
     provider: secret
     for provider in default_providers()
@@ -34,6 +35,7 @@ processor = WebhookProcessor(
         signing_secrets=secrets,
         deployer_principal_arns=config.get_object("deployerPrincipalArns") or [],
         operator_principal_arns=config.get_object("operatorPrincipalArns") or [],
+        square_notification_url=config.get("squareNotificationUrl"),
     ),
 )
 

@@ -53,6 +53,10 @@ class WebhookProcessorArgs:
     #: account's IAM policies decide (the README lists what each needs).
     deployer_principal_arns: Sequence[str] = ()
     operator_principal_arns: Sequence[str] = ()
+    #: The notification URL registered with Square, which Square signs (the ``webhook_url``
+    #: output with ``square``, or a custom domain in front of it). Unset, the receiver answers
+    #: Square's deliveries with 503 until it is set.
+    square_notification_url: str | None = None
     secrets_ttl_seconds: int = 300
     async_retries: int = 2
     async_max_event_age_seconds: int = 3600

@@ -73,6 +73,11 @@ def build_functions(
             "TABLE_NAME": data.table.name,
             "SECRETS_PATH": data.secrets_path,
             "SECRETS_TTL_SECONDS": str(args.secrets_ttl_seconds),
+            **(
+                {"SQUARE_NOTIFICATION_URL": args.square_notification_url}
+                if args.square_notification_url
+                else {}
+            ),
         },
         dead_letter_arn=data.dead_letters.arn,
     )

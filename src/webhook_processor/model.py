@@ -27,7 +27,8 @@ class WebhookRequest:
     body: bytes
     received_at: datetime
     method: str = "POST"
-    #: The URL the provider posted to, as the provider saw it (Square signs it).
+    #: The URL the request arrived on, as this edge saw it. No adapter verifies against it:
+    #: behind a proxy it is not the URL the provider signed (Square's is configuration).
     url: str = ""
 
     @classmethod
@@ -84,13 +85,25 @@ class PaymentEvent:
 
 
 class PaymentStatus(enum.StrEnum):
-    """The statuses every provider's vocabulary is normalised to."""
+    """The statuses every provider's vocabulary is normalised to (the README has the table).
+
+    A ``refunded`` event's amount is the amount of that one refund, never a running total, so
+    refunds can be added up per transaction. A dispute has two ways out, so they have their own
+    statuses: ``dispute_won`` (the money stays with the merchant) and ``dispute_lost`` (it went
+    back to the cardholder); neither ``succeeded`` nor ``refunded`` could say that without
+    moving a disputed payment backwards in its life cycle.
+    """
 
     PENDING = "pending"
+    #: Funds are held for the merchant and may still be captured or released.
+    AUTHORIZED = "authorized"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELED = "canceled"
     REFUNDED = "refunded"
+    DISPUTED = "disputed"
+    DISPUTE_WON = "dispute_won"
+    DISPUTE_LOST = "dispute_lost"
 
 
 class Disposition(enum.StrEnum):

@@ -23,15 +23,16 @@ from webhook_processor.errors import (
 )
 from webhook_processor.limits import DEFAULT_MAX_BODY_BYTES, MAX_ID_LENGTH
 from webhook_processor.model import Disposition, Outcome, PaymentEvent, WebhookRequest, utc_now
-from webhook_processor.providers.base import Provider
+from webhook_processor.providers.base import Provider, parse_signed
 from webhook_processor.storage.base import EventStore
 
 log = logging.getLogger(__name__)
 
 
 class SecretSource(Protocol):
-    def get(self, provider: str) -> str:
-        """The signing secret of ``provider``; raises SecretUnavailable if it cannot be read."""
+    def active(self, provider: str) -> tuple[str, ...]:
+        """The active signing secrets of ``provider``, the current one first (several while a
+        secret is rotated); raises SecretUnavailable if they cannot be read."""
         ...
 
 
@@ -90,7 +91,7 @@ class Pipeline:
         if len(request.body) > self.max_body_bytes:
             raise PayloadTooLarge(self.max_body_bytes)
         _check_media_type(request.header("content-type"))
-        events = adapter.parse(request, self._secrets.get(adapter.name), self.clock())
+        events = parse_signed(adapter, request, self._secrets.active(adapter.name), self.clock())
         for event in events:
             _check_identifiers(event)
         return adapter, events

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 import webhook_processor.providers
+from tests.builders import SECRETS as PROVIDER_SECRETS
+from tests.infra.conftest import SECRETS, SQUARE_URL
 from tests.infra.harness import ACCOUNT, REGION, Run, arn_of, run_program
 from webhook_processor.providers import default_providers
 from webhook_processor.storage.dynamodb import TABLE_KEYS
@@ -243,18 +245,31 @@ def test_no_secrets_configured_means_no_parameters(bare: Run) -> None:
     assert bare.of_type("aws:ssm/parameter:Parameter") == []
 
 
-def test_one_secure_string_per_configured_secret(configured: Run) -> None:
+def test_one_secure_string_per_provider_the_application_ships(configured: Run) -> None:
     parameters = {
         p.inputs["name"]: p.inputs for p in configured.of_type("aws:ssm/parameter:Parameter")
     }
-    assert set(parameters) == {
-        "/webhook-processor/prod/secrets/generic",
-        "/webhook-processor/prod/secrets/stripe",
-    }
+    assert sorted(parameters) == [
+        f"/webhook-processor/prod/secrets/{provider}" for provider in sorted(default_providers())
+    ]
+    for provider in default_providers():
+        parameter = parameters[f"/webhook-processor/prod/secrets/{provider}"]
+        assert parameter["type"] == "SecureString"
+        assert parameter["keyId"] == arn_of("aws:kms/key:Key", "webhook-key-prod")
+        assert unwrap(parameter["value"]) == unwrap(SECRETS[f"{provider}SigningSecret"])
+    # Several active secrets while one is rotated: the value lists them, comma-separated.
     stripe = parameters["/webhook-processor/prod/secrets/stripe"]
-    assert stripe["type"] == "SecureString"
-    assert stripe["keyId"] == arn_of("aws:kms/key:Key", "webhook-key-prod")
-    assert unwrap(stripe["value"]) == "whsec_stripe_test"
+    assert unwrap(stripe["value"]) == f"whsec_stripe_new,{PROVIDER_SECRETS['stripe']}"
+
+
+def test_the_receiver_is_told_the_square_notification_url_only_when_configured(
+    bare: Run, configured: Run
+) -> None:
+    def environment(run: Run) -> dict[str, str]:
+        return dict(run.one(FUNCTION, "webhook-receiver-").inputs["environment"]["variables"])
+
+    assert environment(configured)["SQUARE_NOTIFICATION_URL"] == SQUARE_URL
+    assert "SQUARE_NOTIFICATION_URL" not in environment(bare)
 
 
 def test_a_provider_added_to_the_application_gets_its_secret_with_no_infra_change(
