@@ -77,6 +77,9 @@ class PaymentEvent:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     occurred_at: datetime = field(default_factory=utc_now)
     received_at: datetime = field(default_factory=utc_now)
+    #: The provider's own ordering of the object's versions, where it has one (Square's
+    #: ``version``): it breaks ties between events of one provider time.
+    sequence: int | None = None
 
     @property
     def key(self) -> str:

@@ -1,0 +1,228 @@
+"""A transaction's state: every stored event applied to it once, and it never moves backwards.
+
+Providers do not deliver in order (Stripe says so; every provider retries), so the state cannot
+be "whatever arrived last". It is the join of what every event says, in three dimensions that
+are each independent of arrival order:
+
+``payment``
+    The winning payment event. Events are ordered by phase first: an outcome (``canceled``,
+    ``succeeded``) beats anything before one (``pending``, ``authorized``, ``failed``), so a
+    ``processing`` that arrives after ``succeeded`` changes nothing. Within a phase the order is
+    the provider's time, then the life-cycle rank (Stripe's ``created`` has one-second
+    resolution: ``processing`` and ``succeeded`` of one second tie on time), then the provider's
+    own sequence where it has one, then the event id, so the order is total.
+``refunds``
+    The sum of the refund events' amounts, per currency: each ``refunded`` event is the amount
+    of one refund (see :class:`~webhook_processor.model.PaymentStatus`). Sums do not care about
+    order, and the store applies each event exactly once.
+``dispute``
+    The winning dispute event: ``disputed`` is beaten by an outcome (``dispute_won``,
+    ``dispute_lost``), ties again by time, sequence, id.
+
+The life cycle a person reads (:class:`TransactionStatus`) is derived from the three::
+
+    disputed       a dispute is open
+    dispute_lost   the dispute went to the cardholder
+    refunded       refunds add up to the captured amount
+    partially_refunded   some refunded (or refunded before the capture was seen)
+    otherwise      the payment's own status: pending, authorized, failed, canceled, succeeded
+
+A won dispute gives the payment back its own status. Since each dimension only ever grows, the
+state after a set of events is the same whatever order they arrived in, and every state a
+subscriber is sent is at least the one before it (see :meth:`TransactionState.progress`). An
+event that changes no dimension (a ``pending`` after ``succeeded``) is recorded as late.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Final
+
+from webhook_processor.model import PaymentEvent, PaymentStatus
+
+
+class TransactionStatus(enum.StrEnum):
+    """Where a transaction stands, derived from its events (see the module docstring)."""
+
+    PENDING = "pending"
+    AUTHORIZED = "authorized"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    SUCCEEDED = "succeeded"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
+    DISPUTED = "disputed"
+    DISPUTE_LOST = "dispute_lost"
+
+
+_S = PaymentStatus
+#: Payment statuses: (phase, life-cycle rank). Phase 1 is an outcome; it beats phase 0.
+PAYMENT_ORDER: Final[Mapping[str, tuple[int, int]]] = MappingProxyType(
+    {
+        _S.PENDING: (0, 0),
+        _S.AUTHORIZED: (0, 1),
+        _S.FAILED: (0, 2),
+        _S.CANCELED: (1, 0),
+        _S.SUCCEEDED: (1, 1),
+    }
+)
+#: Dispute statuses: an outcome beats an open dispute.
+DISPUTE_ORDER: Final[Mapping[str, int]] = MappingProxyType(
+    {_S.DISPUTED: 0, _S.DISPUTE_WON: 1, _S.DISPUTE_LOST: 1}
+)
+
+#: A sortable position: (phase or rank, provider time, rank, sequence, event id).
+Position = tuple[int, datetime, int, int, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """The event that currently wins one dimension, and where it stands in that dimension."""
+
+    position: Position
+    status: str
+    amount: Decimal
+    currency: str
+
+
+def _position(event: PaymentEvent, phase: int, rank: int) -> Position:
+    sequence = -1 if event.sequence is None else event.sequence
+    return (phase, event.occurred_at, rank, sequence, event.event_id)
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionState:
+    """One transaction after the events applied so far."""
+
+    transaction_id: str
+    provider: str
+    payment: Mark | None = None
+    #: The smallest amount any ``succeeded`` event captured: a capture can only be partial, and
+    #: the minimum never grows, so "refunded in full" never turns back into "partially".
+    captured: Decimal | None = None
+    refunds: Mapping[str, Decimal] = field(default_factory=dict)
+    dispute: Mark | None = None
+    #: Events applied, and how many of them changed nothing because they came late.
+    event_count: int = 0
+    late_count: int = 0
+    #: Bumped by every applied event: subscribers can drop an envelope older than one they have.
+    version: int = 0
+    last_event_id: str = ""
+    updated_at: datetime | None = None
+
+    @property
+    def currency(self) -> str:
+        if self.payment is not None:
+            return self.payment.currency
+        if self.dispute is not None:
+            return self.dispute.currency
+        return min(self.refunds, default="")
+
+    @property
+    def amount(self) -> Decimal:
+        """The captured amount once there is one, else the winning payment event's amount."""
+        if self.captured is not None:
+            return self.captured
+        return self.payment.amount if self.payment is not None else Decimal(0)
+
+    @property
+    def refunded(self) -> Decimal:
+        """What has been refunded, in the transaction's currency."""
+        return self.refunds.get(self.currency, Decimal(0))
+
+    @property
+    def status(self) -> TransactionStatus:
+        if self.dispute is not None and self.dispute.status == _S.DISPUTED:
+            return TransactionStatus.DISPUTED
+        if self.dispute is not None and self.dispute.status == _S.DISPUTE_LOST:
+            return TransactionStatus.DISPUTE_LOST
+        if self.refunded > 0:
+            if self.captured is not None and self.refunded >= self.captured:
+                return TransactionStatus.REFUNDED
+            return TransactionStatus.PARTIALLY_REFUNDED
+        if self.payment is None:
+            return TransactionStatus.PENDING
+        return TransactionStatus(self.payment.status)
+
+    def progress(self) -> tuple[Position | None, tuple[tuple[str, Decimal], ...], Position | None]:
+        """Where each dimension stands. A state never follows one whose progress is greater in
+        any dimension (:func:`is_at_least` compares them)."""
+        payment = self.payment.position if self.payment else None
+        dispute = self.dispute.position if self.dispute else None
+        return payment, tuple(sorted(self.refunds.items())), dispute
+
+
+def is_at_least(later: TransactionState, earlier: TransactionState) -> bool:
+    """Whether ``later`` is ``earlier`` or further along in every dimension."""
+    pay_l, refunds_l, dispute_l = later.progress()
+    pay_e, refunds_e, dispute_e = earlier.progress()
+    totals_l = dict(refunds_l)
+    return (
+        _not_behind(pay_l, pay_e)
+        and _not_behind(dispute_l, dispute_e)
+        and all(totals_l.get(currency, Decimal(0)) >= total for currency, total in refunds_e)
+    )
+
+
+def _not_behind(later: Position | None, earlier: Position | None) -> bool:
+    return earlier is None or (later is not None and later >= earlier)
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """What applying one event did to its transaction."""
+
+    before: TransactionState | None
+    after: TransactionState
+    #: The event changed nothing (a later event had already moved the transaction past it).
+    late: bool
+
+    @property
+    def previous_status(self) -> TransactionStatus | None:
+        return None if self.before is None else self.before.status
+
+
+def apply(state: TransactionState | None, event: PaymentEvent) -> Transition:
+    """``state`` with ``event`` applied. Each event must be applied once (stores make sure)."""
+    current = state or TransactionState(event.transaction_id, event.provider)
+    changed = current
+    if event.status in PAYMENT_ORDER:
+        phase, rank = PAYMENT_ORDER[event.status]
+        mark = Mark(_position(event, phase, rank), event.status, event.amount, event.currency)
+        if current.payment is None or mark.position > current.payment.position:
+            changed = replace(changed, payment=mark)
+        if event.status == _S.SUCCEEDED:
+            captured = (
+                event.amount if current.captured is None else min(current.captured, event.amount)
+            )
+            changed = replace(changed, captured=captured)
+    elif event.status == _S.REFUNDED:
+        refunds = dict(current.refunds)
+        refunds[event.currency] = refunds.get(event.currency, Decimal(0)) + event.amount
+        changed = replace(changed, refunds=refunds)
+    elif event.status in DISPUTE_ORDER:
+        rank = DISPUTE_ORDER[event.status]
+        mark = Mark(_position(event, rank, rank), event.status, event.amount, event.currency)
+        if current.dispute is None or mark.position > current.dispute.position:
+            changed = replace(changed, dispute=mark)
+    else:
+        raise ValueError(f"no place in the life cycle for status {event.status!r}")
+    late = changed == current
+    after = replace(
+        changed,
+        event_count=current.event_count + 1,
+        late_count=current.late_count + late,
+        version=current.version + 1,
+        last_event_id=event.event_id,
+        updated_at=_latest(current.updated_at, event.received_at),
+    )
+    return Transition(state, after, late)
+
+
+def _latest(known: datetime | None, received: datetime) -> datetime:
+    return received if known is None or received > known else known
