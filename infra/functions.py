@@ -226,7 +226,13 @@ def _receiver_policy(
     )
     statements = [
         *_common_statements("receiver", log_group),
-        _statement("StoresEventsOnce", ["dynamodb:PutItem"], [data.table.arn]),
+        # Storing an event is a TransactWriteItems of two Puts (the event once, its transaction's
+        # next version), after a GetItem of that version.
+        _statement(
+            "StoresEventsAndTheirTransactions",
+            ["dynamodb:GetItem", "dynamodb:PutItem"],
+            [data.table.arn],
+        ),
         _statement("ReadsSigningSecrets", ["ssm:GetParameter"], [parameters]),
         _statement("DeadLettersFailedInvocations", ["sqs:SendMessage"], [data.dead_letters.arn]),
     ]

@@ -11,11 +11,20 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import boto3
 
 from tests.infra.matrix import Stack, rows
+
+#: What each kind of TransactWriteItems entry is authorised as (the DynamoDB developer guide,
+#: "Using IAM with DynamoDB transactions").
+TRANSACT_OPERATIONS: Final = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
 
 
 @dataclass(frozen=True)
@@ -45,8 +54,15 @@ def record(session: boto3.Session, stack: Stack) -> list[Call]:
     calls: list[Call] = []
 
     def announced(model: Any, params: dict[str, Any], **_: Any) -> None:
-        action = f"{model.service_model.signing_name}:{model.name}"
-        calls.append(Call(action, resource_of(stack, params)))
+        service = model.service_model.signing_name
+        if model.name == "TransactWriteItems":
+            # AWS authorises each item as the operation it is (a Put needs dynamodb:PutItem).
+            for item in params["TransactItems"]:
+                [(kind, request)] = item.items()
+                operation = TRANSACT_OPERATIONS[kind]
+                calls.append(Call(f"{service}:{operation}", resource_of(stack, request)))
+            return
+        calls.append(Call(f"{service}:{model.name}", resource_of(stack, params)))
 
     session.events.register("before-parameter-build", announced)
     return calls

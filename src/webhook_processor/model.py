@@ -1,4 +1,5 @@
-"""The two records every part of the processor speaks: the request in, the event out."""
+"""The records every part of the processor speaks: the request in, the event out, and what the
+event did to its transaction."""
 
 from __future__ import annotations
 
@@ -80,6 +81,9 @@ class PaymentEvent:
     #: The provider's own ordering of the object's versions, where it has one (Square's
     #: ``version``): it breaks ties between events of one provider time.
     sequence: int | None = None
+    #: What storing this event did to its transaction; set by the store, None before. Not part
+    #: of the event's identity: the same event compares equal before and after.
+    transaction: TransactionUpdate | None = field(default=None, compare=False)
 
     @property
     def key(self) -> str:
@@ -136,3 +140,39 @@ class Outcome:
     event_ids: tuple[str, ...]
     #: What the provider requires to hear on success; None means the processor's JSON answer.
     reply: Reply | None = None
+
+
+class TransactionStatus(enum.StrEnum):
+    """Where a transaction stands, derived from all its events (see
+    :mod:`webhook_processor.transactions`, and the README's life-cycle table)."""
+
+    PENDING = "pending"
+    AUTHORIZED = "authorized"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    SUCCEEDED = "succeeded"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
+    DISPUTED = "disputed"
+    DISPUTE_LOST = "dispute_lost"
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionUpdate:
+    """A transaction just after one of its events was applied: what subscribers are sent with
+    the event, and one line of the transaction's timeline."""
+
+    status: TransactionStatus
+    #: None for the transaction's first event.
+    previous_status: TransactionStatus | None
+    #: The event came after events that had already moved the transaction past it: it is
+    #: recorded and changed nothing.
+    late: bool
+    #: The captured amount once there is one, else the latest payment event's.
+    amount: Decimal
+    #: Refunded so far, in ``currency``.
+    refunded: Decimal
+    currency: str
+    #: Counts the transaction's applied events: a subscriber can drop an update older than one
+    #: it already has.
+    version: int

@@ -35,30 +35,20 @@ event that changes no dimension (a ``pending`` after ``succeeded``) is recorded 
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Final
+from typing import Any, Final
 
-from webhook_processor.model import PaymentEvent, PaymentStatus
-
-
-class TransactionStatus(enum.StrEnum):
-    """Where a transaction stands, derived from its events (see the module docstring)."""
-
-    PENDING = "pending"
-    AUTHORIZED = "authorized"
-    FAILED = "failed"
-    CANCELED = "canceled"
-    SUCCEEDED = "succeeded"
-    PARTIALLY_REFUNDED = "partially_refunded"
-    REFUNDED = "refunded"
-    DISPUTED = "disputed"
-    DISPUTE_LOST = "dispute_lost"
-
+from webhook_processor import codec
+from webhook_processor.model import (
+    PaymentEvent,
+    PaymentStatus,
+    TransactionStatus,
+    TransactionUpdate,
+)
 
 _S = PaymentStatus
 #: Payment statuses: (phase, life-cycle rank). Phase 1 is an outcome; it beats phase 0.
@@ -186,6 +176,20 @@ class Transition:
     def previous_status(self) -> TransactionStatus | None:
         return None if self.before is None else self.before.status
 
+    @property
+    def update(self) -> TransactionUpdate:
+        """What subscribers are told, and the timeline shows, of this transition."""
+        after = self.after
+        return TransactionUpdate(
+            status=after.status,
+            previous_status=self.previous_status,
+            late=self.late,
+            amount=after.amount,
+            refunded=after.refunded,
+            currency=after.currency,
+            version=after.version,
+        )
+
 
 def apply(state: TransactionState | None, event: PaymentEvent) -> Transition:
     """``state`` with ``event`` applied. Each event must be applied once (stores make sure)."""
@@ -226,3 +230,73 @@ def apply(state: TransactionState | None, event: PaymentEvent) -> Transition:
 
 def _latest(known: datetime | None, received: datetime) -> datetime:
     return received if known is None or received > known else known
+
+
+# -- persistence --------------------------------------------------------------------------------
+# A store keeps the dimensions as JSON text beside the columns it lists by; these two functions
+# are the one definition of that text.
+
+
+def dimensions_to_json(state: TransactionState) -> str:
+    """The three dimensions of ``state`` as JSON text (decimals and times exact)."""
+    return codec.dumps(
+        {
+            "payment": _mark_to_list(state.payment),
+            "captured": state.captured,
+            "refunds": dict(state.refunds),
+            "dispute": _mark_to_list(state.dispute),
+        }
+    )
+
+
+def state_from_columns(
+    *,
+    transaction_id: str,
+    provider: str,
+    dimensions: str,
+    event_count: int,
+    late_count: int,
+    version: int,
+    last_event_id: str,
+    updated_at: datetime,
+) -> TransactionState:
+    """Inverse of :func:`dimensions_to_json` plus the counters a store keeps as columns."""
+    parts = codec.loads(dimensions)
+    captured = parts["captured"]
+    return TransactionState(
+        transaction_id=transaction_id,
+        provider=provider,
+        payment=_mark_from_list(parts["payment"]),
+        captured=None if captured is None else Decimal(captured),
+        refunds={currency: Decimal(total) for currency, total in parts["refunds"].items()},
+        dispute=_mark_from_list(parts["dispute"]),
+        event_count=event_count,
+        late_count=late_count,
+        version=version,
+        last_event_id=last_event_id,
+        updated_at=updated_at,
+    )
+
+
+def _mark_to_list(mark: Mark | None) -> list[object] | None:
+    if mark is None:
+        return None
+    phase, moment, rank, sequence, event_id = mark.position
+    return [
+        phase,
+        moment.isoformat(),
+        rank,
+        sequence,
+        event_id,
+        mark.status,
+        mark.amount,
+        mark.currency,
+    ]
+
+
+def _mark_from_list(value: list[Any] | None) -> Mark | None:
+    if value is None:
+        return None
+    phase, moment, rank, sequence, event_id, status, amount, currency = value
+    position = (phase, datetime.fromisoformat(moment), rank, sequence, event_id)
+    return Mark(position, status, Decimal(amount), currency)

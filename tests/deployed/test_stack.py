@@ -15,7 +15,7 @@ from typing import Any
 
 from tests.builders import encode, generic_body, stripe_event, stripe_headers
 from tests.deployed.target import Stack
-from webhook_processor.storage.dynamodb import TABLE_KEYS
+from webhook_processor.storage.dynamodb import TABLE_KEYS, event_key
 
 
 def _function(stack: Stack, function: str) -> dict[str, Any]:
@@ -222,7 +222,7 @@ def test_10_a_signed_webhook_goes_to_the_table_and_out_on_the_topic_with_its_exa
         assert (status, answer) == (200, {"status": "accepted", "event_ids": [event_id]})
         item = stack.client("dynamodb").get_item(
             TableName=stack.outputs["table_name"],
-            Key={"event_key": {"S": f"stripe#{event_id}"}},
+            Key={"pk": {"S": event_key("stripe", event_id)}},
             ConsistentRead=True,
         )["Item"]
         assert item["amount"] == {"N": "19.99"}
@@ -245,7 +245,7 @@ def test_a_direct_iam_invocation_of_the_original_payload_is_stored(stack: Stack)
     assert stack.invoke(payload) == {"status": "accepted", "event_ids": [event_id]}
     item = stack.client("dynamodb").get_item(
         TableName=stack.outputs["table_name"],
-        Key={"event_key": {"S": f"generic#{event_id}"}},
+        Key={"pk": {"S": event_key("generic", event_id)}},
         ConsistentRead=True,
     )["Item"]
     assert Decimal(item["amount"]["N"]) == Decimal("42.5")

@@ -38,6 +38,7 @@ SSM_KMS: Final = (
 )
 SSM_DECRYPT: Final = f"{DOCS}/systems-manager/latest/userguide/ps-restrict-decryption.html"
 LAMBDA_ENV: Final = f"{DOCS}/lambda/latest/dg/configuration-envvars-encryption.html"
+DDB_TRANSACTIONS: Final = f"{DOCS}/amazondynamodb/latest/developerguide/transaction-apis-iam.html"
 LAMBDA_DDB: Final = f"{DOCS}/lambda/latest/dg/with-ddb.html"
 LAMBDA_DLQ: Final = f"{DOCS}/lambda/latest/dg/invocation-async-retain-records.html"
 LAMBDA_LOGS: Final = f"{DOCS}/lambda/latest/dg/monitoring-cloudwatchlogs.html"
@@ -315,7 +316,22 @@ def _sends_to_dlq(stack: Stack, function: str, doc: str, why: str) -> Iterator[R
 def run_rows(stack: Stack) -> Iterator[Row]:
     """What the functions (their code, and Lambda as their role) and AWS services do."""
     dynamodb = reference("amazondynamodb")
-    yield Row("run", RECEIVER, "dynamodb:PutItem", stack.table, dynamodb, "store each event once")
+    yield Row(
+        "run",
+        RECEIVER,
+        "dynamodb:GetItem",
+        stack.table,
+        dynamodb,
+        "read the transaction's state and version before applying an event to it",
+    )
+    yield Row(
+        "run",
+        RECEIVER,
+        "dynamodb:PutItem",
+        stack.table,
+        DDB_TRANSACTIONS,
+        "TransactWriteItems: the event once, its transaction's next version (each a Put)",
+    )
     yield Row(
         "run",
         RECEIVER,

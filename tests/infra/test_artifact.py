@@ -21,7 +21,7 @@ from moto.server import ThreadedMotoServer
 from tests.builders import STRIPE_SECRET, encode, stripe_event, stripe_headers
 from tests.integration.test_lambda import TEMPLATE
 from tools.package_lambda import build, main
-from webhook_processor.storage.dynamodb import TABLE_KEYS
+from webhook_processor.storage.dynamodb import TABLE_KEYS, event_key
 
 pytestmark = pytest.mark.slow
 UV = str(Path(sys.executable).parent / "uv")
@@ -151,7 +151,7 @@ def test_the_handler_runs_from_the_artifact_alone(task: dict[str, Any]) -> None:
     }
     dynamodb = task["session"].client("dynamodb", endpoint_url=task["endpoint"])
     item = dynamodb.get_item(
-        TableName=env["TABLE_NAME"], Key={"event_key": {"S": "stripe#evt_artifact"}}
+        TableName=env["TABLE_NAME"], Key={"pk": {"S": event_key("stripe", "evt_artifact")}}
     )["Item"]
     assert item["amount"] == {"N": "25.00"}
 

@@ -147,18 +147,26 @@ def test_table_is_on_demand_with_pitr_cmk_stream_and_the_codes_keys(bare: Run) -
     }
     assert (table["streamEnabled"], table["streamViewType"]) == (True, "NEW_IMAGE")
     assert table["deletionProtectionEnabled"] is False
-    assert table["hashKey"] == "event_key"
+    assert table["hashKey"] == "pk"
     assert table["attributes"] == [
         {"name": a["AttributeName"], "type": a["AttributeType"]}
         for a in TABLE_KEYS["AttributeDefinitions"]
     ]
-    [index] = table["globalSecondaryIndexes"]
-    [expected] = TABLE_KEYS["GlobalSecondaryIndexes"]
-    assert index["name"] == expected["IndexName"]
-    assert index["keySchemas"] == [
-        {"attributeName": k["AttributeName"], "keyType": k["KeyType"]}
-        for k in expected["KeySchema"]
+    assert [
+        (index["name"], index["keySchemas"], index["projectionType"])
+        for index in table["globalSecondaryIndexes"]
+    ] == [
+        (
+            expected["IndexName"],
+            [
+                {"attributeName": k["AttributeName"], "keyType": k["KeyType"]}
+                for k in expected["KeySchema"]
+            ],
+            "ALL",
+        )
+        for expected in TABLE_KEYS["GlobalSecondaryIndexes"]
     ]
+    assert len(table["globalSecondaryIndexes"]) == 2
 
 
 def test_topic_and_dead_letter_queue(bare: Run) -> None:
@@ -287,10 +295,9 @@ def test_a_provider_added_to_the_application_gets_its_secret_with_no_infra_chang
 
 def test_receiver_may_put_items_read_its_secrets_and_dead_letter(configured: Run) -> None:
     statements = policy_statements(configured, "receiver")
-    assert statements["StoresEventsOnce"]["Action"] == ["dynamodb:PutItem"]
-    assert statements["StoresEventsOnce"]["Resource"] == [
-        arn_of("aws:dynamodb/table:Table", "webhook-events-prod")
-    ]
+    stores = statements["StoresEventsAndTheirTransactions"]
+    assert stores["Action"] == ["dynamodb:GetItem", "dynamodb:PutItem"]
+    assert stores["Resource"] == [arn_of("aws:dynamodb/table:Table", "webhook-events-prod")]
     secrets = statements["ReadsSigningSecrets"]
     assert secrets["Action"] == ["ssm:GetParameter"]
     assert secrets["Resource"] == [
@@ -303,7 +310,7 @@ def test_receiver_may_put_items_read_its_secrets_and_dead_letter(configured: Run
         arn_of("aws:cloudwatch/logGroup:LogGroup", "/aws/lambda/webhook-receiver-prod") + ":*"
     ]
     assert set(statements) == {
-        "StoresEventsOnce",
+        "StoresEventsAndTheirTransactions",
         "ReadsSigningSecrets",
         "DeadLettersFailedInvocations",
         "ReceiverWritesItsLogs",

@@ -95,7 +95,9 @@ class Deployed:
         return self.publish_handler({"Records": records}, Context())
 
     def items(self) -> list[dict[str, Any]]:
-        return self.session.resource("dynamodb").Table(TABLE).scan()["Items"]
+        """The stored events (the table also holds one item per transaction)."""
+        items = self.session.resource("dynamodb").Table(TABLE).scan()["Items"]
+        return [item for item in items if item["kind"] == "event"]
 
     def messages(self) -> list[dict[str, Any]]:
         sqs = self.session.client("sqs")
@@ -109,6 +111,14 @@ class Deployed:
             for message in batch:
                 sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
             found += batch
+
+    def announcements(self) -> list[dict[str, Any]]:
+        """The stream records the publisher publishes: each new version of a transaction."""
+        return [
+            record
+            for record in self.stream_records()
+            if record["dynamodb"]["NewImage"]["kind"] == {"S": "transaction"}
+        ]
 
     def stream_records(self) -> list[dict[str, Any]]:
         """The table's stream as Lambda's event source mapping would deliver it."""
@@ -388,6 +398,15 @@ def test_stream_to_sns_delivers_the_exact_envelope_with_filter_attributes(
     assert envelope["event_id"] == "evt_0"
     assert envelope["event_type"] == "payment_processed"
     assert envelope["data"]["amount"] == Decimal("10.00")
+    assert envelope["transaction"] == {
+        "status": "succeeded",
+        "previous_status": None,
+        "late": False,
+        "amount": Decimal("10.00"),
+        "refunded": Decimal(0),
+        "currency": "USD",
+        "version": 1,
+    }
     attributes = {
         name: value["StringValue"] for name, value in message["MessageAttributes"].items()
     }
@@ -396,6 +415,7 @@ def test_stream_to_sns_delivers_the_exact_envelope_with_filter_attributes(
         "event_type": "payment_intent.succeeded",
         "status": "succeeded",
         "currency": "USD",
+        "transaction_status": "succeeded",
     }
 
 
@@ -413,13 +433,14 @@ def test_one_failed_publish_is_reported_alone_and_a_retry_publishes_nothing_twic
 
     deployed.sessions[PUBLISHER].events.register("before-call.sns.Publish", throttle_evt_1)
     result = deployed.publish(records)
-    failed = records[1]["dynamodb"]["SequenceNumber"]
+    failed = deployed.announcements()[1]["dynamodb"]["SequenceNumber"]
     assert result == {"batchItemFailures": [{"itemIdentifier": failed}]}
     assert [json.loads(m["Body"])["event_id"] for m in deployed.messages()] == ["evt_0"]
 
     # SNS recovers; Lambda retries from the reported sequence number onwards.
     sns_is_throttling[0] = False
-    assert deployed.publish(records[1:]) == {"batchItemFailures": []}
+    retried = [r for r in records if int(r["dynamodb"]["SequenceNumber"]) >= int(failed)]
+    assert deployed.publish(retried) == {"batchItemFailures": []}
     assert sorted(json.loads(m["Body"])["event_id"] for m in deployed.messages()) == [
         "evt_1",
         "evt_2",
@@ -428,8 +449,8 @@ def test_one_failed_publish_is_reported_alone_and_a_retry_publishes_nothing_twic
 
 def test_an_unreadable_record_stops_the_batch_there(deployed: Deployed) -> None:
     store_events(deployed, 3)
-    records = deployed.stream_records()
-    del records[1]["dynamodb"]["NewImage"]["currency"]
+    records = deployed.announcements()
+    del records[1]["dynamodb"]["NewImage"]["last_event"]["M"]["currency"]
     result = deployed.publish(records)
     assert result == {
         "batchItemFailures": [{"itemIdentifier": records[1]["dynamodb"]["SequenceNumber"]}]
@@ -437,12 +458,14 @@ def test_an_unreadable_record_stops_the_batch_there(deployed: Deployed) -> None:
     assert [json.loads(m["Body"])["event_id"] for m in deployed.messages()] == ["evt_0"]
 
 
-def test_publisher_skips_non_insert_records(deployed: Deployed) -> None:
+def test_only_new_versions_of_a_transaction_are_publications(deployed: Deployed) -> None:
     store_events(deployed, 1)
-    [record] = deployed.stream_records()
-    modify = {**record, "eventName": "MODIFY"}
-    assert deployed.publish([modify]) == {"batchItemFailures": []}
+    [event_record, transaction_record] = deployed.stream_records()
+    removed = {**transaction_record, "eventName": "REMOVE"}
+    assert deployed.publish([event_record, removed]) == {"batchItemFailures": []}
     assert deployed.messages() == []
+    assert deployed.publish([transaction_record]) == {"batchItemFailures": []}
+    assert len(deployed.messages()) == 1
 
 
 # -- secrets ---------------------------------------------------------------------------------
@@ -529,7 +552,7 @@ def test_a_call_no_row_of_the_matrix_allows_the_role_is_caught(deployed: Deploye
     session = boto3.Session()
     made = calls_module.record(session, STACK)
     session.client("dynamodb").scan(TableName=TABLE)  # no function may scan the table
-    session.client("dynamodb").put_item(TableName=TABLE, Item={"event_key": {"S": "x#1"}})
+    session.client("dynamodb").put_item(TableName=TABLE, Item={"pk": {"S": "x#1"}})
     table = STACK.arn("dynamodb", f"table/{TABLE}")
     assert made == [
         calls_module.Call("dynamodb:Scan", table),

@@ -115,10 +115,12 @@ def test_an_interrupted_adyen_batch_is_completed_by_adyens_retry(deployed: Deplo
         if failing[0] and len(puts) == 2:
             raise ClientError(
                 {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}},
-                "PutItem",
+                "TransactWriteItems",
             )
 
-    deployed.sessions[RECEIVER].events.register("before-call.dynamodb.PutItem", fail_the_second_put)
+    deployed.sessions[RECEIVER].events.register(
+        "before-call.dynamodb.TransactWriteItems", fail_the_second_put
+    )
     batch = signed_sample("adyen", "R", items=3)
     status, _ = deployed.receive(url_event("adyen", batch.body, batch.headers))
     assert status == 503

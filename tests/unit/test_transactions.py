@@ -11,10 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.builders import NOW, make_event
-from webhook_processor.model import PaymentEvent, PaymentStatus
+from webhook_processor.model import PaymentEvent, PaymentStatus, TransactionStatus
 from webhook_processor.transactions import (
     TransactionState,
-    TransactionStatus,
     apply,
     is_at_least,
 )

@@ -5,10 +5,16 @@ Every sink (the JSON Lines file, HTTP subscribers, SNS) publishes these same byt
     {"event_id": "evt_1", "transaction_id": "pi_1", "event_type": "payment_processed",
      "timestamp": "2026-11-28T21:00:00.000000+00:00",
      "data": {"transaction_id": "pi_1", "timestamp": "...", "provider": "stripe",
-              "amount": 19.99, "currency": "USD", "status": "succeeded", ...}}
+              "amount": 19.99, "currency": "USD", "status": "succeeded", ...},
+     "transaction": {"status": "partially_refunded", "previous_status": "succeeded",
+                     "late": false, "amount": 19.99, "refunded": 5.00, "currency": "USD",
+                     "version": 2}}
 
 ``amount`` is a JSON number whose text is the stored decimal: float consumers read the same
-value as before, decimal consumers read it exactly.
+value as before, decimal consumers read it exactly. ``data`` is what the event said;
+``transaction`` is where its transaction stands after it (:class:`TransactionUpdate`), so a
+subscriber need not solve the ordering of events itself: a ``late`` event changed nothing, and
+an update whose ``version`` is not above the last one seen can be dropped.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from webhook_processor import codec
-from webhook_processor.model import PaymentEvent
+from webhook_processor.model import PaymentEvent, TransactionUpdate
 
 EVENT_TYPE: Final = "payment_processed"
 
@@ -40,6 +46,23 @@ def envelope(event: PaymentEvent) -> dict[str, Any]:
             "payment_method": event.payment_method,
             "metadata": dict(event.metadata),
         },
+        **_transaction(event.transaction),
+    }
+
+
+def _transaction(update: TransactionUpdate | None) -> dict[str, Any]:
+    if update is None:
+        return {}
+    return {
+        "transaction": {
+            "status": update.status,
+            "previous_status": update.previous_status,
+            "late": update.late,
+            "amount": update.amount,
+            "refunded": update.refunded,
+            "currency": update.currency,
+            "version": update.version,
+        }
     }
 
 
