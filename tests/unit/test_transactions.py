@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.builders import NOW, make_event
+from tests.builders import NOW
+from tests.histories import deliveries, event, final, histories
 from webhook_processor.model import PaymentEvent, PaymentStatus, TransactionStatus
 from webhook_processor.transactions import (
     TransactionState,
@@ -19,19 +19,6 @@ from webhook_processor.transactions import (
 )
 
 S = PaymentStatus
-
-
-def event(
-    n: int, status: str, amount: str = "10.00", seconds: int = 0, **kw: object
-) -> PaymentEvent:
-    return make_event(
-        f"evt_{n}",
-        status=status,
-        amount=Decimal(amount),
-        occurred_at=NOW + timedelta(seconds=seconds),
-        received_at=NOW + timedelta(seconds=n),
-        **kw,
-    )
 
 
 def run(events: list[PaymentEvent]) -> tuple[TransactionState, list[bool]]:
@@ -131,37 +118,13 @@ def test_the_version_counts_applied_events_and_the_transition_names_the_previous
 
 # -- any order, any duplication --------------------------------------------------------------
 
-STATUSES = sorted(S)
-AMOUNTS = st.decimals(min_value=Decimal("0.01"), max_value=Decimal(1000), places=2)
-
-
-@st.composite
-def histories(draw: st.DrawFn) -> list[PaymentEvent]:
-    """Events of one transaction, in the order the provider sent them."""
-    count = draw(st.integers(1, 8))
-    return [
-        event(
-            n,
-            draw(st.sampled_from(STATUSES)),
-            str(draw(AMOUNTS)),
-            seconds=draw(st.integers(0, 5)),  # few distinct seconds: ties are the hard part
-            sequence=draw(st.none() | st.integers(0, 3)),
-        )
-        for n in range(count)
-    ]
-
-
-def final(state: TransactionState) -> tuple[object, ...]:
-    """What must not depend on arrival order (the late count and last event do, by design)."""
-    return (state.status, state.amount, state.refunded, state.currency, state.progress())
-
 
 @settings(max_examples=500)
 @given(history=histories(), data=st.data())
 def test_any_arrival_order_with_redeliveries_ends_in_the_in_order_state(
     history: list[PaymentEvent], data: st.DataObject
 ) -> None:
-    arrivals = data.draw(st.permutations(history + data.draw(st.lists(st.sampled_from(history)))))
+    arrivals = data.draw(deliveries(history))
     seen: set[str] = set()
     state: TransactionState | None = None
     for arrival in arrivals:
