@@ -128,12 +128,6 @@ class Deployed:
         return read_stream(self.session.client("dynamodbstreams"), arn)
 
 
-@pytest.fixture
-def deployed() -> Iterator[Deployed]:
-    with deploy() as deployment:
-        yield deployment
-
-
 @contextlib.contextmanager
 def deploy() -> Iterator[Deployed]:
     """The functions and their resources on moto, as the Pulumi program configures them."""

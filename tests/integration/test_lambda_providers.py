@@ -22,17 +22,11 @@ from tests.deliveries import (
     signed_sample,
 )
 from tests.infra.matrix import RECEIVER
-from tests.integration.test_lambda import Context, Deployed, deploy, url_event
+from tests.integration.test_lambda import Context, Deployed, url_event
 from tests.support import post
 from webhook_processor.bootstrap import AwsConfig, LocalProcessor, build_receiver
 from webhook_processor.entrypoints import lambda_handler
 from webhook_processor.entrypoints.server import create_app
-
-
-@pytest.fixture
-def deployed() -> Iterator[Deployed]:
-    with deploy() as deployment:
-        yield deployment
 
 
 @pytest.fixture

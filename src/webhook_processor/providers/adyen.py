@@ -215,8 +215,11 @@ class AdyenProvider(Provider):
                 "reason": "",
                 "success": success,
             }
-            if event_code != "AUTHORISATION":
-                item["originalReference"] = f"PAY{reference}"
+            payment = spec.transaction_id or f"PAY{reference}"
+            if event_code == "AUTHORISATION":
+                item["pspReference"] = spec.transaction_id or reference
+            else:
+                item["originalReference"] = payment
             items.append({"NotificationRequestItem": item})
         return codec.dumps({"live": "false", "notificationItems": items}).encode()
 

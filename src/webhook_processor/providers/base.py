@@ -89,6 +89,9 @@ class Sample:
     created: datetime
     #: Events in the one delivery, for providers that batch (``batches``).
     items: int = 1
+    #: The transaction the event belongs to (a refund of an earlier payment, say); None: a new
+    #: transaction, named after the event.
+    transaction_id: str | None = None
 
 
 def parse_signed(

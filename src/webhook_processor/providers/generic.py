@@ -103,7 +103,8 @@ class GenericProvider(Provider):
         return codec.dumps(
             {
                 "event_id": spec.event_id,
-                "transaction_id": f"txn_{spec.event_id.removeprefix('msg_')}",
+                "transaction_id": spec.transaction_id
+                or f"txn_{spec.event_id.removeprefix('msg_')}",
                 "provider": "generic",
                 "amount": parse_amount(spec.amount, spec.currency),
                 "currency": spec.currency.upper(),

@@ -173,7 +173,7 @@ class SquareProvider(Provider):
         currency = spec.currency.upper()
         money = {"amount": to_minor_units(spec.amount, currency), "currency": currency}
         created = spec.created.isoformat().replace("+00:00", "Z")
-        payment_id = f"sq{spec.event_id}"
+        payment_id = spec.transaction_id or f"sq{spec.event_id}"
         obj: dict[str, Any] = {
             "amount_money": money,
             "created_at": created,
@@ -184,7 +184,7 @@ class SquareProvider(Provider):
             obj |= {"id": payment_id, "status": state, "source_type": "CARD"}
             obj |= {"total_money": money, "order_id": f"order{spec.event_id}"}
         elif kind == "refund":
-            obj |= {"id": f"{payment_id}_refund", "payment_id": payment_id, "status": state}
+            obj |= {"id": f"{spec.event_id}_refund", "payment_id": payment_id, "status": state}
         else:
             obj |= {"id": f"dispute{spec.event_id}", "state": state, "reason": "NOT_AS_DESCRIBED"}
             obj |= {"disputed_payment": {"payment_id": payment_id}, "card_brand": "VISA"}

@@ -166,15 +166,17 @@ class StripeProvider(Provider):
         currency = spec.currency.upper()
         units = to_minor_units(spec.amount, currency, STRIPE_EXPONENTS.get(currency))
         suffix = spec.event_id.removeprefix("evt_")
+        intent = spec.transaction_id or f"pi_{suffix}"
+        charge = f"ch_{intent.removeprefix('pi_')}"
         obj: dict[str, Any] = {"amount": units, "currency": currency.lower()}
         if event_type.startswith("refund."):
-            obj |= {"id": f"re_{suffix}", "object": "refund", "charge": f"ch_{suffix}"}
-            obj |= {"payment_intent": f"pi_{suffix}", "reason": "requested_by_customer"}
+            obj |= {"id": f"re_{suffix}", "object": "refund", "charge": charge}
+            obj |= {"payment_intent": intent, "reason": "requested_by_customer"}
         elif event_type.startswith("charge.dispute."):
-            obj |= {"id": f"dp_{suffix}", "object": "dispute", "charge": f"ch_{suffix}"}
-            obj |= {"payment_intent": f"pi_{suffix}", "reason": "fraudulent"}
+            obj |= {"id": f"dp_{suffix}", "object": "dispute", "charge": charge}
+            obj |= {"payment_intent": intent, "reason": "fraudulent"}
         else:
-            obj |= {"id": f"pi_{suffix}", "object": "payment_intent"}
+            obj |= {"id": intent, "object": "payment_intent"}
             obj |= {"customer": "cus_local", "payment_method": "pm_card_visa"}
         obj |= {
             "status": object_status,
