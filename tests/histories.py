@@ -42,6 +42,8 @@ def histories(draw: st.DrawFn, max_events: int = 8) -> list[PaymentEvent]:
             str(draw(AMOUNTS)),
             seconds=draw(st.integers(0, 5)),
             sequence=draw(st.none() | st.integers(0, 3)),
+            # Some refunds are reported more than once, as Square does.
+            refund_id=draw(st.none() | st.sampled_from(["rf_1", "rf_2"])),
         )
         for n in range(count)
     ]

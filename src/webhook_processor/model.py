@@ -81,6 +81,10 @@ class PaymentEvent:
     #: The provider's own ordering of the object's versions, where it has one (Square's
     #: ``version``): it breaks ties between events of one provider time.
     sequence: int | None = None
+    #: For a ``refunded`` event, the provider's id of the refund it reports, where a provider
+    #: reports one refund more than once (Square's refund.updated): it counts once. None: the
+    #: event is the refund.
+    refund_id: str | None = None
     #: What storing this event did to its transaction; set by the store, None before. Not part
     #: of the event's identity: the same event compares equal before and after.
     transaction: TransactionUpdate | None = field(default=None, compare=False)

@@ -12,9 +12,11 @@ are each independent of arrival order:
     resolution: ``processing`` and ``succeeded`` of one second tie on time), then the provider's
     own sequence where it has one, then the event id, so the order is total.
 ``refunds``
-    The sum of the refund events' amounts, per currency: each ``refunded`` event is the amount
-    of one refund (see :class:`~webhook_processor.model.PaymentStatus`). Sums do not care about
-    order, and the store applies each event exactly once.
+    Each refund, by its identity (the provider's refund id where it reports one refund more than
+    once, else the event), with its amount: a ``refunded`` event is the amount of one refund
+    (see :class:`~webhook_processor.model.PaymentStatus`). A refund reported again is superseded
+    by the later report (by provider time, sequence, event id), never added twice; the sum
+    over refunds does not care about order.
 ``dispute``
     The winning dispute event: ``disputed`` is beaten by an outcome (``dispute_won``,
     ``dispute_lost``), ties again by time, sequence, id.
@@ -95,7 +97,8 @@ class TransactionState:
     #: The smallest amount any ``succeeded`` event captured: a capture can only be partial, and
     #: the minimum never grows, so "refunded in full" never turns back into "partially".
     captured: Decimal | None = None
-    refunds: Mapping[str, Decimal] = field(default_factory=dict)
+    #: Refund identity -> the latest report of that refund.
+    refunds: Mapping[str, Mark] = field(default_factory=dict)
     dispute: Mark | None = None
     #: Events applied, and how many of them changed nothing because they came late.
     event_count: int = 0
@@ -111,7 +114,7 @@ class TransactionState:
             return self.payment.currency
         if self.dispute is not None:
             return self.dispute.currency
-        return min(self.refunds, default="")
+        return min((mark.currency for mark in self.refunds.values()), default="")
 
     @property
     def amount(self) -> Decimal:
@@ -123,7 +126,11 @@ class TransactionState:
     @property
     def refunded(self) -> Decimal:
         """What has been refunded, in the transaction's currency."""
-        return self.refunds.get(self.currency, Decimal(0))
+        currency = self.currency
+        return sum(
+            (mark.amount for mark in self.refunds.values() if mark.currency == currency),
+            Decimal(0),
+        )
 
     @property
     def status(self) -> TransactionStatus:
@@ -139,23 +146,24 @@ class TransactionState:
             return TransactionStatus.PENDING
         return TransactionStatus(self.payment.status)
 
-    def progress(self) -> tuple[Position | None, tuple[tuple[str, Decimal], ...], Position | None]:
+    def progress(self) -> tuple[Position | None, tuple[tuple[str, Position], ...], Position | None]:
         """Where each dimension stands. A state never follows one whose progress is greater in
         any dimension (:func:`is_at_least` compares them)."""
         payment = self.payment.position if self.payment else None
         dispute = self.dispute.position if self.dispute else None
-        return payment, tuple(sorted(self.refunds.items())), dispute
+        refunds = tuple(sorted((key, mark.position) for key, mark in self.refunds.items()))
+        return payment, refunds, dispute
 
 
 def is_at_least(later: TransactionState, earlier: TransactionState) -> bool:
     """Whether ``later`` is ``earlier`` or further along in every dimension."""
     pay_l, refunds_l, dispute_l = later.progress()
     pay_e, refunds_e, dispute_e = earlier.progress()
-    totals_l = dict(refunds_l)
+    reports_l = dict(refunds_l)
     return (
         _not_behind(pay_l, pay_e)
         and _not_behind(dispute_l, dispute_e)
-        and all(totals_l.get(currency, Decimal(0)) >= total for currency, total in refunds_e)
+        and all(_not_behind(reports_l.get(key), report) for key, report in refunds_e)
     )
 
 
@@ -206,9 +214,11 @@ def apply(state: TransactionState | None, event: PaymentEvent) -> Transition:
             )
             changed = replace(changed, captured=captured)
     elif event.status == _S.REFUNDED:
-        refunds = dict(current.refunds)
-        refunds[event.currency] = refunds.get(event.currency, Decimal(0)) + event.amount
-        changed = replace(changed, refunds=refunds)
+        refund = event.refund_id or event.key
+        mark = Mark(_position(event, 0, 0), event.status, event.amount, event.currency)
+        known = current.refunds.get(refund)
+        if known is None or mark.position > known.position:
+            changed = replace(changed, refunds={**current.refunds, refund: mark})
     elif event.status in DISPUTE_ORDER:
         rank = DISPUTE_ORDER[event.status]
         mark = Mark(_position(event, rank, rank), event.status, event.amount, event.currency)
@@ -243,7 +253,7 @@ def dimensions_to_json(state: TransactionState) -> str:
         {
             "payment": _mark_to_list(state.payment),
             "captured": state.captured,
-            "refunds": dict(state.refunds),
+            "refunds": {key: _mark_to_list(mark) for key, mark in state.refunds.items()},
             "dispute": _mark_to_list(state.dispute),
         }
     )
@@ -268,7 +278,7 @@ def state_from_columns(
         provider=provider,
         payment=_mark_from_list(parts["payment"]),
         captured=None if captured is None else Decimal(captured),
-        refunds={currency: Decimal(total) for currency, total in parts["refunds"].items()},
+        refunds={key: _mark(value) for key, value in parts["refunds"].items()},
         dispute=_mark_from_list(parts["dispute"]),
         event_count=event_count,
         late_count=late_count,
@@ -295,8 +305,10 @@ def _mark_to_list(mark: Mark | None) -> list[object] | None:
 
 
 def _mark_from_list(value: list[Any] | None) -> Mark | None:
-    if value is None:
-        return None
+    return None if value is None else _mark(value)
+
+
+def _mark(value: list[Any]) -> Mark:
     phase, moment, rank, sequence, event_id, status, amount, currency = value
     position = (phase, datetime.fromisoformat(moment), rank, sequence, event_id)
     return Mark(position, status, Decimal(amount), currency)

@@ -76,6 +76,17 @@ def test_two_partial_refunds_add_up_exactly_to_refunded() -> None:
     assert (state.status, state.refunded) == (TransactionStatus.REFUNDED, Decimal("10.00"))
 
 
+def test_one_refund_reported_twice_counts_once_and_the_later_report_wins() -> None:
+    """Square reports a refund again with each refund.updated, under a new event id."""
+    capture = event(1, S.SUCCEEDED, "10.00")
+    first = event(2, S.REFUNDED, "4.00", seconds=2, refund_id="rf_1")
+    again = event(3, S.REFUNDED, "4.00", seconds=3, refund_id="rf_1")
+    other = event(4, S.REFUNDED, "6.00", seconds=4, refund_id="rf_2")
+    state, lates = run([capture, again, first, other])
+    assert (state.status, state.refunded) == (TransactionStatus.REFUNDED, Decimal("10.00"))
+    assert lates == [False, False, True, False]
+
+
 def test_a_dispute_opened_then_won_gives_the_payment_its_status_back() -> None:
     capture, opened, won = (
         event(1, S.SUCCEEDED),

@@ -92,6 +92,7 @@ class GenericProvider(Provider):
             customer_id=optional_str(body, "customer_id"),
             payment_method=optional_str(body, "payment_method"),
             metadata=_metadata(body),
+            refund_id=optional_str(body, "refund_id"),
             occurred_at=received_at,
             received_at=received_at,
         )

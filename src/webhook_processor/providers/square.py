@@ -143,6 +143,7 @@ class SquareProvider(Provider):
                 customer_id=optional_str(obj, "customer_id", where),
                 payment_method=optional_str(obj, "source_type", where),
                 metadata=_references(kind, obj, where),
+                refund_id=require_str(obj, "id", where) if kind == "refund" else None,
                 occurred_at=from_rfc3339(
                     event.get("created_at"), "body.created_at", request.received_at
                 ),

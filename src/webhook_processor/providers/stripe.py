@@ -128,6 +128,9 @@ class StripeProvider(Provider):
                 customer_id=_id_of(obj.get("customer"), f"{where}.customer"),
                 payment_method=_id_of(obj.get("payment_method"), f"{where}.payment_method"),
                 metadata=optional_object(obj, "metadata", where),
+                refund_id=require_str(obj, "id", where)
+                if event_type.startswith("refund.")
+                else None,
                 occurred_at=from_unix(event.get("created"), "body.created"),
                 received_at=request.received_at,
             )

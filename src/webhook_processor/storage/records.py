@@ -46,6 +46,7 @@ def to_record(event: PaymentEvent) -> dict[str, Any]:
         "occurred_at": iso(event.occurred_at),
         "received_at": iso(event.received_at),
         "sequence": event.sequence,
+        "refund_id": event.refund_id,
         **update_to_record(event.transaction),
     }
 
@@ -110,6 +111,7 @@ def from_record(record: Record) -> PaymentEvent:
         occurred_at=datetime.fromisoformat(record["occurred_at"]),
         received_at=datetime.fromisoformat(record["received_at"]),
         sequence=_optional_int(record, "sequence"),
+        refund_id=_optional(record, "refund_id"),
         transaction=update_from_record(record),
     )
 
