@@ -2,12 +2,16 @@
 
 The receiver, behind a public Function URL (the provider's signature is the authentication),
 writes each event to the table once; a failed asynchronous invocation goes to the dead-letter
-queue. The table's stream feeds the publisher, which publishes to the topic; a batch that still
-fails after bounded retries is dead-lettered too.
+queue. The table's stream feeds the publisher, which publishes to the topic; what it keeps
+failing to publish past the hand-off bound it hands off to the publish-failures queue (see
+``webhook_processor.publishing.stream``). Lambda's own retries of a shard are set to AWS's
+maximum so that the hand-off, not Lambda, decides when to give a record up; Lambda's on-failure
+destination (the same queue) is only the last resort.
 
 Least privilege: one role per function, one statement per need, each scoped to the ARNs it
 touches; no wildcard action anywhere; ``*`` resource only for actions that have no resource
-type (X-Ray's, ``dynamodb:ListStreams``).
+type (X-Ray's, ``dynamodb:ListStreams``). Each function, and the stream mapping, waits for its
+role's policy: a function created before its permissions exist would fail its first calls.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import pulumi_aws as aws
 
 from data import Data
 from scope import Scope
+from webhook_processor import metrics
 
 if TYPE_CHECKING:
     from component import WebhookProcessorArgs
@@ -62,7 +67,11 @@ def build_functions(
 ) -> Functions:
     """Both functions and their policies, the receiver's public URL and asynchronous retries,
     and the stream mapping that feeds the publisher."""
-    receiver, receiver_log_group = _function(
+    receiver_log_group = _log_group(scope, args, key, "receiver")
+    publisher_log_group = _log_group(scope, args, key, "publisher")
+    receiver_policy = _receiver_policy(scope, roles.receiver, receiver_log_group, data)
+    publisher_policy = _publisher_policy(scope, roles.publisher, publisher_log_group, data)
+    receiver = _function(
         scope,
         args,
         key,
@@ -80,19 +89,26 @@ def build_functions(
             ),
         },
         dead_letter_arn=data.dead_letters.arn,
+        log_group=receiver_log_group,
+        policy=receiver_policy,
     )
-    publisher, publisher_log_group = _function(
+    publisher = _function(
         scope,
         args,
         key,
         "publisher",
         handler=PUBLISHER_HANDLER,
         role=roles.publisher,
-        environment={"TOPIC_ARN": data.topic.arn},
+        environment={
+            "TOPIC_ARN": data.topic.arn,
+            "TABLE_NAME": data.table.name,
+            "PUBLISH_FAILURES_URL": data.publish_failures.url,
+            "HANDOFF_AFTER_SECONDS": str(args.handoff_after_seconds),
+        },
         dead_letter_arn=None,
+        log_group=publisher_log_group,
+        policy=publisher_policy,
     )
-    _receiver_policy(scope, roles.receiver, receiver_log_group, data)
-    _publisher_policy(scope, roles.publisher, publisher_log_group, data)
 
     aws.lambda_.FunctionEventInvokeConfig(
         scope.named("receiver-async"),
@@ -132,9 +148,10 @@ def build_functions(
         maximum_record_age_in_seconds=args.stream_max_record_age_seconds,
         bisect_batch_on_function_error=True,
         function_response_types=["ReportBatchItemFailures"],
-        destination_config={"on_failure": {"destination_arn": data.dead_letters.arn}},
+        destination_config={"on_failure": {"destination_arn": data.publish_failures.arn}},
         tags=scope.tags("publisher-stream"),
-        opts=scope.child(),
+        # The mapping reads the stream as the publisher's role from the moment it exists.
+        opts=scope.child(depends_on=[publisher_policy]),
     )
     webhook_url = url.function_url.apply(
         lambda base: f"{(base or '').rstrip('/')}/webhooks/{{provider}}"
@@ -162,6 +179,20 @@ def _role(scope: Scope, function: str) -> aws.iam.Role:
     )
 
 
+def _log_group(
+    scope: Scope, args: WebhookProcessorArgs, key: aws.kms.Key, function: str
+) -> aws.cloudwatch.LogGroup:
+    """The function's explicitly named log group (30 days, encrypted)."""
+    return aws.cloudwatch.LogGroup(
+        scope.named(f"{function}-logs"),
+        name=f"/aws/lambda/{scope.named(function)}",
+        retention_in_days=args.log_retention_days,
+        kms_key_id=key.arn,
+        tags=scope.tags(f"{function}-logs"),
+        opts=scope.child(),
+    )
+
+
 def _function(
     scope: Scope,
     args: WebhookProcessorArgs,
@@ -172,18 +203,12 @@ def _function(
     role: aws.iam.Role,
     environment: Mapping[str, pulumi.Input[str]],
     dead_letter_arn: pulumi.Output[str] | None,
-) -> tuple[aws.lambda_.Function, aws.cloudwatch.LogGroup]:
-    """The function and its explicitly named log group (30 days, encrypted)."""
+    log_group: aws.cloudwatch.LogGroup,
+    policy: aws.iam.RolePolicy,
+) -> aws.lambda_.Function:
+    """The function, created after its log group and its role's policy."""
     name = scope.named(function)
-    log_group = aws.cloudwatch.LogGroup(
-        scope.named(f"{function}-logs"),
-        name=f"/aws/lambda/{name}",
-        retention_in_days=args.log_retention_days,
-        kms_key_id=key.arn,
-        tags=scope.tags(f"{function}-logs"),
-        opts=scope.child(),
-    )
-    lambda_function = aws.lambda_.Function(
+    return aws.lambda_.Function(
         name,
         name=name,
         role=role.arn,
@@ -202,17 +227,17 @@ def _function(
         environment={
             "variables": {
                 **environment,
-                "POWERTOOLS_SERVICE_NAME": "webhook-processor",
-                "POWERTOOLS_METRICS_NAMESPACE": "WebhookProcessor",
+                # Metrics carry the stack's service name, which its alarms name too.
+                "POWERTOOLS_SERVICE_NAME": metrics.service_name(scope.suffix),
+                "POWERTOOLS_METRICS_NAMESPACE": metrics.NAMESPACE,
                 "LOG_LEVEL": "INFO",
                 "ENVIRONMENT_SUFFIX": scope.suffix,
             }
         },
         logging_config={"log_format": "JSON", "log_group": log_group.name},
         tags=scope.tags(function),
-        opts=scope.child(depends_on=[log_group]),
+        opts=scope.child(depends_on=[log_group, policy]),
     )
-    return lambda_function, log_group
 
 
 # -- IAM --------------------------------------------------------------------------------------
@@ -220,7 +245,7 @@ def _function(
 
 def _receiver_policy(
     scope: Scope, role: aws.iam.Role, log_group: aws.cloudwatch.LogGroup, data: Data
-) -> None:
+) -> aws.iam.RolePolicy:
     parameters = pulumi.Output.all(scope.region, scope.account).apply(
         lambda v: f"arn:aws:ssm:{v[0]}:{v[1]}:parameter{data.secrets_path}/*"
     )
@@ -236,12 +261,12 @@ def _receiver_policy(
         _statement("ReadsSigningSecrets", ["ssm:GetParameter"], [parameters]),
         _statement("DeadLettersFailedInvocations", ["sqs:SendMessage"], [data.dead_letters.arn]),
     ]
-    _policy(scope, "receiver", role, statements)
+    return _policy(scope, "receiver", role, statements)
 
 
 def _publisher_policy(
     scope: Scope, role: aws.iam.Role, log_group: aws.cloudwatch.LogGroup, data: Data
-) -> None:
+) -> aws.iam.RolePolicy:
     statements = [
         *_common_statements("publisher", log_group),
         # What the stream's event source mapping calls as this role.
@@ -253,9 +278,16 @@ def _publisher_policy(
         # ListStreams has no resource type: "*" is the only resource it can be granted on.
         _statement("ListsStreams", ["dynamodb:ListStreams"], ["*"]),
         _statement("PublishesEvents", ["sns:Publish"], [data.topic.arn]),
-        _statement("DeadLettersFailedBatches", ["sqs:SendMessage"], [data.dead_letters.arn]),
+        # Handing an event off: its mark is read (a retried old record) and written.
+        _statement(
+            "MarksHandedOffEvents",
+            ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+            [data.table.arn],
+        ),
+        # The hand-off's messages, and Lambda's on-failure records as the last resort.
+        _statement("HandsOffFailedPublications", ["sqs:SendMessage"], [data.publish_failures.arn]),
     ]
-    _policy(scope, "publisher", role, statements)
+    return _policy(scope, "publisher", role, statements)
 
 
 def _common_statements(
@@ -272,8 +304,10 @@ def _common_statements(
     ]
 
 
-def _policy(scope: Scope, function: str, role: aws.iam.Role, statements: pulumi.Input[Any]) -> None:
-    aws.iam.RolePolicy(
+def _policy(
+    scope: Scope, function: str, role: aws.iam.Role, statements: pulumi.Input[Any]
+) -> aws.iam.RolePolicy:
+    return aws.iam.RolePolicy(
         scope.named(f"{function}-policy"),
         role=role.id,
         policy=pulumi.Output.from_input(statements).apply(

@@ -33,6 +33,7 @@ PRODUCTION: Final = (
         "reservedConcurrency": "50",
         "deployerPrincipalArns": json.dumps([f"arn:aws:iam::{ACCOUNT}:role/webhook-deployer"]),
         "operatorPrincipalArns": json.dumps([f"arn:aws:iam::{ACCOUNT}:role/webhook-operator"]),
+        "alarmEmail": "payments-oncall@example.com",
     },
     tuple(SECRETS),
     "production",
@@ -73,7 +74,8 @@ def stack_of(run: Run) -> Stack:
         stream=table["streamArn"],
         topic=outputs("aws:sns/topic:Topic", "-events-")["arn"],
         alarm_topic=outputs("aws:sns/topic:Topic", "-alarms-")["arn"],
-        dlq=outputs("aws:sqs/queue:Queue")["arn"],
+        dlq=outputs("aws:sqs/queue:Queue", "-dlq-")["arn"],
+        publish_failures=outputs("aws:sqs/queue:Queue", "-publish-failures-")["arn"],
         functions=by_function("aws:lambda/function:Function"),
         roles={f: outputs("aws:iam/role:Role", f"webhook-{f}-")["arn"] for f in FUNCTIONS},
         log_groups=by_function("aws:cloudwatch/logGroup:LogGroup"),
@@ -85,6 +87,7 @@ def stack_of(run: Run) -> Stack:
             "reservedConcurrentExecutions" in f.inputs
             for f in run.of_type("aws:lambda/function:Function")
         ),
+        alarm_email=bool(run.of_type("aws:sns/topicSubscription:TopicSubscription")),
     )
 
 

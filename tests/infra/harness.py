@@ -42,6 +42,8 @@ class Recorded:
     name: str
     inputs: dict[str, Any]
     parent: str | None = None
+    #: The logical names of the resources it was told to wait for (``depends_on``).
+    depends_on: tuple[str, ...] = ()
     #: What the mocks answered, as AWS would: the inputs plus ``arn`` and friends.
     outputs: dict[str, Any] = field(default_factory=dict)
 
@@ -148,20 +150,28 @@ def run_program(
     secret_keys: tuple[str, ...] = (),
     stack: str = "test",
     mocks: Callable[[Run], pulumi.runtime.Mocks] = RecordingMocks,
+    *,
+    preview: bool = False,
 ) -> Run:
-    """Run ``infra/__main__.py`` with ``config`` (keys without the project prefix); ``mocks``
-    answers for AWS (by default: recording, and computing ARNs as AWS would)."""
+    """Run ``infra/__main__.py`` with ``config`` (keys without the project prefix), as ``pulumi
+    up`` runs it, or as ``pulumi preview`` does; ``mocks`` answers for AWS (by default:
+    recording, and computing ARNs as AWS would)."""
     run = Run()
-    pulumi.runtime.set_mocks(mocks(run), project=PROJECT, stack=stack, preview=False)
+    pulumi.runtime.set_mocks(mocks(run), project=PROJECT, stack=stack, preview=preview)
     pulumi.runtime.set_all_config(
         {f"{PROJECT}:{key}": value for key, value in config.items()},
         [f"{PROJECT}:{key}" for key in secret_keys],
     )
     parents: dict[tuple[str, str], str | None] = {}
+    waits: dict[tuple[str, str], tuple[str, ...]] = {}
 
     def record_parent(args: pulumi.ResourceTransformationArgs) -> None:
         parent = args.opts.parent if args.opts else None
         parents[(args.type_, args.name)] = type(parent).__name__ if parent else None
+        depends_on = (args.opts.depends_on if args.opts else None) or []
+        waits[(args.type_, args.name)] = tuple(
+            r.pulumi_resource_name for r in depends_on if isinstance(r, pulumi.Resource)
+        )
 
     @pulumi.runtime.test
     def program() -> pulumi.Output[Any]:
@@ -187,4 +197,5 @@ def run_program(
     program()
     for resource in run.resources:
         resource.parent = parents.get((resource.typ, resource.name))
+        resource.depends_on = waits.get((resource.typ, resource.name), ())
     return run

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from webhook_processor.providers import default_providers
+from webhook_processor.storage.dynamodb import RECENCY_INDEX, TRANSACTION_INDEX
 
 DEPLOYER: Final = "deployer"
 OPERATOR: Final = "operator"
@@ -40,6 +41,7 @@ SSM_DECRYPT: Final = f"{DOCS}/systems-manager/latest/userguide/ps-restrict-decry
 LAMBDA_ENV: Final = f"{DOCS}/lambda/latest/dg/configuration-envvars-encryption.html"
 DDB_TRANSACTIONS: Final = f"{DOCS}/amazondynamodb/latest/developerguide/transaction-apis-iam.html"
 LAMBDA_DDB: Final = f"{DOCS}/lambda/latest/dg/with-ddb.html"
+LAMBDA_DDB_FAILURES: Final = f"{DOCS}/lambda/latest/dg/services-dynamodb-errors.html"
 LAMBDA_DLQ: Final = f"{DOCS}/lambda/latest/dg/invocation-async-retain-records.html"
 LAMBDA_LOGS: Final = f"{DOCS}/lambda/latest/dg/monitoring-cloudwatchlogs.html"
 LAMBDA_XRAY: Final = f"{DOCS}/lambda/latest/dg/services-xray.html"
@@ -50,7 +52,8 @@ SNS_KMS: Final = f"{DOCS}/sns/latest/dg/sns-key-management.html"
 SNS_ALARMS: Final = f"{SNS_KMS}#compatibility-with-aws-services"
 LOGS_KMS: Final = f"{DOCS}/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html"
 PASS_ROLE: Final = f"{DOCS}/IAM/latest/UserGuide/id_roles_use_passrole.html"
-README_DLQ: Final = "README.md#deploy-to-aws (what lands in the dead-letter queue)"
+README_DLQ: Final = "README.md#operating-on-aws (the receiver's dead-letter queue)"
+README_HANDOFF: Final = "README.md#operating-on-aws (the publish-failures queue)"
 
 
 def reference(service: str) -> str:
@@ -73,6 +76,7 @@ class Stack:
     topic: str
     alarm_topic: str
     dlq: str
+    publish_failures: str
     functions: dict[str, str]
     roles: dict[str, str]
     log_groups: dict[str, str]
@@ -80,6 +84,8 @@ class Stack:
     parameters: tuple[str, ...] = ()
     alarms: tuple[str, ...] = ()
     reserved_concurrency: bool = False
+    #: ``alarmEmail`` is set: the alarm topic gets a subscription.
+    alarm_email: bool = False
 
     @classmethod
     def named(cls, suffix: str, account: str = "123456789012", region: str = "us-east-1") -> Stack:
@@ -100,6 +106,7 @@ class Stack:
             topic=arn("sns", f"webhook-events-{suffix}"),
             alarm_topic=arn("sns", f"webhook-alarms-{suffix}"),
             dlq=arn("sqs", f"webhook-dlq-{suffix}"),
+            publish_failures=arn("sqs", f"webhook-publish-failures-{suffix}"),
             functions={f: arn("lambda", f"function:webhook-{f}-{suffix}") for f in FUNCTIONS},
             roles={f: f"arn:aws:iam::{account}:role/webhook-{f}-{suffix}" for f in FUNCTIONS},
             log_groups={
@@ -223,9 +230,15 @@ def deploy_rows(stack: Stack) -> Iterator[Row]:
     for topic in (stack.topic, stack.alarm_topic):
         yield deploys("sns:CreateTopic", topic, sns, "an encrypted topic")
         yield deploys("sns:TagResource", topic, sns, "tag the topic")
+    if stack.alarm_email:
+        yield deploys("sns:Subscribe", stack.alarm_topic, sns, "alarmEmail: mail the alarms")
     sqs = reference("amazonsqs")
-    yield deploys("sqs:CreateQueue", stack.dlq, sqs, "the dead-letter queue")
-    yield deploys("sqs:TagQueue", stack.dlq, sqs, "tag the queue")
+    for queue, what in (
+        (stack.dlq, "the dead-letter queue"),
+        (stack.publish_failures, "the publish-failures queue"),
+    ):
+        yield deploys("sqs:CreateQueue", queue, sqs, what)
+        yield deploys("sqs:TagQueue", queue, sqs, "tag the queue")
     ssm = reference("awssystemsmanager")
     for parameter in stack.parameters:
         yield deploys("ssm:PutParameter", parameter, ssm, "a signing secret (SecureString)")
@@ -305,8 +318,8 @@ def _lambda_rows(stack: Stack, function: str) -> Iterator[Row]:
     )
 
 
-def _sends_to_dlq(stack: Stack, function: str, doc: str, why: str) -> Iterator[Row]:
-    yield Row("run", function, "sqs:SendMessage", stack.dlq, doc, why)
+def _sends_to(stack: Stack, function: str, queue: str, doc: str, why: str) -> Iterator[Row]:
+    yield Row("run", function, "sqs:SendMessage", queue, doc, why)
     for action in ("kms:GenerateDataKey", "kms:Decrypt"):
         yield Row(
             "run", function, action, stack.key, SQS_KMS, "the queue is SSE-KMS", _via(stack, "sqs")
@@ -352,7 +365,7 @@ def run_rows(stack: Stack) -> Iterator[Row]:
             "GetParameter WithDecryption: SSM decrypts as the caller",
             _via(stack, "ssm", **{"kms:EncryptionContext:PARAMETER_ARN": parameter}),
         )
-    yield from _sends_to_dlq(stack, RECEIVER, LAMBDA_DLQ, "a failed async invocation")
+    yield from _sends_to(stack, RECEIVER, stack.dlq, LAMBDA_DLQ, "a failed async invocation")
     yield from _lambda_rows(stack, RECEIVER)
 
     for action in ("dynamodb:DescribeStream", "dynamodb:GetShardIterator", "dynamodb:GetRecords"):
@@ -368,6 +381,22 @@ def run_rows(stack: Stack) -> Iterator[Row]:
         _via(stack, "dynamodb", **_table_context(stack)),
     )
     yield Row("run", PUBLISHER, "sns:Publish", stack.topic, SNS_KMS, "each stored event")
+    yield Row(
+        "run",
+        PUBLISHER,
+        "dynamodb:GetItem",
+        stack.table,
+        README_HANDOFF,
+        "read the hand-off mark of an event before publishing an old record",
+    )
+    yield Row(
+        "run",
+        PUBLISHER,
+        "dynamodb:UpdateItem",
+        stack.table,
+        README_HANDOFF,
+        "mark an event handed off before queueing its key",
+    )
     for action in ("kms:GenerateDataKey", "kms:Decrypt"):
         yield Row(
             "run",
@@ -378,7 +407,17 @@ def run_rows(stack: Stack) -> Iterator[Row]:
             "publish to an SSE topic",
             _via(stack, "sns"),
         )
-    yield from _sends_to_dlq(stack, PUBLISHER, LAMBDA_DDB, "a batch that still fails")
+    yield from _sends_to(
+        stack, PUBLISHER, stack.publish_failures, README_HANDOFF, "hand an event's key off"
+    )
+    yield Row(
+        "run",
+        PUBLISHER,
+        "sqs:SendMessage",
+        stack.publish_failures,
+        LAMBDA_DDB_FAILURES,
+        "Lambda's on-failure record of a discarded batch, sent as the function's role",
+    )
     yield from _lambda_rows(stack, PUBLISHER)
 
     for function in FUNCTIONS:
@@ -417,14 +456,19 @@ def run_rows(stack: Stack) -> Iterator[Row]:
 
 
 def operate_rows(stack: Stack) -> Iterator[Row]:
-    """What the README's operating procedures do as the operator."""
-    sqs, dynamodb, ssm = (
+    """What the README's operating procedures (``webhook-processor aws ...``) do as the
+    operator."""
+    sqs, dynamodb, ssm, sns = (
         reference("amazonsqs"),
         reference("amazondynamodb"),
         reference("awssystemsmanager"),
+        reference("amazonsns"),
     )
-    yield Row("operate", OPERATOR, "sqs:ReceiveMessage", stack.dlq, sqs, "read the dead letters")
-    yield Row("operate", OPERATOR, "sqs:DeleteMessage", stack.dlq, sqs, "drop a handled one")
+    for queue in (stack.dlq, stack.publish_failures):
+        yield Row("operate", OPERATOR, "sqs:GetQueueAttributes", queue, sqs, "count for progress")
+        yield Row("operate", OPERATOR, "sqs:ReceiveMessage", queue, sqs, "read the failures")
+        yield Row("operate", OPERATOR, "sqs:ChangeMessageVisibility", queue, sqs, "keep a failure")
+        yield Row("operate", OPERATOR, "sqs:DeleteMessage", queue, sqs, "drop a redriven one")
     yield Row(
         "operate", OPERATOR, "kms:Decrypt", stack.key, SQS_KMS, "SSE queue", _via(stack, "sqs")
     )
@@ -436,19 +480,31 @@ def operate_rows(stack: Stack) -> Iterator[Row]:
         README_DLQ,
         "redrive a failed payload",
     )
-    for action in ("dynamodb:GetItem", "dynamodb:Query"):
-        yield Row("operate", OPERATOR, action, stack.table, dynamodb, "inspect stored events")
-    for action in ("dynamodb:GetShardIterator", "dynamodb:GetRecords"):
-        yield Row("operate", OPERATOR, action, stack.stream, README_DLQ, "a failed batch's records")
+    yield Row("operate", OPERATOR, "dynamodb:GetItem", stack.table, dynamodb, "read an event")
+    yield Row(
+        "operate", OPERATOR, "dynamodb:UpdateItem", stack.table, README_HANDOFF, "claim, mark"
+    )
+    for index in TRANSACTION_INDEX, RECENCY_INDEX:
+        yield Row(
+            "operate",
+            OPERATOR,
+            "dynamodb:Query",
+            f"{stack.table}/index/{index}",
+            dynamodb,
+            "aws events, aws transactions",
+        )
     yield Row(
         "operate",
         OPERATOR,
         "kms:Decrypt",
         stack.key,
         KMS_DYNAMODB,
-        "table and stream under the table key",
+        "the table is under the stack's key",
         _via(stack, "dynamodb", **_table_context(stack)),
     )
+    yield Row("operate", OPERATOR, "sns:Publish", stack.topic, sns, "publish a handed-off event")
+    for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+        yield Row("operate", OPERATOR, action, stack.key, SNS_KMS, "SSE topic", _via(stack, "sns"))
     parameter = stack.code_parameters()[0]
     context = _via(stack, "ssm", **{"kms:EncryptionContext:PARAMETER_ARN": parameter})
     yield Row("operate", OPERATOR, "ssm:PutParameter", parameter, ssm, "rotate a signing secret")
