@@ -7,7 +7,7 @@ from pathlib import Path
 import pulumi
 
 from component import WebhookProcessor, WebhookProcessorArgs
-from settings import alarm_settings
+from settings import alarm_settings, edge_settings
 from webhook_processor.providers import default_providers
 
 config = pulumi.Config()
@@ -40,6 +40,7 @@ processor = WebhookProcessor(
         handoff_after_seconds=config.get_int("publishHandoffSeconds") or 300,
         alarms=alarm_settings(config.get_object("alarms")),
         alarm_email=config.get("alarmEmail"),
+        edge=edge_settings(config.get_object("edge")),
     ),
 )
 

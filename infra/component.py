@@ -14,7 +14,8 @@ fail an invocation.
 One module builds each part, in the order the parts depend on one another:
 ``functions.build_roles`` (the roles come first: the key policy names them), ``keys`` (the key,
 its policy and alias), ``data`` (table, topics, queues, parameters), ``functions`` (functions,
-log groups, policies, URL, triggers), ``alarms``. ``scope`` names, tags and parents them all;
+log groups, policies, URL, triggers), ``edge`` (only when configured: CloudFront and AWS WAF
+in front of the URL), ``alarms``. ``scope`` names, tags and parents them all;
 ``settings`` checks the inputs before anything is made.
 """
 
@@ -29,10 +30,11 @@ import pulumi_aws as aws
 
 from alarms import build_alarms
 from data import build_data
+from edge import build_edge
 from functions import build_functions, build_roles
 from keys import KeyUsers, build_keys
 from scope import Scope
-from settings import DEFAULT_ALARMS, AlarmSettings, check_email, check_suffix
+from settings import DEFAULT_ALARMS, AlarmSettings, EdgeSettings, check_email, check_suffix
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,8 @@ class WebhookProcessorArgs:
     alarms: Mapping[str, AlarmSettings] = field(default_factory=lambda: dict(DEFAULT_ALARMS))
     #: Subscribed to the alarm topic (SNS asks the address to confirm).
     alarm_email: str | None = None
+    #: CloudFront and AWS WAF in front of the receiver (``edge.py``); off: the plain URL.
+    edge: EdgeSettings = field(default_factory=EdgeSettings)
 
     def __post_init__(self) -> None:
         check_suffix(self.environment_suffix)
@@ -104,6 +108,11 @@ class WebhookProcessor(pulumi.ComponentResource):
         )
         self.data = build_data(scope, self.keys.key, args.signing_secrets)
         self.functions = build_functions(scope, args, self.roles, self.keys.key, self.data)
+        self.edge = (
+            build_edge(scope, args.edge, self.functions.receiver, self.functions.url)
+            if args.edge.enabled
+            else None
+        )
         self.alarms = build_alarms(
             scope,
             topic=self.data.alarm_topic,
@@ -117,7 +126,9 @@ class WebhookProcessor(pulumi.ComponentResource):
         #: The stack outputs by export name: ``__main__`` exports exactly what is registered here.
         self.outputs: Mapping[str, pulumi.Output[str]] = MappingProxyType(
             {
-                "webhook_url": self.functions.webhook_url,
+                "webhook_url": (
+                    self.functions.webhook_url if self.edge is None else self.edge.webhook_url
+                ),
                 "table_name": self.data.table.name,
                 "topic_arn": self.data.topic.arn,
                 "dlq_url": self.data.dead_letters.url,

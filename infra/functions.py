@@ -117,10 +117,12 @@ def build_functions(
         maximum_event_age_in_seconds=args.async_max_event_age_seconds,
         opts=scope.child(),
     )
+    # Behind the edge, only CloudFront may call the URL (infra/edge.py grants it); otherwise
+    # anyone may, and the provider's signature is the authentication.
     url = aws.lambda_.FunctionUrl(
         scope.named("receiver-url"),
         function_name=receiver.name,
-        authorization_type="NONE",
+        authorization_type="AWS_IAM" if args.edge.enabled else "NONE",
         opts=scope.child(),
     )
     # Function URLs created since October 2025 need both permissions for public access.
@@ -134,7 +136,7 @@ def build_functions(
             "invoked_via_function_url": True,
         },
     }
-    for role, grant in public_access.items():
+    for role, grant in public_access.items() if not args.edge.enabled else ():
         aws.lambda_.Permission(
             scope.named(role), function=receiver.name, principal="*", opts=scope.child(), **grant
         )

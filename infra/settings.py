@@ -120,3 +120,46 @@ def check_email(address: str | None) -> str | None:
     if address is not None and not EMAIL.fullmatch(address):
         raise pulumi.RunError(f"alarmEmail {address!r} is not an email address")
     return address
+
+
+#: The windows AWS WAF counts a rate-based rule's requests over.
+RATE_WINDOWS: Final = (60, 120, 300, 600)
+PRICE_CLASSES: Final = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
+
+
+@dataclass(frozen=True)
+class EdgeSettings:
+    """CloudFront with an AWS WAF rate-based rule in front of the receiver (``edge``
+    config). Off by default: the plain Function URL."""
+
+    enabled: bool = False
+    #: Requests one IP address may send in ``rate_window_seconds``; more are blocked (403) at
+    #: the edge, so they cost no invocation. Providers send far fewer from one address.
+    rate_limit: int = 300
+    rate_window_seconds: int = 300
+    #: Where CloudFront serves from: the cheapest (North America and Europe) by default.
+    price_class: str = "PriceClass_100"
+
+
+_EDGE_FIELDS: Final = {
+    "enabled": "enabled",
+    "rateLimit": "rate_limit",
+    "rateWindowSeconds": "rate_window_seconds",
+    "priceClass": "price_class",
+}
+
+
+def edge_settings(config: Mapping[str, Any] | None) -> EdgeSettings:
+    """The ``edge`` object of the stack's config, checked."""
+    if config is None:
+        return EdgeSettings()
+    if not isinstance(config, Mapping) or set(config) - set(_EDGE_FIELDS):
+        raise pulumi.RunError(f"edge takes an object with {', '.join(_EDGE_FIELDS)}")
+    settings = EdgeSettings(**{_EDGE_FIELDS[key]: value for key, value in config.items()})
+    if not isinstance(settings.rate_limit, int) or not 10 <= settings.rate_limit <= 2_000_000_000:
+        raise pulumi.RunError("edge.rateLimit must be a whole number from 10 (AWS WAF's minimum)")
+    if settings.rate_window_seconds not in RATE_WINDOWS:
+        raise pulumi.RunError(f"edge.rateWindowSeconds must be one of {RATE_WINDOWS}")
+    if settings.price_class not in PRICE_CLASSES:
+        raise pulumi.RunError(f"edge.priceClass must be one of {', '.join(PRICE_CLASSES)}")
+    return settings

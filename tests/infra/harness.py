@@ -30,7 +30,14 @@ _ARNS = {
     "aws:cloudwatch/logGroup:LogGroup": "arn:aws:logs:{region}:{account}:log-group:{name}",
     "aws:ssm/parameter:Parameter": "arn:aws:ssm:{region}:{account}:parameter{name}",
     "aws:cloudwatch/metricAlarm:MetricAlarm": "arn:aws:cloudwatch:{region}:{account}:alarm:{name}",
+    "aws:cloudfront/distribution:Distribution": "arn:aws:cloudfront::{account}:distribution/E{id}",
+    "aws:cloudfront/originAccessControl:OriginAccessControl": (
+        "arn:aws:cloudfront::{account}:origin-access-control/{id}"
+    ),
+    "aws:wafv2/webAcl:WebAcl": "arn:aws:wafv2:{region}:{account}:global/webacl/{name}/{id}",
 }
+#: The ID AWS gives a distribution, an origin access control or a web ACL (here: fixed).
+RESOURCE_ID = "1A2B3C4D5E6F7"
 STREAM_LABEL = "2026-11-28T00:00:00.000"
 
 
@@ -71,14 +78,16 @@ class Run:
         return found
 
 
-def arn_of(typ: str, name: str) -> str:
-    """The ARN the mocks give a resource of ``typ`` named ``name``, shaped as AWS shapes it."""
+def arn_of(typ: str, name: str, region: str = REGION) -> str:
+    """The ARN the mocks give a resource of ``typ`` named ``name`` in ``region``, shaped as AWS
+    shapes it."""
     template = _ARNS.get(typ, "arn:aws:{service}:{region}:{account}:{name}")
     return template.format(
         service=typ.split(":")[1].split("/", maxsplit=1)[0],
-        region=REGION,
+        region=region,
         account=ACCOUNT,
         name=name,
+        id=RESOURCE_ID,
     )
 
 
@@ -89,7 +98,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         inputs = dict(args.inputs)
         name = inputs.get("name", args.name)
-        outputs = {**inputs, "arn": arn_of(args.typ, name), "name": name}
+        region = inputs.get("region", REGION)
+        outputs = {**inputs, "arn": arn_of(args.typ, name, region), "name": name}
         if args.typ == "aws:dynamodb/table:Table":
             outputs["streamArn"] = f"{arn_of(args.typ, name)}/stream/{STREAM_LABEL}"
         elif args.typ == "aws:sqs/queue:Queue":
@@ -98,6 +108,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
             outputs["keyId"] = f"{name}-id"
         elif args.typ == "aws:lambda/functionUrl:FunctionUrl":
             outputs["functionUrl"] = "https://abc123.lambda-url.us-east-1.on.aws/"
+        elif args.typ == "aws:lambda/function:Function" and inputs.get("publish"):
+            outputs["qualifiedArn"] = f"{outputs['arn']}:1"
+        elif args.typ == "aws:cloudfront/distribution:Distribution":
+            outputs["domainName"] = "d111111abcdef8.cloudfront.net"
         if args.custom:
             existing = next(
                 (r for r in self.run.resources if r.name == args.name and r.typ == args.typ), None
@@ -106,7 +120,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 existing.inputs, existing.outputs = inputs, outputs
             else:
                 self.run.resources.append(Recorded(args.typ, args.name, inputs, outputs=outputs))
-        return f"{args.name}-id", outputs
+        identifier = RESOURCE_ID if "cloudfront" in args.typ or "wafv2" in args.typ else None
+        return identifier or f"{args.name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":

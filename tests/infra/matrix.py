@@ -25,6 +25,8 @@ PUBLISHER: Final = "publisher"
 LOGS: Final = "logs"
 ALARMS: Final = "cloudwatch"
 ANYONE: Final = "anyone"
+CLOUDFRONT: Final = "cloudfront"
+EDGE: Final = "edge"
 FUNCTIONS: Final = (RECEIVER, PUBLISHER)
 
 # -- where each row comes from --------------------------------------------------------------
@@ -52,6 +54,10 @@ SNS_KMS: Final = f"{DOCS}/sns/latest/dg/sns-key-management.html"
 SNS_ALARMS: Final = f"{SNS_KMS}#compatibility-with-aws-services"
 LOGS_KMS: Final = f"{DOCS}/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html"
 PASS_ROLE: Final = f"{DOCS}/IAM/latest/UserGuide/id_roles_use_passrole.html"
+CF_GUIDE: Final = f"{DOCS}/AmazonCloudFront/latest/DeveloperGuide"
+CF_LAMBDA_ORIGIN: Final = f"{CF_GUIDE}/private-content-restricting-access-to-lambda.html"
+CF_WAF: Final = f"{CF_GUIDE}/distribution-web-awswaf.html"
+EDGE_PERMISSIONS: Final = f"{CF_GUIDE}/lambda-edge-permissions.html"
 README_DLQ: Final = "README.md#operating-on-aws (the receiver's dead-letter queue)"
 README_HANDOFF: Final = "README.md#operating-on-aws (the publish-failures queue)"
 
@@ -62,6 +68,17 @@ def reference(service: str) -> str:
 
 
 # -- the stack's names ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class EdgeStack:
+    """What the edge adds (``edge.enabled``): the distribution, its web ACL, the body-hashing
+    function in us-east-1 and its role."""
+
+    distribution: str
+    web_acl: str
+    function: str
+    role: str
+
+
 @dataclass(frozen=True)
 class Stack:
     """The ARNs rows name: taken from a deployment (mocked, emulated or real), or built from
@@ -86,6 +103,8 @@ class Stack:
     reserved_concurrency: bool = False
     #: ``alarmEmail`` is set: the alarm topic gets a subscription.
     alarm_email: bool = False
+    #: CloudFront and AWS WAF in front of the receiver, when configured.
+    edge: EdgeStack | None = None
 
     @classmethod
     def named(cls, suffix: str, account: str = "123456789012", region: str = "us-east-1") -> Stack:
@@ -128,13 +147,15 @@ class Stack:
     def principal(self, caller: str) -> str:
         if caller in FUNCTIONS:
             return self.roles[caller]
-        if caller == LOGS:
-            return f"logs.{self.region}.amazonaws.com"
-        if caller == ALARMS:
-            return "cloudwatch.amazonaws.com"
-        if caller == ANYONE:
-            return "*"
-        return self.person(caller)
+        if caller == EDGE and self.edge is not None:
+            return self.edge.role
+        services = {
+            LOGS: f"logs.{self.region}.amazonaws.com",
+            ALARMS: "cloudwatch.amazonaws.com",
+            CLOUDFRONT: "cloudfront.amazonaws.com",
+            ANYONE: "*",
+        }
+        return services.get(caller) or self.person(caller)
 
     @property
     def alias(self) -> str:
@@ -294,6 +315,8 @@ def deploy_rows(stack: Stack) -> Iterator[Row]:
         "the stream feeds the publisher",
         **{"lambda:FunctionArn": stack.functions[PUBLISHER]},
     )
+    if stack.edge is not None:
+        yield from _edge_deploy_rows(stack, stack.edge)
     cloudwatch = reference("amazoncloudwatch")
     for alarm in stack.alarms:
         yield deploys("cloudwatch:PutMetricAlarm", alarm, cloudwatch, "an alarm")
@@ -434,6 +457,13 @@ def run_rows(stack: Stack) -> Iterator[Row]:
             "an alarm notifies the encrypted alarm topic",
             {"aws:SourceAccount": stack.account},
         )
+    if stack.edge is None:
+        yield from _public_url_rows(stack)
+    else:
+        yield from _edge_run_rows(stack, stack.edge)
+
+
+def _public_url_rows(stack: Stack) -> Iterator[Row]:
     receiver = stack.functions[RECEIVER]
     yield Row(
         "run",
@@ -453,6 +483,81 @@ def run_rows(stack: Stack) -> Iterator[Row]:
         "the URL invokes the function",
         {"lambda:InvokedViaFunctionUrl": "true"},
     )
+
+
+def _edge_deploy_rows(stack: Stack, edge: EdgeStack) -> Iterator[Row]:
+    """What the deployer does for the edge: the web ACL and the function in us-east-1, the
+    origin access control, the distribution that ties them to the receiver's URL."""
+
+    def deploys(action: str, resource: str, doc: str, why: str, **context: str) -> Row:
+        return Row("deploy", DEPLOYER, action, resource, doc, why, dict(context))
+
+    waf, cloudfront, lam = (
+        reference("awswafv2"),
+        reference("amazoncloudfront"),
+        reference("awslambda"),
+    )
+    yield deploys("wafv2:CreateWebACL", edge.web_acl, waf, "the rate-based rule")
+    yield deploys("wafv2:TagResource", edge.web_acl, waf, "tag the web ACL")
+    iam = reference("awsidentityandaccessmanagementiam")
+    yield deploys("iam:CreateRole", edge.role, iam, "the edge function's role")
+    yield deploys("iam:TagRole", edge.role, iam, "tag the role")
+    yield deploys("iam:PutRolePolicy", edge.role, iam, "its logs, in any region")
+    yield deploys(
+        "iam:PassRole",
+        edge.role,
+        PASS_ROLE,
+        "hand the role to Lambda",
+        **{"iam:PassedToService": "lambda.amazonaws.com"},
+    )
+    yield deploys("lambda:CreateFunction", edge.function, lam, "the body-hashing function")
+    yield deploys("lambda:TagResource", edge.function, lam, "tag the function")
+    yield deploys("lambda:PublishVersion", edge.function, lam, "Lambda@Edge runs a version")
+    version = f"{edge.function}:1"
+    for action in ("lambda:GetFunction", "lambda:EnableReplication"):
+        yield deploys(action, version, EDGE_PERMISSIONS, "associate the version with CloudFront")
+    yield deploys(
+        "iam:CreateServiceLinkedRole",
+        f"arn:aws:iam::{stack.account}:role/aws-service-role/replicator.lambda.amazonaws.com/"
+        "AWSServiceRoleForLambdaReplicator",
+        EDGE_PERMISSIONS,
+        "Lambda@Edge replicates the function (made once per account)",
+        **{"iam:AWSServiceName": "replicator.lambda.amazonaws.com"},
+    )
+    yield deploys("cloudfront:CreateOriginAccessControl", "*", CF_LAMBDA_ORIGIN, "sign to the URL")
+    yield deploys("cloudfront:CreateDistribution", "*", cloudfront, "the distribution")
+    yield deploys("cloudfront:TagResource", edge.distribution, cloudfront, "tag it")
+    yield deploys("wafv2:GetWebACL", edge.web_acl, CF_WAF, "the distribution names the web ACL")
+
+
+def _edge_run_rows(stack: Stack, edge: EdgeStack) -> Iterator[Row]:
+    """CloudFront invokes the URL (origin access control), and the edge function logs."""
+    receiver = stack.functions[RECEIVER]
+    source = {"aws:SourceArn": edge.distribution}
+    yield Row(
+        "run",
+        CLOUDFRONT,
+        "lambda:InvokeFunctionUrl",
+        receiver,
+        CF_LAMBDA_ORIGIN,
+        "the distribution forwards a delivery, signed",
+        {"lambda:FunctionUrlAuthType": "AWS_IAM", **source},
+    )
+    yield Row(
+        "run",
+        CLOUDFRONT,
+        "lambda:InvokeFunction",
+        receiver,
+        CF_LAMBDA_ORIGIN,
+        "the URL invokes the function",
+        {"lambda:InvokedViaFunctionUrl": "true", **source},
+    )
+    name = edge.function.rsplit(":", 1)[-1]
+    group = f"arn:aws:logs:eu-west-3:{stack.account}:log-group:/aws/lambda/us-east-1.{name}"
+    yield Row("run", EDGE, "logs:CreateLogGroup", group, EDGE_PERMISSIONS, "a replica's logs")
+    for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+        stream = f"{group}:log-stream:2026/11/28/[1]0123456789abcdef"
+        yield Row("run", EDGE, action, stream, EDGE_PERMISSIONS, "a replica's log lines")
 
 
 def operate_rows(stack: Stack) -> Iterator[Row]:

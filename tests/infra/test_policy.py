@@ -115,6 +115,12 @@ BAD_RESOURCES: dict[str, tuple[str, str, str, Callable[[dict[str, Any]], None]]]
         "dlq",
         lambda i: i.update(kmsMasterKeyId="alias/aws/sqs"),
     ),
+    "function environment without the CMK": (
+        "encrypted_with_the_cmk",
+        "aws:lambda/function:Function",
+        "publisher",
+        lambda i: i.pop("kmsArn" if "kmsArn" in i else "kmsKeyArn"),
+    ),
     "log group unencrypted": (
         "encrypted_with_the_cmk",
         "aws:cloudwatch/logGroup:LogGroup",
