@@ -25,6 +25,7 @@ import pulumi
 import pulumi_aws as aws
 
 import webhook_processor.entrypoints.edge_handler as edge_code
+from functions import url_permissions
 from scope import Scope
 from settings import EdgeSettings
 
@@ -107,23 +108,13 @@ def build_edge(
         opts=scope.child(),
     )
     # Origin access control signs as CloudFront; only this distribution may invoke the URL.
-    aws.lambda_.Permission(
-        scope.named("receiver-edge-invoke-url"),
-        function=receiver.name,
-        action="lambda:InvokeFunctionUrl",
+    url_permissions(
+        scope,
+        receiver,
+        "receiver-edge",
         principal="cloudfront.amazonaws.com",
+        auth_type="AWS_IAM",
         source_arn=distribution.arn,
-        function_url_auth_type="AWS_IAM",
-        opts=scope.child(),
-    )
-    aws.lambda_.Permission(
-        scope.named("receiver-edge-invoke"),
-        function=receiver.name,
-        action="lambda:InvokeFunction",
-        principal="cloudfront.amazonaws.com",
-        source_arn=distribution.arn,
-        invoked_via_function_url=True,
-        opts=scope.child(),
     )
     webhook_url = distribution.domain_name.apply(lambda d: f"https://{d}/webhooks/{{provider}}")
     return Edge(distribution, web_acl, function, webhook_url)

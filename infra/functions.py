@@ -125,21 +125,8 @@ def build_functions(
         authorization_type="AWS_IAM" if args.edge.enabled else "NONE",
         opts=scope.child(),
     )
-    # Function URLs created since October 2025 need both permissions for public access.
-    public_access: dict[str, dict[str, Any]] = {
-        "receiver-url-invoke-url": {
-            "action": "lambda:InvokeFunctionUrl",
-            "function_url_auth_type": "NONE",
-        },
-        "receiver-url-invoke": {
-            "action": "lambda:InvokeFunction",
-            "invoked_via_function_url": True,
-        },
-    }
-    for role, grant in public_access.items() if not args.edge.enabled else ():
-        aws.lambda_.Permission(
-            scope.named(role), function=receiver.name, principal="*", opts=scope.child(), **grant
-        )
+    if not args.edge.enabled:
+        url_permissions(scope, receiver, "receiver-url", principal="*", auth_type="NONE")
     aws.lambda_.EventSourceMapping(
         scope.named("publisher-stream"),
         event_source_arn=data.table.stream_arn,
@@ -159,6 +146,34 @@ def build_functions(
         lambda base: f"{(base or '').rstrip('/')}/webhooks/{{provider}}"
     )
     return Functions(receiver, receiver_log_group, publisher, publisher_log_group, url, webhook_url)
+
+
+def url_permissions(
+    scope: Scope,
+    receiver: aws.lambda_.Function,
+    role: str,
+    *,
+    principal: str,
+    auth_type: str,
+    source_arn: pulumi.Input[str] | None = None,
+) -> None:
+    """Let ``principal`` call the receiver's URL (of ``auth_type``), from ``source_arn`` only
+    if given: Function URLs created since October 2025 need two permissions, one to invoke the
+    URL and one to invoke the function through it."""
+    only_from: dict[str, Any] = {} if source_arn is None else {"source_arn": source_arn}
+    grants: dict[str, dict[str, Any]] = {
+        "invoke-url": {"action": "lambda:InvokeFunctionUrl", "function_url_auth_type": auth_type},
+        "invoke": {"action": "lambda:InvokeFunction", "invoked_via_function_url": True},
+    }
+    for name, grant in grants.items():
+        aws.lambda_.Permission(
+            scope.named(f"{role}-{name}"),
+            function=receiver.name,
+            principal=principal,
+            opts=scope.child(),
+            **grant,
+            **only_from,
+        )
 
 
 def _role(scope: Scope, function: str) -> aws.iam.Role:

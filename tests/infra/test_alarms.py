@@ -76,26 +76,29 @@ def test_publish_failures_count_what_batch_item_failures_hide_from_errors(bare: 
     assert "retried in the stream for 300 s" in alarm["alarmDescription"]
 
 
-def test_the_publish_failures_queue_has_its_own_depth_alarm(bare: Run) -> None:
-    alarm = alarms(bare)["webhook-alarm-publish-failures-depth-test"]
-    assert watched(alarm) == (
+@pytest.mark.parametrize(
+    ("alarm", "queue", "says"),
+    [
+        # New: the publisher's hand-offs have their own queue, and their own alarm.
+        (
+            "publish-failures-depth",
+            "webhook-publish-failures-test",
+            "aws --stack-outputs outputs.json redrive",
+        ),
+        ("dlq-depth", "webhook-dlq-test", "dead-letters"),
+    ],
+)
+def test_each_failure_queue_has_a_depth_alarm_pointing_at_the_redrive(
+    bare: Run, alarm: str, queue: str, says: str
+) -> None:
+    found = alarms(bare)[f"webhook-alarm-{alarm}-test"]
+    assert watched(found) == (
         "AWS/SQS",
         "ApproximateNumberOfMessagesVisible",
-        {"QueueName": "webhook-publish-failures-test"},
+        {"QueueName": queue},
         "Maximum",
     )
-    assert "aws --stack-outputs outputs.json redrive" in alarm["alarmDescription"]
-
-
-def test_the_dead_letter_queue_depth_alarm_points_at_the_redrive(bare: Run) -> None:
-    alarm = alarms(bare)["webhook-alarm-dlq-depth-test"]
-    assert watched(alarm) == (
-        "AWS/SQS",
-        "ApproximateNumberOfMessagesVisible",
-        {"QueueName": "webhook-dlq-test"},
-        "Maximum",
-    )
-    assert "dead-letters" in alarm["alarmDescription"]
+    assert says in found["alarmDescription"]
 
 
 def test_iterator_age_says_the_publisher_is_falling_behind(bare: Run) -> None:

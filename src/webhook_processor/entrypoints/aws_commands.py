@@ -205,18 +205,15 @@ def _queues(args: argparse.Namespace, outputs: StackOutputs, aws: boto3.Session)
     ]
 
 
+#: The columns of ``aws dead-letters``, as the decoded message names them.
+LETTER_COLUMNS: Final = ("queue", "kind", "provider", "event_id", "amount", "currency")
+
+
 def letter_row(letter: DeadLetter) -> dict[str, Any]:
     """One line of ``aws dead-letters``."""
-    return {
-        "queue": letter.queue,
-        "kind": letter.kind,
-        "provider": letter.provider,
-        "event_id": letter.event_id,
-        "amount": letter.amount,
-        "currency": letter.currency,
-        "sent_at": None if letter.sent_at is None else letter.sent_at.isoformat(),
-        "error": letter.error,
-    }
+    sent_at = None if letter.sent_at is None else letter.sent_at.isoformat()
+    row = {name: getattr(letter, name) for name in LETTER_COLUMNS}
+    return {**row, "sent_at": sent_at, "error": letter.error}
 
 
 def _dead_letters(args: argparse.Namespace) -> int:

@@ -59,12 +59,9 @@ class HandOff:
     @classmethod
     def of(cls, event: PaymentEvent, error: str, at: datetime) -> HandOff:
         update = event.transaction
+        named = ("provider", "event_id", "transaction_id", "amount", "currency")
         return cls(
-            provider=event.provider,
-            event_id=event.event_id,
-            transaction_id=event.transaction_id,
-            amount=event.amount,
-            currency=event.currency,
+            **{name: getattr(event, name) for name in named},
             version=None if update is None else update.version,
             error=error[:MAX_ERROR],
             handed_off_at=iso(at),
