@@ -45,7 +45,7 @@ from tests.infra.stack import (
     Row,
     Stack,
     reference,
-    table_context,
+    table_decrypt,
     via,
 )
 
@@ -236,15 +236,7 @@ def run_rows(stack: Stack) -> Iterator[Row]:
         DDB_TRANSACTIONS,
         "TransactWriteItems: the event once, its transaction's next version (each a Put)",
     )
-    yield Row(
-        "run",
-        RECEIVER,
-        "kms:Decrypt",
-        stack.key,
-        KMS_DYNAMODB,
-        "DynamoDB decrypts the table key as the caller",
-        via(stack, "dynamodb", **table_context(stack)),
-    )
+    yield table_decrypt(stack, "run", RECEIVER, "DynamoDB decrypts the table key as the caller")
     for parameter in stack.code_parameters():
         yield Row("run", RECEIVER, "ssm:GetParameter", parameter, SSM_DECRYPT, "a signing secret")
         yield Row(
@@ -262,15 +254,7 @@ def run_rows(stack: Stack) -> Iterator[Row]:
     for action in ("dynamodb:DescribeStream", "dynamodb:GetShardIterator", "dynamodb:GetRecords"):
         yield Row("run", PUBLISHER, action, stack.stream, LAMBDA_DDB, "the event source mapping")
     yield Row("run", PUBLISHER, "dynamodb:ListStreams", "*", LAMBDA_DDB, "the mapping lists")
-    yield Row(
-        "run",
-        PUBLISHER,
-        "kms:Decrypt",
-        stack.key,
-        KMS_DYNAMODB,
-        "stream records are under the table key",
-        via(stack, "dynamodb", **table_context(stack)),
-    )
+    yield table_decrypt(stack, "run", PUBLISHER, "stream records are under the table key")
     yield Row("run", PUBLISHER, "sns:Publish", stack.topic, SNS_KMS, "each stored event")
     yield Row(
         "run",

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from tests.infra.stack import (
-    KMS_DYNAMODB,
     OPERATOR,
     README_DLQ,
     README_HANDOFF,
@@ -18,7 +17,7 @@ from tests.infra.stack import (
     Row,
     Stack,
     reference,
-    table_context,
+    table_decrypt,
     via,
 )
 from webhook_processor.storage.dynamodb import RECENCY_INDEX, TRANSACTION_INDEX
@@ -62,15 +61,7 @@ def operate_rows(stack: Stack) -> Iterator[Row]:
             dynamodb,
             "aws events, aws transactions",
         )
-    yield Row(
-        "operate",
-        OPERATOR,
-        "kms:Decrypt",
-        stack.key,
-        KMS_DYNAMODB,
-        "the table is under the stack's key",
-        via(stack, "dynamodb", **table_context(stack)),
-    )
+    yield table_decrypt(stack, "operate", OPERATOR, "the table is under the stack's key")
     yield Row("operate", OPERATOR, "sns:Publish", stack.topic, sns, "publish a handed-off event")
     for action in ("kms:GenerateDataKey", "kms:Decrypt"):
         yield Row("operate", OPERATOR, action, stack.key, SNS_KMS, "SSE topic", via(stack, "sns"))

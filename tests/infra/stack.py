@@ -192,3 +192,16 @@ def table_context(stack: Stack) -> dict[str, str]:
         "kms:EncryptionContext:aws:dynamodb:tableName": stack.table.rsplit("/", 1)[-1],
         "kms:EncryptionContext:aws:dynamodb:subscriberId": stack.account,
     }
+
+
+def table_decrypt(stack: Stack, phase: str, caller: str, why: str) -> Row:
+    """``caller`` reads the table (or its stream): DynamoDB decrypts the table's key as it."""
+    return Row(
+        phase,
+        caller,
+        "kms:Decrypt",
+        stack.key,
+        KMS_DYNAMODB,
+        why,
+        via(stack, "dynamodb", **table_context(stack)),
+    )
