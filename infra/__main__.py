@@ -7,6 +7,7 @@ from pathlib import Path
 import pulumi
 
 from component import WebhookProcessor, WebhookProcessorArgs
+from settings import alarm_settings, edge_settings
 from webhook_processor.providers import default_providers
 
 config = pulumi.Config()
@@ -36,6 +37,10 @@ processor = WebhookProcessor(
         deployer_principal_arns=config.get_object("deployerPrincipalArns") or [],
         operator_principal_arns=config.get_object("operatorPrincipalArns") or [],
         square_notification_url=config.get("squareNotificationUrl"),
+        handoff_after_seconds=config.get_int("publishHandoffSeconds") or 300,
+        alarms=alarm_settings(config.get_object("alarms")),
+        alarm_email=config.get("alarmEmail"),
+        edge=edge_settings(config.get_object("edge")),
     ),
 )
 

@@ -1,80 +1,171 @@
-"""Alarms on what needs a person: events in the dead-letter queue, and each function's errors
-and throttles. Each one notifies the alarm topic when it fires and when it clears."""
+"""Alarms on what needs a person, each with what to do in its description; all notify the alarm
+topic when they fire and when they clear, and ``alarmEmail`` subscribes an address to it.
+
+The failures that matter most do not fail an invocation, so Lambda's ``Errors`` cannot see them:
+the receiver answers a store, secret or KMS failure with a 503 (providers retry), and the
+publisher reports a refused publication in ``batchItemFailures``. The functions count these
+themselves (:mod:`webhook_processor.metrics`: the same constants they emit with), and the
+alarms watch those counts, Lambda's iterator age (the publisher falling behind), both queues'
+depth, and each function's errors and throttles.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
 
 import pulumi
 import pulumi_aws as aws
 
+from data import Data
 from scope import Scope
+from settings import AlarmSettings
+from webhook_processor import metrics
+
+#: What the operator runs (``pulumi stack output --json > outputs.json`` first).
+CLI: Final = "webhook-processor aws --stack-outputs outputs.json"
+
+
+@dataclass(frozen=True)
+class Watch:
+    """One alarm: its resource name, the metric it watches, and what to do when it fires."""
+
+    role: str
+    description: str
+    namespace: str
+    metric: str
+    dimensions: Mapping[str, pulumi.Input[str]]
+    statistic: str = "Sum"
+
+
+def watches(
+    scope: Scope, data: Data, functions: Mapping[str, aws.lambda_.Function], handoff_after: int
+) -> dict[str, Watch]:
+    """Every alarm by its config key (``settings.DEFAULT_ALARMS``)."""
+    service = {metrics.SERVICE: metrics.service_name(scope.suffix)}
+    logs = "aws logs tail /aws/lambda/{function} --since 1h --filter-pattern"
+    receiver_logs = logs.format(function=scope.named("receiver"))
+    publisher_logs = logs.format(function=scope.named("publisher"))
+    found = {
+        "receiverUnavailable": Watch(
+            "receiver-unavailable",
+            "The receiver answered 503: the table, a signing secret, KMS or a setting is "
+            "unavailable, so providers are refused and retrying. Lambda's Errors stays at 0. "
+            f"Find the reason: {receiver_logs} '\"cannot take webhook now\"'.",
+            metrics.NAMESPACE,
+            metrics.UNAVAILABLE,
+            service,
+        ),
+        "invalidSignatures": Watch(
+            "invalid-signatures",
+            "Deliveries failed their signature check: a provider rotated its signing secret "
+            "and the stack does not have the new one yet (pulumi config set --secret "
+            "<provider>SigningSecret 'new,old' and pulumi up), or someone is sending forged "
+            f"requests. See which provider: {receiver_logs} '\"invalid_signature\"'.",
+            metrics.NAMESPACE,
+            metrics.REJECTED,
+            {metrics.REASON: metrics.INVALID_SIGNATURE, **service},
+        ),
+        "deadLetters": Watch(
+            "dlq-depth",
+            "Direct invocations of the receiver failed all their retries and wait in its "
+            f"dead-letter queue. See them: {CLI} dead-letters; fix the cause, then {CLI} "
+            "redrive (each payload is invoked again; a poison one stays, with its error).",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            {"QueueName": data.dead_letters.name},
+            "Maximum",
+        ),
+        "publishFailures": Watch(
+            "publish-failures",
+            "The topic refused publications (SNS, its key policy or KMS). Each is retried in "
+            f"the stream for {handoff_after} s, then handed off to the publish-failures queue. "
+            f"Fix the topic; then {CLI} dead-letters and {CLI} redrive.",
+            metrics.NAMESPACE,
+            metrics.PUBLISH_FAILURES,
+            service,
+        ),
+        "publishFailuresQueue": Watch(
+            "publish-failures-depth",
+            "Stored events wait in the publish-failures queue: the publisher gave up publishing "
+            f"them (kept 14 days). See them: {CLI} dead-letters; once the topic takes "
+            f"publications again, {CLI} redrive publishes each from the table, exactly once.",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            {"QueueName": data.publish_failures.name},
+            "Maximum",
+        ),
+        "publisherIteratorAge": Watch(
+            "publisher-iterator-age",
+            "The publisher is behind the table (IteratorAge, milliseconds): it is throttled, "
+            "failing, or retrying a refused record until the hand-off. Subscribers get events "
+            f"late. Check the publisher's alarms and {publisher_logs} '\"publish failed\"'.",
+            "AWS/Lambda",
+            "IteratorAge",
+            {"FunctionName": functions["publisher"].name},
+            "Maximum",
+        ),
+    }
+    for function, resource in functions.items():
+        for metric, what in (("Errors", "raised or timed out"), ("Throttles", "was throttled")):
+            found[f"{function}{metric}"] = Watch(
+                f"{function}-{metric.lower()}",
+                f"The {function} function {what}. See why: "
+                f"{logs.format(function=scope.named(function))} '\"ERROR\"'; raise its "
+                "concurrency (reservedConcurrency) if it is throttled.",
+                "AWS/Lambda",
+                metric,
+                {"FunctionName": resource.name},
+            )
+    return found
 
 
 def build_alarms(
     scope: Scope,
     *,
     topic: aws.sns.Topic,
-    dead_letters: aws.sqs.Queue,
+    data: Data,
     functions: Mapping[str, aws.lambda_.Function],
-) -> list[aws.cloudwatch.MetricAlarm]:
-    """One alarm on the queue's depth, and two on each of ``functions`` (by role)."""
-    alarms = [
-        _alarm(
-            scope,
-            topic,
-            "dlq-depth",
-            "Events are waiting in the dead-letter queue: inspect and redrive them.",
-            namespace="AWS/SQS",
-            metric="ApproximateNumberOfMessagesVisible",
-            dimensions={"QueueName": dead_letters.name},
-            statistic="Maximum",
+    settings: Mapping[str, AlarmSettings],
+    handoff_after: int,
+    email: str | None = None,
+) -> dict[str, aws.cloudwatch.MetricAlarm]:
+    """One alarm per watch, configured by ``settings``; ``email`` subscribed to ``topic``."""
+    if email is not None:
+        aws.sns.TopicSubscription(
+            scope.named("alarm-email"),
+            topic=topic.arn,
+            protocol="email",
+            endpoint=email,
+            opts=scope.child(),
         )
-    ]
-    for function, resource in functions.items():
-        for metric in ("Errors", "Throttles"):
-            alarms.append(
-                _alarm(
-                    scope,
-                    topic,
-                    f"{function}-{metric.lower()}",
-                    f"The {function} function reports {metric.lower()}.",
-                    namespace="AWS/Lambda",
-                    metric=metric,
-                    dimensions={"FunctionName": resource.name},
-                    statistic="Sum",
-                )
-            )
-    return alarms
+    return {
+        key: _alarm(scope, topic, watch, settings[key])
+        for key, watch in watches(scope, data, functions, handoff_after).items()
+    }
 
 
 def _alarm(
-    scope: Scope,
-    topic: aws.sns.Topic,
-    role: str,
-    description: str,
-    *,
-    namespace: str,
-    metric: str,
-    dimensions: Mapping[str, pulumi.Input[str]],
-    statistic: str,
+    scope: Scope, topic: aws.sns.Topic, watch: Watch, settings: AlarmSettings
 ) -> aws.cloudwatch.MetricAlarm:
-    """Fires on any datapoint above zero in a minute; no data is not a breach."""
+    """No data is not a breach: the custom counts are emitted only when something happens."""
+    name = settings.name or scope.named(f"alarm-{watch.role}")
     return aws.cloudwatch.MetricAlarm(
-        scope.named(f"alarm-{role}"),
-        name=scope.named(f"alarm-{role}"),
-        alarm_description=description,
-        namespace=namespace,
-        metric_name=metric,
-        dimensions=dict(dimensions),
-        statistic=statistic,
-        period=60,
-        evaluation_periods=1,
-        threshold=0,
+        scope.named(f"alarm-{watch.role}"),
+        name=name,
+        alarm_description=watch.description,
+        namespace=watch.namespace,
+        metric_name=watch.metric,
+        dimensions=dict(watch.dimensions),
+        statistic=watch.statistic,
+        period=settings.period_seconds,
+        evaluation_periods=settings.evaluation_periods,
+        threshold=settings.threshold,
         comparison_operator="GreaterThanThreshold",
         treat_missing_data="notBreaching",
         alarm_actions=[topic.arn],
         ok_actions=[topic.arn],
-        tags=scope.tags(f"alarm-{role}"),
+        tags=scope.tags(f"alarm-{watch.role}"),
         opts=scope.child(),
     )

@@ -3,16 +3,20 @@
 (The module is not called ``webhook_processor.py``: Pulumi puts this folder first on
 ``sys.path``, where that name would shadow the application package the table schema comes from.)
 
-Shape: a customer-managed KMS key (rotation on) encrypts the table, the topic, the dead-letter
-queue, the parameters, the log groups and the functions' environment. The receiver function,
-behind a public Function URL (the provider's signature is the authentication), writes to
-DynamoDB; the table's stream feeds the publisher function, which publishes to SNS. Failures end
-in one SQS dead-letter queue; alarms watch it and both functions.
+Shape: a customer-managed KMS key (rotation on) encrypts the table, the topics, the queues,
+the parameters, the log groups and the functions' environment. The receiver function, behind a
+public Function URL (the provider's signature is the authentication), writes to DynamoDB; the
+table's stream feeds the publisher function, which publishes to SNS. Failed direct invocations
+of the receiver end in its dead-letter queue, events the publisher gives up on in the
+publish-failures queue; alarms watch both queues, both functions and the failures that do not
+fail an invocation.
 
 One module builds each part, in the order the parts depend on one another:
 ``functions.build_roles`` (the roles come first: the key policy names them), ``keys`` (the key,
-its policy and alias), ``data`` (table, topics, queue, parameters), ``functions`` (functions,
-log groups, policies, URL, triggers), ``alarms``. ``scope`` names, tags and parents them all.
+its policy and alias), ``data`` (table, topics, queues, parameters), ``functions`` (functions,
+log groups, policies, URL, triggers), ``edge`` (only when configured: CloudFront and AWS WAF
+in front of the URL), ``alarms``. ``scope`` names, tags and parents them all;
+``settings`` checks the inputs before anything is made.
 """
 
 from __future__ import annotations
@@ -26,14 +30,17 @@ import pulumi_aws as aws
 
 from alarms import build_alarms
 from data import build_data
+from edge import build_edge
 from functions import build_functions, build_roles
 from keys import KeyUsers, build_keys
 from scope import Scope
+from settings import DEFAULT_ALARMS, AlarmSettings, EdgeSettings, check_email, check_suffix
 
 
 @dataclass(frozen=True)
 class WebhookProcessorArgs:
-    """The component's settings; ``__main__`` fills them from stack configuration."""
+    """The component's settings; ``__main__`` fills them from stack configuration. Invalid
+    settings raise :class:`pulumi.RunError` here, before any resource is registered."""
 
     environment_suffix: str
     artifact_path: str
@@ -61,8 +68,21 @@ class WebhookProcessorArgs:
     async_retries: int = 2
     async_max_event_age_seconds: int = 3600
     stream_batch_size: int = 100
-    stream_max_retries: int = 5
+    #: AWS's maximum: the publisher's hand-off, not Lambda's retry count, gives a record up.
+    stream_max_retries: int = 10000
     stream_max_record_age_seconds: int = 86400
+    #: How long the publisher retries a refused record in the stream before handing it off.
+    handoff_after_seconds: int = 300
+    #: Every alarm's threshold, period and name (``settings.alarm_settings``).
+    alarms: Mapping[str, AlarmSettings] = field(default_factory=lambda: dict(DEFAULT_ALARMS))
+    #: Subscribed to the alarm topic (SNS asks the address to confirm).
+    alarm_email: str | None = None
+    #: CloudFront and AWS WAF in front of the receiver (``edge.py``); off: the plain URL.
+    edge: EdgeSettings = field(default_factory=EdgeSettings)
+
+    def __post_init__(self) -> None:
+        check_suffix(self.environment_suffix)
+        check_email(self.alarm_email)
 
 
 class WebhookProcessor(pulumi.ComponentResource):
@@ -88,20 +108,31 @@ class WebhookProcessor(pulumi.ComponentResource):
         )
         self.data = build_data(scope, self.keys.key, args.signing_secrets)
         self.functions = build_functions(scope, args, self.roles, self.keys.key, self.data)
+        self.edge = (
+            build_edge(scope, args.edge, self.functions.receiver, self.functions.url)
+            if args.edge.enabled
+            else None
+        )
         self.alarms = build_alarms(
             scope,
             topic=self.data.alarm_topic,
-            dead_letters=self.data.dead_letters,
+            data=self.data,
             functions={"receiver": self.functions.receiver, "publisher": self.functions.publisher},
+            settings=args.alarms,
+            handoff_after=args.handoff_after_seconds,
+            email=args.alarm_email,
         )
 
         #: The stack outputs by export name: ``__main__`` exports exactly what is registered here.
         self.outputs: Mapping[str, pulumi.Output[str]] = MappingProxyType(
             {
-                "webhook_url": self.functions.webhook_url,
+                "webhook_url": (
+                    self.functions.webhook_url if self.edge is None else self.edge.webhook_url
+                ),
                 "table_name": self.data.table.name,
                 "topic_arn": self.data.topic.arn,
                 "dlq_url": self.data.dead_letters.url,
+                "publish_failures_url": self.data.publish_failures.url,
                 "kms_key_arn": self.keys.key.arn,
                 "receiver_function_name": self.functions.receiver.name,
                 "publisher_function_name": self.functions.publisher.name,

@@ -1,8 +1,14 @@
-"""Where events and secrets rest: the table, the two topics, the dead-letter queue, the parameters.
+"""Where events and secrets rest: the table, the two topics, two queues, the parameters.
 
 Every one is encrypted with the stack's key. The table's keys and index come from the
 application's own DynamoDB definition (``TABLE_KEYS``), so the store and the table cannot
 disagree.
+
+Two queues, because what fails in each function lives differently: the receiver's dead-letter
+queue holds failed asynchronous invocations, each a complete payload to invoke the receiver
+with again; the publish-failures queue holds the keys of stored events the publisher gave up
+on, which the redrive re-reads from the table (the source of truth). Both keep a message 14
+days, SQS's longest.
 """
 
 from __future__ import annotations
@@ -30,8 +36,10 @@ class Data:
     topic: aws.sns.Topic
     #: What the alarms notify.
     alarm_topic: aws.sns.Topic
-    #: Failed receiver invocations and publisher batches.
+    #: Failed asynchronous invocations of the receiver: their payloads.
     dead_letters: aws.sqs.Queue
+    #: Events the publisher handed off: their keys.
+    publish_failures: aws.sqs.Queue
     #: One SecureString per configured signing secret, under ``secrets_path``.
     parameters: list[aws.ssm.Parameter]
     secrets_path: str
@@ -45,15 +53,8 @@ def build_data(
     table = _table(scope, key)
     topic = _topic(scope, key, "events")
     alarm_topic = _topic(scope, key, "alarms")
-    dead_letters = aws.sqs.Queue(
-        scope.named("dlq"),
-        name=scope.named("dlq"),
-        message_retention_seconds=DLQ_RETENTION_SECONDS,
-        kms_master_key_id=key.arn,
-        kms_data_key_reuse_period_seconds=300,
-        tags=scope.tags("dlq"),
-        opts=scope.child(),
-    )
+    dead_letters = _queue(scope, key, "dlq")
+    publish_failures = _queue(scope, key, "publish-failures")
     parameters = [
         aws.ssm.Parameter(
             scope.named(f"secret-{provider}"),
@@ -67,7 +68,20 @@ def build_data(
         )
         for provider, secret in sorted(signing_secrets.items())
     ]
-    return Data(table, topic, alarm_topic, dead_letters, parameters, secrets_path)
+    return Data(table, topic, alarm_topic, dead_letters, publish_failures, parameters, secrets_path)
+
+
+def _queue(scope: Scope, key: aws.kms.Key, role: str) -> aws.sqs.Queue:
+    """A queue that keeps messages 14 days, encrypted with the stack's key."""
+    return aws.sqs.Queue(
+        scope.named(role),
+        name=scope.named(role),
+        message_retention_seconds=DLQ_RETENTION_SECONDS,
+        kms_master_key_id=key.arn,
+        kms_data_key_reuse_period_seconds=300,
+        tags=scope.tags(role),
+        opts=scope.child(),
+    )
 
 
 def _topic(scope: Scope, key: aws.kms.Key, role: str) -> aws.sns.Topic:

@@ -2,12 +2,16 @@
 
 The receiver, behind a public Function URL (the provider's signature is the authentication),
 writes each event to the table once; a failed asynchronous invocation goes to the dead-letter
-queue. The table's stream feeds the publisher, which publishes to the topic; a batch that still
-fails after bounded retries is dead-lettered too.
+queue. The table's stream feeds the publisher, which publishes to the topic; what it keeps
+failing to publish past the hand-off bound it hands off to the publish-failures queue (see
+``webhook_processor.publishing.stream``). Lambda's own retries of a shard are set to AWS's
+maximum so that the hand-off, not Lambda, decides when to give a record up; Lambda's on-failure
+destination (the same queue) is only the last resort.
 
 Least privilege: one role per function, one statement per need, each scoped to the ARNs it
 touches; no wildcard action anywhere; ``*`` resource only for actions that have no resource
-type (X-Ray's, ``dynamodb:ListStreams``).
+type (X-Ray's, ``dynamodb:ListStreams``). Each function, and the stream mapping, waits for its
+role's policy: a function created before its permissions exist would fail its first calls.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import pulumi_aws as aws
 
 from data import Data
 from scope import Scope
+from webhook_processor import metrics
 
 if TYPE_CHECKING:
     from component import WebhookProcessorArgs
@@ -62,7 +67,11 @@ def build_functions(
 ) -> Functions:
     """Both functions and their policies, the receiver's public URL and asynchronous retries,
     and the stream mapping that feeds the publisher."""
-    receiver, receiver_log_group = _function(
+    receiver_log_group = _log_group(scope, args, key, "receiver")
+    publisher_log_group = _log_group(scope, args, key, "publisher")
+    receiver_policy = _receiver_policy(scope, roles.receiver, receiver_log_group, data)
+    publisher_policy = _publisher_policy(scope, roles.publisher, publisher_log_group, data)
+    receiver = _function(
         scope,
         args,
         key,
@@ -80,19 +89,26 @@ def build_functions(
             ),
         },
         dead_letter_arn=data.dead_letters.arn,
+        log_group=receiver_log_group,
+        policy=receiver_policy,
     )
-    publisher, publisher_log_group = _function(
+    publisher = _function(
         scope,
         args,
         key,
         "publisher",
         handler=PUBLISHER_HANDLER,
         role=roles.publisher,
-        environment={"TOPIC_ARN": data.topic.arn},
+        environment={
+            "TOPIC_ARN": data.topic.arn,
+            "TABLE_NAME": data.table.name,
+            "PUBLISH_FAILURES_URL": data.publish_failures.url,
+            "HANDOFF_AFTER_SECONDS": str(args.handoff_after_seconds),
+        },
         dead_letter_arn=None,
+        log_group=publisher_log_group,
+        policy=publisher_policy,
     )
-    _receiver_policy(scope, roles.receiver, receiver_log_group, data)
-    _publisher_policy(scope, roles.publisher, publisher_log_group, data)
 
     aws.lambda_.FunctionEventInvokeConfig(
         scope.named("receiver-async"),
@@ -101,27 +117,16 @@ def build_functions(
         maximum_event_age_in_seconds=args.async_max_event_age_seconds,
         opts=scope.child(),
     )
+    # Behind the edge, only CloudFront may call the URL (infra/edge.py grants it); otherwise
+    # anyone may, and the provider's signature is the authentication.
     url = aws.lambda_.FunctionUrl(
         scope.named("receiver-url"),
         function_name=receiver.name,
-        authorization_type="NONE",
+        authorization_type="AWS_IAM" if args.edge.enabled else "NONE",
         opts=scope.child(),
     )
-    # Function URLs created since October 2025 need both permissions for public access.
-    public_access: dict[str, dict[str, Any]] = {
-        "receiver-url-invoke-url": {
-            "action": "lambda:InvokeFunctionUrl",
-            "function_url_auth_type": "NONE",
-        },
-        "receiver-url-invoke": {
-            "action": "lambda:InvokeFunction",
-            "invoked_via_function_url": True,
-        },
-    }
-    for role, grant in public_access.items():
-        aws.lambda_.Permission(
-            scope.named(role), function=receiver.name, principal="*", opts=scope.child(), **grant
-        )
+    if not args.edge.enabled:
+        url_permissions(scope, receiver, "receiver-url", principal="*", auth_type="NONE")
     aws.lambda_.EventSourceMapping(
         scope.named("publisher-stream"),
         event_source_arn=data.table.stream_arn,
@@ -132,14 +137,43 @@ def build_functions(
         maximum_record_age_in_seconds=args.stream_max_record_age_seconds,
         bisect_batch_on_function_error=True,
         function_response_types=["ReportBatchItemFailures"],
-        destination_config={"on_failure": {"destination_arn": data.dead_letters.arn}},
+        destination_config={"on_failure": {"destination_arn": data.publish_failures.arn}},
         tags=scope.tags("publisher-stream"),
-        opts=scope.child(),
+        # The mapping reads the stream as the publisher's role from the moment it exists.
+        opts=scope.child(depends_on=[publisher_policy]),
     )
     webhook_url = url.function_url.apply(
         lambda base: f"{(base or '').rstrip('/')}/webhooks/{{provider}}"
     )
     return Functions(receiver, receiver_log_group, publisher, publisher_log_group, url, webhook_url)
+
+
+def url_permissions(
+    scope: Scope,
+    receiver: aws.lambda_.Function,
+    role: str,
+    *,
+    principal: str,
+    auth_type: str,
+    source_arn: pulumi.Input[str] | None = None,
+) -> None:
+    """Let ``principal`` call the receiver's URL (of ``auth_type``), from ``source_arn`` only
+    if given: Function URLs created since October 2025 need two permissions, one to invoke the
+    URL and one to invoke the function through it."""
+    only_from: dict[str, Any] = {} if source_arn is None else {"source_arn": source_arn}
+    grants: dict[str, dict[str, Any]] = {
+        "invoke-url": {"action": "lambda:InvokeFunctionUrl", "function_url_auth_type": auth_type},
+        "invoke": {"action": "lambda:InvokeFunction", "invoked_via_function_url": True},
+    }
+    for name, grant in grants.items():
+        aws.lambda_.Permission(
+            scope.named(f"{role}-{name}"),
+            function=receiver.name,
+            principal=principal,
+            opts=scope.child(),
+            **grant,
+            **only_from,
+        )
 
 
 def _role(scope: Scope, function: str) -> aws.iam.Role:
@@ -162,6 +196,20 @@ def _role(scope: Scope, function: str) -> aws.iam.Role:
     )
 
 
+def _log_group(
+    scope: Scope, args: WebhookProcessorArgs, key: aws.kms.Key, function: str
+) -> aws.cloudwatch.LogGroup:
+    """The function's explicitly named log group (30 days, encrypted)."""
+    return aws.cloudwatch.LogGroup(
+        scope.named(f"{function}-logs"),
+        name=f"/aws/lambda/{scope.named(function)}",
+        retention_in_days=args.log_retention_days,
+        kms_key_id=key.arn,
+        tags=scope.tags(f"{function}-logs"),
+        opts=scope.child(),
+    )
+
+
 def _function(
     scope: Scope,
     args: WebhookProcessorArgs,
@@ -172,18 +220,12 @@ def _function(
     role: aws.iam.Role,
     environment: Mapping[str, pulumi.Input[str]],
     dead_letter_arn: pulumi.Output[str] | None,
-) -> tuple[aws.lambda_.Function, aws.cloudwatch.LogGroup]:
-    """The function and its explicitly named log group (30 days, encrypted)."""
+    log_group: aws.cloudwatch.LogGroup,
+    policy: aws.iam.RolePolicy,
+) -> aws.lambda_.Function:
+    """The function, created after its log group and its role's policy."""
     name = scope.named(function)
-    log_group = aws.cloudwatch.LogGroup(
-        scope.named(f"{function}-logs"),
-        name=f"/aws/lambda/{name}",
-        retention_in_days=args.log_retention_days,
-        kms_key_id=key.arn,
-        tags=scope.tags(f"{function}-logs"),
-        opts=scope.child(),
-    )
-    lambda_function = aws.lambda_.Function(
+    return aws.lambda_.Function(
         name,
         name=name,
         role=role.arn,
@@ -202,17 +244,17 @@ def _function(
         environment={
             "variables": {
                 **environment,
-                "POWERTOOLS_SERVICE_NAME": "webhook-processor",
-                "POWERTOOLS_METRICS_NAMESPACE": "WebhookProcessor",
+                # Metrics carry the stack's service name, which its alarms name too.
+                "POWERTOOLS_SERVICE_NAME": metrics.service_name(scope.suffix),
+                "POWERTOOLS_METRICS_NAMESPACE": metrics.NAMESPACE,
                 "LOG_LEVEL": "INFO",
                 "ENVIRONMENT_SUFFIX": scope.suffix,
             }
         },
         logging_config={"log_format": "JSON", "log_group": log_group.name},
         tags=scope.tags(function),
-        opts=scope.child(depends_on=[log_group]),
+        opts=scope.child(depends_on=[log_group, policy]),
     )
-    return lambda_function, log_group
 
 
 # -- IAM --------------------------------------------------------------------------------------
@@ -220,7 +262,7 @@ def _function(
 
 def _receiver_policy(
     scope: Scope, role: aws.iam.Role, log_group: aws.cloudwatch.LogGroup, data: Data
-) -> None:
+) -> aws.iam.RolePolicy:
     parameters = pulumi.Output.all(scope.region, scope.account).apply(
         lambda v: f"arn:aws:ssm:{v[0]}:{v[1]}:parameter{data.secrets_path}/*"
     )
@@ -236,12 +278,12 @@ def _receiver_policy(
         _statement("ReadsSigningSecrets", ["ssm:GetParameter"], [parameters]),
         _statement("DeadLettersFailedInvocations", ["sqs:SendMessage"], [data.dead_letters.arn]),
     ]
-    _policy(scope, "receiver", role, statements)
+    return _policy(scope, "receiver", role, statements)
 
 
 def _publisher_policy(
     scope: Scope, role: aws.iam.Role, log_group: aws.cloudwatch.LogGroup, data: Data
-) -> None:
+) -> aws.iam.RolePolicy:
     statements = [
         *_common_statements("publisher", log_group),
         # What the stream's event source mapping calls as this role.
@@ -253,9 +295,16 @@ def _publisher_policy(
         # ListStreams has no resource type: "*" is the only resource it can be granted on.
         _statement("ListsStreams", ["dynamodb:ListStreams"], ["*"]),
         _statement("PublishesEvents", ["sns:Publish"], [data.topic.arn]),
-        _statement("DeadLettersFailedBatches", ["sqs:SendMessage"], [data.dead_letters.arn]),
+        # Handing an event off: its mark is read (a retried old record) and written.
+        _statement(
+            "MarksHandedOffEvents",
+            ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+            [data.table.arn],
+        ),
+        # The hand-off's messages, and Lambda's on-failure records as the last resort.
+        _statement("HandsOffFailedPublications", ["sqs:SendMessage"], [data.publish_failures.arn]),
     ]
-    _policy(scope, "publisher", role, statements)
+    return _policy(scope, "publisher", role, statements)
 
 
 def _common_statements(
@@ -272,8 +321,10 @@ def _common_statements(
     ]
 
 
-def _policy(scope: Scope, function: str, role: aws.iam.Role, statements: pulumi.Input[Any]) -> None:
-    aws.iam.RolePolicy(
+def _policy(
+    scope: Scope, function: str, role: aws.iam.Role, statements: pulumi.Input[Any]
+) -> aws.iam.RolePolicy:
+    return aws.iam.RolePolicy(
         scope.named(f"{function}-policy"),
         role=role.id,
         policy=pulumi.Output.from_input(statements).apply(

@@ -21,7 +21,8 @@ FAKE_ENVIRONMENT = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
     "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_SERVICE_NAME": "webhook-processor",
+    # What the program sets for a stack named "test" (``metrics.service_name``).
+    "POWERTOOLS_SERVICE_NAME": "webhook-processor-test",
 }
 #: Variables that would point boto3 at a real account or endpoint.
 REAL_ACCOUNT_VARIABLES = ("AWS_PROFILE", "AWS_ENDPOINT_URL")
@@ -49,15 +50,20 @@ def create_table(session: boto3.Session, name: str = TABLE) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Resources:
-    """What the receiver and publisher need, on moto: table, secrets, topic and a subscriber."""
+    """What the receiver and publisher need, on moto: table, secrets, topic, the two queues the
+    program makes, and a subscriber."""
 
     topic_arn: str
+    #: The subscriber's queue.
     queue_url: str
+    dlq_url: str
+    publish_failures_url: str
 
 
 def create_resources(session: boto3.Session, secrets: dict[str, str]) -> Resources:
-    """The table, one SecureString per provider secret, the topic and an SQS subscriber that
-    receives raw messages with their attributes."""
+    """The table, one SecureString per provider secret, the topic, the receiver's dead-letter
+    queue and the publish-failures queue, and an SQS subscriber that receives raw messages with
+    their attributes."""
     create_table(session)
     ssm = session.client("ssm")
     for provider, secret in secrets.items():
@@ -74,7 +80,9 @@ def create_resources(session: boto3.Session, secrets: dict[str, str]) -> Resourc
         Endpoint=queue_arn,
         Attributes={"RawMessageDelivery": "true"},
     )
-    return Resources(topic_arn, queue_url)
+    dlq_url = sqs.create_queue(QueueName="webhook-dlq-test")["QueueUrl"]
+    failures_url = sqs.create_queue(QueueName="webhook-publish-failures-test")["QueueUrl"]
+    return Resources(topic_arn, queue_url, dlq_url, failures_url)
 
 
 def read_stream(streams: Any, arn: str) -> list[dict[str, Any]]:

@@ -27,25 +27,37 @@ TRANSACT_OPERATIONS: Final = {
 }
 
 
+#: Operations whose IAM action has another name (the Service Authorization Reference).
+ACTIONS: Final = {"lambda:Invoke": "lambda:InvokeFunction"}
+
+
 @dataclass(frozen=True)
 class Call:
     action: str
     resource: str
 
 
+#: Where each service's calls name their resource: the parameter, and the ARN it makes.
+_NAMED_BY: Final = (
+    ("FunctionName", lambda stack, name: stack.arn("lambda", f"function:{name}")),
+    ("StreamArn", lambda stack, arn: str(arn)),
+    ("TopicArn", lambda stack, arn: str(arn)),
+    ("QueueUrl", lambda stack, url: stack.arn("sqs", str(url).rsplit("/", 1)[-1])),
+    ("Name", lambda stack, name: stack.arn("ssm", f"parameter{name}")),
+    # An iterator is a position in the stack's stream.
+    ("ShardIterator", lambda stack, _: stack.stream),
+)
+
+
 def resource_of(stack: Stack, params: dict[str, Any]) -> str:
     """The ARN a call acts on, from the parameters that name it."""
     if "TableName" in params:
-        return stack.arn("dynamodb", f"table/{params['TableName']}")
-    for arn_param in ("StreamArn", "TopicArn"):
-        if arn_param in params:
-            return str(params[arn_param])
-    if "QueueUrl" in params:
-        return stack.arn("sqs", str(params["QueueUrl"]).rsplit("/", 1)[-1])
-    if "Name" in params:
-        return stack.arn("ssm", f"parameter{params['Name']}")
-    if "ShardIterator" in params:
-        return stack.stream  # an iterator is a position in the stack's stream
+        table = stack.arn("dynamodb", f"table/{params['TableName']}")
+        # A query of an index is authorised on the index.
+        return f"{table}/index/{params['IndexName']}" if "IndexName" in params else table
+    for parameter, arn in _NAMED_BY:
+        if parameter in params:
+            return arn(stack, params[parameter])
     return "*"
 
 
@@ -62,7 +74,8 @@ def record(session: boto3.Session, stack: Stack) -> list[Call]:
                 operation = TRANSACT_OPERATIONS[kind]
                 calls.append(Call(f"{service}:{operation}", resource_of(stack, request)))
             return
-        calls.append(Call(f"{service}:{model.name}", resource_of(stack, params)))
+        action = f"{service}:{model.name}"
+        calls.append(Call(ACTIONS.get(action, action), resource_of(stack, params)))
 
     session.events.register("before-parameter-build", announced)
     return calls

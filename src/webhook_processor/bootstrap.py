@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from webhook_processor.providers.generic import GenericProvider
     from webhook_processor.publishing.base import Sink
     from webhook_processor.publishing.dispatcher import Dispatcher
+    from webhook_processor.publishing.stream import StreamPublisher
     from webhook_processor.signing_secrets import LocalSecrets
     from webhook_processor.storage.base import LocalStore
     from webhook_processor.storage.sqlite import SQLiteStore
@@ -179,6 +180,10 @@ class AwsConfig:
 
     table_name: str = ""
     topic_arn: str = ""
+    #: Where the publisher hands off the events it gave up retrying in the stream.
+    publish_failures_url: str = ""
+    #: How long the publisher retries a record in place before handing its event off.
+    handoff_after_seconds: int = 300
     secrets_path: str = "/webhook-processor/secrets"
     secrets_ttl_seconds: int = 300
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
@@ -192,6 +197,10 @@ class AwsConfig:
         return cls(
             table_name=environ.get("TABLE_NAME", ""),
             topic_arn=environ.get("TOPIC_ARN", ""),
+            publish_failures_url=environ.get("PUBLISH_FAILURES_URL", ""),
+            handoff_after_seconds=int(
+                environ.get("HANDOFF_AFTER_SECONDS", defaults.handoff_after_seconds)
+            ),
             secrets_path=environ.get("SECRETS_PATH", defaults.secrets_path),
             secrets_ttl_seconds=int(
                 environ.get("SECRETS_TTL_SECONDS", defaults.secrets_ttl_seconds)
@@ -251,13 +260,42 @@ def build_receiver(
     return Receiver(pipeline, direct_invocation_adapter(providers))
 
 
-def build_publisher(config: AwsConfig, session: boto3.Session | None = None) -> Sink:
-    """The stream publisher's sink: the SNS topic."""
+def build_publisher(
+    config: AwsConfig,
+    session: boto3.Session | None = None,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+) -> StreamPublisher:
+    """The stream publisher: the SNS topic, and the table and queue it hands failures off to."""
+    from datetime import timedelta
+
     import boto3
 
+    from webhook_processor.publishing.handoff import FailureQueue
     from webhook_processor.publishing.sns import SnsSink
+    from webhook_processor.publishing.stream import StreamPublisher
+    from webhook_processor.storage.publications import Publications
 
-    if not config.topic_arn:
-        raise ValueError("TOPIC_ARN is not set: the publisher needs its SNS topic")
+    missing = [
+        name
+        for name, value in (
+            ("TOPIC_ARN", config.topic_arn),
+            ("TABLE_NAME", config.table_name),
+            ("PUBLISH_FAILURES_URL", config.publish_failures_url),
+        )
+        if not value
+    ]
+    if missing:
+        raise ValueError(
+            f"{', '.join(missing)} not set: the publisher needs its SNS topic, its table and "
+            "its publish-failures queue"
+        )
     session = session or boto3.Session()
-    return SnsSink(config.topic_arn, session.client("sns", config=aws_client_config()))
+    client_config = aws_client_config()
+    return StreamPublisher(
+        SnsSink(config.topic_arn, session.client("sns", config=client_config)),
+        Publications(config.table_name, session.client("dynamodb", config=client_config)),
+        FailureQueue(config.publish_failures_url, session.client("sqs", config=client_config)),
+        handoff_after=timedelta(seconds=config.handoff_after_seconds),
+        clock=clock,
+    )

@@ -25,10 +25,10 @@ def _function(stack: Stack, function: str) -> dict[str, Any]:
     return configuration
 
 
-def _dlq_arn(stack: Stack) -> str:
+def _queue_arn(stack: Stack, output: str) -> str:
     return str(
         stack.client("sqs").get_queue_attributes(
-            QueueUrl=stack.outputs["dlq_url"], AttributeNames=["QueueArn"]
+            QueueUrl=stack.outputs[output], AttributeNames=["QueueArn"]
         )["Attributes"]["QueueArn"]
     )
 
@@ -63,20 +63,24 @@ def test_4_topic_is_encrypted_with_the_stack_key(stack: Stack) -> None:
         assert attributes["KmsMasterKeyId"] == stack.outputs["kms_key_arn"]
 
 
-def test_5_dead_letter_queue_keeps_14_days_encrypted_and_takes_both_functions_failures(
+def test_5_failure_queues_keep_14_days_encrypted_and_take_each_functions_failures(
     stack: Stack,
 ) -> None:
-    attributes = stack.client("sqs").get_queue_attributes(
-        QueueUrl=stack.outputs["dlq_url"], AttributeNames=["All"]
-    )["Attributes"]
-    assert attributes["MessageRetentionPeriod"] == str(14 * 24 * 3600)
-    assert attributes["KmsMasterKeyId"] == stack.outputs["kms_key_arn"]
-    dlq = _dlq_arn(stack)
+    for output in ("dlq_url", "publish_failures_url"):
+        attributes = stack.client("sqs").get_queue_attributes(
+            QueueUrl=stack.outputs[output], AttributeNames=["All"]
+        )["Attributes"]
+        assert attributes["MessageRetentionPeriod"] == str(14 * 24 * 3600)
+        assert attributes["KmsMasterKeyId"] == stack.outputs["kms_key_arn"]
+    dlq = _queue_arn(stack, "dlq_url")
     assert _function(stack, "receiver")["DeadLetterConfig"] == {"TargetArn": dlq}
     [mapping] = stack.client("lambda").list_event_source_mappings(
         FunctionName=_function(stack, "publisher")["FunctionArn"]
     )["EventSourceMappings"]
-    assert mapping["DestinationConfig"] == {"OnFailure": {"Destination": dlq}}
+    # Lambda's record of a discarded batch, the last resort: the hand-off comes first.
+    assert mapping["DestinationConfig"] == {
+        "OnFailure": {"Destination": _queue_arn(stack, "publish_failures_url")}
+    }
 
 
 def test_6_functions_run_as_designed_with_the_environment_the_code_reads(stack: Stack) -> None:
@@ -85,7 +89,11 @@ def test_6_functions_run_as_designed_with_the_environment_the_code_reads(stack: 
             "TABLE_NAME": stack.outputs["table_name"],
             "SECRETS_TTL_SECONDS": "300",
         },
-        "publisher": {"TOPIC_ARN": stack.outputs["topic_arn"]},
+        "publisher": {
+            "TOPIC_ARN": stack.outputs["topic_arn"],
+            "TABLE_NAME": stack.outputs["table_name"],
+            "PUBLISH_FAILURES_URL": stack.outputs["publish_failures_url"],
+        },
     }
     for function, env in expected_env.items():
         configuration = _function(stack, function)
@@ -119,8 +127,10 @@ def test_8_retries_are_bounded_on_both_paths(stack: Stack) -> None:
     [mapping] = lam.list_event_source_mappings(
         FunctionName=_function(stack, "publisher")["FunctionArn"]
     )["EventSourceMappings"]
-    assert mapping["MaximumRetryAttempts"] == 5
+    assert mapping["MaximumRetryAttempts"] == 10000
     assert mapping["MaximumRecordAgeInSeconds"] == 86400
+    publisher = _function(stack, "publisher")["Environment"]["Variables"]
+    assert publisher["HANDOFF_AFTER_SECONDS"] == "300"
     assert mapping["BisectBatchOnFunctionError"] is True
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
@@ -139,13 +149,10 @@ def test_9_every_resource_carries_the_stacks_tags(stack: Stack) -> None:
             {"Key": t["TagKey"], "Value": t["TagValue"]}
             for t in stack.client("kms").list_resource_tags(KeyId=outputs["kms_key_arn"])["Tags"]
         ],
-        "queue": [
-            {"Key": k, "Value": v}
-            for k, v in stack.client("sqs")
-            .list_queue_tags(QueueUrl=outputs["dlq_url"])["Tags"]
-            .items()
-        ],
     }
+    for output in ("dlq_url", "publish_failures_url"):
+        tags = stack.client("sqs").list_queue_tags(QueueUrl=outputs[output])["Tags"]
+        found[output] = [{"Key": k, "Value": v} for k, v in tags.items()]
     for function in ("receiver", "publisher"):
         arn = _function(stack, function)["FunctionArn"]
         tags = stack.client("lambda").list_tags(Resource=arn)["Tags"]

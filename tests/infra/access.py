@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from tests.infra.harness import ACCOUNT, Run, run_program
 from tests.infra.iam import Policy, Request, Verdict, evaluate
-from tests.infra.matrix import DEPLOYER, FUNCTIONS, OPERATOR, Row, Stack, rows
+from tests.infra.matrix import DEPLOYER, EDGE, FUNCTIONS, OPERATOR, EdgeStack, Row, Stack, rows
 
 README: Final = Path(__file__).resolve().parents[2] / "README.md"
 SECRETS: Final = {
@@ -33,8 +33,15 @@ PRODUCTION: Final = (
         "reservedConcurrency": "50",
         "deployerPrincipalArns": json.dumps([f"arn:aws:iam::{ACCOUNT}:role/webhook-deployer"]),
         "operatorPrincipalArns": json.dumps([f"arn:aws:iam::{ACCOUNT}:role/webhook-operator"]),
+        "alarmEmail": "payments-oncall@example.com",
     },
     tuple(SECRETS),
+    "production",
+)
+#: Production with the edge in front of the receiver.
+EDGED: Final = (
+    {**PRODUCTION[0], "edge": json.dumps({"enabled": True})},
+    PRODUCTION[1],
     "production",
 )
 KEY_POLICY: Final = "key policy"
@@ -73,7 +80,8 @@ def stack_of(run: Run) -> Stack:
         stream=table["streamArn"],
         topic=outputs("aws:sns/topic:Topic", "-events-")["arn"],
         alarm_topic=outputs("aws:sns/topic:Topic", "-alarms-")["arn"],
-        dlq=outputs("aws:sqs/queue:Queue")["arn"],
+        dlq=outputs("aws:sqs/queue:Queue", "-dlq-")["arn"],
+        publish_failures=outputs("aws:sqs/queue:Queue", "-publish-failures-")["arn"],
         functions=by_function("aws:lambda/function:Function"),
         roles={f: outputs("aws:iam/role:Role", f"webhook-{f}-")["arn"] for f in FUNCTIONS},
         log_groups=by_function("aws:cloudwatch/logGroup:LogGroup"),
@@ -85,6 +93,19 @@ def stack_of(run: Run) -> Stack:
             "reservedConcurrentExecutions" in f.inputs
             for f in run.of_type("aws:lambda/function:Function")
         ),
+        alarm_email=bool(run.of_type("aws:sns/topicSubscription:TopicSubscription")),
+        edge=_edge_of(run),
+    )
+
+
+def _edge_of(run: Run) -> EdgeStack | None:
+    if not run.of_type("aws:cloudfront/distribution:Distribution"):
+        return None
+    return EdgeStack(
+        distribution=run.one("aws:cloudfront/distribution:Distribution").outputs["arn"],
+        web_acl=run.one("aws:wafv2/webAcl:WebAcl").outputs["arn"],
+        function=run.one("aws:lambda/function:Function", "webhook-edge-").outputs["arn"],
+        role=run.one("aws:iam/role:Role", "webhook-edge-").outputs["arn"],
     )
 
 
@@ -103,6 +124,8 @@ def _resource_policy(run: Run, stack: Stack) -> Policy:
             }
         if inputs.get("invokedViaFunctionUrl"):
             condition["Bool"] = {"lambda:InvokedViaFunctionUrl": "true"}
+        if "sourceArn" in inputs:
+            condition["ArnLike"] = {"AWS:SourceArn": inputs["sourceArn"]}
         principal = inputs["principal"]
         statements.append(
             {
@@ -158,6 +181,13 @@ def policies_of(run: Run, stack: Stack, readme: str) -> Policies:
     for function, role in roles.items():
         identity[function] = [
             Policy(f"{function} role policy", policy.json_input("policy"))
+            for policy in run.of_type("aws:iam/rolePolicy:RolePolicy")
+            if policy.inputs["role"] == f"{role.name}-id"
+        ]
+    edge = [r for r in run.of_type("aws:iam/role:Role") if r.name.startswith("webhook-edge-")]
+    for role in edge:
+        identity[EDGE] = [
+            Policy("edge role policy", policy.json_input("policy"))
             for policy in run.of_type("aws:iam/rolePolicy:RolePolicy")
             if policy.inputs["role"] == f"{role.name}-id"
         ]

@@ -30,7 +30,14 @@ _ARNS = {
     "aws:cloudwatch/logGroup:LogGroup": "arn:aws:logs:{region}:{account}:log-group:{name}",
     "aws:ssm/parameter:Parameter": "arn:aws:ssm:{region}:{account}:parameter{name}",
     "aws:cloudwatch/metricAlarm:MetricAlarm": "arn:aws:cloudwatch:{region}:{account}:alarm:{name}",
+    "aws:cloudfront/distribution:Distribution": "arn:aws:cloudfront::{account}:distribution/E{id}",
+    "aws:cloudfront/originAccessControl:OriginAccessControl": (
+        "arn:aws:cloudfront::{account}:origin-access-control/{id}"
+    ),
+    "aws:wafv2/webAcl:WebAcl": "arn:aws:wafv2:{region}:{account}:global/webacl/{name}/{id}",
 }
+#: The ID AWS gives a distribution, an origin access control or a web ACL (here: fixed).
+RESOURCE_ID = "1A2B3C4D5E6F7"
 STREAM_LABEL = "2026-11-28T00:00:00.000"
 
 
@@ -42,6 +49,8 @@ class Recorded:
     name: str
     inputs: dict[str, Any]
     parent: str | None = None
+    #: The logical names of the resources it was told to wait for (``depends_on``).
+    depends_on: tuple[str, ...] = ()
     #: What the mocks answered, as AWS would: the inputs plus ``arn`` and friends.
     outputs: dict[str, Any] = field(default_factory=dict)
 
@@ -69,14 +78,16 @@ class Run:
         return found
 
 
-def arn_of(typ: str, name: str) -> str:
-    """The ARN the mocks give a resource of ``typ`` named ``name``, shaped as AWS shapes it."""
+def arn_of(typ: str, name: str, region: str = REGION) -> str:
+    """The ARN the mocks give a resource of ``typ`` named ``name`` in ``region``, shaped as AWS
+    shapes it."""
     template = _ARNS.get(typ, "arn:aws:{service}:{region}:{account}:{name}")
     return template.format(
         service=typ.split(":")[1].split("/", maxsplit=1)[0],
-        region=REGION,
+        region=region,
         account=ACCOUNT,
         name=name,
+        id=RESOURCE_ID,
     )
 
 
@@ -87,7 +98,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         inputs = dict(args.inputs)
         name = inputs.get("name", args.name)
-        outputs = {**inputs, "arn": arn_of(args.typ, name), "name": name}
+        region = inputs.get("region", REGION)
+        outputs = {**inputs, "arn": arn_of(args.typ, name, region), "name": name}
         if args.typ == "aws:dynamodb/table:Table":
             outputs["streamArn"] = f"{arn_of(args.typ, name)}/stream/{STREAM_LABEL}"
         elif args.typ == "aws:sqs/queue:Queue":
@@ -96,6 +108,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
             outputs["keyId"] = f"{name}-id"
         elif args.typ == "aws:lambda/functionUrl:FunctionUrl":
             outputs["functionUrl"] = "https://abc123.lambda-url.us-east-1.on.aws/"
+        elif args.typ == "aws:lambda/function:Function" and inputs.get("publish"):
+            outputs["qualifiedArn"] = f"{outputs['arn']}:1"
+        elif args.typ == "aws:cloudfront/distribution:Distribution":
+            outputs["domainName"] = "d111111abcdef8.cloudfront.net"
         if args.custom:
             existing = next(
                 (r for r in self.run.resources if r.name == args.name and r.typ == args.typ), None
@@ -104,7 +120,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 existing.inputs, existing.outputs = inputs, outputs
             else:
                 self.run.resources.append(Recorded(args.typ, args.name, inputs, outputs=outputs))
-        return f"{args.name}-id", outputs
+        identifier = RESOURCE_ID if "cloudfront" in args.typ or "wafv2" in args.typ else None
+        return identifier or f"{args.name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
@@ -148,20 +165,28 @@ def run_program(
     secret_keys: tuple[str, ...] = (),
     stack: str = "test",
     mocks: Callable[[Run], pulumi.runtime.Mocks] = RecordingMocks,
+    *,
+    preview: bool = False,
 ) -> Run:
-    """Run ``infra/__main__.py`` with ``config`` (keys without the project prefix); ``mocks``
-    answers for AWS (by default: recording, and computing ARNs as AWS would)."""
+    """Run ``infra/__main__.py`` with ``config`` (keys without the project prefix), as ``pulumi
+    up`` runs it, or as ``pulumi preview`` does; ``mocks`` answers for AWS (by default:
+    recording, and computing ARNs as AWS would)."""
     run = Run()
-    pulumi.runtime.set_mocks(mocks(run), project=PROJECT, stack=stack, preview=False)
+    pulumi.runtime.set_mocks(mocks(run), project=PROJECT, stack=stack, preview=preview)
     pulumi.runtime.set_all_config(
         {f"{PROJECT}:{key}": value for key, value in config.items()},
         [f"{PROJECT}:{key}" for key in secret_keys],
     )
     parents: dict[tuple[str, str], str | None] = {}
+    waits: dict[tuple[str, str], tuple[str, ...]] = {}
 
     def record_parent(args: pulumi.ResourceTransformationArgs) -> None:
         parent = args.opts.parent if args.opts else None
         parents[(args.type_, args.name)] = type(parent).__name__ if parent else None
+        depends_on = (args.opts.depends_on if args.opts else None) or []
+        waits[(args.type_, args.name)] = tuple(
+            r.pulumi_resource_name for r in depends_on if isinstance(r, pulumi.Resource)
+        )
 
     @pulumi.runtime.test
     def program() -> pulumi.Output[Any]:
@@ -187,4 +212,5 @@ def run_program(
     program()
     for resource in run.resources:
         resource.parent = parents.get((resource.typ, resource.name))
+        resource.depends_on = waits.get((resource.typ, resource.name), ())
     return run

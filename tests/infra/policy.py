@@ -81,8 +81,13 @@ def tagged(resource: Recorded, context: Context) -> list[str]:
 
 
 def encrypted_with_the_cmk(resource: Recorded, context: Context) -> list[str]:
+    """Every data store under the stack's key. A function's key encrypts its environment: one
+    without an environment (the edge function: Lambda@Edge takes none, and a key in another
+    region than its own could not serve it) has nothing to encrypt."""
     key_of = ENCRYPTION_KEY_INPUT.get(resource.typ)
     if key_of is None:
+        return []
+    if resource.typ == "aws:lambda/function:Function" and "environment" not in resource.inputs:
         return []
     key = key_of(resource.inputs)
     if key != context.key_arn:

@@ -88,7 +88,7 @@ BAD_RESOURCES: dict[str, tuple[str, str, str, Callable[[dict[str, Any]], None]]]
     "wrong Environment tag": (
         "tagged",
         "aws:sqs/queue:Queue",
-        "",
+        "dlq",
         lambda i: i["tags"].update(Environment="prod"),
     ),
     "table with AWS-owned key": (
@@ -112,8 +112,14 @@ BAD_RESOURCES: dict[str, tuple[str, str, str, Callable[[dict[str, Any]], None]]]
     "queue with SQS-managed SSE": (
         "encrypted_with_the_cmk",
         "aws:sqs/queue:Queue",
-        "",
+        "dlq",
         lambda i: i.update(kmsMasterKeyId="alias/aws/sqs"),
+    ),
+    "function environment without the CMK": (
+        "encrypted_with_the_cmk",
+        "aws:lambda/function:Function",
+        "publisher",
+        lambda i: i.pop("kmsArn" if "kmsArn" in i else "kmsKeyArn"),
     ),
     "log group unencrypted": (
         "encrypted_with_the_cmk",
@@ -261,7 +267,7 @@ BAD_RESOURCES: dict[str, tuple[str, str, str, Callable[[dict[str, Any]], None]]]
     "name without suffix": (
         "named_with_suffix",
         "aws:sqs/queue:Queue",
-        "",
+        "dlq",
         lambda i: i.update(name="webhook-dlq"),
     ),
     "memory over 10240": (
@@ -303,13 +309,13 @@ BAD_RESOURCES: dict[str, tuple[str, str, str, Callable[[dict[str, Any]], None]]]
     "queue retention over 14 days": (
         "within_aws_limits",
         "aws:sqs/queue:Queue",
-        "",
+        "dlq",
         lambda i: i.update(messageRetentionSeconds=1209601),
     ),
     "queue retention under 60": (
         "within_aws_limits",
         "aws:sqs/queue:Queue",
-        "",
+        "dlq",
         lambda i: i.update(messageRetentionSeconds=59),
     ),
     "log retention 31 days": (

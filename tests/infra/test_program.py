@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 from typing import Any
 
+import pulumi
 import pytest
 
 import webhook_processor.providers
 from tests.builders import SECRETS as PROVIDER_SECRETS
 from tests.infra.conftest import SECRETS, SQUARE_URL
 from tests.infra.harness import ACCOUNT, REGION, Run, arn_of, run_program
+from webhook_processor import metrics
 from webhook_processor.providers import default_providers
 from webhook_processor.storage.dynamodb import TABLE_KEYS
 
@@ -56,7 +59,9 @@ def test_functions_have_the_original_designs_values(bare: Run, function: str) ->
     }
     assert "reservedConcurrentExecutions" not in fn.inputs
     env = fn.inputs["environment"]["variables"]
-    assert env["POWERTOOLS_SERVICE_NAME"] == "webhook-processor"
+    # The metrics' service dimension names the stack, so two stacks' alarms stay apart.
+    assert env["POWERTOOLS_SERVICE_NAME"] == "webhook-processor-test"
+    assert env["POWERTOOLS_METRICS_NAMESPACE"] == metrics.NAMESPACE
     assert env["LOG_LEVEL"] == "INFO"
     assert env["ENVIRONMENT_SUFFIX"] == "test"
 
@@ -78,9 +83,19 @@ def test_receiver_environment_and_dead_letter_queue(bare: Run) -> None:
         "targetArn": arn_of("aws:sqs/queue:Queue", "webhook-dlq-test")
     }
     publisher = bare.one(FUNCTION, "webhook-publisher-")
-    assert publisher.inputs["environment"]["variables"]["TOPIC_ARN"] == arn_of(
-        "aws:sns/topic:Topic", "webhook-events-test"
-    )
+    variables = publisher.inputs["environment"]["variables"]
+    assert {
+        name: variables[name]
+        for name in ("TOPIC_ARN", "TABLE_NAME", "PUBLISH_FAILURES_URL", "HANDOFF_AFTER_SECONDS")
+    } == {
+        "TOPIC_ARN": arn_of("aws:sns/topic:Topic", "webhook-events-test"),
+        "TABLE_NAME": "webhook-events-test",
+        "PUBLISH_FAILURES_URL": (
+            f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/webhook-publish-failures-test"
+        ),
+        "HANDOFF_AFTER_SECONDS": "300",
+    }
+    assert "deadLetterConfig" not in publisher.inputs  # a stream's failures are handed off
 
 
 def test_reserved_concurrency_only_when_configured(configured: Run) -> None:
@@ -130,10 +145,29 @@ def test_stream_mapping_is_bounded_bisects_and_reports_item_failures(bare: Run) 
     assert mapping["functionName"] == arn_of(FUNCTION, "webhook-publisher-test")
     assert mapping["bisectBatchOnFunctionError"] is True
     assert mapping["functionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert mapping["maximumRetryAttempts"] == 5
+    # AWS's maximum: the publisher's hand-off after 300 s comes first, not Lambda's give-up.
+    assert mapping["maximumRetryAttempts"] == 10000
+    assert mapping["maximumRecordAgeInSeconds"] == 86400
     assert mapping["startingPosition"] == "TRIM_HORIZON"
     assert mapping["destinationConfig"] == {
-        "onFailure": {"destinationArn": arn_of("aws:sqs/queue:Queue", "webhook-dlq-test")}
+        "onFailure": {
+            "destinationArn": arn_of("aws:sqs/queue:Queue", "webhook-publish-failures-test")
+        }
+    }
+
+
+def test_functions_and_the_stream_mapping_wait_for_their_roles_policies(bare: Run) -> None:
+    """A first deploy must not create a function, or a mapping that reads the stream as the
+    publisher's role, before the role may do what they do."""
+    waits = {
+        r.name: set(r.depends_on)
+        for r in bare.resources
+        if r.typ in (FUNCTION, "aws:lambda/eventSourceMapping:EventSourceMapping")
+    }
+    assert waits == {
+        "webhook-receiver-test": {"webhook-receiver-policy-test", "webhook-receiver-logs-test"},
+        "webhook-publisher-test": {"webhook-publisher-policy-test", "webhook-publisher-logs-test"},
+        "webhook-publisher-stream-test": {"webhook-publisher-policy-test"},
     }
 
 
@@ -169,10 +203,10 @@ def test_table_is_on_demand_with_pitr_cmk_stream_and_the_codes_keys(bare: Run) -
     assert len(table["globalSecondaryIndexes"]) == 2
 
 
-def test_topic_and_dead_letter_queue(bare: Run) -> None:
-    queue = bare.one("aws:sqs/queue:Queue").inputs
-    assert queue["messageRetentionSeconds"] == DAYS_14
-    assert queue["name"] == "webhook-dlq-test"
+def test_topics_and_both_failure_queues_keep_14_days(bare: Run) -> None:
+    queues = {q.inputs["name"]: q.inputs for q in bare.of_type("aws:sqs/queue:Queue")}
+    assert set(queues) == {"webhook-dlq-test", "webhook-publish-failures-test"}
+    assert {q["messageRetentionSeconds"] for q in queues.values()} == {DAYS_14}
     topics = {t.inputs["name"] for t in bare.of_type("aws:sns/topic:Topic")}
     assert topics == {"webhook-events-test", "webhook-alarms-test"}
 
@@ -318,7 +352,7 @@ def test_receiver_may_put_items_read_its_secrets_and_dead_letter(configured: Run
     }
 
 
-def test_publisher_may_read_the_stream_publish_and_dead_letter(bare: Run) -> None:
+def test_publisher_may_read_the_stream_publish_and_hand_off(bare: Run) -> None:
     statements = policy_statements(bare, "publisher")
     [stream] = statements["ReadsTheTableStream"]["Resource"]
     assert statements["ListsStreams"]["Resource"] == ["*"]  # no resource type to scope to
@@ -329,40 +363,24 @@ def test_publisher_may_read_the_stream_publish_and_dead_letter(bare: Run) -> Non
         "Action": ["sns:Publish"],
         "Resource": [arn_of("aws:sns/topic:Topic", "webhook-events-test")],
     }
+    assert statements["MarksHandedOffEvents"]["Action"] == [
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+    ]
+    assert statements["MarksHandedOffEvents"]["Resource"] == [
+        arn_of("aws:dynamodb/table:Table", "webhook-events-test")
+    ]
+    assert statements["HandsOffFailedPublications"]["Resource"] == [
+        arn_of("aws:sqs/queue:Queue", "webhook-publish-failures-test")
+    ]
     assert set(statements) == {
         "ReadsTheTableStream",
         "ListsStreams",
         "PublishesEvents",
-        "DeadLettersFailedBatches",
+        "MarksHandedOffEvents",
+        "HandsOffFailedPublications",
         "PublisherWritesItsLogs",
         "TracesToXRay",
-    }
-
-
-def test_alarms_watch_the_dlq_and_both_functions_and_notify_the_alarm_topic(bare: Run) -> None:
-    alarms = {
-        a.inputs["name"]: a.inputs for a in bare.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
-    }
-    assert set(alarms) == {
-        f"webhook-alarm-{n}-test"
-        for n in (
-            "dlq-depth",
-            "receiver-errors",
-            "receiver-throttles",
-            "publisher-errors",
-            "publisher-throttles",
-        )
-    }
-    topic = arn_of("aws:sns/topic:Topic", "webhook-alarms-test")
-    assert all(a["alarmActions"] == [topic] for a in alarms.values())
-    dlq = alarms["webhook-alarm-dlq-depth-test"]
-    assert (dlq["namespace"], dlq["metricName"], dlq["dimensions"]) == (
-        "AWS/SQS",
-        "ApproximateNumberOfMessagesVisible",
-        {"QueueName": "webhook-dlq-test"},
-    )
-    assert alarms["webhook-alarm-receiver-throttles-test"]["dimensions"] == {
-        "FunctionName": "webhook-receiver-test"
     }
 
 
@@ -381,6 +399,9 @@ EXPECTED_OUTPUTS = {
     "table_name": "webhook-events-test",
     "topic_arn": arn_of("aws:sns/topic:Topic", "webhook-events-test"),
     "dlq_url": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/webhook-dlq-test",
+    "publish_failures_url": (
+        f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/webhook-publish-failures-test"
+    ),
     "kms_key_arn": arn_of("aws:kms/key:Key", "webhook-key-test"),
     "receiver_function_name": "webhook-receiver-test",
     "publisher_function_name": "webhook-publisher-test",
@@ -396,3 +417,36 @@ def test_the_stack_exports_exactly_these_outputs(bare: Run) -> None:
 def test_the_component_registers_the_outputs_the_stack_exports(bare: Run) -> None:
     assert list(bare.registered_outputs) == ["WebhookProcessor"]
     assert bare.registered_outputs["WebhookProcessor"] == EXPECTED_OUTPUTS
+
+
+# -- the stack's inputs, checked at preview ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("suffix", "message"),
+    [
+        ("x" * 47, "is 47 characters: at most 46 fit, since 'webhook-publisher-<suffix>' names"),
+        ("prod.eu", "cannot be part of AWS names: use only letters, digits, '-' and '_'"),
+        ("pay ments", "cannot be part of AWS names"),
+    ],
+)
+def test_a_suffix_aws_names_cannot_take_fails_the_preview_naming_the_limit(
+    suffix: str, message: str
+) -> None:
+    with pytest.raises(pulumi.RunError, match=re.escape(message)):
+        run_program({"environmentSuffix": suffix}, preview=True)
+
+
+def test_a_stack_name_with_a_dot_needs_an_environment_suffix() -> None:
+    with pytest.raises(pulumi.RunError, match="set environmentSuffix"):
+        run_program({}, stack="prod.eu", preview=True)
+    assert run_program({"environmentSuffix": "prod-eu"}, stack="prod.eu", preview=True).resources
+
+
+def test_the_longest_suffix_fits_every_name_aws_limits() -> None:
+    longest = "s" * 46
+    run = run_program({"environmentSuffix": longest})
+    limits = {FUNCTION: 64, "aws:iam/role:Role": 64, "aws:sqs/queue:Queue": 80}
+    names = {r.inputs["name"]: limits[r.typ] for r in run.resources if r.typ in limits}
+    assert "webhook-publisher-" + longest in names
+    assert {name: limit for name, limit in names.items() if len(name) > limit} == {}

@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from tests import calls as calls_module
-from tests.aws import SECRETS_PATH, TABLE, create_resources, read_stream
+from tests.aws import SECRETS_PATH, TABLE, Resources, create_resources, read_stream
 from tests.bad_inputs import BAD_INPUTS
 from tests.builders import (
     NOW,
@@ -46,6 +47,7 @@ from webhook_processor.errors import (
     StorageUnavailable,
     WebhookError,
 )
+from webhook_processor.model import utc_now
 from webhook_processor.publishing.sns import SnsSink
 from webhook_processor.storage.dynamodb import DynamoDBStore
 
@@ -66,18 +68,37 @@ class Context:
     aws_request_id: str = "c1f2e3d4-a5b6-47c8-9d0e-1f2a3b4c5d6e"
 
 
+class Clock:
+    """The publisher's clock: the wall clock (stream records carry the time they were really
+    written), moved forward to make records old."""
+
+    def __init__(self) -> None:
+        self.ahead = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return utc_now() + self.ahead
+
+
 @dataclass
 class Deployed:
     #: The test's own view of the account (setup and assertions).
     session: boto3.Session
-    topic_arn: str
-    queue_url: str
+    resources: Resources
     #: What each function's code calls AWS through: recorded, and held to the access matrix.
     sessions: dict[str, boto3.Session]
     #: The deployed functions' code, wired by the real builders with the suite's fixed clock
     #: (so signed timestamps are current) and this session.
     receive_handler: Handler
     publish_handler: Handler
+    publisher_clock: Clock
+
+    @property
+    def topic_arn(self) -> str:
+        return self.resources.topic_arn
+
+    @property
+    def queue_url(self) -> str:
+        return self.resources.queue_url
 
     def receive(self, event: dict[str, Any]) -> tuple[int, Any]:
         response = self.receive_handler(event, Context())
@@ -137,6 +158,7 @@ def deploy() -> Iterator[Deployed]:
         config = AwsConfig(
             table_name=TABLE,
             topic_arn=resources.topic_arn,
+            publish_failures_url=resources.publish_failures_url,
             secrets_path=SECRETS_PATH,
             # What the Pulumi program passes; the oracle signs for the local default, so both
             # platforms verify the same deliveries.
@@ -144,15 +166,18 @@ def deploy() -> Iterator[Deployed]:
         )
         sessions = {RECEIVER: boto3.Session(), PUBLISHER: boto3.Session()}
         calls = {role: calls_module.record(sessions[role], STACK) for role in sessions}
+        clock = Clock()
         yield Deployed(
             session,
-            resources.topic_arn,
-            resources.queue_url,
+            resources,
             sessions,
             lambda_handler.create_handler(
                 lambda: build_receiver(config, sessions[RECEIVER], clock=lambda: NOW)
             ),
-            publisher_handler.create_handler(lambda: build_publisher(config, sessions[PUBLISHER])),
+            publisher_handler.create_handler(
+                lambda: build_publisher(config, sessions[PUBLISHER], clock=clock)
+            ),
+            clock,
         )
         # Every call the code made must be a row of the access matrix for its role.
         for role, made in calls.items():
@@ -490,11 +515,13 @@ def test_ssm_secret_is_cached_and_a_rotated_secret_is_picked_up_after_the_ttl(
     assert len(calls) == 2
 
 
-def test_receiver_needs_its_table_name() -> None:
+def test_each_function_names_the_settings_it_lacks() -> None:
     with pytest.raises(ValueError, match="TABLE_NAME is not set"):
         build_receiver(AwsConfig())
-    with pytest.raises(ValueError, match="TOPIC_ARN is not set"):
+    with pytest.raises(ValueError, match="TOPIC_ARN, TABLE_NAME, PUBLISH_FAILURES_URL not set"):
         build_publisher(AwsConfig())
+    with pytest.raises(ValueError, match=r"^PUBLISH_FAILURES_URL not set"):
+        build_publisher(AwsConfig(topic_arn="arn:aws:sns:us-east-1:1:t", table_name="t"))
 
 
 def test_store_failure_is_a_503_so_the_provider_retries(deployed: Deployed) -> None:
@@ -533,9 +560,15 @@ def test_clients_fail_fast_with_bounded_retries(deployed: Deployed) -> None:
             return deployed.session.client(service, config=config)  # type: ignore[call-overload]
 
     session: Any = RecordingSession()
-    build_receiver(AwsConfig(table_name=TABLE, secrets_path=SECRETS_PATH), session)
-    build_publisher(AwsConfig(topic_arn=deployed.topic_arn), session)
-    assert sorted(service for service, _ in made) == ["dynamodb", "sns", "ssm"]
+    config = AwsConfig(
+        table_name=TABLE,
+        topic_arn=deployed.topic_arn,
+        publish_failures_url=deployed.resources.publish_failures_url,
+        secrets_path=SECRETS_PATH,
+    )
+    build_receiver(config, session)
+    build_publisher(config, session)
+    assert sorted(service for service, _ in made) == ["dynamodb", "dynamodb", "sns", "sqs", "ssm"]
     for _, config in made:
         assert (config.connect_timeout, config.read_timeout) == (2, 5)
         assert config.retries == {"total_max_attempts": 3, "mode": "standard"}

@@ -86,7 +86,7 @@ def test_help_lists_every_command_with_what_it_does(capsys: pytest.CaptureFixtur
     out = capsys.readouterr().out
     # argparse lists each command indented by four spaces, its help beside or below it.
     names = [line.split()[0] for line in out.splitlines() if len(line) - len(line.lstrip()) == 4]
-    assert names == ["serve", "send", "transactions", "events", "dead-letters", "redrive"]
+    assert names == ["serve", "send", "transactions", "events", "dead-letters", "redrive", "aws"]
     assert "list stored events with their delivery state" in out
 
 

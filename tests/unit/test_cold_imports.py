@@ -38,7 +38,10 @@ def modules_after(statement: str) -> set[str]:
 #: Each handler's import, then what its first invocation builds (clients, no network call).
 FIRST_INVOCATIONS = {
     "lambda_handler": "build_receiver(AwsConfig(table_name='t'))",
-    "publisher_handler": "build_publisher(AwsConfig(topic_arn='arn:aws:sns:us-east-1:1:t'))",
+    "publisher_handler": (
+        "build_publisher(AwsConfig(topic_arn='arn:aws:sns:us-east-1:1:t', table_name='t', "
+        "publish_failures_url='https://sqs.us-east-1.amazonaws.com/1/q'))"
+    ),
 }
 
 

@@ -12,7 +12,7 @@ import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from webhook_processor import codec
 from webhook_processor.bootstrap import (
@@ -31,7 +31,11 @@ from webhook_processor.model import utc_now
 from webhook_processor.money import format_amount
 from webhook_processor.providers import default_providers
 from webhook_processor.providers.base import Sample
-from webhook_processor.storage.base import LocalStore
+from webhook_processor.storage.base import LocalStore, TransactionSummary
+
+if TYPE_CHECKING:
+    from webhook_processor.model import PaymentEvent
+    from webhook_processor.transactions import TransactionState
 
 DEFAULT_URL = DEFAULT_BASE_URL
 Command = Callable[[argparse.Namespace], int]
@@ -52,7 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     providers = sorted(default_providers())
     parser = argparse.ArgumentParser(
         prog="webhook-processor",
-        description="Verify, store and publish payment-provider webhooks on this machine.",
+        description="Verify, store and publish payment-provider webhooks on this machine; "
+        "'aws' operates a deployed stack.",
         epilog="Run 'webhook-processor COMMAND --help' for a command's options.",
     )
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
@@ -149,6 +154,10 @@ def _parser() -> argparse.ArgumentParser:
     chosen.add_argument("--all", action="store_true", help="every dead letter")
     chosen.add_argument("keys", nargs="*", default=[], metavar="KEY", help="dead letters to queue")
     redrive.set_defaults(command=_redrive)
+
+    from webhook_processor.entrypoints import aws_commands  # it imports this module's rows
+
+    aws_commands.add_commands(commands)
     return parser
 
 
@@ -266,43 +275,52 @@ def _store(args: argparse.Namespace) -> Iterator[LocalStore]:
 def _inspect(rows: Callable[[LocalStore, int], list[dict[str, Any]]]) -> Command:
     def command(args: argparse.Namespace) -> int:
         with _store(args) as store:
-            return _print(rows(store, args.limit), args.json)
+            return print_rows(rows(store, args.limit), args.json)
 
     return command
 
 
 def _transaction_rows(store: LocalStore, limit: int) -> list[dict[str, Any]]:
-    return [
-        {
-            "transaction_id": t.transaction_id,
-            "provider": t.provider,
-            "status": t.status,
-            "amount": t.amount,
-            "currency": t.currency,
-            "events": t.event_count,
-            "last_event_id": t.last_event_id,
-            "updated_at": t.updated_at.isoformat(),
-        }
-        for t in store.transactions(limit)
-    ]
+    return [transaction_row(t) for t in store.transactions(limit)]
+
+
+def transaction_row(t: TransactionSummary | TransactionState) -> dict[str, Any]:
+    """One line of ``transactions``, here and on AWS (``aws transactions``)."""
+    return {
+        "transaction_id": t.transaction_id,
+        "provider": t.provider,
+        "status": t.status,
+        "amount": t.amount,
+        "currency": t.currency,
+        "events": t.event_count,
+        "last_event_id": t.last_event_id,
+        "updated_at": None if t.updated_at is None else t.updated_at.isoformat(),
+    }
 
 
 def _event_rows(store: LocalStore, limit: int) -> list[dict[str, Any]]:
     return [
-        {
-            "key": r.event.key,
-            "transaction_id": r.event.transaction_id,
-            "event_type": r.event.event_type,
-            "amount": r.event.amount,
-            "currency": r.event.currency,
-            "status": r.event.status,
-            "received_at": r.event.received_at.isoformat(),
-            "delivery": r.delivery,
-            "attempts": r.attempts,
-            "last_error": r.last_error,
-        }
-        for r in store.recent_events(limit)
+        event_row(r.event, r.delivery, r.attempts, r.last_error) for r in store.recent_events(limit)
     ]
+
+
+def event_row(
+    event: PaymentEvent, delivery: str, attempts: int | None, last_error: str | None
+) -> dict[str, Any]:
+    """One line of ``events``, here and on AWS (``aws events``, where the delivery is the
+    stream's unless the event was handed off)."""
+    return {
+        "key": event.key,
+        "transaction_id": event.transaction_id,
+        "event_type": event.event_type,
+        "amount": event.amount,
+        "currency": event.currency,
+        "status": event.status,
+        "received_at": event.received_at.isoformat(),
+        "delivery": delivery,
+        "attempts": attempts,
+        "last_error": last_error,
+    }
 
 
 def _dead_letter_rows(store: LocalStore, limit: int) -> list[dict[str, Any]]:
@@ -333,7 +351,8 @@ def _redrive(args: argparse.Namespace) -> int:
     return 1 if unknown else 0
 
 
-def _print(rows: list[dict[str, Any]], as_json: bool, out: TextIO | None = None) -> int:
+def print_rows(rows: list[dict[str, Any]], as_json: bool, out: TextIO | None = None) -> int:
+    """``rows`` as a table for people (one column per key), or as JSON for scripts."""
     out = out or sys.stdout
     if as_json:
         out.write(codec.dumps(rows) + "\n")

@@ -29,14 +29,9 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from webhook_processor import codec
+from webhook_processor import metrics as names
 from webhook_processor.bootstrap import AwsConfig, Receiver, build_receiver
-from webhook_processor.entrypoints.observability import (
-    NAMESPACE,
-    Handler,
-    instrument,
-    logger,
-    metrics,
-)
+from webhook_processor.entrypoints.observability import Handler, instrument, logger, metrics
 from webhook_processor.entrypoints.responses import error_response, outcome_response
 from webhook_processor.errors import InvalidPayload, NotFound, ServiceUnavailable, WebhookError
 from webhook_processor.model import Disposition, Outcome, WebhookRequest
@@ -54,7 +49,7 @@ def create_handler(build: Callable[[], Receiver]) -> Handler:
 
     @instrument
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        metrics.add_metric(name="Received", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=names.RECEIVED, unit=MetricUnit.Count, value=1)
         if "http" in (event.get("requestContext") or {}):
             return _function_url(receiver().pipeline, event)
         return _direct(receiver(), event)
@@ -160,23 +155,26 @@ def _count_outcome(outcome: Outcome) -> None:
     logger.set_correlation_id(",".join(outcome.event_ids) or None)
     logger.info("webhook %s", outcome.disposition, extra={"event_ids": list(outcome.event_ids)})
     if outcome.disposition is Disposition.DUPLICATE:
-        metrics.add_metric(name="Duplicates", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=names.DUPLICATES, unit=MetricUnit.Count, value=1)
     elif outcome.disposition is Disposition.ACCEPTED:
-        metrics.add_metric(name="Stored", unit=MetricUnit.Count, value=len(outcome.event_ids))
+        metrics.add_metric(name=names.STORED, unit=MetricUnit.Count, value=len(outcome.event_ids))
 
 
 def _count_rejection(error: WebhookError) -> None:
     if isinstance(error, ServiceUnavailable):
-        # The provider will retry; an operator must look (missing secret, throttled table).
+        # The provider will retry; an operator must look (missing secret, throttled table). The
+        # answer is a 503, not a failed invocation: Lambda's Errors metric stays at 0, so this
+        # count is what the receiver's "unavailable" alarm watches.
         logger.error(
             "cannot take webhook now", extra={"reason": error.code, "detail": error.detail}
         )
+        metrics.add_metric(name=names.UNAVAILABLE, unit=MetricUnit.Count, value=1)
     else:
         logger.warning("rejected webhook", extra={"reason": error.code, "detail": error.detail})
     with single_metric(
-        name="Rejected", unit=MetricUnit.Count, value=1, namespace=NAMESPACE
+        name=names.REJECTED, unit=MetricUnit.Count, value=1, namespace=names.NAMESPACE
     ) as metric:
-        metric.add_dimension(name="reason", value=error.code)
+        metric.add_dimension(name=names.REASON, value=error.code)
 
 
 handler = create_handler(lambda: build_receiver(AwsConfig.from_environ(os.environ)))

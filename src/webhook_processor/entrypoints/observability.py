@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-NAMESPACE: Final = "WebhookProcessor"
+from webhook_processor.metrics import NAMESPACE
 
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 

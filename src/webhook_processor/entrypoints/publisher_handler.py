@@ -1,17 +1,16 @@
-"""The publisher function: the table's stream (the outbox) to the sink bootstrap chose (SNS).
-
-Every new version of a transaction item (an INSERT or MODIFY record) announces one stored event
-and what it did to its transaction: its NEW_IMAGE is rebuilt into that event and published as
-the same envelope the local sinks write. The records of one item are ordered in the stream, so
-subscribers get a transaction's updates in the order they were applied. Event items' own
-records are not publications.
+"""The publisher function: the table's stream (the outbox) to the topic, through the
+:class:`~webhook_processor.publishing.stream.StreamPublisher` bootstrap builds.
 
 Partial batch failures: a stream shard is an ordered log, and Lambda retries a batch from the
-LOWEST sequence number reported failed. So the batch stops at the first failure and reports
-that record alone: records before it are published and not retried; records after it were not
-sent yet (the sink stops at its first failure too) and go out with the retry. (Continuing past a
-failure, as generic batch processors do, would re-publish every later record on the retry.) The
-event source mapping bounds retries and sends what still fails to the dead-letter queue.
+LOWEST sequence number reported failed. So the batch stops at the first record that must be
+retried and reports that record alone: records before it are published (or handed off) and not
+retried; records after it were not sent yet and go out with the retry. (Continuing past a
+failure, as generic batch processors do, would re-publish every later record on the retry.)
+What the publisher gives up retrying goes to the publish-failures queue, not to Lambda's
+on-failure destination, whose records only point into a stream that forgets after 24 hours.
+
+The function never raises for a failed publication, so Lambda's ``Errors`` metric stays at 0:
+``PublishFailures`` and ``HandedOff`` are what the alarms watch.
 """
 
 from __future__ import annotations
@@ -24,51 +23,41 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from webhook_processor import metrics as names
 from webhook_processor.bootstrap import AwsConfig, build_publisher
 from webhook_processor.entrypoints.observability import Handler, instrument, logger, metrics
-from webhook_processor.storage.dynamodb import deserialize, published_event
 
 if TYPE_CHECKING:
-    from webhook_processor.model import PaymentEvent
-    from webhook_processor.publishing.base import Sink
+    from webhook_processor.publishing.stream import StreamPublisher
 
 
-def create_handler(build: Callable[[], Sink]) -> Handler:
-    """The handler over the sink ``build`` makes on the first invocation; the container reuses
-    it. The deployed function is ``handler`` below; tests pass their own ``build``."""
-    sink = functools.cache(build)
+def create_handler(build: Callable[[], StreamPublisher]) -> Handler:
+    """The handler over the publisher ``build`` makes on the first invocation; the container
+    reuses it. The deployed function is ``handler`` below; tests pass their own ``build``."""
+    publisher = functools.cache(build)
 
     @instrument
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        sequences: list[str] = []
-        events: list[PaymentEvent] = []
-        failure: tuple[str, str] | None = None
-        for record in event.get("Records", []):
-            if record.get("eventName") not in ("INSERT", "MODIFY"):
-                continue  # the store never deletes
-            sequence = record["dynamodb"]["SequenceNumber"]
-            try:
-                announced = published_event(deserialize(record["dynamodb"]["NewImage"]))
-            except (KeyError, ValueError) as exc:
-                failure = (sequence, f"cannot read the stored event: {exc}")
-                break  # later records go out with the retry, which starts here
-            if announced is not None:
-                events.append(announced)
-                sequences.append(sequence)
-        not_taken = sink().publish_batch(events) if events else {}
-        published = 0
-        for sequence, sent in zip(sequences, events, strict=True):
-            if sent.key in not_taken:
-                failure = (sequence, not_taken[sent.key])
-                break
-            published += 1
-        metrics.add_metric(name="Published", unit=MetricUnit.Count, value=published)
-        if failure is None:
+        report = publisher().publish(event.get("Records", []))
+        metrics.add_metric(name=names.PUBLISHED, unit=MetricUnit.Count, value=report.published)
+        if report.failures:
+            metrics.add_metric(
+                name=names.PUBLISH_FAILURES, unit=MetricUnit.Count, value=report.failures
+            )
+        if report.handed_off:
+            metrics.add_metric(
+                name=names.HANDED_OFF, unit=MetricUnit.Count, value=len(report.handed_off)
+            )
+            logger.warning(
+                "handed off to the publish-failures queue",
+                extra={"keys": report.handed_off, "error": report.refused},
+            )
+        if report.retry_from is None:
             return {"batchItemFailures": []}
-        sequence, error = failure
-        logger.error("publish failed", extra={"sequence_number": sequence, "error": error})
-        metrics.add_metric(name="PublishFailures", unit=MetricUnit.Count, value=1)
-        return {"batchItemFailures": [{"itemIdentifier": sequence}]}
+        logger.error(
+            "publish failed", extra={"sequence_number": report.retry_from, "error": report.error}
+        )
+        return {"batchItemFailures": [{"itemIdentifier": report.retry_from}]}
 
     return handler
 

@@ -286,19 +286,26 @@ class DynamoDBStore:
         return None if item is None else deserialize(item)
 
     def events_for_transaction(self, transaction_id: str) -> list[PaymentEvent]:
-        return [
-            from_item(item)
-            for item in self._query(
-                IndexName=TRANSACTION_INDEX,
-                KeyConditionExpression="transaction_id = :t",
-                ExpressionAttributeValues={":t": {"S": transaction_id}},
-            )
-        ]
+        return [from_item(item) for item in self.event_items(transaction_id=transaction_id)]
 
     def recent_events(self, limit: int) -> list[PaymentEvent]:
         """The ``limit`` most recently received events, newest first: one bounded query per
         shard of the recency index."""
-        return [from_item(item) for item in self._recent(EVENT, limit)]
+        return [from_item(item) for item in self.event_items(limit=limit)]
+
+    def event_items(
+        self, *, limit: int | None = None, transaction_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Event items as stored, with whatever else they carry (a publication mark): one
+        transaction's, oldest first (up to ``limit``), or the ``limit`` latest, newest first."""
+        if transaction_id is None:
+            return self._recent(EVENT, 50 if limit is None else limit)
+        items = self._query(
+            IndexName=TRANSACTION_INDEX,
+            KeyConditionExpression="transaction_id = :t",
+            ExpressionAttributeValues={":t": {"S": transaction_id}},
+        )
+        return items if limit is None else items[:limit]
 
     def transactions(self, limit: int) -> list[TransactionState]:
         """The ``limit`` most recently updated transactions, newest first."""

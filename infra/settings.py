@@ -1,0 +1,165 @@
+"""The stack's inputs checked before anything is created, and the alarms' settings.
+
+A bad input must fail ``pulumi preview`` with a message that names the limit, not fail ``pulumi
+up`` halfway through with an AWS error about one resource. :func:`check_suffix` and
+:func:`alarm_settings` raise :class:`pulumi.RunError` (shown without a traceback).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Final
+
+import pulumi
+
+#: The characters every name the suffix goes into takes (function, role, queue, topic, table,
+#: log group, key alias, parameter path, alarm): the intersection of their alphabets.
+SUFFIX_CHARACTERS: Final = re.compile(r"[A-Za-z0-9_-]+")
+#: The longest name that carries the suffix under AWS's tightest limit: the publisher's function
+#: and role, ``webhook-publisher-<suffix>``, in Lambda's and IAM's 64 characters.
+LONGEST_PREFIX: Final = "webhook-publisher-"
+NAME_LIMIT: Final = 64
+MAX_SUFFIX: Final = NAME_LIMIT - len(LONGEST_PREFIX)
+
+
+def check_suffix(suffix: str) -> str:
+    """``suffix`` if every resource name can carry it, else :class:`pulumi.RunError`."""
+    if not SUFFIX_CHARACTERS.fullmatch(suffix):
+        raise pulumi.RunError(
+            f"environmentSuffix {suffix!r} cannot be part of AWS names: use only letters, digits, "
+            "'-' and '_' (Lambda, SQS and SNS names take nothing else; the default is the stack "
+            "name, so set environmentSuffix if the stack's name has other characters)"
+        )
+    if len(suffix) > MAX_SUFFIX:
+        raise pulumi.RunError(
+            f"environmentSuffix {suffix!r} is {len(suffix)} characters: at most {MAX_SUFFIX} fit, "
+            f"since '{LONGEST_PREFIX}<suffix>' names a Lambda function and an IAM role, both "
+            f"limited to {NAME_LIMIT} characters"
+        )
+    return suffix
+
+
+@dataclass(frozen=True)
+class AlarmSettings:
+    """When one alarm fires: ``statistic`` of the metric over ``period_seconds`` above
+    ``threshold`` in ``evaluation_periods`` consecutive periods."""
+
+    threshold: float
+    period_seconds: int = 60
+    evaluation_periods: int = 1
+    #: Unset: ``webhook-alarm-<alarm>-<suffix>``, which the README's deployer policy covers.
+    name: str | None = None
+
+
+#: Every alarm, by the name config uses (``alarms.<key>``), with its defaults. Counts alarm on
+#: any occurrence; signature failures on a burst (one stale delivery is no news); the
+#: publisher's iterator age (milliseconds) when it stays over two minutes for three.
+DEFAULT_ALARMS: Final[Mapping[str, AlarmSettings]] = {
+    "receiverUnavailable": AlarmSettings(0),
+    "invalidSignatures": AlarmSettings(20, period_seconds=300),
+    "receiverErrors": AlarmSettings(0),
+    "receiverThrottles": AlarmSettings(0),
+    "deadLetters": AlarmSettings(0),
+    "publishFailures": AlarmSettings(0),
+    "publishFailuresQueue": AlarmSettings(0),
+    "publisherIteratorAge": AlarmSettings(120_000, evaluation_periods=3),
+    "publisherErrors": AlarmSettings(0),
+    "publisherThrottles": AlarmSettings(0),
+}
+_FIELDS: Final = {
+    "threshold": "threshold",
+    "periodSeconds": "period_seconds",
+    "evaluationPeriods": "evaluation_periods",
+    "name": "name",
+}
+EMAIL: Final = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def alarm_settings(config: Mapping[str, Any] | None) -> dict[str, AlarmSettings]:
+    """The defaults with ``config`` (the ``alarms`` object of the stack's config) applied."""
+    settings = dict(DEFAULT_ALARMS)
+    for alarm, overrides in (config or {}).items():
+        if alarm not in settings:
+            raise pulumi.RunError(
+                f"alarms.{alarm} is no alarm; the alarms are: {', '.join(sorted(settings))}"
+            )
+        if not isinstance(overrides, Mapping) or set(overrides) - set(_FIELDS):
+            raise pulumi.RunError(
+                f"alarms.{alarm} takes an object with {', '.join(_FIELDS)}; got {overrides!r}"
+            )
+        changed = replace(
+            settings[alarm], **{_FIELDS[key]: value for key, value in overrides.items()}
+        )
+        settings[alarm] = _checked(alarm, changed)
+    return settings
+
+
+def _checked(alarm: str, settings: AlarmSettings) -> AlarmSettings:
+    period, periods = settings.period_seconds, settings.evaluation_periods
+    if not isinstance(settings.threshold, int | float) or settings.threshold < 0:
+        raise pulumi.RunError(f"alarms.{alarm}.threshold must be a number >= 0")
+    if not isinstance(period, int) or period < 60 or period % 60:
+        raise pulumi.RunError(
+            f"alarms.{alarm}.periodSeconds must be a multiple of 60 (CloudWatch's periods for "
+            f"standard-resolution metrics), got {period!r}"
+        )
+    if not isinstance(periods, int) or periods < 1 or period * periods > 86400:
+        raise pulumi.RunError(
+            f"alarms.{alarm}.evaluationPeriods must be at least 1, and periodSeconds times "
+            f"evaluationPeriods at most 86400 (one day), got {periods!r}"
+        )
+    if settings.name is not None and not 1 <= len(settings.name) <= 255:
+        raise pulumi.RunError(f"alarms.{alarm}.name must be 1 to 255 characters")
+    return settings
+
+
+def check_email(address: str | None) -> str | None:
+    """``address`` if it looks like an email address (SNS confirms it), else an error."""
+    if address is not None and not EMAIL.fullmatch(address):
+        raise pulumi.RunError(f"alarmEmail {address!r} is not an email address")
+    return address
+
+
+#: The windows AWS WAF counts a rate-based rule's requests over.
+RATE_WINDOWS: Final = (60, 120, 300, 600)
+PRICE_CLASSES: Final = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
+
+
+@dataclass(frozen=True)
+class EdgeSettings:
+    """CloudFront with an AWS WAF rate-based rule in front of the receiver (``edge``
+    config). Off by default: the plain Function URL."""
+
+    enabled: bool = False
+    #: Requests one IP address may send in ``rate_window_seconds``; more are blocked (403) at
+    #: the edge, so they cost no invocation. Providers send far fewer from one address.
+    rate_limit: int = 300
+    rate_window_seconds: int = 300
+    #: Where CloudFront serves from: the cheapest (North America and Europe) by default.
+    price_class: str = "PriceClass_100"
+
+
+_EDGE_FIELDS: Final = {
+    "enabled": "enabled",
+    "rateLimit": "rate_limit",
+    "rateWindowSeconds": "rate_window_seconds",
+    "priceClass": "price_class",
+}
+
+
+def edge_settings(config: Mapping[str, Any] | None) -> EdgeSettings:
+    """The ``edge`` object of the stack's config, checked."""
+    if config is None:
+        return EdgeSettings()
+    if not isinstance(config, Mapping) or set(config) - set(_EDGE_FIELDS):
+        raise pulumi.RunError(f"edge takes an object with {', '.join(_EDGE_FIELDS)}")
+    settings = EdgeSettings(**{_EDGE_FIELDS[key]: value for key, value in config.items()})
+    if not isinstance(settings.rate_limit, int) or not 10 <= settings.rate_limit <= 2_000_000_000:
+        raise pulumi.RunError("edge.rateLimit must be a whole number from 10 (AWS WAF's minimum)")
+    if settings.rate_window_seconds not in RATE_WINDOWS:
+        raise pulumi.RunError(f"edge.rateWindowSeconds must be one of {RATE_WINDOWS}")
+    if settings.price_class not in PRICE_CLASSES:
+        raise pulumi.RunError(f"edge.priceClass must be one of {', '.join(PRICE_CLASSES)}")
+    return settings

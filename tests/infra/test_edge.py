@@ -1,0 +1,167 @@
+"""The edge under Pulumi's mocks (``edge: {"enabled": true}``): CloudFront in front of the
+receiver, AWS WAF's rate-based rule, origin access control, and a Function URL that answers
+the distribution only."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pulumi
+import pytest
+
+from tests.infra.access import EDGED, policies_of, stack_of
+from tests.infra.harness import ACCOUNT, Run, arn_of, run_program
+from tests.infra.iam import Request, evaluate
+from tests.infra.policy import Context, violations
+from tests.infra.test_access import README_TEXT
+
+FUNCTION = "aws:lambda/function:Function"
+PERMISSION = "aws:lambda/permission:Permission"
+
+
+@pytest.fixture(scope="module")
+def edged() -> Run:
+    config, secret_keys, stack = EDGED
+    return run_program(config, secret_keys, stack=stack)
+
+
+def test_the_plain_function_url_stays_the_default(bare: Run) -> None:
+    assert bare.of_type("aws:cloudfront/distribution:Distribution") == []
+    assert bare.one("aws:lambda/functionUrl:FunctionUrl").inputs["authorizationType"] == "NONE"
+
+
+def test_behind_the_edge_the_url_answers_only_this_distribution(edged: Run) -> None:
+    url = edged.one("aws:lambda/functionUrl:FunctionUrl").inputs
+    assert url["authorizationType"] == "AWS_IAM"
+    distribution = edged.one("aws:cloudfront/distribution:Distribution").outputs["arn"]
+    grants = {p.inputs["action"]: p.inputs for p in edged.of_type(PERMISSION)}
+    assert grants == {
+        "lambda:InvokeFunctionUrl": {
+            "function": "webhook-receiver-prod",
+            "action": "lambda:InvokeFunctionUrl",
+            "principal": "cloudfront.amazonaws.com",
+            "sourceArn": distribution,
+            "functionUrlAuthType": "AWS_IAM",
+        },
+        "lambda:InvokeFunction": {
+            "function": "webhook-receiver-prod",
+            "action": "lambda:InvokeFunction",
+            "principal": "cloudfront.amazonaws.com",
+            "sourceArn": distribution,
+            "invokedViaFunctionUrl": True,
+        },
+    }
+
+
+def test_another_distribution_or_anyone_is_refused_by_the_receivers_policy(edged: Run) -> None:
+    stack = stack_of(edged)
+    policies = policies_of(edged, stack, README_TEXT)
+    receiver = stack.functions["receiver"]
+
+    def allowed(principal: str, source: str | None) -> bool:
+        context = {"lambda:FunctionUrlAuthType": "AWS_IAM"}
+        if source is not None:
+            context["aws:SourceArn"] = source
+        request = Request(principal, "lambda:InvokeFunctionUrl", receiver, context)
+        return evaluate(request, [], policies.receiver).allowed
+
+    assert stack.edge is not None
+    assert allowed("cloudfront.amazonaws.com", stack.edge.distribution)
+    assert not allowed(
+        "cloudfront.amazonaws.com", f"arn:aws:cloudfront::{ACCOUNT}:distribution/EOTHER"
+    )
+    assert not allowed("*", None)
+
+
+def test_aws_waf_blocks_an_address_past_the_rate_limit_before_cloudfront(edged: Run) -> None:
+    acl = edged.one("aws:wafv2/webAcl:WebAcl").inputs
+    assert (acl["scope"], acl["region"], acl["defaultAction"]) == (
+        "CLOUDFRONT",
+        "us-east-1",
+        {"allow": {}},
+    )
+    [rule] = acl["rules"]
+    assert rule["action"] == {"block": {}}
+    assert rule["statement"]["rateBasedStatement"] == {
+        "limit": 300,
+        "evaluationWindowSec": 300,
+        "aggregateKeyType": "IP",
+    }
+    distribution = edged.one("aws:cloudfront/distribution:Distribution")
+    assert distribution.inputs["webAclId"] == edged.one("aws:wafv2/webAcl:WebAcl").outputs["arn"]
+
+
+def test_the_distribution_signs_to_the_url_and_hashes_each_body_first(edged: Run) -> None:
+    distribution = edged.one("aws:cloudfront/distribution:Distribution").inputs
+    [origin] = distribution["origins"]
+    assert origin["domainName"] == "abc123.lambda-url.us-east-1.on.aws"
+    access = edged.one("aws:cloudfront/originAccessControl:OriginAccessControl")
+    assert origin["originAccessControlId"] == "1A2B3C4D5E6F7"
+    assert (access.inputs["originAccessControlOriginType"], access.inputs["signingBehavior"]) == (
+        "lambda",
+        "always",
+    )
+    behavior = distribution["defaultCacheBehavior"]
+    assert "POST" in behavior["allowedMethods"]
+    assert behavior["viewerProtocolPolicy"] == "https-only"
+    [association] = behavior["lambdaFunctionAssociations"]
+    edge = edged.one(FUNCTION, "webhook-edge-")
+    assert association == {
+        "eventType": "origin-request",
+        "lambdaArn": edge.outputs["qualifiedArn"],
+        "includeBody": True,
+    }
+    # Lambda@Edge: us-east-1, x86_64, a published version, no environment, the package's code.
+    inputs = edge.inputs
+    assert (inputs["region"], inputs["architectures"], inputs["publish"]) == (
+        "us-east-1",
+        ["x86_64"],
+        True,
+    )
+    assert "environment" not in inputs
+    assert inputs["handler"] == "edge_handler.handler"
+    trust = json.loads(edged.one("aws:iam/role:Role", "webhook-edge-").inputs["assumeRolePolicy"])
+    assert trust["Statement"][0]["Principal"]["Service"] == [
+        "lambda.amazonaws.com",
+        "edgelambda.amazonaws.com",
+    ]
+
+
+def test_providers_deliver_to_the_distribution(edged: Run) -> None:
+    assert (
+        edged.exports["webhook_url"] == "https://d111111abcdef8.cloudfront.net/webhooks/{provider}"
+    )
+
+
+def test_every_edge_resource_passes_the_policy_rules(edged: Run) -> None:
+    assert (
+        violations(edged.resources, Context("prod", arn_of("aws:kms/key:Key", "webhook-key-prod")))
+        == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("edge", "message"),
+    [
+        ({"enabled": True, "rateLimit": 5}, "edge.rateLimit must be a whole number from 10"),
+        ({"enabled": True, "rateWindowSeconds": 30}, "edge.rateWindowSeconds must be one of"),
+        ({"enabled": True, "priceClass": "cheap"}, "edge.priceClass must be one of"),
+        ({"enable": True}, "edge takes an object with enabled, rateLimit"),
+    ],
+)
+def test_bad_edge_settings_fail_the_preview(edge: dict[str, Any], message: str) -> None:
+    with pytest.raises(pulumi.RunError, match=re.escape(message)):
+        run_program({"edge": json.dumps(edge)}, preview=True)
+
+
+def test_the_rate_limit_and_window_come_from_config() -> None:
+    run = run_program(
+        {"edge": json.dumps({"enabled": True, "rateLimit": 50, "rateWindowSeconds": 60})}
+    )
+    [rule] = run.one("aws:wafv2/webAcl:WebAcl").inputs["rules"]
+    assert (
+        rule["statement"]["rateBasedStatement"]["limit"],
+        rule["statement"]["rateBasedStatement"]["evaluationWindowSec"],
+    ) == (50, 60)

@@ -1,0 +1,237 @@
+"""``webhook-processor aws``: its inputs, its errors, the install without boto3, the progress
+bar, and how each kind of queue message is decoded."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from moto import mock_aws
+
+from webhook_processor.dead_letters import (
+    PUBLISHER,
+    RECEIVER,
+    RedriveFailed,
+    Redriver,
+    decode,
+    invoker,
+)
+from webhook_processor.entrypoints.aws_commands import MISSING_EXTRA, Progress, StackOutputs
+from webhook_processor.entrypoints.cli import main
+from webhook_processor.publishing import handoff
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["aws", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_help_lists_the_operators_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["aws", "--help"])
+    out = capsys.readouterr().out
+    names = [line.split()[0] for line in out.splitlines() if len(line) - len(line.lstrip()) == 4]
+    assert names == ["dead-letters", "redrive", "events", "transactions"]
+    assert "pulumi stack output --json" in out
+
+
+def test_a_command_without_the_stack_says_which_outputs_and_flags_it_needs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = run(capsys, "transactions")
+    assert code == 2
+    assert err == (
+        "error: the stack's table_name is not known: pass --stack-outputs FILE "
+        "(pulumi stack output --json > FILE) or --table-name\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "cannot read --stack-outputs"),
+        ("{not json", "cannot read --stack-outputs"),
+        ("[1, 2]", "--stack-outputs must hold 'pulumi stack output --json'"),
+    ],
+)
+def test_a_bad_stack_outputs_file_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None, message: str
+) -> None:
+    path = tmp_path / "outputs.json"
+    if content is not None:
+        path.write_text(content)
+    code, _, err = run(capsys, "events", "--stack-outputs", str(path))
+    assert code == 2
+    assert err.startswith(f"error: {message}")
+
+
+def test_flags_override_the_outputs_file_and_the_region_comes_from_the_stack(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "outputs.json"
+    path.write_text(
+        json.dumps({"table_name": "from-file", "topic_arn": "arn:aws:sns:eu-west-1:1:t"})
+    )
+    args = type("Args", (), {"stack_outputs": str(path), "table_name": "from-flag"})()
+    outputs = StackOutputs.from_args(args)  # type: ignore[arg-type]
+    assert (outputs.table_name, outputs.region) == ("from-flag", "eu-west-1")
+    queue = StackOutputs(dlq_url="https://sqs.ap-south-1.amazonaws.com/1/webhook-dlq-x")
+    assert queue.region == "ap-south-1"
+    assert StackOutputs().region is None
+
+
+def test_aws_refusing_a_call_is_one_line_not_a_traceback(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with mock_aws():
+        code, _, err = run(
+            capsys,
+            "dead-letters",
+            "--queue",
+            "receiver",
+            "--dlq-url",
+            "https://sqs.us-east-1.amazonaws.com/123456789012/webhook-dlq-gone",
+        )
+    assert code == 1
+    assert err.startswith("error: AWS refused: An error occurred (AWS.SimpleQueueService.")
+    assert "Traceback" not in err
+
+
+def test_without_boto3_the_local_commands_work_and_aws_says_what_to_install(
+    tmp_path: Path,
+) -> None:
+    """The local install has no aws extra: simulated by making ``import boto3`` fail."""
+    script = (
+        "import sys; sys.modules['boto3'] = None; "
+        "from webhook_processor.entrypoints.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", script, *args], capture_output=True, text=True, check=False
+        )
+
+    local = cli("transactions", "--data-dir", str(tmp_path))
+    assert (local.returncode, local.stderr.split(":")[0]) == (2, "error")
+    assert "no database at" in local.stderr  # the local command ran, boto3 or not
+    aws = cli("aws", "transactions", "--table-name", "t")
+    assert (aws.returncode, aws.stderr) == (2, f"error: {MISSING_EXTRA}\n")
+    assert "pip install 'webhook-processor[aws]'" in MISSING_EXTRA
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_long_redrive_draws_a_progress_bar_on_a_terminal_only(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    screen = Terminal()
+    progress = Progress(4, screen)
+    progress.say("redrove one")
+    progress.step()
+    progress.step()
+    assert screen.getvalue().endswith("\r[###############...............] 2/4")
+    progress.finish()
+    assert screen.getvalue().endswith("\r")
+    assert capsys.readouterr().out == "redrove one\n"
+    pipe = io.StringIO()
+    quiet = Progress(4, pipe)
+    quiet.step()
+    quiet.finish()
+    assert pipe.getvalue() == ""
+
+
+# -- decoding ---------------------------------------------------------------------------------
+
+
+def message(body: str, **attributes: str) -> dict[str, Any]:
+    return {
+        "MessageId": "m-1",
+        "ReceiptHandle": "r-1",
+        "Body": body,
+        "Attributes": {"SentTimestamp": "1795939200000"},
+        "MessageAttributes": {
+            name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()
+        },
+    }
+
+
+def test_a_replayed_delivery_is_decoded_with_its_provider_and_signed_id() -> None:
+    body = json.dumps(
+        {
+            "body": json.dumps({"amount": "5.00", "currency": "EUR"}),
+            "headers": {"webhook-id": "msg_7"},
+            "provider": "generic",
+        }
+    )
+    letter = decode(RECEIVER, message(body, ErrorMessage="no secret"))
+    assert (letter.kind, letter.provider, letter.event_id) == ("invocation", "generic", "msg_7")
+    assert (letter.amount, letter.currency, letter.error) == (Decimal("5.00"), "EUR", "no secret")
+    assert letter.sent_at is not None
+    assert letter.sent_at.year == 2026
+
+
+@pytest.mark.parametrize(
+    ("queue", "body", "error"),
+    [
+        (RECEIVER, "{truncated", "not an invocation payload: body is not valid JSON"),
+        (PUBLISHER, '{"kind": "handed_off"}', "a handed_off message without its fields"),
+        (PUBLISHER, '{"kind": "other"}', "not a publish-failures message (kind 'other')"),
+        (PUBLISHER, "[]", "body must be a JSON object"),
+    ],
+)
+def test_a_body_no_part_of_the_stack_wrote_is_unreadable_not_an_error(
+    queue: str, body: str, error: str
+) -> None:
+    letter = decode(queue, message(body))
+    assert (letter.kind, letter.event_id) == ("unreadable", None)
+    assert letter.error.startswith(error)
+
+
+def test_lambdas_record_of_a_discarded_stream_batch_is_shown_and_kept() -> None:
+    record = {
+        "requestContext": {"condition": "RecordAgeExceeded"},
+        "DDBStreamBatchInfo": {
+            "shardId": "shardId-1",
+            "startSequenceNumber": "100",
+            "endSequenceNumber": "140",
+            "approximateArrivalOfFirstRecord": "2026-11-28T12:00:00Z",
+        },
+    }
+    letter = decode(PUBLISHER, message(json.dumps(record)))
+    assert (letter.kind, letter.event_id) == ("stream_batch", "shardId-1 100..140")
+    assert letter.error == (
+        "RecordAgeExceeded: records from 2026-11-28T12:00:00Z, Lambda discarded them"
+    )
+    nobody: Any = None
+    with pytest.raises(RedriveFailed, match="its records have left the stream"):
+        Redriver(nobody, nobody, nobody, nobody).redrive(letter)
+    unreadable = handoff.UnreadableRecord("txn#stripe#pi_1", "7", "cannot read", "2026")
+    kept = decode(PUBLISHER, message(handoff.encode(unreadable)))
+    assert (kept.kind, kept.event_id) == ("unreadable_record", "txn#stripe#pi_1 @7")
+    with pytest.raises(RedriveFailed, match="fix its item, then delete this message"):
+        Redriver(nobody, nobody, nobody, nobody).redrive(kept)
+
+
+class FakeLambda:
+    def __init__(self, answer: bytes, **extra: str) -> None:
+        self.answer, self.extra = answer, extra
+
+    def invoke(self, **_: Any) -> dict[str, Any]:
+        return {"StatusCode": 200, "Payload": io.BytesIO(self.answer), **self.extra}
+
+
+def test_an_invocation_that_raised_is_a_refusal_whatever_its_answer() -> None:
+    client: Any = FakeLambda(b'"boom"', FunctionError="Unhandled")
+    assert invoker(client, "f")("{}") == {"answer": "boom", "errorMessage": "Unhandled"}
+    client = FakeLambda(b"")
+    assert invoker(client, "f")("{}") == {}
