@@ -11,6 +11,7 @@ shard, in order.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import boto3
 from hypothesis import HealthCheck, given, settings
@@ -22,8 +23,11 @@ from tests.histories import deliveries, final, histories
 from tests.integration.test_lambda import Context
 from webhook_processor.entrypoints import publisher_handler
 from webhook_processor.model import PaymentEvent
+from webhook_processor.publishing.handoff import FailureQueue
 from webhook_processor.publishing.sinks import MemorySink
+from webhook_processor.publishing.stream import StreamPublisher
 from webhook_processor.storage.dynamodb import DynamoDBStore
+from webhook_processor.storage.publications import Publications
 from webhook_processor.transactions import TransactionState, apply
 
 
@@ -68,7 +72,14 @@ def test_any_delivery_order_on_two_receivers_is_published_in_applied_order_and_e
             data.draw(st.sampled_from(receivers)).insert_all([arrival])
 
         sink = MemorySink()
-        publish = publisher_handler.create_handler(lambda: sink)
+        queue = session.client("sqs").create_queue(QueueName="publish-failures")["QueueUrl"]
+        publisher = StreamPublisher(
+            sink,
+            Publications(TABLE, session.client("dynamodb")),
+            FailureQueue(queue, session.client("sqs")),
+            handoff_after=timedelta(hours=1),
+        )
+        publish = publisher_handler.create_handler(lambda: publisher)
         arn = session.client("dynamodb").describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
         records = read_stream(session.client("dynamodbstreams"), arn)
         for batch in batches(records, data):
