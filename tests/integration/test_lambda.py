@@ -32,6 +32,7 @@ from tests.builders import (
     signed,
     stripe_event,
 )
+from tests.hostile_inputs import MAX_ERROR_RESPONSE_BYTES
 from webhook_processor.bootstrap import AwsConfig, build_publisher, build_receiver
 from webhook_processor.entrypoints import lambda_handler, observability, publisher_handler
 from webhook_processor.entrypoints.observability import Handler
@@ -201,7 +202,8 @@ def test_bad_input_gets_the_same_4xx_as_the_local_server_and_stores_nothing(
     provider, (body, headers), status, code, detail = BAD_INPUTS[case]
     event = url_event(provider, body, headers, encoded=True)
     got, answer = deployed.receive(event)
-    assert got == status
+    assert got == status, str(answer)[:2000]
+    assert len(json.dumps(answer)) <= MAX_ERROR_RESPONSE_BYTES
     assert answer["error"] == code
     assert detail in answer["detail"]
     assert deployed.items() == []

@@ -5,8 +5,10 @@ Everything every store must do is in ``test_store_contract.py``.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from concurrent.futures import Future
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -70,3 +72,27 @@ def test_an_unopenable_path_is_unavailable_and_names_it(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
     with pytest.raises(StorageUnavailable, match=r"cannot open the SQLite store at .*file/s\.db"):
         SQLiteStore(tmp_path / "file" / "s.db")
+
+
+def test_a_row_stored_before_numbers_were_bounded_reads_back_and_publishes(
+    tmp_path: Path,
+) -> None:
+    """Such a row (metadata ``1e4300`` kept as a 4,301-digit integer) once stopped the outbox."""
+    from webhook_processor.publishing.envelope import encode
+
+    store = SQLiteStore(tmp_path / "s.db")
+    try:
+        store.insert_all([make_event()])
+        poison = '{"x":1' + "0" * 4300 + "}"
+        conn = store.connect()
+        conn.execute("UPDATE events SET metadata = ?", (poison,))
+        conn.close()
+        [item] = store.due(make_event().received_at, 10)
+        [record] = store.recent_events(10)
+        assert record.event == item.event
+        line = encode(item.event)
+        published = json.loads(line, parse_float=Decimal)  # a Python consumer can read it
+        assert published["data"]["metadata"]["x"] == Decimal("1e4300")
+        assert len(line) < len(poison) + 1000
+    finally:
+        store.close()

@@ -309,7 +309,7 @@ def _datetime(text: str) -> datetime:
 
 
 def _sinks(text: str) -> frozenset[str]:
-    return frozenset(codec.loads(text))
+    return frozenset(codec.loads_stored(text))
 
 
 def _event_row(event: PaymentEvent) -> dict[str, Any]:
