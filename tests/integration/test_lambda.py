@@ -381,6 +381,17 @@ def test_an_unreadable_record_stops_the_batch_there(deployed: Deployed) -> None:
     assert [json.loads(m["Body"])["event_id"] for m in deployed.messages()] == ["evt_0"]
 
 
+def test_a_record_stored_before_numbers_were_bounded_is_published(deployed: Deployed) -> None:
+    """Metadata ``1e4300`` kept as a 4,301-digit integer once failed its record on every retry."""
+    store_events(deployed, 2)
+    records = deployed.stream_records()
+    records[0]["dynamodb"]["NewImage"]["metadata"] = {"S": '{"x":1' + "0" * 4300 + "}"}
+    assert deployed.publish(records) == {"batchItemFailures": []}
+    bodies = [json.loads(m["Body"], parse_float=Decimal) for m in deployed.messages()]
+    assert [body["event_id"] for body in bodies] == ["evt_0", "evt_1"]
+    assert bodies[0]["data"]["metadata"] == {"x": Decimal("1e4300")}
+
+
 def test_publisher_skips_non_insert_records(deployed: Deployed) -> None:
     store_events(deployed, 1)
     [record] = deployed.stream_records()

@@ -37,9 +37,9 @@ class CountingStore(MemoryStore):
         super().__init__()
         self.completions: list[list[str]] = []
 
-    def complete_deliveries(self, keys: Sequence[str], at: datetime) -> None:
+    def complete_deliveries(self, sink: str, keys: Sequence[str], at: datetime) -> None:
         self.completions.append(list(keys))
-        super().complete_deliveries(keys, at)
+        super().complete_deliveries(sink, keys, at)
 
 
 class CountingSink(MemorySink):
@@ -65,11 +65,12 @@ def test_stored_events_reach_every_sink(clock: Clock) -> None:
     store, a, b = MemoryStore(), MemorySink("a"), MemorySink("b")
     store.insert_all([make_event("evt_1")])
     store.insert_all([make_event("evt_2")])
-    assert Dispatcher(store, [a, b], clock=clock).run_once() == 2
+    assert Dispatcher(store, [a, b], clock=clock).run_once() == 4  # one entry per sink
     assert (
         [e.event_id for e in a.published] == [e.event_id for e in b.published] == ["evt_1", "evt_2"]
     )
-    assert store.due(clock.now + timedelta(days=1), 10) == []
+    assert store.due("a", clock.now + timedelta(days=1), 10) == []
+    assert store.due("b", clock.now + timedelta(days=1), 10) == []
 
 
 def test_failure_backs_off_and_does_not_resend_to_sinks_that_took_it(clock: Clock) -> None:
@@ -98,7 +99,8 @@ def test_after_max_attempts_the_event_is_a_dead_letter_until_redriven(clock: Clo
     for _ in range(3):
         dispatcher.run_once()
     [letter] = store.dead_letters()
-    assert (letter.attempts, letter.last_error) == (
+    assert (letter.sink, letter.attempts, letter.last_error) == (
+        "memory",
         3,
         "memory: memory refused the event (fail_next)",
     )

@@ -162,3 +162,14 @@ def test_unexpected_error_is_a_json_500_without_details(
         "error": "internal",
         "detail": "unexpected error; see the server log",
     }
+
+
+def test_healthz_is_a_503_when_the_dispatcher_is_not_running(
+    memory_processor: LocalProcessor,
+) -> None:
+    with TestClient(create_app(memory_processor)) as running:
+        assert running.get("/healthz").status_code == 200
+        memory_processor.dispatcher.stop()
+        response = running.get("/healthz")
+    assert response.status_code == 503
+    assert "dispatcher is not running" in response.json()["detail"]

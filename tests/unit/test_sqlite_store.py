@@ -87,7 +87,7 @@ def test_a_row_stored_before_numbers_were_bounded_reads_back_and_publishes(
         conn = store.connect()
         conn.execute("UPDATE events SET metadata = ?", (poison,))
         conn.close()
-        [item] = store.due(make_event().received_at, 10)
+        [item] = store.due("", make_event().received_at, 10)  # no sink registered yet
         [record] = store.recent_events(10)
         assert record.event == item.event
         line = encode(item.event)
@@ -96,3 +96,40 @@ def test_a_row_stored_before_numbers_were_bounded_reads_back_and_publishes(
         assert len(line) < len(poison) + 1000
     finally:
         store.close()
+
+
+def test_a_database_of_the_first_schema_is_carried_over_to_one_entry_per_sink(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "s.db"
+    store = SQLiteStore(path)
+    store.insert_all([make_event("evt_1"), make_event("evt_2")])
+    store.close()
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        """
+        DROP TABLE outbox; DROP TABLE dead_letters;
+        CREATE TABLE outbox (key TEXT PRIMARY KEY, attempts INTEGER NOT NULL DEFAULT 0,
+            delivered_to TEXT NOT NULL DEFAULT '[]', next_attempt_at TEXT NOT NULL,
+            last_error TEXT) WITHOUT ROWID;
+        CREATE INDEX outbox_due ON outbox (next_attempt_at);
+        CREATE TABLE dead_letters (key TEXT PRIMARY KEY, attempts INTEGER NOT NULL,
+            delivered_to TEXT NOT NULL, last_error TEXT NOT NULL, failed_at TEXT NOT NULL)
+            WITHOUT ROWID;
+        INSERT INTO outbox (key, next_attempt_at) VALUES ('stripe:evt_1', '2000-01-01');
+        INSERT INTO dead_letters VALUES ('stripe:evt_2', 5, '[]', 'boom', '2000-01-01');
+        """
+    )
+    conn.close()
+    migrated = SQLiteStore(path)
+    try:
+        migrated.register_sinks(["file", "http"])
+        assert [i.event.key for i in migrated.due("http", make_event().received_at, 10)] == [
+            "stripe:evt_1"
+        ]
+        [letter] = migrated.dead_letters()
+        assert (letter.key, letter.last_error, letter.transient) == ("stripe:evt_2", "boom", False)
+        assert migrated.redrive(None, make_event().received_at) == ["stripe:evt_2"]
+        assert len(migrated.due("file", make_event().received_at, 10)) == 2
+    finally:
+        migrated.close()

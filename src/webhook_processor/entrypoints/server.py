@@ -62,6 +62,10 @@ def create_app(processor: LocalProcessor, *, run_dispatcher: bool = True) -> Sta
         return Response(content, status, headers)
 
     async def healthz(request: Request) -> Response:
+        if run_dispatcher and not processor.dispatcher.running:
+            # Accepting webhooks that nothing publishes is the failure an operator must see.
+            detail = "the outbox dispatcher is not running: stored events are not published"
+            return JSONResponse({"status": "unavailable", "detail": detail}, 503)
         return JSONResponse({"status": "ok"})
 
     @contextlib.asynccontextmanager
