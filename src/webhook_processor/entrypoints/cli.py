@@ -8,6 +8,7 @@ import logging
 import secrets
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal, InvalidOperation
@@ -63,7 +64,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     as_json = argparse.ArgumentParser(add_help=False)
     as_json.add_argument("--json", action="store_true", help="print JSON for scripts")
-    as_json.add_argument("--limit", type=int, default=50, help="rows to show (default 50)")
+    as_json.add_argument(
+        "--limit", type=_positive_int, default=50, help="rows to show (default 50)"
+    )
 
     serve = commands.add_parser(
         "serve",
@@ -74,26 +77,27 @@ def _parser() -> argparse.ArgumentParser:
         "<data-dir>/secrets.json on first run.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    serve.add_argument("--port", type=_port, default=8080, help="port (default 8080)")
     serve.add_argument(
         "--events-file", type=Path, help="JSON Lines sink (default <data-dir>/events.jsonl)"
     )
     serve.add_argument(
         "--subscriber",
         action="append",
+        type=_http_url,
         default=[],
         metavar="URL",
         help="also POST each event to URL (repeatable); retried with backoff",
     )
     serve.add_argument(
         "--max-body-bytes",
-        type=int,
+        type=_positive_int,
         default=DEFAULT_MAX_BODY_BYTES,
         help=f"larger bodies get 413 (default {DEFAULT_MAX_BODY_BYTES})",
     )
     serve.add_argument(
         "--max-attempts",
-        type=int,
+        type=_positive_int,
         default=5,
         help="delivery attempts before an event becomes a dead letter (default 5)",
     )
@@ -109,7 +113,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     send.add_argument("provider", choices=providers)
     send.add_argument(
-        "--url", default=DEFAULT_URL, help=f"processor base URL (default {DEFAULT_URL})"
+        "--url",
+        type=_http_url,
+        default=DEFAULT_URL,
+        help=f"processor base URL (default {DEFAULT_URL})",
     )
     send.add_argument(
         "--amount", type=_decimal, default=Decimal("19.99"), help="major units (default 19.99)"
@@ -141,6 +148,30 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _port(text: str) -> int:
+    value = _positive_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"a port is at most 65535, got {value}")
+    return value
+
+
+def _http_url(text: str) -> str:
+    parts = urllib.parse.urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an http:// or https:// URL")
+    return text
+
+
 def _decimal(text: str) -> Decimal:
     try:
         return Decimal(text)
@@ -154,6 +185,7 @@ def _decimal(text: str) -> Decimal:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn  # the server stack is only needed here
 
+    from webhook_processor.entrypoints.http_limits import uvicorn_options
     from webhook_processor.entrypoints.server import create_app
 
     logging.basicConfig(
@@ -181,7 +213,13 @@ def _serve(args: argparse.Namespace) -> int:
         + "; WEBHOOK_SECRET_<PROVIDER> overrides"
     )
     print("  try:         webhook-processor send stripe --amount 19.99 --currency USD", flush=True)
-    uvicorn.run(create_app(processor), host=args.host, port=args.port, log_level=args.log_level)
+    uvicorn.run(
+        create_app(processor),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        **uvicorn_options(),
+    )
     return 0
 
 
@@ -201,9 +239,6 @@ def _send(args: argparse.Namespace) -> int:
     body = signed.body
     headers = {"Content-Type": "application/json", **signed.headers}
     url = f"{args.url.rstrip('/')}/webhooks/{provider.name}"
-    if not url.startswith(("http://", "https://")):
-        print(f"error: --url must be http:// or https://, got {args.url!r}", file=sys.stderr)
-        return 2
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310

@@ -10,6 +10,8 @@ answers each caller. Reads use one connection per thread; WAL lets them run besi
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
@@ -124,7 +126,7 @@ class SQLiteStore:
         self._lock = threading.Lock()
         self._sinks: tuple[str, ...] = ()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            _create_private(self.path)
             writer = self.connect()
             columns = {row[1] for row in writer.execute("PRAGMA table_info(outbox)")}
             if "delivered_to" in columns:
@@ -280,6 +282,19 @@ class SQLiteStore:
                 with self._lock:
                     self._reader_connections.append(conn)
             return conn.execute(sql, params).fetchall()
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file readable by its owner only, in a directory of its own mode
+    0700 if it is created here. SQLite gives the WAL and shared-memory files the database
+    file's mode, so payment data is never readable by other users of the machine."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        # A database created before this rule keeps its old mode otherwise.
+        with contextlib.suppress(FileNotFoundError):
+            if file.stat().st_mode & 0o077:
+                file.chmod(0o600)
 
 
 def _insert_work(
