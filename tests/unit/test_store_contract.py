@@ -254,7 +254,9 @@ def test_dead_letters_of_a_sink_outage_are_redriven_for_that_sink(store: LocalSt
         store.insert_all([make_event(f"evt_{n}")])
         store.fail_delivery("http", f"stripe:evt_{n}", "down", at=NOW, retry_at=None)
     assert store.redrive_transient("file", NOW) == 0
-    assert store.redrive_transient("http", NOW) == 2
+    assert store.redrive_transient("http", NOW, limit=1) == 1
+    assert [i.event.key for i in store.due("http", NOW, 10)] == ["stripe:evt_0"]
+    assert store.redrive_transient("http", NOW) == 1
     assert store.dead_letters() == []
     assert len(store.due("http", NOW, 10)) == 2
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
@@ -45,6 +46,7 @@ class Dispatcher:
         max_delay: float = 300.0,
         batch_size: int = 100,
         poll_interval: float = 0.5,
+        probe_interval: float = 30.0,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -56,6 +58,7 @@ class Dispatcher:
         self._max_delay = max_delay
         self._batch_size = batch_size
         self._poll_interval = poll_interval
+        self._probe_interval = probe_interval
         self._wakes = {sink.name: threading.Event() for sink in self._sinks}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -158,12 +161,25 @@ class Dispatcher:
         for thread in self._threads:
             thread.join(timeout)
 
+    def probe(self, sink: Sink) -> None:
+        """Queue one of the dead letters ``sink`` caused, to learn whether it is back: taking
+        it redrives the others (see :meth:`run_sink_once`). Without this, a sink that failed
+        every event would only come back with the next accepted event."""
+        if self._outage[sink.name] and not self._store.redrive_transient(
+            sink.name, self._clock(), limit=1
+        ):
+            self._outage[sink.name] = False  # nothing of its own making is dead
+
     def _lane(self, sink: Sink) -> None:
         wake = self._wakes[sink.name]
         failures = 0
+        probed_at = float("-inf")
         while not self._stop.is_set():
             wake.clear()  # before the scan: a wake during it is not lost
             try:
+                if time.monotonic() - probed_at >= self._probe_interval:
+                    probed_at = time.monotonic()
+                    self.probe(sink)
                 busy = self.run_sink_once(sink) >= self._batch_size
                 failures = 0
             except Exception:

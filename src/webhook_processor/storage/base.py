@@ -148,9 +148,10 @@ class LocalStore(EventStore, Protocol):
         ``keys`` is None); return the keys queued."""
         ...
 
-    def redrive_transient(self, sink: str, now: datetime) -> int:
-        """Queue again the dead letters of ``sink`` whose failure was the sink's; return how
-        many. The dispatcher calls it once the sink takes events again."""
+    def redrive_transient(self, sink: str, now: datetime, limit: int | None = None) -> int:
+        """Queue again the dead letters of ``sink`` whose failure was the sink's (the oldest
+        ``limit`` of them, or all); return how many. The dispatcher calls it once the sink
+        takes events again, and with a limit of one to probe whether it does."""
         ...
 
     def recent_events(self, limit: int) -> list[EventRecord]:

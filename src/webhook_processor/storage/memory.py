@@ -128,9 +128,10 @@ class MemoryStore:
                     self._outbox[key, name] = _Pending(0, now)
             return chosen
 
-    def redrive_transient(self, sink: str, now: datetime) -> int:
+    def redrive_transient(self, sink: str, now: datetime, limit: int | None = None) -> int:
         with self._lock:
-            chosen = [k for k, letter in self._dead.items() if k[1] == sink and letter.transient]
+            letters = sorted(self._dead.values(), key=lambda d: (d.failed_at, d.key))
+            chosen = [(d.key, d.sink) for d in letters if d.sink == sink and d.transient][:limit]
             for key in chosen:
                 del self._dead[key]
                 self._outbox[key] = _Pending(0, now)

@@ -213,8 +213,8 @@ class SQLiteStore:
     def redrive(self, keys: Sequence[str] | None, now: datetime) -> list[str]:
         return self._writer.write(outbox.redrive(keys, now, self._sinks))
 
-    def redrive_transient(self, sink: str, now: datetime) -> int:
-        return self._writer.write(outbox.redrive_transient(sink, now))
+    def redrive_transient(self, sink: str, now: datetime, limit: int | None = None) -> int:
+        return self._writer.write(outbox.redrive_transient(sink, now, limit))
 
     # -- inspection -------------------------------------------------------------------------
 

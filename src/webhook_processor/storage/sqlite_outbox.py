@@ -105,15 +105,25 @@ def redrive(
     return work
 
 
-def redrive_transient(sink: str, now: datetime) -> Callable[[sqlite3.Connection], int]:
+def redrive_transient(
+    sink: str, now: datetime, limit: int | None
+) -> Callable[[sqlite3.Connection], int]:
     def work(conn: sqlite3.Connection) -> int:
-        conn.execute(
-            "INSERT OR REPLACE INTO outbox (key, sink, next_attempt_at) "
-            "SELECT key, sink, ? FROM dead_letters WHERE sink = ? AND transient = 1",
-            (iso(now), sink),
+        keys = [
+            (row[0],)
+            for row in conn.execute(
+                "SELECT key FROM dead_letters WHERE sink = ? AND transient = 1 "
+                "ORDER BY failed_at, key LIMIT ?",
+                (sink, -1 if limit is None else limit),
+            )
+        ]
+        conn.executemany(
+            "INSERT OR REPLACE INTO outbox (key, sink, next_attempt_at) VALUES (?, ?, ?)",
+            [(key, sink, iso(now)) for (key,) in keys],
         )
-        return conn.execute(
-            "DELETE FROM dead_letters WHERE sink = ? AND transient = 1", (sink,)
-        ).rowcount
+        conn.executemany(
+            "DELETE FROM dead_letters WHERE key = ? AND sink = ?", [(k, sink) for (k,) in keys]
+        )
+        return len(keys)
 
     return work
