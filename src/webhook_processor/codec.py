@@ -129,7 +129,17 @@ def loads_object(body: bytes | str) -> dict[str, Any]:
 
 def dumps(value: Any) -> str:
     """Compact JSON text in which every ``Decimal`` keeps its exact digits."""
-    return "".join(_encode(value))
+    try:
+        return _c_encode(value)
+    except TypeError:  # a Decimal somewhere: the C encoder cannot write it as a number
+        return "".join(_encode(value))
+
+
+#: The standard library's C encoder, for the values it writes exactly as :func:`_encode` does
+#: (everything but ``Decimal``): about ten times faster on metadata-sized objects.
+_c_encode = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), allow_nan=False, check_circular=False
+).encode
 
 
 _string = json.encoder.encode_basestring  # the C implementation, as json.dumps uses

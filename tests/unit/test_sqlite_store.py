@@ -133,3 +133,38 @@ def test_a_database_of_the_first_schema_is_carried_over_to_one_entry_per_sink(
         assert len(migrated.due("file", make_event().received_at, 10)) == 2
     finally:
         migrated.close()
+
+
+def test_on_a_loop_writes_from_the_loop_and_from_other_threads_are_committed(
+    tmp_path: Path,
+) -> None:
+    import asyncio
+    import threading
+
+    store = SQLiteStore(tmp_path / "s.db")
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        asyncio.run_coroutine_threadsafe(_run_on(store), loop).result(10)
+        inserted = asyncio.run_coroutine_threadsafe(
+            store.insert_all_async([make_event("evt_1"), make_event("evt_1")]), loop
+        ).result(10)
+        assert inserted == [True, False]  # the second copy in one group is a duplicate
+        assert store.insert_all([make_event("evt_2")]) == [True]  # handed to the loop
+        store.close()  # from this thread: the loop closes its connection
+        with pytest.raises(StorageUnavailable, match="closed"):
+            store.insert_all([make_event("evt_3")])
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+    reopened = SQLiteStore(tmp_path / "s.db")
+    assert {r.event.event_id for r in reopened.recent_events(10)} == {"evt_1", "evt_2"}
+    reopened.close()
+
+
+async def _run_on(store: SQLiteStore) -> None:
+    import asyncio
+
+    store.run_on(asyncio.get_running_loop())

@@ -130,5 +130,6 @@ def uvicorn_options() -> dict[str, Any]:
         "loop": "uvloop",
         "timeout_keep_alive": KEEP_ALIVE_SECONDS,
         "server_header": False,
+        "proxy_headers": False,  # addresses come from the socket; nothing reads forwarded ones
         "access_log": False,
     }

@@ -14,6 +14,7 @@ itself can carry, and this app needs none of them.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final
@@ -72,11 +73,14 @@ def create_app(processor: LocalProcessor, *, run_dispatcher: bool = True) -> App
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                processor.store.run_on(asyncio.get_running_loop())
                 if run_dispatcher:
                     processor.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                processor.close()
+                # Off the loop: the outbox lanes it stops may be waiting for the loop to
+                # commit their last writes.
+                await asyncio.get_running_loop().run_in_executor(None, processor.close)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 

@@ -30,12 +30,15 @@ class JsonLinesSink(Sink):
         self.path = Path(path)
         self.name = f"file:{self.path}"
         self._lock = threading.Lock()
+        self._created = False
 
     def publish_batch(self, events: Sequence[PaymentEvent]) -> dict[str, str]:
         lines = b"".join(encode(event) + b"\n" for event in events)
         try:
             with self._lock:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                if not self._created:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                    self._created = True
                 fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
                 try:
                     _append_whole(fd, lines)

@@ -16,9 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 from webhook_processor.model import PaymentEvent
+
+if TYPE_CHECKING:
+    import asyncio
 
 
 class EventStore(Protocol):
@@ -112,6 +115,11 @@ class LocalStore(EventStore, Protocol):
     The outbox holds one entry per stored event and sink, so each sink is published to at its
     own pace: a subscriber that hangs does not hold back the events file.
     """
+
+    def run_on(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Commit writes on ``loop``'s thread from now on (a server's loop); writes from other
+        threads are handed to it. Until called, the store commits as it sees fit."""
+        ...
 
     def register_sinks(self, names: Sequence[str]) -> None:
         """Queue each event stored from now on for these sinks, and hand the entries queued

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from webhook_processor.model import PaymentEvent
 from webhook_processor.storage.base import (
@@ -20,6 +21,9 @@ from webhook_processor.storage.base import (
     OutboxItem,
     TransactionSummary,
 )
+
+if TYPE_CHECKING:
+    import asyncio
 
 
 @dataclass
@@ -63,6 +67,9 @@ class MemoryStore:
         with self._lock:
             found = [e for e in self._events.values() if e.transaction_id == transaction_id]
         return sorted(found, key=lambda e: (e.occurred_at, e.received_at, e.key))
+
+    def run_on(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Nothing to hand over: every write is done under the lock, at once."""
 
     def register_sinks(self, names: Sequence[str]) -> None:
         with self._lock:

@@ -10,11 +10,12 @@ answers each caller. Reads use one connection per thread; WAL lets them run besi
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -33,7 +34,7 @@ from webhook_processor.storage.base import (
     TransactionSummary,
 )
 from webhook_processor.storage.records import from_record, iso, to_record
-from webhook_processor.storage.sqlite_writer import GroupCommitWriter, storage_errors
+from webhook_processor.storage.sqlite_writer import Bulk, GroupCommitWriter, storage_errors
 
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS events (
@@ -140,10 +141,10 @@ class SQLiteStore:
     # -- EventStore -------------------------------------------------------------------------
 
     def insert_all(self, events: Sequence[PaymentEvent]) -> list[bool]:
-        return self._writer.write(_insert_work(events, self._sinks or (EVERY_SINK,)))
+        return self._writer.write(_Insert(events, self._sinks or (EVERY_SINK,)))
 
     async def insert_all_async(self, events: Sequence[PaymentEvent]) -> list[bool]:
-        return await self._writer.write_async(_insert_work(events, self._sinks or (EVERY_SINK,)))
+        return await self._writer.write_async(_Insert(events, self._sinks or (EVERY_SINK,)))
 
     def get_event(self, provider: str, event_id: str) -> PaymentEvent | None:
         rows = self._read(
@@ -160,6 +161,9 @@ class SQLiteStore:
         return [_event(row) for row in rows]
 
     # -- outbox -----------------------------------------------------------------------------
+
+    def run_on(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._writer.run_on(loop)
 
     def register_sinks(self, names: Sequence[str]) -> None:
         self._writer.write(outbox.fan_out(names))
@@ -297,25 +301,38 @@ def _create_private(path: Path) -> None:
                 file.chmod(0o600)
 
 
-def _insert_work(
-    events: Sequence[PaymentEvent], sinks: Sequence[str]
-) -> Callable[[sqlite3.Connection], list[bool]]:
-    """The writer's work for one batch: each new event's row and its outbox entries."""
-    rows = [_event_row(event) for event in events]
+class _Insert(Bulk):
+    """One caller's events and the sinks to queue them for; the writer inserts the events of
+    every caller in its group with a handful of statements (see :class:`Bulk`)."""
 
-    def insert(conn: sqlite3.Connection) -> list[bool]:
-        inserted = []
-        for row in rows:
-            is_new = conn.execute(_INSERT_EVENT, row).rowcount == 1
-            if is_new:
-                conn.executemany(
-                    "INSERT INTO outbox (key, sink, next_attempt_at) VALUES (?, ?, ?)",
-                    [(row["key"], sink, row["received_at"]) for sink in sinks],
-                )
-            inserted.append(is_new)
-        return inserted
+    def __init__(self, events: Sequence[PaymentEvent], sinks: Sequence[str]) -> None:
+        self.rows = [_event_row(event) for event in events]
+        self.sinks = sinks
 
-    return insert
+    @staticmethod
+    def run_many(conn: sqlite3.Connection, works: list[_Insert]) -> list[list[bool]]:
+        keys = list({row["key"] for work in works for row in work.rows})
+        stored: set[str] = set()
+        for start in range(0, len(keys), 500):  # SQLite binds at most 999 parameters
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            stored.update(
+                r[0] for r in conn.execute(f"SELECT key FROM events WHERE key IN ({marks})", chunk)
+            )
+        new_rows, outbox, results = [], [], []
+        for work in works:
+            inserted = []
+            for row in work.rows:
+                is_new = row["key"] not in stored
+                if is_new:  # the first delivery in this group wins; a copy is a duplicate
+                    stored.add(row["key"])
+                    new_rows.append(row)
+                    outbox += [(row["key"], sink, row["received_at"]) for sink in work.sinks]
+                inserted.append(is_new)
+            results.append(inserted)
+        conn.executemany(_INSERT_EVENT, new_rows)
+        conn.executemany("INSERT INTO outbox (key, sink, next_attempt_at) VALUES (?, ?, ?)", outbox)
+        return results
 
 
 def _datetime(text: str) -> datetime:
