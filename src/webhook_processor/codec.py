@@ -58,6 +58,12 @@ def _bounded_decimal(text: str) -> Decimal:
     return number
 
 
+#: One decoder for every body: ``json.loads`` with these hooks would build one per call.
+_decode = json.JSONDecoder(
+    parse_float=_bounded_decimal, parse_int=_bounded_int, parse_constant=_reject_constant
+).decode
+
+
 def loads(body: bytes | str) -> Any:
     """Parse a request body: fractions become ``Decimal``; numbers are bounded; strings must be
     storable Unicode. Anything else raises :class:`InvalidPayload`."""
@@ -66,12 +72,7 @@ def loads(body: bytes | str) -> Any:
     except UnicodeDecodeError as exc:
         raise InvalidPayload(f"body is not UTF-8 text (byte {exc.start})") from exc
     try:
-        value = json.loads(
-            text,
-            parse_float=_bounded_decimal,
-            parse_int=_bounded_int,
-            parse_constant=_reject_constant,
-        )
+        value = _decode(text)
     except json.JSONDecodeError as exc:
         raise InvalidPayload(
             f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"

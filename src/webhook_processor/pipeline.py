@@ -154,9 +154,12 @@ def _check_event(event: PaymentEvent) -> None:
             raise InvalidPayload(f"{name} is {len(value)} characters; the limit is {MAX_ID_LENGTH}")
         if not value.isprintable():
             raise InvalidPayload(f"{name} contains control characters")
-    codec.check_strings(
-        [event.event_type, event.currency, event.status, event.customer_id, event.payment_method]
-    )
+    for text in (event.event_type, event.currency, event.status):
+        if not text.isascii():  # ASCII, as these nearly always are, holds no surrogate
+            codec.check_strings(text)
+    for optional in (event.customer_id, event.payment_method):
+        if optional is not None and not optional.isascii():
+            codec.check_strings(optional)
 
 
 def _check_media_type(content_type: str | None) -> None:
