@@ -13,7 +13,6 @@ import collections
 import errno
 import http.server
 import os
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -25,7 +24,7 @@ from starlette.testclient import TestClient
 
 from tests.builders import encode, generic_body, signed
 from tests.conftest import ENVIRON
-from tests.support import post, read_events_file
+from tests.support import post, read_events_file, serving
 from webhook_processor.bootstrap import LocalConfig, LocalProcessor, build_local
 from webhook_processor.entrypoints.server import create_app
 from webhook_processor.errors import StorageUnavailable
@@ -62,12 +61,8 @@ class _Subscriber(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def subscriber() -> Iterator[tuple[str, type[_Subscriber]]]:
     handler = type("Handler", (_Subscriber,), {"mode": ["ok"], "received": []})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook", handler
-    server.shutdown()
-    server.server_close()
+    with serving(handler) as url:
+        yield url, handler
 
 
 @pytest.fixture

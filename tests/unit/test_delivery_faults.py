@@ -17,6 +17,7 @@ from typing import ClassVar
 import pytest
 
 from tests.builders import NOW, make_event
+from tests.support import serving
 from webhook_processor.model import PaymentEvent
 from webhook_processor.publishing.dispatcher import Dispatcher
 from webhook_processor.publishing.sinks import HttpSink, JsonLinesSink, MemorySink
@@ -141,13 +142,9 @@ def subscriber() -> Iterator[tuple[str, type[_Subscriber]]]:
     gate = threading.Event()
     gate.set()
     handler = type("Handler", (_Subscriber,), {"bodies": [], "gate": gate})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook", handler
-    gate.set()
-    server.shutdown()
-    server.server_close()
+    with serving(handler) as url:
+        yield url, handler
+        gate.set()  # a request still held must finish before the server can shut down
 
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])

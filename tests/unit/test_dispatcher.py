@@ -13,6 +13,7 @@ from typing import ClassVar
 import pytest
 
 from tests.builders import NOW, make_event
+from tests.support import serving
 from webhook_processor.model import PaymentEvent
 from webhook_processor.publishing.dispatcher import Dispatcher
 from webhook_processor.publishing.sinks import HttpSink, JsonLinesSink, MemorySink
@@ -167,12 +168,8 @@ class _Subscriber(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def subscriber() -> Iterator[tuple[str, type[_Subscriber]]]:
     handler = type("Handler", (_Subscriber,), {"bodies": [], "status": 200})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook", handler
-    server.shutdown()
-    server.server_close()
+    with serving(handler) as url:
+        yield url, handler
 
 
 def test_http_sink_posts_the_envelope(subscriber: tuple[str, type[_Subscriber]]) -> None:
