@@ -11,13 +11,19 @@ export UV_PYTHON := $(BIN)/python
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test lint format bench package lock clean
+.PHONY: run test lint format bench package lock clean access-matrix test-deployed
 
 run: $(VENV)/.local  ## start the local processor on $(HOST):$(PORT)
 	$(BIN)/webhook-processor serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.dev lint  ## lint, type-check and run the whole offline suite
 	$(BIN)/pytest
+
+test-deployed: $(VENV)/.dev  ## tests/deployed against a real stack: WEBHOOK_STACK_OUTPUTS=outputs.json and AWS credentials
+	WEBHOOK_DEPLOYED_TARGET=real $(BIN)/pytest tests/deployed --no-cov
+
+access-matrix: $(VENV)/.dev  ## every call AWS authorises for the stack, evaluated against its policies
+	$(BIN)/python -m tests.infra.matrix
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

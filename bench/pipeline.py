@@ -36,8 +36,8 @@ class _Secrets:
     def __init__(self) -> None:
         self.by_provider = {name: p.new_secret() for name, p in default_providers().items()}
 
-    def get(self, provider: str) -> str:
-        return self.by_provider[provider]
+    def active(self, provider: str) -> tuple[str, ...]:
+        return (self.by_provider[provider],)
 
 
 def _padded(provider: Provider, event_id: str) -> bytes:
@@ -86,7 +86,7 @@ def main() -> dict[str, Any]:
     )
     results = {}
     for name, provider in providers.items():
-        secret = secrets.get(name)
+        secret = secrets.by_provider[name]
         requests = []
         for n in range(CALLS * 6):
             event_id = f"{provider.event_id_prefix}{n:08d}"

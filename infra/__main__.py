@@ -6,12 +6,15 @@ from pathlib import Path
 
 import pulumi
 
-from component import PROVIDERS, WebhookProcessor, WebhookProcessorArgs
+from component import WebhookProcessor, WebhookProcessorArgs
+from webhook_processor.providers import default_providers
 
 config = pulumi.Config()
+# One secret per provider the application ships: a new provider needs no change here. A value
+# may list several active secrets, comma-separated, while one is rotated.
 secrets = {
     provider: secret
-    for provider in PROVIDERS
+    for provider in default_providers()
     if (secret := config.get_secret(f"{provider}SigningSecret")) is not None
 }
 reserved = config.get_int("reservedConcurrency")
@@ -30,14 +33,11 @@ processor = WebhookProcessor(
         cost_center=config.get("costCenter") or "payments",
         owner=config.get("owner") or "payments-platform",
         signing_secrets=secrets,
+        deployer_principal_arns=config.get_object("deployerPrincipalArns") or [],
+        operator_principal_arns=config.get_object("operatorPrincipalArns") or [],
+        square_notification_url=config.get("squareNotificationUrl"),
     ),
 )
 
-pulumi.export("webhook_url", processor.webhook_url)
-pulumi.export("table_name", processor.table.name)
-pulumi.export("topic_arn", processor.topic.arn)
-pulumi.export("dlq_url", processor.dead_letters.url)
-pulumi.export("kms_key_arn", processor.key.arn)
-pulumi.export("receiver_function_name", processor.receiver.name)
-pulumi.export("publisher_function_name", processor.publisher.name)
-pulumi.export("alarm_topic_arn", processor.alarm_topic.arn)
+for name, value in processor.outputs.items():
+    pulumi.export(name, value)

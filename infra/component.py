@@ -9,52 +9,26 @@ behind a public Function URL (the provider's signature is the authentication), w
 DynamoDB; the table's stream feeds the publisher function, which publishes to SNS. Failures end
 in one SQS dead-letter queue; alarms watch it and both functions.
 
-Least privilege: one role per function, one statement per need, each scoped to the ARNs it
-touches; no wildcard action anywhere; ``*`` resource only for X-Ray, which has no resource
-ARNs. The KMS key policy grants the functions' roles only through the services they call
-(``kms:ViaService``) and the AWS services only for this account.
+One module builds each part, in the order the parts depend on one another:
+``functions.build_roles`` (the roles come first: the key policy names them), ``keys`` (the key,
+its policy and alias), ``data`` (table, topics, queue, parameters), ``functions`` (functions,
+log groups, policies, URL, triggers), ``alarms``. ``scope`` names, tags and parents them all.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from types import MappingProxyType
 
 import pulumi
 import pulumi_aws as aws
 
-from webhook_processor.storage.dynamodb import TABLE_KEYS
-
-PROVIDERS: Final = ("generic", "stripe")
-RECEIVER_HANDLER: Final = "webhook_processor.entrypoints.lambda_handler.handler"
-PUBLISHER_HANDLER: Final = "webhook_processor.entrypoints.publisher_handler.handler"
-DLQ_RETENTION_SECONDS: Final = 14 * 24 * 3600
-KMS_USE: Final = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
-KMS_ADMIN: Final = (
-    "kms:CancelKeyDeletion",
-    "kms:CreateAlias",
-    "kms:DeleteAlias",
-    "kms:DescribeKey",
-    "kms:DisableKey",
-    "kms:DisableKeyRotation",
-    "kms:EnableKey",
-    "kms:EnableKeyRotation",
-    "kms:GetKeyPolicy",
-    "kms:GetKeyRotationStatus",
-    "kms:ListAliases",
-    "kms:ListGrants",
-    "kms:ListKeyPolicies",
-    "kms:ListResourceTags",
-    "kms:PutKeyPolicy",
-    "kms:RevokeGrant",
-    "kms:ScheduleKeyDeletion",
-    "kms:TagResource",
-    "kms:UntagResource",
-    "kms:UpdateAlias",
-    "kms:UpdateKeyDescription",
-)
+from alarms import build_alarms
+from data import build_data
+from functions import build_functions, build_roles
+from keys import KeyUsers, build_keys
+from scope import Scope
 
 
 @dataclass(frozen=True)
@@ -74,6 +48,15 @@ class WebhookProcessorArgs:
     #: Provider name -> signing secret (a Pulumi secret). Providers left out get no parameter,
     #: and the receiver answers their deliveries with 503 until one is set.
     signing_secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    #: Who deploys the stack and who operates it (reads the dead-letter queue, the table, the
+    #: secrets): IAM principal ARNs the key policy names. Empty: the account root, so the
+    #: account's IAM policies decide (the README lists what each needs).
+    deployer_principal_arns: Sequence[str] = ()
+    operator_principal_arns: Sequence[str] = ()
+    #: The notification URL registered with Square, which Square signs (the ``webhook_url``
+    #: output with ``square``, or a custom domain in front of it). Unset, the receiver answers
+    #: Square's deliveries with 503 until it is set.
+    square_notification_url: str | None = None
     secrets_ttl_seconds: int = 300
     async_retries: int = 2
     async_max_event_age_seconds: int = 3600
@@ -89,448 +72,40 @@ class WebhookProcessor(pulumi.ComponentResource):
         self, name: str, args: WebhookProcessorArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("webhook-processor:index:WebhookProcessor", name, None, opts)
-        self._args = args
-        self._suffix = args.environment_suffix
-        identity = aws.get_caller_identity_output()
-        region = aws.get_region_output().region
-        self._account = identity.account_id
-        self._region = region
-        self.secrets_path = f"/webhook-processor/{self._suffix}/secrets"
+        scope = Scope(
+            parent=self,
+            suffix=args.environment_suffix,
+            cost_center=args.cost_center,
+            owner=args.owner,
+            account=aws.get_caller_identity_output().account_id,
+            region=aws.get_region_output().region,
+        )
+        self.roles = build_roles(scope)
+        self.keys = build_keys(
+            scope,
+            {"receiver": self.roles.receiver, "publisher": self.roles.publisher},
+            KeyUsers(args.deployer_principal_arns, args.operator_principal_arns),
+        )
+        self.data = build_data(scope, self.keys.key, args.signing_secrets)
+        self.functions = build_functions(scope, args, self.roles, self.keys.key, self.data)
+        self.alarms = build_alarms(
+            scope,
+            topic=self.data.alarm_topic,
+            dead_letters=self.data.dead_letters,
+            functions={"receiver": self.functions.receiver, "publisher": self.functions.publisher},
+        )
 
-        self.receiver_role = self._role("receiver")
-        self.publisher_role = self._role("publisher")
-        self.key = self._key()
-        self.key_alias = aws.kms.Alias(
-            self._named("key-alias"),
-            name=f"alias/webhook-processor-{self._suffix}",
-            target_key_id=self.key.key_id,
-            opts=self._child(),
-        )
-        self.table = self._table()
-        self.topic = self._topic("events")
-        self.alarm_topic = self._topic("alarms")
-        self.dead_letters = aws.sqs.Queue(
-            self._named("dlq"),
-            name=self._named("dlq"),
-            message_retention_seconds=DLQ_RETENTION_SECONDS,
-            kms_master_key_id=self.key.arn,
-            kms_data_key_reuse_period_seconds=300,
-            tags=self._tags("dlq"),
-            opts=self._child(),
-        )
-        self.parameters = [
-            aws.ssm.Parameter(
-                self._named(f"secret-{provider}"),
-                name=f"{self.secrets_path}/{provider}",
-                type="SecureString",
-                value=secret,
-                key_id=self.key.arn,
-                description=f"{provider} webhook signing secret",
-                tags=self._tags(f"secret-{provider}"),
-                opts=self._child(),
-            )
-            for provider, secret in sorted(args.signing_secrets.items())
-        ]
-
-        self.receiver, self.receiver_log_group = self._function(
-            "receiver",
-            handler=RECEIVER_HANDLER,
-            role=self.receiver_role,
-            environment={
-                "TABLE_NAME": self.table.name,
-                "SECRETS_PATH": self.secrets_path,
-                "SECRETS_TTL_SECONDS": str(args.secrets_ttl_seconds),
-            },
-            dead_letter_arn=self.dead_letters.arn,
-        )
-        self.publisher, self.publisher_log_group = self._function(
-            "publisher",
-            handler=PUBLISHER_HANDLER,
-            role=self.publisher_role,
-            environment={"TOPIC_ARN": self.topic.arn},
-            dead_letter_arn=None,
-        )
-        self._receiver_policy()
-        self._publisher_policy()
-
-        aws.lambda_.FunctionEventInvokeConfig(
-            self._named("receiver-async"),
-            function_name=self.receiver.name,
-            maximum_retry_attempts=args.async_retries,
-            maximum_event_age_in_seconds=args.async_max_event_age_seconds,
-            opts=self._child(),
-        )
-        self.url = aws.lambda_.FunctionUrl(
-            self._named("receiver-url"),
-            function_name=self.receiver.name,
-            authorization_type="NONE",
-            opts=self._child(),
-        )
-        # Function URLs created since October 2025 need both permissions for public access.
-        aws.lambda_.Permission(
-            self._named("receiver-url-invoke-url"),
-            function=self.receiver.name,
-            action="lambda:InvokeFunctionUrl",
-            principal="*",
-            function_url_auth_type="NONE",
-            opts=self._child(),
-        )
-        aws.lambda_.Permission(
-            self._named("receiver-url-invoke"),
-            function=self.receiver.name,
-            action="lambda:InvokeFunction",
-            principal="*",
-            invoked_via_function_url=True,
-            opts=self._child(),
-        )
-        aws.lambda_.EventSourceMapping(
-            self._named("publisher-stream"),
-            event_source_arn=self.table.stream_arn,
-            function_name=self.publisher.arn,
-            starting_position="TRIM_HORIZON",
-            batch_size=args.stream_batch_size,
-            maximum_retry_attempts=args.stream_max_retries,
-            maximum_record_age_in_seconds=args.stream_max_record_age_seconds,
-            bisect_batch_on_function_error=True,
-            function_response_types=["ReportBatchItemFailures"],
-            destination_config={"on_failure": {"destination_arn": self.dead_letters.arn}},
-            tags=self._tags("publisher-stream"),
-            opts=self._child(),
-        )
-        self._alarms()
-
-        self.webhook_url = self.url.function_url.apply(
-            lambda url: f"{(url or '').rstrip('/')}/webhooks/{{provider}}"
-        )
-        self.register_outputs(
+        #: The stack outputs by export name: ``__main__`` exports exactly what is registered here.
+        self.outputs: Mapping[str, pulumi.Output[str]] = MappingProxyType(
             {
-                "webhook_url": self.webhook_url,
-                "table_name": self.table.name,
-                "topic_arn": self.topic.arn,
-                "dlq_url": self.dead_letters.url,
-                "kms_key_arn": self.key.arn,
-                "receiver_function_name": self.receiver.name,
-                "publisher_function_name": self.publisher.name,
+                "webhook_url": self.functions.webhook_url,
+                "table_name": self.data.table.name,
+                "topic_arn": self.data.topic.arn,
+                "dlq_url": self.data.dead_letters.url,
+                "kms_key_arn": self.keys.key.arn,
+                "receiver_function_name": self.functions.receiver.name,
+                "publisher_function_name": self.functions.publisher.name,
+                "alarm_topic_arn": self.data.alarm_topic.arn,
             }
         )
-
-    # -- naming and tags --------------------------------------------------------------------
-
-    def _named(self, role: str) -> str:
-        return f"webhook-{role}-{self._suffix}"
-
-    def _tags(self, role: str) -> dict[str, str]:
-        return {
-            "Name": self._named(role),
-            "Environment": self._suffix,
-            "CostCenter": self._args.cost_center,
-            "Owner": self._args.owner,
-        }
-
-    def _child(self, **kwargs: Any) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(parent=self, **kwargs)
-
-    # -- KMS --------------------------------------------------------------------------------
-
-    def _key(self) -> aws.kms.Key:
-        policy = pulumi.Output.all(
-            self._account, self._region, self.receiver_role.arn, self.publisher_role.arn
-        ).apply(lambda values: json.dumps(self._key_policy(*values)))
-        return aws.kms.Key(
-            self._named("key"),
-            description=f"webhook-processor {self._suffix}: table, topics, queue, secrets, logs",
-            enable_key_rotation=True,
-            deletion_window_in_days=7,
-            policy=policy,
-            tags=self._tags("key"),
-            opts=self._child(),
-        )
-
-    def _key_policy(
-        self, account: str, region: str, receiver_role: str, publisher_role: str
-    ) -> dict[str, Any]:
-        services = ["dynamodb", "sns", "sqs", "ssm", "lambda"]
-        return {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "AccountAdministersTheKey",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
-                    "Action": list(KMS_ADMIN),
-                    "Resource": "*",
-                },
-                {
-                    "Sid": "FunctionsUseTheKeyThroughTheirServices",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": [receiver_role, publisher_role]},
-                    "Action": list(KMS_USE),
-                    "Resource": "*",
-                    "Condition": {
-                        "StringEquals": {
-                            "kms:ViaService": [f"{s}.{region}.amazonaws.com" for s in services]
-                        }
-                    },
-                },
-                {
-                    "Sid": "LogsEncryptThisStacksLogGroups",
-                    "Effect": "Allow",
-                    "Principal": {"Service": f"logs.{region}.amazonaws.com"},
-                    "Action": list(KMS_USE),
-                    "Resource": "*",
-                    "Condition": {
-                        "ArnLike": {
-                            "kms:EncryptionContext:aws:logs:arn": (
-                                f"arn:aws:logs:{region}:{account}:log-group:/aws/lambda/"
-                                f"webhook-*-{self._suffix}"
-                            )
-                        }
-                    },
-                },
-                {
-                    "Sid": "AlarmsAndTopicsOfThisAccount",
-                    "Effect": "Allow",
-                    "Principal": {"Service": ["cloudwatch.amazonaws.com", "sns.amazonaws.com"]},
-                    "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-                    "Resource": "*",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-                },
-            ],
-        }
-
-    # -- storage ----------------------------------------------------------------------------
-
-    def _topic(self, role: str) -> aws.sns.Topic:
-        """An SNS topic encrypted with the stack's key."""
-        return aws.sns.Topic(
-            self._named(role),
-            name=self._named(role),
-            kms_master_key_id=self.key.arn,
-            tags=self._tags(role),
-            opts=self._child(),
-        )
-
-    def _table(self) -> aws.dynamodb.Table:
-        [hash_key] = [k["AttributeName"] for k in TABLE_KEYS["KeySchema"] if k["KeyType"] == "HASH"]
-        return aws.dynamodb.Table(
-            self._named("events"),
-            name=self._named("events"),
-            billing_mode="PAY_PER_REQUEST",
-            hash_key=hash_key,
-            attributes=[
-                {"name": a["AttributeName"], "type": a["AttributeType"]}
-                for a in TABLE_KEYS["AttributeDefinitions"]
-            ],
-            global_secondary_indexes=[
-                {
-                    "name": index["IndexName"],
-                    "key_schemas": [
-                        {"attribute_name": k["AttributeName"], "key_type": k["KeyType"]}
-                        for k in index["KeySchema"]
-                    ],
-                    "projection_type": index["Projection"]["ProjectionType"],
-                }
-                for index in TABLE_KEYS["GlobalSecondaryIndexes"]
-            ],
-            stream_enabled=True,
-            stream_view_type="NEW_IMAGE",
-            point_in_time_recovery={"enabled": True},
-            server_side_encryption={"enabled": True, "kms_key_arn": self.key.arn},
-            deletion_protection_enabled=False,
-            tags=self._tags("events"),
-            opts=self._child(),
-        )
-
-    # -- functions --------------------------------------------------------------------------
-
-    def _role(self, function: str) -> aws.iam.Role:
-        trust = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "lambda.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                }
-            ],
-        }
-        return aws.iam.Role(
-            self._named(function),
-            name=self._named(function),
-            assume_role_policy=json.dumps(trust),
-            tags=self._tags(function),
-            opts=self._child(),
-        )
-
-    def _function(
-        self,
-        function: str,
-        *,
-        handler: str,
-        role: aws.iam.Role,
-        environment: Mapping[str, pulumi.Input[str]],
-        dead_letter_arn: pulumi.Output[str] | None,
-    ) -> tuple[aws.lambda_.Function, aws.cloudwatch.LogGroup]:
-        """The function and its explicitly named log group (30 days, encrypted)."""
-        name = self._named(function)
-        log_group = aws.cloudwatch.LogGroup(
-            self._named(f"{function}-logs"),
-            name=f"/aws/lambda/{name}",
-            retention_in_days=self._args.log_retention_days,
-            kms_key_id=self.key.arn,
-            tags=self._tags(f"{function}-logs"),
-            opts=self._child(),
-        )
-        lambda_function = aws.lambda_.Function(
-            name,
-            name=name,
-            role=role.arn,
-            runtime=self._args.lambda_runtime,
-            handler=handler,
-            architectures=["arm64"],
-            memory_size=self._args.lambda_memory_mb,
-            timeout=self._args.lambda_timeout_seconds,
-            code=pulumi.FileArchive(self._args.artifact_path),
-            reserved_concurrent_executions=self._args.reserved_concurrency,
-            tracing_config={"mode": "Active"},
-            dead_letter_config=(
-                {"target_arn": dead_letter_arn} if dead_letter_arn is not None else None
-            ),
-            kms_key_arn=self.key.arn,
-            environment={
-                "variables": {
-                    **environment,
-                    "POWERTOOLS_SERVICE_NAME": "webhook-processor",
-                    "POWERTOOLS_METRICS_NAMESPACE": "WebhookProcessor",
-                    "LOG_LEVEL": "INFO",
-                    "ENVIRONMENT_SUFFIX": self._suffix,
-                }
-            },
-            logging_config={"log_format": "JSON", "log_group": log_group.name},
-            tags=self._tags(function),
-            opts=self._child(depends_on=[log_group]),
-        )
-        return lambda_function, log_group
-
-    # -- IAM --------------------------------------------------------------------------------
-
-    def _policy(self, function: str, role: aws.iam.Role, statements: pulumi.Input[Any]) -> None:
-        aws.iam.RolePolicy(
-            self._named(f"{function}-policy"),
-            role=role.id,
-            policy=pulumi.Output.from_input(statements).apply(
-                lambda resolved: json.dumps({"Version": "2012-10-17", "Statement": resolved})
-            ),
-            opts=self._child(),
-        )
-
-    def _common_statements(
-        self, function: str, log_group: aws.cloudwatch.LogGroup
-    ) -> list[pulumi.Output[dict[str, Any]]]:
-        return [
-            _statement(
-                f"{function.title()}WritesItsLogs",
-                ["logs:CreateLogStream", "logs:PutLogEvents"],
-                [log_group.arn.apply(lambda arn: f"{arn}:*")],
-            ),
-            # X-Ray has no resource ARNs to scope to: "*" is the only valid resource.
-            _statement(
-                "TracesToXRay", ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"]
-            ),
-        ]
-
-    def _receiver_policy(self) -> None:
-        parameters = pulumi.Output.all(self._region, self._account).apply(
-            lambda v: f"arn:aws:ssm:{v[0]}:{v[1]}:parameter{self.secrets_path}/*"
-        )
-        statements = [
-            *self._common_statements("receiver", self.receiver_log_group),
-            _statement("StoresEventsOnce", ["dynamodb:PutItem"], [self.table.arn]),
-            _statement("ReadsSigningSecrets", ["ssm:GetParameter"], [parameters]),
-            _statement(
-                "DeadLettersFailedInvocations", ["sqs:SendMessage"], [self.dead_letters.arn]
-            ),
-        ]
-        self._policy("receiver", self.receiver_role, statements)
-
-    def _publisher_policy(self) -> None:
-        statements = [
-            *self._common_statements("publisher", self.publisher_log_group),
-            _statement(
-                "ReadsTheTableStream",
-                [
-                    "dynamodb:DescribeStream",
-                    "dynamodb:GetRecords",
-                    "dynamodb:GetShardIterator",
-                    "dynamodb:ListStreams",
-                ],
-                [self.table.stream_arn],
-            ),
-            _statement("PublishesEvents", ["sns:Publish"], [self.topic.arn]),
-            _statement("DeadLettersFailedBatches", ["sqs:SendMessage"], [self.dead_letters.arn]),
-        ]
-        self._policy("publisher", self.publisher_role, statements)
-
-    # -- alarms -----------------------------------------------------------------------------
-
-    def _alarms(self) -> None:
-        self._alarm(
-            "dlq-depth",
-            "Events are waiting in the dead-letter queue: inspect and redrive them.",
-            namespace="AWS/SQS",
-            metric="ApproximateNumberOfMessagesVisible",
-            dimensions={"QueueName": self.dead_letters.name},
-            statistic="Maximum",
-        )
-        for function, resource in (("receiver", self.receiver), ("publisher", self.publisher)):
-            for metric in ("Errors", "Throttles"):
-                self._alarm(
-                    f"{function}-{metric.lower()}",
-                    f"The {function} function reports {metric.lower()}.",
-                    namespace="AWS/Lambda",
-                    metric=metric,
-                    dimensions={"FunctionName": resource.name},
-                    statistic="Sum",
-                )
-
-    def _alarm(
-        self,
-        role: str,
-        description: str,
-        *,
-        namespace: str,
-        metric: str,
-        dimensions: Mapping[str, pulumi.Input[str]],
-        statistic: str,
-    ) -> None:
-        aws.cloudwatch.MetricAlarm(
-            self._named(f"alarm-{role}"),
-            name=self._named(f"alarm-{role}"),
-            alarm_description=description,
-            namespace=namespace,
-            metric_name=metric,
-            dimensions=dict(dimensions),
-            statistic=statistic,
-            period=60,
-            evaluation_periods=1,
-            threshold=0,
-            comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
-            alarm_actions=[self.alarm_topic.arn],
-            ok_actions=[self.alarm_topic.arn],
-            tags=self._tags(f"alarm-{role}"),
-            opts=self._child(),
-        )
-
-
-def _statement(
-    sid: str, actions: Sequence[str], resources: Sequence[pulumi.Input[str]]
-) -> pulumi.Output[dict[str, Any]]:
-    return pulumi.Output.all(*resources).apply(
-        lambda resolved: {
-            "Sid": sid,
-            "Effect": "Allow",
-            "Action": list(actions),
-            "Resource": list(resolved),
-        }
-    )
+        self.register_outputs(self.outputs)

@@ -75,3 +75,15 @@ def create_resources(session: boto3.Session, secrets: dict[str, str]) -> Resourc
         Attributes={"RawMessageDelivery": "true"},
     )
     return Resources(topic_arn, queue_url)
+
+
+def read_stream(streams: Any, arn: str) -> list[dict[str, Any]]:
+    """Every record of the stream ``arn`` from its start, as an event source mapping reads it
+    (``streams`` is a ``dynamodbstreams`` client)."""
+    records: list[dict[str, Any]] = []
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        iterator = streams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        records += streams.get_records(ShardIterator=iterator)["Records"]
+    return [{**record, "eventSourceARN": arn} for record in records]

@@ -7,10 +7,13 @@ import json
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+from tests.oracles import adyen as adyen_oracle
 from tests.oracles import generic as generic_oracle
 from tests.oracles import oracle
+from tests.oracles import square as square_oracle
 from tests.oracles import stripe as stripe_oracle
 from webhook_processor.model import PaymentEvent, WebhookRequest
 from webhook_processor.providers import default_providers
@@ -18,6 +21,8 @@ from webhook_processor.providers import default_providers
 NOW = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)
 STRIPE_SECRET = stripe_oracle.SECRET
 GENERIC_SECRET = generic_oracle.SECRET
+ADYEN_SECRET = adyen_oracle.SECRET
+SQUARE_SECRET = square_oracle.SECRET
 #: The secret of every registered provider, from its oracle.
 SECRETS = {name: oracle(name).SECRET for name in default_providers()}
 
@@ -110,6 +115,71 @@ def signed(
     return signer.sign(
         body, at=at, secret=signer.SECRET if secret is None else secret, message_id=message_id
     )
+
+
+#: The providers' documented payloads: ``tests/events/<provider>/<event type>[--variant].json``.
+EVENTS = Path(__file__).parent / "events"
+
+
+def sample_names(provider: str) -> list[str]:
+    """The sample events of ``provider``, by file name without ``.json``."""
+    return sorted(path.stem for path in (EVENTS / provider).glob("*.json"))
+
+
+def sample_event(provider: str, name: str) -> bytes:
+    """A documented payload of ``provider``, unsigned, as its bytes on disk."""
+    return (EVENTS / provider / f"{name}.json").read_bytes()
+
+
+def adyen_item(**fields: Any) -> dict[str, Any]:
+    """One NotificationRequestItem shaped like Adyen's documented CAPTURE example."""
+    item: dict[str, Any] = {
+        "amount": {"currency": "EUR", "value": 1000},
+        "eventCode": "CAPTURE",
+        "eventDate": "2021-01-01T01:00:00+01:00",
+        "merchantAccountCode": "YOUR_MERCHANT_ACCOUNT",
+        "merchantReference": "YOUR_MERCHANT_REFERENCE",
+        "originalReference": "9913140798220028",
+        "paymentMethod": "visa",
+        "pspReference": "QFQTPCQ8HXSKGK82",
+        "reason": "",
+        "success": "true",
+    }
+    item.update(fields)
+    return {k: v for k, v in item.items() if v is not _MISSING}
+
+
+def adyen_notification(*items: dict[str, Any]) -> dict[str, Any]:
+    """An Adyen standard notification carrying ``items`` (one default item if none)."""
+    return {
+        "live": "false",
+        "notificationItems": [
+            {"NotificationRequestItem": item} for item in items or [adyen_item()]
+        ],
+    }
+
+
+def square_event(
+    event_type: str = "payment.updated", event_id: str = "6a8f5f28-54a1-4eb0", **payment: Any
+) -> dict[str, Any]:
+    """A Square payment event shaped like the one in Square's API specification."""
+    obj: dict[str, Any] = {
+        "id": "hYy9pRFVxpDsO1FB05SunFWUe9JZY",
+        "amount_money": {"amount": 100, "currency": "USD"},
+        "status": "COMPLETED",
+        "source_type": "CARD",
+        "location_id": "S8GWD5R9QB376",
+        "order_id": "03O3USaPaAaFnI6kkwB1JxGgBsUZY",
+        "created_at": "2020-11-22T21:16:51.086Z",
+    }
+    obj.update(payment)
+    return {
+        "merchant_id": "6SSW7HV8K2ST5",
+        "type": event_type,
+        "event_id": event_id,
+        "created_at": "2020-02-06T21:27:34.308Z",
+        "data": {"type": "payment", "id": obj["id"], "object": {"payment": obj}},
+    }
 
 
 def make_event(event_id: str = "evt_1", **fields: object) -> PaymentEvent:

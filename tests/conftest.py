@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +10,8 @@ from tests.aws import use_fake_environment
 
 # Before any import of boto3 or the Lambda handlers, whose Powertools objects read it.
 use_fake_environment()
+# The local processor's own default, which the Square oracle signs against.
+os.environ.pop("WEBHOOK_SQUARE_NOTIFICATION_URL", None)
 
 from tests.builders import NOW, SECRETS  # noqa: E402
 from webhook_processor.bootstrap import LocalConfig, LocalProcessor, build_local  # noqa: E402

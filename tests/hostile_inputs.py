@@ -186,6 +186,6 @@ HOSTILE_INPUTS: dict[str, Case] = {
         signed("generic", encode(generic_body(status="x" * 200_000))),
         400,
         "invalid_payload",
-        "use one of pending, succeeded",
+        "(or a common synonym such as 'completed')",
     ),
 }

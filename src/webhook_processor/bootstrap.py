@@ -35,10 +35,18 @@ if TYPE_CHECKING:
     from webhook_processor.storage.sqlite import SQLiteStore
 
 DATA_DIR_ENV = "WEBHOOK_DATA_DIR"
+#: The URL registered with Square for the local processor (a tunnel's, say): Square signs it.
+SQUARE_URL_ENV = "WEBHOOK_SQUARE_NOTIFICATION_URL"
+#: Where ``serve`` listens and ``send`` posts by default.
+DEFAULT_BASE_URL = "http://127.0.0.1:8080"
 
 
 def default_data_dir() -> Path:
     return Path(os.environ.get(DATA_DIR_ENV, ".data"))
+
+
+def default_square_notification_url() -> str | None:
+    return os.environ.get(SQUARE_URL_ENV) or None
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,16 @@ class LocalConfig:
     retry_base_delay: float = 1.0
     #: How often a sink with dead letters of its own making is probed for recovery.
     recovery_probe_seconds: float = 30.0
+    #: Where the processor is reached: ``serve``'s own address, or ``send --url``.
+    base_url: str = DEFAULT_BASE_URL
+    #: The notification URL registered with Square; unset, the processor's own
+    #: ``{base_url}/webhooks/square``, so ``send square`` works against ``serve`` out of the box.
+    square_notification_url: str | None = field(default_factory=default_square_notification_url)
+
+    @property
+    def square_url(self) -> str:
+        """The URL the Square adapter verifies (and ``send`` signs) against."""
+        return self.square_notification_url or f"{self.base_url.rstrip('/')}/webhooks/square"
 
     @property
     def database(self) -> Path:
@@ -97,12 +115,11 @@ def build_local(
 ) -> LocalProcessor:
     """The local processor: SQLite, the events file and ``config.subscribers`` unless given."""
     from webhook_processor.pipeline import Pipeline
-    from webhook_processor.providers import default_providers
     from webhook_processor.publishing.dispatcher import Dispatcher
     from webhook_processor.publishing.sinks import HttpSink, JsonLinesSink
 
     if providers is None:
-        providers = default_providers()
+        providers = local_providers(config)
     if store is None:
         from webhook_processor.storage.sqlite import SQLiteStore
 
@@ -127,6 +144,13 @@ def build_local(
         on_accepted=dispatcher.wake,
     )
     return LocalProcessor(config, providers, secrets, store, dispatcher, pipeline)
+
+
+def local_providers(config: LocalConfig) -> Mapping[str, Provider]:
+    """Every adapter, configured as ``serve`` verifies and ``send`` signs."""
+    from webhook_processor.providers import default_providers
+
+    return default_providers(square_notification_url=config.square_url)
 
 
 def local_secrets(config: LocalConfig, environ: Mapping[str, str] | None = None) -> LocalSecrets:
@@ -161,6 +185,9 @@ class AwsConfig:
     secrets_path: str = "/webhook-processor/secrets"
     secrets_ttl_seconds: int = 300
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    #: The notification URL registered with Square; None answers Square's deliveries with 503
+    #: (it retries) until the stack sets ``squareNotificationUrl``.
+    square_notification_url: str | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> AwsConfig:
@@ -173,6 +200,7 @@ class AwsConfig:
                 environ.get("SECRETS_TTL_SECONDS", defaults.secrets_ttl_seconds)
             ),
             max_body_bytes=int(environ.get("MAX_BODY_BYTES", defaults.max_body_bytes)),
+            square_notification_url=environ.get("SQUARE_NOTIFICATION_URL") or None,
         )
 
 
@@ -208,8 +236,7 @@ def build_receiver(
     from aws_lambda_powertools.utilities.parameters import SSMProvider
 
     from webhook_processor.pipeline import Pipeline
-    from webhook_processor.providers import default_providers
-    from webhook_processor.providers.generic import GenericProvider
+    from webhook_processor.providers import default_providers, direct_invocation_adapter
     from webhook_processor.signing_secrets import SsmSecrets
     from webhook_processor.storage.dynamodb import DynamoDBStore
 
@@ -220,10 +247,11 @@ def build_receiver(
     store = DynamoDBStore(config.table_name, session.client("dynamodb", config=client_config))
     parameters = SSMProvider(boto3_client=session.client("ssm", config=client_config))
     secrets = SsmSecrets(config.secrets_path, parameters, config.secrets_ttl_seconds)
+    providers = default_providers(square_notification_url=config.square_notification_url)
     pipeline = Pipeline(
-        default_providers(), secrets, store, clock=clock, max_body_bytes=config.max_body_bytes
+        providers, secrets, store, clock=clock, max_body_bytes=config.max_body_bytes
     )
-    return Receiver(pipeline, GenericProvider())
+    return Receiver(pipeline, direct_invocation_adapter(providers))
 
 
 def build_publisher(config: AwsConfig, session: boto3.Session | None = None) -> Sink:

@@ -10,11 +10,13 @@ Every failure the processor raises on purpose derives from :class:`WebhookError`
     │   ├── PayloadTooLarge       body over the configured limit
     │   ├── UnsupportedMediaType  Content-Type says the body is not JSON
     │   ├── SignatureInvalid      missing, malformed, wrong, stale or future signature
+    │   │   └── SignatureMismatch well-formed, but no MAC matches this secret (another may)
     │   └── InvalidPayload        verified, but not an event we can normalise
     │       └── InvalidAmount     money not exact, finite, bounded, in a known currency
     └── ServiceUnavailable        cannot take the request now; the sender retries (5xx)
         ├── StorageUnavailable    the store did not confirm a durable write
-        └── SecretUnavailable     the provider's signing secret cannot be read
+        ├── SecretUnavailable     the provider's signing secret cannot be read
+        └── ProviderNotConfigured the provider needs a setting the deployment lacks
 
 Expected outcomes (an accepted or a duplicate delivery, a sink that did not take an event) are
 return values, not exceptions. Each adapter maps its SDK's errors to these in one place (a
@@ -105,6 +107,14 @@ class SignatureInvalid(RequestRejected):
     code = "invalid_signature"
 
 
+class SignatureMismatch(SignatureInvalid):
+    """The signature is well formed but no MAC matches under the secret tried.
+
+    The one signature failure another active secret can cure: while a secret is rotated, the
+    pipeline tries the next active secret on this error and on no other.
+    """
+
+
 class InvalidPayload(RequestRejected):
     """Authentic, but not an event the processor can normalise and store."""
 
@@ -133,3 +143,10 @@ class SecretUnavailable(ServiceUnavailable):
     """The provider's signing secret cannot be read or is malformed."""
 
     code = "secret_unavailable"
+
+
+class ProviderNotConfigured(ServiceUnavailable):
+    """The provider's adapter needs a setting this deployment does not have (Square's
+    notification URL); deliveries are answered 503, so the provider retries until it is set."""
+
+    code = "provider_not_configured"

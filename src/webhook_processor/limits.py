@@ -11,6 +11,14 @@ DEFAULT_MAX_BODY_BYTES: Final = 256 * 1024
 #: bound a signed but absurd id would exceed DynamoDB's key size and fail as a 5xx, forever.
 MAX_ID_LENGTH: Final = 255
 
+#: Most signing secrets one provider may have active at once: the current one and the one being
+#: rotated out, and one more for a rotation that overlaps. Each costs an HMAC per request.
+MAX_ACTIVE_SECRETS: Final = 3
+
+#: Most items one Adyen batch may carry. Adyen sends one item per request today and batched a
+#: handful at most; each item costs an HMAC per active secret and a conditional write.
+MAX_BATCH_ITEMS: Final = 100
+
 #: Longest JSON number accepted in a body, in characters. Python refuses to read integers of
 #: more than 4,300 digits (``sys.get_int_max_str_digits``), so a longer one could be stored but
 #: never read back; no payment field or sane metadata value comes near this bound.

@@ -1,4 +1,5 @@
-"""The two records every part of the processor speaks: the request in, the event out."""
+"""The records every part of the processor speaks: the request in, the event out, and what the
+event did to its transaction."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ class WebhookRequest:
     body: bytes
     received_at: datetime
     method: str = "POST"
-    #: The URL the provider posted to, as the provider saw it (Square signs it).
+    #: The URL the request arrived on, as this edge saw it. No adapter verifies against it:
+    #: behind a proxy it is not the URL the provider signed (Square's is configuration).
     url: str = ""
 
     @classmethod
@@ -76,6 +78,16 @@ class PaymentEvent:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     occurred_at: datetime = field(default_factory=utc_now)
     received_at: datetime = field(default_factory=utc_now)
+    #: The provider's own ordering of the object's versions, where it has one (Square's
+    #: ``version``): it breaks ties between events of one provider time.
+    sequence: int | None = None
+    #: For a ``refunded`` event, the provider's id of the refund it reports, where a provider
+    #: reports one refund more than once (Square's refund.updated): it counts once. None: the
+    #: event is the refund.
+    refund_id: str | None = None
+    #: What storing this event did to its transaction; set by the store, None before. Not part
+    #: of the event's identity: the same event compares equal before and after.
+    transaction: TransactionUpdate | None = field(default=None, compare=False)
 
     @property
     def key(self) -> str:
@@ -84,13 +96,25 @@ class PaymentEvent:
 
 
 class PaymentStatus(enum.StrEnum):
-    """The statuses every provider's vocabulary is normalised to."""
+    """The statuses every provider's vocabulary is normalised to (the README has the table).
+
+    A ``refunded`` event's amount is the amount of that one refund, never a running total, so
+    refunds can be added up per transaction. A dispute has two ways out, so they have their own
+    statuses: ``dispute_won`` (the money stays with the merchant) and ``dispute_lost`` (it went
+    back to the cardholder); neither ``succeeded`` nor ``refunded`` could say that without
+    moving a disputed payment backwards in its life cycle.
+    """
 
     PENDING = "pending"
+    #: Funds are held for the merchant and may still be captured or released.
+    AUTHORIZED = "authorized"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELED = "canceled"
     REFUNDED = "refunded"
+    DISPUTED = "disputed"
+    DISPUTE_WON = "dispute_won"
+    DISPUTE_LOST = "dispute_lost"
 
 
 class Disposition(enum.StrEnum):
@@ -120,3 +144,39 @@ class Outcome:
     event_ids: tuple[str, ...]
     #: What the provider requires to hear on success; None means the processor's JSON answer.
     reply: Reply | None = None
+
+
+class TransactionStatus(enum.StrEnum):
+    """Where a transaction stands, derived from all its events (see
+    :mod:`webhook_processor.transactions`, and the README's life-cycle table)."""
+
+    PENDING = "pending"
+    AUTHORIZED = "authorized"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    SUCCEEDED = "succeeded"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
+    DISPUTED = "disputed"
+    DISPUTE_LOST = "dispute_lost"
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionUpdate:
+    """A transaction just after one of its events was applied: what subscribers are sent with
+    the event, and one line of the transaction's timeline."""
+
+    status: TransactionStatus
+    #: None for the transaction's first event.
+    previous_status: TransactionStatus | None
+    #: The event came after events that had already moved the transaction past it: it is
+    #: recorded and changed nothing.
+    late: bool
+    #: The captured amount once there is one, else the latest payment event's.
+    amount: Decimal
+    #: Refunded so far, in ``currency``.
+    refunded: Decimal
+    currency: str
+    #: Counts the transaction's applied events: a subscriber can drop an update older than one
+    #: it already has.
+    version: int

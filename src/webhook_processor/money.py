@@ -104,7 +104,14 @@ def from_minor_units(units: object, currency: str, exponent: int | None = None) 
 def to_minor_units(amount: Decimal, currency: str, exponent: int | None = None) -> int:
     """Inverse of :func:`from_minor_units`, for signing sample events as a provider would."""
     scale = currency_exponent(currency) if exponent is None else exponent
-    return int(_checked(amount, currency, currency_exponent(currency)).scaleb(scale))
+    units = _checked(amount, currency, currency_exponent(currency)).scaleb(scale)
+    if units != units.to_integral_value():
+        # Stripe counts MGA in whole ariary: 0.01 MGA has no count to send, and int() would drop it.
+        raise InvalidAmount(
+            f"amount {format_amount(amount)} is not a whole number of the provider's "
+            f"{currency.upper()} units (it counts {scale} decimal places)"
+        )
+    return int(units)
 
 
 def format_amount(amount: Decimal) -> str:

@@ -25,7 +25,7 @@ from webhook_processor.errors import (
 )
 from webhook_processor.limits import DEFAULT_MAX_BODY_BYTES, MAX_ID_LENGTH
 from webhook_processor.model import Disposition, Outcome, PaymentEvent, WebhookRequest, utc_now
-from webhook_processor.providers.base import Provider
+from webhook_processor.providers.base import Provider, parse_signed
 from webhook_processor.storage.base import EventStore
 
 log = logging.getLogger(__name__)
@@ -43,8 +43,9 @@ _INPUT_ERRORS = (
 
 
 class SecretSource(Protocol):
-    def get(self, provider: str) -> str:
-        """The signing secret of ``provider``; raises SecretUnavailable if it cannot be read."""
+    def active(self, provider: str) -> tuple[str, ...]:
+        """The active signing secrets of ``provider``, the current one first (several while a
+        secret is rotated); raises SecretUnavailable if they cannot be read."""
         ...
 
 
@@ -105,9 +106,10 @@ class Pipeline:
         if len(request.body) > self.max_body_bytes:
             raise PayloadTooLarge(self.max_body_bytes)
         _check_media_type(request.header("content-type"))
-        secret = self._secrets.get(adapter.name)
         try:
-            events = adapter.parse(request, secret, self.clock())
+            events = parse_signed(
+                adapter, request, self._secrets.active(adapter.name), self.clock()
+            )
         except WebhookError:
             raise
         except _INPUT_ERRORS as exc:

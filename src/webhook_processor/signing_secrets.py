@@ -6,6 +6,10 @@ development secrets on first run so that ``webhook-processor send`` can sign eve
 the provider would. On AWS each provider's secret is an SSM SecureString ``{path}/{provider}``,
 decrypted and cached by Powertools for a TTL, so a rotated secret is picked up within one TTL.
 Secret values are never logged or printed by the processor.
+
+Rotation, the same everywhere: a value may hold several active secrets separated by commas
+(``whsec_new,whsec_old``), at most :data:`~webhook_processor.limits.MAX_ACTIVE_SECRETS`; a
+delivery signed with any of them passes, and ``send`` signs with the first.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from webhook_processor.errors import SecretUnavailable
+from webhook_processor.limits import MAX_ACTIVE_SECRETS
 from webhook_processor.providers.base import Provider
 
 if TYPE_CHECKING:
@@ -28,6 +33,19 @@ ENV_PREFIX = "WEBHOOK_SECRET_"
 
 def env_name(provider: str) -> str:
     return ENV_PREFIX + provider.upper()
+
+
+def active_secrets(value: str, where: str) -> tuple[str, ...]:
+    """The active secrets in a configured value: comma-separated, the current one first."""
+    active = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+    if not active:
+        raise SecretUnavailable(f"{where} holds no secret")
+    if len(active) > MAX_ACTIVE_SECRETS:
+        raise SecretUnavailable(
+            f"{where} holds {len(active)} secrets; at most {MAX_ACTIVE_SECRETS} may be active "
+            "(remove the ones the provider no longer signs with)"
+        )
+    return active
 
 
 class LocalSecrets:
@@ -53,17 +71,18 @@ class LocalSecrets:
         self._checked_at = 0.0
         self._version: tuple[int, int] | None = None
 
-    def get(self, provider: str) -> str:
+    def active(self, provider: str) -> tuple[str, ...]:
+        """The provider's active secrets, from the environment or else the secrets file."""
         value = self._environ.get(env_name(provider))
         if value:
-            return value
+            return active_secrets(value, env_name(provider))
         value = self._load().get(provider)
         if not value:
             raise SecretUnavailable(
                 f"no secret for {provider}: set {env_name(provider)} or run "
                 f"'webhook-processor serve' once to generate {self.path}"
             )
-        return value
+        return active_secrets(value, f"{self.path} [{provider!r}]")
 
     def ensure(self, providers: Mapping[str, Provider]) -> list[str]:
         """Generate a secret for every provider that has none; return the names generated."""
@@ -122,7 +141,8 @@ class SsmSecrets:
     def parameter_name(self, provider: str) -> str:
         return f"{self.path}/{provider}"
 
-    def get(self, provider: str) -> str:
+    def active(self, provider: str) -> tuple[str, ...]:
+        """The provider's active secrets, from its (cached) SecureString."""
         from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
         name = self.parameter_name(provider)
@@ -132,4 +152,4 @@ class SsmSecrets:
             raise SecretUnavailable(f"cannot read SSM parameter {name}: {exc}") from exc
         if not isinstance(value, str) or not value:
             raise SecretUnavailable(f"SSM parameter {name} is empty")
-        return value
+        return active_secrets(value, f"SSM parameter {name}")

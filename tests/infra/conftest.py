@@ -2,9 +2,15 @@ from __future__ import annotations
 
 import pytest
 
+from tests.builders import SECRETS as PROVIDER_SECRETS
 from tests.infra.harness import Run, run_program
 
-SECRETS = {"stripeSigningSecret": "whsec_stripe_test", "genericSigningSecret": "whsec_Z2VuZXJpYw=="}
+#: A signing secret for every provider the application ships, as ``pulumi config set --secret``;
+#: Stripe's lists two, as while a secret is rotated.
+SECRETS = {f"{provider}SigningSecret": secret for provider, secret in PROVIDER_SECRETS.items()} | {
+    "stripeSigningSecret": f"whsec_stripe_new,{PROVIDER_SECRETS['stripe']}"
+}
+SQUARE_URL = "https://payments.example.com/webhooks/square"
 
 
 @pytest.fixture(scope="session")
@@ -19,6 +25,7 @@ def configured() -> Run:
     return run_program(
         {
             **SECRETS,
+            "squareNotificationUrl": SQUARE_URL,
             "environmentSuffix": "prod",
             "reservedConcurrency": "50",
             "costCenter": "cc-1234",

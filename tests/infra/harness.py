@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import runpy
 import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,17 +18,20 @@ PROJECT = "webhook-processor"
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 
-#: What AWS computes and the mocks must return, by resource type.
-_SERVICE = {
-    "aws:dynamodb/table:Table": "dynamodb",
-    "aws:sns/topic:Topic": "sns",
-    "aws:sqs/queue:Queue": "sqs",
-    "aws:kms/key:Key": "kms",
-    "aws:lambda/function:Function": "lambda",
-    "aws:iam/role:Role": "iam",
-    "aws:cloudwatch/logGroup:LogGroup": "logs",
-    "aws:ssm/parameter:Parameter": "ssm",
+#: The ARN AWS gives each kind of resource, from its name (a key's id is its name + "-id").
+_ARNS = {
+    "aws:dynamodb/table:Table": "arn:aws:dynamodb:{region}:{account}:table/{name}",
+    "aws:sns/topic:Topic": "arn:aws:sns:{region}:{account}:{name}",
+    "aws:sqs/queue:Queue": "arn:aws:sqs:{region}:{account}:{name}",
+    "aws:kms/key:Key": "arn:aws:kms:{region}:{account}:key/{name}-id",
+    "aws:kms/alias:Alias": "arn:aws:kms:{region}:{account}:{name}",
+    "aws:lambda/function:Function": "arn:aws:lambda:{region}:{account}:function:{name}",
+    "aws:iam/role:Role": "arn:aws:iam::{account}:role/{name}",
+    "aws:cloudwatch/logGroup:LogGroup": "arn:aws:logs:{region}:{account}:log-group:{name}",
+    "aws:ssm/parameter:Parameter": "arn:aws:ssm:{region}:{account}:parameter{name}",
+    "aws:cloudwatch/metricAlarm:MetricAlarm": "arn:aws:cloudwatch:{region}:{account}:alarm:{name}",
 }
+STREAM_LABEL = "2026-11-28T00:00:00.000"
 
 
 @dataclass
@@ -37,6 +42,8 @@ class Recorded:
     name: str
     inputs: dict[str, Any]
     parent: str | None = None
+    #: What the mocks answered, as AWS would: the inputs plus ``arn`` and friends.
+    outputs: dict[str, Any] = field(default_factory=dict)
 
     def json_input(self, key: str) -> Any:
         return json.loads(self.inputs[key])
@@ -45,7 +52,10 @@ class Recorded:
 @dataclass
 class Run:
     resources: list[Recorded] = field(default_factory=list)
-    outputs: dict[str, Any] = field(default_factory=dict)
+    #: What the program passed to ``pulumi.export``, resolved: the stack's outputs.
+    exports: dict[str, Any] = field(default_factory=dict)
+    #: What each component passed to ``register_outputs``, resolved, by component class.
+    registered_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def of_type(self, typ: str) -> list[Recorded]:
         return [r for r in self.resources if r.typ == typ]
@@ -60,8 +70,14 @@ class Run:
 
 
 def arn_of(typ: str, name: str) -> str:
-    service = _SERVICE.get(typ, typ.split(":")[1].split("/", maxsplit=1)[0])
-    return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{name}"
+    """The ARN the mocks give a resource of ``typ`` named ``name``, shaped as AWS shapes it."""
+    template = _ARNS.get(typ, "arn:aws:{service}:{region}:{account}:{name}")
+    return template.format(
+        service=typ.split(":")[1].split("/", maxsplit=1)[0],
+        region=REGION,
+        account=ACCOUNT,
+        name=name,
+    )
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -73,7 +89,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         name = inputs.get("name", args.name)
         outputs = {**inputs, "arn": arn_of(args.typ, name), "name": name}
         if args.typ == "aws:dynamodb/table:Table":
-            outputs["streamArn"] = f"{arn_of(args.typ, name)}/stream/2026-11-28T00:00:00.000"
+            outputs["streamArn"] = f"{arn_of(args.typ, name)}/stream/{STREAM_LABEL}"
         elif args.typ == "aws:sqs/queue:Queue":
             outputs["url"] = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{name}"
         elif args.typ == "aws:kms/key:Key":
@@ -85,9 +101,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 (r for r in self.run.resources if r.name == args.name and r.typ == args.typ), None
             )
             if existing is not None:
-                existing.inputs = inputs
+                existing.inputs, existing.outputs = inputs, outputs
             else:
-                self.run.resources.append(Recorded(args.typ, args.name, inputs))
+                self.run.resources.append(Recorded(args.typ, args.name, inputs, outputs=outputs))
         return f"{args.name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
@@ -102,12 +118,41 @@ class RecordingMocks(pulumi.runtime.Mocks):
         raise NotImplementedError(f"no mock for {args.token}")
 
 
+@contextlib.contextmanager
+def _recording_outputs(
+    exported: dict[str, Any], registered: dict[str, dict[str, Any]]
+) -> Iterator[None]:
+    """Record every ``pulumi.export`` and ``register_outputs`` call, then pass it on to Pulumi."""
+    real_export = pulumi.export
+    real_register = pulumi.ComponentResource.register_outputs
+
+    def export(name: str, value: Any) -> None:
+        exported[name] = value
+        real_export(name, value)
+
+    def register_outputs(component: pulumi.ComponentResource, outputs: Any) -> None:
+        registered[type(component).__name__] = dict(outputs)
+        real_register(component, outputs)
+
+    pulumi.export = export
+    pulumi.ComponentResource.register_outputs = register_outputs
+    try:
+        yield
+    finally:
+        pulumi.export = real_export
+        pulumi.ComponentResource.register_outputs = real_register
+
+
 def run_program(
-    config: dict[str, str], secret_keys: tuple[str, ...] = (), stack: str = "test"
+    config: dict[str, str],
+    secret_keys: tuple[str, ...] = (),
+    stack: str = "test",
+    mocks: Callable[[Run], pulumi.runtime.Mocks] = RecordingMocks,
 ) -> Run:
-    """Run ``infra/__main__.py`` with ``config`` (keys without the project prefix)."""
+    """Run ``infra/__main__.py`` with ``config`` (keys without the project prefix); ``mocks``
+    answers for AWS (by default: recording, and computing ARNs as AWS would)."""
     run = Run()
-    pulumi.runtime.set_mocks(RecordingMocks(run), project=PROJECT, stack=stack, preview=False)
+    pulumi.runtime.set_mocks(mocks(run), project=PROJECT, stack=stack, preview=False)
     pulumi.runtime.set_all_config(
         {f"{PROJECT}:{key}": value for key, value in config.items()},
         [f"{PROJECT}:{key}" for key in secret_keys],
@@ -121,22 +166,23 @@ def run_program(
     @pulumi.runtime.test
     def program() -> pulumi.Output[Any]:
         pulumi.runtime.register_stack_transformation(record_parent)
+        exported: dict[str, Any] = {}
+        registered: dict[str, dict[str, Any]] = {}
         sys.path.insert(0, str(INFRA))
         try:
-            module = runpy.run_path(str(INFRA / "__main__.py"), run_name="__main__")
+            with _recording_outputs(exported, registered):
+                runpy.run_path(str(INFRA / "__main__.py"), run_name="__main__")
         finally:
             sys.path.remove(str(INFRA))
-        processor = module["processor"]
-        exported = {
-            "webhook_url": processor.webhook_url,
-            "table_name": processor.table.name,
-            "topic_arn": processor.topic.arn,
-            "dlq_url": processor.dead_letters.url,
-            "kms_key_arn": processor.key.arn,
-            "receiver_function_name": processor.receiver.name,
-            "publisher_function_name": processor.publisher.name,
-        }
-        return pulumi.Output.all(**exported).apply(run.outputs.update)
+        return pulumi.Output.all(
+            pulumi.Output.all(**exported).apply(run.exports.update),
+            *(
+                pulumi.Output.all(**outputs).apply(
+                    run.registered_outputs.setdefault(name, {}).update
+                )
+                for name, outputs in registered.items()
+            ),
+        )
 
     program()
     for resource in run.resources:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from tests.infra.harness import Recorded
+from tests.infra.reference import resource_types
 
 Rule = Callable[[Recorded, "Context"], list[str]]
 
@@ -103,7 +104,12 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def least_privilege(resource: Recorded, context: Context) -> list[str]:
-    """No wildcard action anywhere; IAM resources scoped to ARNs, X-Ray excepted."""
+    """No wildcard action anywhere; IAM resources scoped to ARNs, except for actions that have
+    no resource type (AWS accepts only ``*`` for those: X-Ray's, ``dynamodb:ListStreams``).
+
+    A statement that names no action or no resource is a violation too: the checks below
+    look at each action and resource, and would find nothing wrong with none.
+    """
     if resource.typ == "aws:iam/rolePolicy:RolePolicy":
         document, is_key_policy = resource.json_input("policy"), False
     elif resource.typ == "aws:kms/key:Key":
@@ -116,6 +122,8 @@ def least_privilege(resource: Recorded, context: Context) -> list[str]:
         actions = _as_list(statement.get("Action", []))
         if statement.get("NotAction") or any("*" in action for action in actions):
             problems.append(f"{resource.name}/{sid}: wildcard action {actions}")
+        elif not actions:
+            problems.append(f"{resource.name}/{sid}: no action")
         if is_key_policy:
             # In a key policy "Resource": "*" means this key; principals must be scoped.
             principal = statement.get("Principal", {})
@@ -125,8 +133,10 @@ def least_privilege(resource: Recorded, context: Context) -> list[str]:
                 problems.append(f"{resource.name}/{sid}: service principal without a condition")
             continue
         resources = _as_list(statement.get("Resource", []))
-        xray_only = all(action.startswith("xray:") for action in actions)
-        if any(r == "*" or not str(r).startswith("arn:") for r in resources) and not xray_only:
+        if not resources:
+            problems.append(f"{resource.name}/{sid}: no resource")
+        typeless = all(not resource_types(action) for action in actions)
+        if any(r == "*" or not str(r).startswith("arn:") for r in resources) and not typeless:
             problems.append(f"{resource.name}/{sid}: unscoped resource {resources}")
     return problems
 

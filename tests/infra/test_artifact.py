@@ -20,8 +20,8 @@ from moto.server import ThreadedMotoServer
 
 from tests.builders import STRIPE_SECRET, encode, stripe_event, stripe_headers
 from tests.integration.test_lambda import TEMPLATE
-from tools.package_lambda import build
-from webhook_processor.storage.dynamodb import TABLE_KEYS
+from tools.package_lambda import build, main
+from webhook_processor.storage.dynamodb import TABLE_KEYS, event_key
 
 pytestmark = pytest.mark.slow
 UV = str(Path(sys.executable).parent / "uv")
@@ -44,9 +44,10 @@ print(json.dumps({"response": response, "package": webhook_processor.__file__, "
 
 @pytest.fixture(scope="module")
 def artifacts(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Built twice: once as ``make package`` builds it (the command line), once by ``build``."""
     directory = tmp_path_factory.mktemp("artifact")
     first, second = directory / "first.zip", directory / "second.zip"
-    build(first, UV)
+    assert main(["--output", str(first), "--uv", UV]) == 0
     build(second, UV)
     return first, second
 
@@ -150,7 +151,7 @@ def test_the_handler_runs_from_the_artifact_alone(task: dict[str, Any]) -> None:
     }
     dynamodb = task["session"].client("dynamodb", endpoint_url=task["endpoint"])
     item = dynamodb.get_item(
-        TableName=env["TABLE_NAME"], Key={"event_key": {"S": "stripe#evt_artifact"}}
+        TableName=env["TABLE_NAME"], Key={"pk": {"S": event_key("stripe", "evt_artifact")}}
     )["Item"]
     assert item["amount"] == {"N": "25.00"}
 

@@ -10,20 +10,35 @@ from typing import Any
 import pytest
 
 from tests.infra.harness import Recorded, Run, arn_of
-from tests.infra.policy import RULES, Context, is_taggable, violations
+from tests.infra.policy import ENCRYPTION_KEY_INPUT, RULES, Context, is_taggable, violations
 
 KEY = {
     "test": arn_of("aws:kms/key:Key", "webhook-key-test"),
     "prod": arn_of("aws:kms/key:Key", "webhook-key-prod"),
 }
+#: Every kind of resource a rule judges by more than its tags and name.
+JUDGED_KINDS = {
+    *ENCRYPTION_KEY_INPUT,
+    "aws:iam/rolePolicy:RolePolicy",
+    "aws:kms/key:Key",
+    "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
+    "aws:lambda/eventSourceMapping:EventSourceMapping",
+}
 
 
-@pytest.mark.parametrize("run_name", ["bare", "configured"])
+@pytest.mark.parametrize(
+    ("run_name", "suffix", "absent"),
+    [
+        # No secrets configured: no parameters.
+        pytest.param("bare", "test", {"aws:ssm/parameter:Parameter"}, id="bare"),
+        pytest.param("configured", "prod", set(), id="configured"),
+    ],
+)
 def test_every_recorded_resource_passes_every_rule(
-    run_name: str, request: pytest.FixtureRequest
+    run_name: str, suffix: str, absent: set[str], request: pytest.FixtureRequest
 ) -> None:
     run: Run = request.getfixturevalue(run_name)
-    suffix = "test" if run_name == "bare" else "prod"
+    assert JUDGED_KINDS - {r.typ for r in run.resources} == absent
     assert violations(run.resources, Context(suffix, KEY[suffix])) == []
 
 
@@ -173,6 +188,27 @@ BAD_RESOURCES: dict[str, tuple[str, str, str, Callable[[dict[str, Any]], None]]]
                 }
             ]
         ),
+    ),
+    "statement without a resource": (
+        "least_privilege",
+        "aws:iam/rolePolicy:RolePolicy",
+        "publisher",
+        _policy(
+            [
+                {
+                    "Sid": "Stream",
+                    "Effect": "Allow",
+                    "Action": ["dynamodb:GetRecords"],
+                    "Resource": [],
+                }
+            ]
+        ),
+    ),
+    "statement without an action": (
+        "least_privilege",
+        "aws:iam/rolePolicy:RolePolicy",
+        "receiver",
+        _policy([{"Sid": "None", "Effect": "Allow", "Action": [], "Resource": ["*"]}]),
     ),
     "key policy kms:*": (
         "least_privilege",

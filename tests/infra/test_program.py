@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import importlib
+import json
 from typing import Any
 
 import pytest
 
-from tests.infra.harness import ACCOUNT, REGION, Run, arn_of
+import webhook_processor.providers
+from tests.builders import SECRETS as PROVIDER_SECRETS
+from tests.infra.conftest import SECRETS, SQUARE_URL
+from tests.infra.harness import ACCOUNT, REGION, Run, arn_of, run_program
+from webhook_processor.providers import default_providers
 from webhook_processor.storage.dynamodb import TABLE_KEYS
 
 FUNCTION = "aws:lambda/function:Function"
@@ -57,8 +62,10 @@ def test_functions_have_the_original_designs_values(bare: Run, function: str) ->
 
 
 def test_handlers_name_real_functions_of_the_package(bare: Run) -> None:
-    for fn in bare.of_type(FUNCTION):
-        module, _, attribute = fn.inputs["handler"].rpartition(".")
+    handlers = {fn.name: fn.inputs["handler"] for fn in bare.of_type(FUNCTION)}
+    assert set(handlers) == {"webhook-receiver-test", "webhook-publisher-test"}
+    for handler in handlers.values():
+        module, _, attribute = handler.rpartition(".")
         assert callable(getattr(importlib.import_module(module), attribute))
 
 
@@ -77,8 +84,10 @@ def test_receiver_environment_and_dead_letter_queue(bare: Run) -> None:
 
 
 def test_reserved_concurrency_only_when_configured(configured: Run) -> None:
-    for fn in configured.of_type(FUNCTION):
-        assert fn.inputs["reservedConcurrentExecutions"] == 50
+    assert {
+        fn.name: fn.inputs.get("reservedConcurrentExecutions")
+        for fn in configured.of_type(FUNCTION)
+    } == {"webhook-receiver-prod": 50, "webhook-publisher-prod": 50}
 
 
 def test_log_groups_are_named_kept_30_days_and_encrypted(bare: Run) -> None:
@@ -138,18 +147,26 @@ def test_table_is_on_demand_with_pitr_cmk_stream_and_the_codes_keys(bare: Run) -
     }
     assert (table["streamEnabled"], table["streamViewType"]) == (True, "NEW_IMAGE")
     assert table["deletionProtectionEnabled"] is False
-    assert table["hashKey"] == "event_key"
+    assert table["hashKey"] == "pk"
     assert table["attributes"] == [
         {"name": a["AttributeName"], "type": a["AttributeType"]}
         for a in TABLE_KEYS["AttributeDefinitions"]
     ]
-    [index] = table["globalSecondaryIndexes"]
-    [expected] = TABLE_KEYS["GlobalSecondaryIndexes"]
-    assert index["name"] == expected["IndexName"]
-    assert index["keySchemas"] == [
-        {"attributeName": k["AttributeName"], "keyType": k["KeyType"]}
-        for k in expected["KeySchema"]
+    assert [
+        (index["name"], index["keySchemas"], index["projectionType"])
+        for index in table["globalSecondaryIndexes"]
+    ] == [
+        (
+            expected["IndexName"],
+            [
+                {"attributeName": k["AttributeName"], "keyType": k["KeyType"]}
+                for k in expected["KeySchema"]
+            ],
+            "ALL",
+        )
+        for expected in TABLE_KEYS["GlobalSecondaryIndexes"]
     ]
+    assert len(table["globalSecondaryIndexes"]) == 2
 
 
 def test_topic_and_dead_letter_queue(bare: Run) -> None:
@@ -170,49 +187,117 @@ def test_kms_key_rotates_has_a_7_day_window_and_an_alias(bare: Run) -> None:
 
 def test_key_policy_lets_exactly_the_services_that_need_it_use_the_key(bare: Run) -> None:
     policy = {s["Sid"]: s for s in bare.one("aws:kms/key:Key").json_input("policy")["Statement"]}
-    functions = policy["FunctionsUseTheKeyThroughTheirServices"]
-    assert functions["Principal"]["AWS"] == [
-        arn_of("aws:iam/role:Role", f"webhook-{f}-test") for f in ("receiver", "publisher")
+    root = f"arn:aws:iam::{ACCOUNT}:root"
+    assert set(policy) == {
+        "AccountAdministersTheKey",
+        "DeployersUseTheKeyThroughServices",
+        "DeployersLetServicesCreateGrants",
+        "OperatorsReadThroughServices",
+        "PublisherUsesTheKeyThroughItsServices",
+        "ReceiverUsesTheKeyThroughItsServices",
+        "LogsEncryptThisStacksLogGroups",
+        "AlarmsNotifyTheEncryptedAlarmTopic",
+    }
+    via = {
+        name: sorted(s["Condition"]["StringEquals"]["kms:ViaService"])
+        for name, s in policy.items()
+        if "kms:ViaService" in s.get("Condition", {}).get("StringEquals", {})
+    }
+    assert via["ReceiverUsesTheKeyThroughItsServices"] == [
+        f"{s}.{REGION}.amazonaws.com" for s in ("dynamodb", "sqs", "ssm")
     ]
-    assert sorted(functions["Condition"]["StringEquals"]["kms:ViaService"]) == sorted(
-        f"{s}.{REGION}.amazonaws.com" for s in ("dynamodb", "sns", "sqs", "ssm", "lambda")
-    )
+    assert via["PublisherUsesTheKeyThroughItsServices"] == [
+        f"{s}.{REGION}.amazonaws.com" for s in ("dynamodb", "sns", "sqs")
+    ]
+    assert via["DeployersLetServicesCreateGrants"] == [
+        f"{s}.{REGION}.amazonaws.com" for s in ("dynamodb", "lambda")
+    ]
+    people = [f"{s}.{REGION}.amazonaws.com" for s in ("dynamodb", "lambda", "sns", "sqs", "ssm")]
+    assert via["DeployersUseTheKeyThroughServices"] == people
+    assert via["OperatorsReadThroughServices"] == people
+    receiver = policy["ReceiverUsesTheKeyThroughItsServices"]
+    assert receiver["Principal"] == {"AWS": arn_of("aws:iam/role:Role", "webhook-receiver-test")}
+    # By default the account's IAM policies decide who deploys and operates.
+    assert policy["DeployersUseTheKeyThroughServices"]["Principal"] == {"AWS": [root]}
+    assert policy["OperatorsReadThroughServices"]["Principal"] == {"AWS": [root]}
+    grants = policy["DeployersLetServicesCreateGrants"]
+    assert grants["Action"] == ["kms:CreateGrant"]
+    assert grants["Condition"]["Bool"] == {"kms:GrantIsForAWSResource": "true"}
+    assert grants["Condition"]["StringEquals"]["kms:CallerAccount"] == ACCOUNT
     logs = policy["LogsEncryptThisStacksLogGroups"]
     assert logs["Principal"] == {"Service": f"logs.{REGION}.amazonaws.com"}
     assert logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"].endswith(
         ":log-group:/aws/lambda/webhook-*-test"
     )
-    services = policy["AlarmsAndTopicsOfThisAccount"]
-    assert services["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
-    assert policy["AccountAdministersTheKey"]["Principal"] == {
-        "AWS": f"arn:aws:iam::{ACCOUNT}:root"
-    }
+    alarms = policy["AlarmsNotifyTheEncryptedAlarmTopic"]
+    assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert alarms["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+    assert policy["AccountAdministersTheKey"]["Principal"] == {"AWS": root}
+
+
+def test_configured_deployers_and_operators_are_named_in_the_key_policy() -> None:
+    deployer, operator = (f"arn:aws:iam::{ACCOUNT}:role/{n}" for n in ("ci", "oncall"))
+    run = run_program(
+        {
+            "deployerPrincipalArns": json.dumps([deployer]),
+            "operatorPrincipalArns": json.dumps([operator]),
+        }
+    )
+    policy = {s["Sid"]: s for s in run.one("aws:kms/key:Key").json_input("policy")["Statement"]}
+    assert policy["DeployersUseTheKeyThroughServices"]["Principal"] == {"AWS": [deployer]}
+    assert policy["DeployersLetServicesCreateGrants"]["Principal"] == {"AWS": [deployer]}
+    assert policy["OperatorsReadThroughServices"]["Principal"] == {"AWS": [operator]}
 
 
 def test_no_secrets_configured_means_no_parameters(bare: Run) -> None:
     assert bare.of_type("aws:ssm/parameter:Parameter") == []
 
 
-def test_one_secure_string_per_configured_secret(configured: Run) -> None:
+def test_one_secure_string_per_provider_the_application_ships(configured: Run) -> None:
     parameters = {
         p.inputs["name"]: p.inputs for p in configured.of_type("aws:ssm/parameter:Parameter")
     }
-    assert set(parameters) == {
-        "/webhook-processor/prod/secrets/generic",
-        "/webhook-processor/prod/secrets/stripe",
-    }
+    assert sorted(parameters) == [
+        f"/webhook-processor/prod/secrets/{provider}" for provider in sorted(default_providers())
+    ]
+    for provider in default_providers():
+        parameter = parameters[f"/webhook-processor/prod/secrets/{provider}"]
+        assert parameter["type"] == "SecureString"
+        assert parameter["keyId"] == arn_of("aws:kms/key:Key", "webhook-key-prod")
+        assert unwrap(parameter["value"]) == unwrap(SECRETS[f"{provider}SigningSecret"])
+    # Several active secrets while one is rotated: the value lists them, comma-separated.
     stripe = parameters["/webhook-processor/prod/secrets/stripe"]
-    assert stripe["type"] == "SecureString"
-    assert stripe["keyId"] == arn_of("aws:kms/key:Key", "webhook-key-prod")
-    assert unwrap(stripe["value"]) == "whsec_stripe_test"
+    assert unwrap(stripe["value"]) == f"whsec_stripe_new,{PROVIDER_SECRETS['stripe']}"
+
+
+def test_the_receiver_is_told_the_square_notification_url_only_when_configured(
+    bare: Run, configured: Run
+) -> None:
+    def environment(run: Run) -> dict[str, str]:
+        return dict(run.one(FUNCTION, "webhook-receiver-").inputs["environment"]["variables"])
+
+    assert environment(configured)["SQUARE_NOTIFICATION_URL"] == SQUARE_URL
+    assert "SQUARE_NOTIFICATION_URL" not in environment(bare)
+
+
+def test_a_provider_added_to_the_application_gets_its_secret_with_no_infra_change(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    shipped = default_providers()
+    # The generic adapter once more, under a name the program has never seen.
+    providers = {**shipped, "acme": shipped["generic"]}
+    monkeypatch.setattr(webhook_processor.providers, "default_providers", lambda: providers)
+    run = run_program({"acmeSigningSecret": "whsec_acme"}, secret_keys=("acmeSigningSecret",))
+    [parameter] = run.of_type("aws:ssm/parameter:Parameter")
+    assert parameter.inputs["name"] == "/webhook-processor/test/secrets/acme"
+    assert unwrap(parameter.inputs["value"]) == "whsec_acme"
 
 
 def test_receiver_may_put_items_read_its_secrets_and_dead_letter(configured: Run) -> None:
     statements = policy_statements(configured, "receiver")
-    assert statements["StoresEventsOnce"]["Action"] == ["dynamodb:PutItem"]
-    assert statements["StoresEventsOnce"]["Resource"] == [
-        arn_of("aws:dynamodb/table:Table", "webhook-events-prod")
-    ]
+    stores = statements["StoresEventsAndTheirTransactions"]
+    assert stores["Action"] == ["dynamodb:GetItem", "dynamodb:PutItem"]
+    assert stores["Resource"] == [arn_of("aws:dynamodb/table:Table", "webhook-events-prod")]
     secrets = statements["ReadsSigningSecrets"]
     assert secrets["Action"] == ["ssm:GetParameter"]
     assert secrets["Resource"] == [
@@ -225,7 +310,7 @@ def test_receiver_may_put_items_read_its_secrets_and_dead_letter(configured: Run
         arn_of("aws:cloudwatch/logGroup:LogGroup", "/aws/lambda/webhook-receiver-prod") + ":*"
     ]
     assert set(statements) == {
-        "StoresEventsOnce",
+        "StoresEventsAndTheirTransactions",
         "ReadsSigningSecrets",
         "DeadLettersFailedInvocations",
         "ReceiverWritesItsLogs",
@@ -235,11 +320,9 @@ def test_receiver_may_put_items_read_its_secrets_and_dead_letter(configured: Run
 
 def test_publisher_may_read_the_stream_publish_and_dead_letter(bare: Run) -> None:
     statements = policy_statements(bare, "publisher")
-    stream = statements["ReadsTheTableStream"]
-    assert all(
-        r.startswith(arn_of("aws:dynamodb/table:Table", "webhook-events-test") + "/stream/")
-        for r in stream["Resource"]
-    )
+    [stream] = statements["ReadsTheTableStream"]["Resource"]
+    assert statements["ListsStreams"]["Resource"] == ["*"]  # no resource type to scope to
+    assert stream.startswith(arn_of("aws:dynamodb/table:Table", "webhook-events-test") + "/stream/")
     assert statements["PublishesEvents"] == {
         "Sid": "PublishesEvents",
         "Effect": "Allow",
@@ -248,6 +331,7 @@ def test_publisher_may_read_the_stream_publish_and_dead_letter(bare: Run) -> Non
     }
     assert set(statements) == {
         "ReadsTheTableStream",
+        "ListsStreams",
         "PublishesEvents",
         "DeadLettersFailedBatches",
         "PublisherWritesItsLogs",
@@ -292,13 +376,23 @@ def test_tags_carry_the_configured_owner_and_cost_center(configured: Run) -> Non
     }
 
 
-def test_outputs(bare: Run) -> None:
-    assert bare.outputs == {
-        "webhook_url": "https://abc123.lambda-url.us-east-1.on.aws/webhooks/{provider}",
-        "table_name": "webhook-events-test",
-        "topic_arn": arn_of("aws:sns/topic:Topic", "webhook-events-test"),
-        "dlq_url": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/webhook-dlq-test",
-        "kms_key_arn": arn_of("aws:kms/key:Key", "webhook-key-test"),
-        "receiver_function_name": "webhook-receiver-test",
-        "publisher_function_name": "webhook-publisher-test",
-    }
+EXPECTED_OUTPUTS = {
+    "webhook_url": "https://abc123.lambda-url.us-east-1.on.aws/webhooks/{provider}",
+    "table_name": "webhook-events-test",
+    "topic_arn": arn_of("aws:sns/topic:Topic", "webhook-events-test"),
+    "dlq_url": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/webhook-dlq-test",
+    "kms_key_arn": arn_of("aws:kms/key:Key", "webhook-key-test"),
+    "receiver_function_name": "webhook-receiver-test",
+    "publisher_function_name": "webhook-publisher-test",
+    "alarm_topic_arn": arn_of("aws:sns/topic:Topic", "webhook-alarms-test"),
+}
+
+
+def test_the_stack_exports_exactly_these_outputs(bare: Run) -> None:
+    """What the program handed to ``pulumi.export``, not a rebuild of it."""
+    assert bare.exports == EXPECTED_OUTPUTS
+
+
+def test_the_component_registers_the_outputs_the_stack_exports(bare: Run) -> None:
+    assert list(bare.registered_outputs) == ["WebhookProcessor"]
+    assert bare.registered_outputs["WebhookProcessor"] == EXPECTED_OUTPUTS

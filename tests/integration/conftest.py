@@ -12,12 +12,15 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx2 as httpx
 import pytest
 
 from tests.support import read_events_file
+
+if TYPE_CHECKING:
+    from tests.integration.test_lambda import Deployed
 
 CLI = [sys.executable, "-m", "webhook_processor.entrypoints.cli"]
 
@@ -98,3 +101,12 @@ def server(tmp_path: Path) -> Iterator[Server]:
     running.start()
     yield running
     running.stop()
+
+
+@pytest.fixture
+def deployed() -> Iterator[Deployed]:
+    """The Lambda functions and their resources on moto (``test_lambda.deploy``)."""
+    from tests.integration.test_lambda import deploy
+
+    with deploy() as deployment:
+        yield deployment

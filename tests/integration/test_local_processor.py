@@ -24,7 +24,7 @@ def signed_generic(
     server: Server, message_id: str, **fields: object
 ) -> tuple[bytes, dict[str, str]]:
     """A generic delivery signed with the secret the server generated, at the real time."""
-    secret = local_secrets(LocalConfig(data_dir=server.data_dir)).get("generic")
+    secret = local_secrets(LocalConfig(data_dir=server.data_dir)).active("generic")[0]
     body = encode(generic_body(transaction_id=f"txn_{message_id}", **fields))
     return signed("generic", body, at=datetime.now(UTC), message_id=message_id, secret=secret)
 
@@ -54,6 +54,36 @@ def test_send_stripe_is_stored_listed_and_published_with_the_exact_amount(server
     events = server.cli("events")
     assert "delivered" in events.stdout
     assert "19.99" in events.stdout
+
+
+def test_send_adyen_batch_is_answered_accepted_and_stores_every_item(server: Server) -> None:
+    sent = server.cli("send", "adyen", "--items", "3", "--amount", "5", "--url", server.url)
+    assert sent.returncode == 0, sent.stderr
+    assert f"POST {server.url}/webhooks/adyen -> 200" in sent.stdout
+    assert "[accepted]" in sent.stdout
+    listed = server.cli("events", "--json")
+    events = json.loads(listed.stdout, parse_float=Decimal)
+    assert sorted(e["event_type"] for e in events) == ["CAPTURE"] * 3
+    assert {e["amount"] for e in events} == {Decimal("5.00")}
+
+
+def test_send_square_signs_for_the_servers_own_url_out_of_the_box(server: Server) -> None:
+    """No WEBHOOK_SQUARE_NOTIFICATION_URL: serve verifies against its own
+    http://127.0.0.1:PORT/webhooks/square, which is what send signs for with --url."""
+    sent = server.cli("send", "square", "--status", "refunded", "--url", server.url)
+    assert sent.returncode == 0, sent.stderr
+    assert '"status":"accepted"' in sent.stdout
+    started = (server.data_dir / "server.log").read_text()
+    assert f"square URL:  {server.url}/webhooks/square" in started
+    elsewhere = server.cli("send", "square", "--url", server.url.replace("127.0.0.1", "localhost"))
+    assert elsewhere.returncode == 1
+    assert "invalid_signature" in elsewhere.stdout
+
+
+def test_send_refuses_items_for_a_provider_that_does_not_batch(server: Server) -> None:
+    sent = server.cli("send", "stripe", "--items", "2", "--url", server.url)
+    assert sent.returncode == 2
+    assert "stripe delivers one event per request" in sent.stderr
 
 
 def test_send_reports_a_rejection_and_exits_non_zero(server: Server) -> None:

@@ -31,7 +31,7 @@ PER_ROUND = 150
 
 
 def _load(server: Server, round_: int, acknowledged: list[str], stop: threading.Event) -> None:
-    secret = local_secrets(LocalConfig(data_dir=server.data_dir)).get("generic")
+    secret = local_secrets(LocalConfig(data_dir=server.data_dir)).active("generic")[0]
     lock = threading.Lock()
 
     def client(worker: int) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
 from decimal import Decimal
 from pathlib import Path
 
@@ -10,6 +12,9 @@ import pytest
 
 from tests.builders import NOW, make_event
 from webhook_processor.entrypoints.cli import main
+from webhook_processor.errors import SignatureMismatch
+from webhook_processor.model import WebhookRequest
+from webhook_processor.providers.square import SquareProvider
 from webhook_processor.storage.sqlite import SQLiteStore
 
 
@@ -120,3 +125,38 @@ def test_inspection_without_a_database_says_where_it_looked_and_creates_nothing(
     assert "no database at" in err
     assert "start 'webhook-processor serve' first" in err
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_items_is_a_positive_count_for_providers_that_batch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["send", "adyen", "--items", "0"])
+    assert "'0' is not a positive whole number" in capsys.readouterr().err
+    monkeypatch.setenv("WEBHOOK_SECRET_STRIPE", "whsec_x")
+    code, _, err = run(capsys, "send", "stripe", "--items", "2", "--data-dir", str(tmp_path))
+    assert code == 2
+    assert "stripe delivers one event per request; --items is for adyen" in err
+
+
+def test_send_signs_with_the_first_of_several_active_secrets(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a secret rotates, send signs as the provider now does: with the new, first one."""
+    sent: list[WebhookRequest] = []
+
+    def capture(request: urllib.request.Request, timeout: float) -> None:
+        assert isinstance(request.data, bytes)
+        sent.append(WebhookRequest.build("square", request.header_items(), request.data, NOW))
+        raise urllib.error.URLError("captured")
+
+    monkeypatch.setattr(urllib.request, "urlopen", capture)
+    new, old = "new-signature-key", "old-signature-key"
+    monkeypatch.setenv("WEBHOOK_SECRET_SQUARE", f"{new},{old}")
+    code, _, _ = run(capsys, "send", "square", "--data-dir", str(tmp_path))
+    assert code == 1
+    [delivery] = sent
+    [event] = SquareProvider().parse(delivery, new, NOW)
+    assert event.amount == Decimal("19.99")
+    with pytest.raises(SignatureMismatch):
+        SquareProvider().parse(delivery, old, NOW)

@@ -144,12 +144,12 @@ def test_a_secret_rotated_in_the_file_is_used_within_the_ttl_without_a_restart(
     path.write_text(json.dumps({"stripe": "whsec_old"}))
     now = [0.0]
     secrets = LocalSecrets(path, environ={}, ttl_seconds=5, clock=lambda: now[0])
-    assert secrets.get("stripe") == "whsec_old"
+    assert secrets.active("stripe") == ("whsec_old",)
     path.write_text(json.dumps({"stripe": "whsec_rotated_new"}))
     now[0] = 1.0
-    assert secrets.get("stripe") == "whsec_old"  # within the TTL: the cached value
+    assert secrets.active("stripe") == ("whsec_old",)  # within the TTL: the cached value
     now[0] = 6.0
-    assert secrets.get("stripe") == "whsec_rotated_new"
+    assert secrets.active("stripe") == ("whsec_rotated_new",)
 
 
 @pytest.mark.parametrize(

@@ -16,8 +16,8 @@ from webhook_processor.storage.memory import MemoryStore
 
 
 class _Secrets:
-    def get(self, provider: str) -> str:
-        return "whsec_x"
+    def active(self, provider: str) -> tuple[str, ...]:
+        return ("whsec_x",)
 
 
 class _Tripping(StripeProvider):

@@ -15,21 +15,21 @@ from webhook_processor.signing_secrets import LocalSecrets
 
 def test_generated_secrets_are_private_and_stable(tmp_path: Path) -> None:
     secrets = LocalSecrets(tmp_path / "secrets.json", environ={})
-    assert secrets.ensure(default_providers()) == ["generic", "stripe"]
+    assert secrets.ensure(default_providers()) == sorted(default_providers())
     assert stat.S_IMODE((tmp_path / "secrets.json").stat().st_mode) == 0o600
-    first = secrets.get("stripe")
+    [first] = secrets.active("stripe")
     assert first.startswith("whsec_")
     again = LocalSecrets(tmp_path / "secrets.json", environ={})
     assert again.ensure(default_providers()) == []
-    assert again.get("stripe") == first
+    assert again.active("stripe") == (first,)
 
 
 def test_environment_secret_wins_and_is_not_written(tmp_path: Path) -> None:
     secrets = LocalSecrets(
         tmp_path / "secrets.json", environ={"WEBHOOK_SECRET_STRIPE": "whsec_env"}
     )
-    assert secrets.ensure(default_providers()) == ["generic"]
-    assert secrets.get("stripe") == "whsec_env"
+    assert "stripe" not in secrets.ensure(default_providers())
+    assert secrets.active("stripe") == ("whsec_env",)
     assert "stripe" not in json.loads((tmp_path / "secrets.json").read_text())
 
 
@@ -39,4 +39,26 @@ def test_environment_secret_wins_and_is_not_written(tmp_path: Path) -> None:
 def test_corrupt_secrets_file_is_a_clear_error(tmp_path: Path, content: str, message: str) -> None:
     (tmp_path / "secrets.json").write_text(content)
     with pytest.raises(SecretUnavailable, match=message):
-        LocalSecrets(tmp_path / "secrets.json", environ={}).get("stripe")
+        LocalSecrets(tmp_path / "secrets.json", environ={}).active("stripe")
+
+
+def test_several_active_secrets_are_listed_with_commas_the_current_one_first(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "secrets.json").write_text(json.dumps({"adyen": "AB12, CD34,"}))
+    environ = {"WEBHOOK_SECRET_STRIPE": "whsec_new,whsec_old,whsec_new"}
+    secrets = LocalSecrets(tmp_path / "secrets.json", environ=environ)
+    assert secrets.active("stripe") == ("whsec_new", "whsec_old")
+    assert secrets.active("adyen") == ("AB12", "CD34")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [(" , ", "holds no secret"), ("a,b,c,d", "holds 4 secrets; at most 3 may be active")],
+)
+def test_a_secret_list_that_is_empty_or_too_long_is_a_clear_error(
+    tmp_path: Path, value: str, message: str
+) -> None:
+    secrets = LocalSecrets(tmp_path / "secrets.json", environ={"WEBHOOK_SECRET_STRIPE": value})
+    with pytest.raises(SecretUnavailable, match=f"WEBHOOK_SECRET_STRIPE {message}"):
+        secrets.active("stripe")

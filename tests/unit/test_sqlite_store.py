@@ -168,3 +168,31 @@ async def _run_on(store: SQLiteStore) -> None:
     import asyncio
 
     store.run_on(asyncio.get_running_loop())
+
+
+def test_when_the_group_cannot_commit_every_caller_in_it_hears_so(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    conn = store.connect()
+    try:
+        first: Future[object] = Future()
+        second: Future[object] = Future()
+        # Ending the transaction inside a piece of work makes the group's own RELEASE fail.
+        sqlite_writer.commit(conn, [(lambda c: c.execute("COMMIT"), first), (lambda c: 1, second)])
+        assert isinstance(first.exception(), sqlite3.OperationalError)
+        assert isinstance(second.exception(), sqlite3.OperationalError)
+        assert not conn.in_transaction
+    finally:
+        conn.close()
+        store.close()
+
+
+@pytest.mark.parametrize(
+    ("raised", "message"),
+    [
+        (sqlite3.OperationalError("disk I/O error"), "SQLite write failed: disk I/O error"),
+        (TimeoutError(), "SQLite write not confirmed in time"),
+    ],
+)
+def test_sqlite_errors_become_storage_unavailable(raised: Exception, message: str) -> None:
+    with pytest.raises(StorageUnavailable, match=message), sqlite_writer.storage_errors("write"):
+        raise raised

@@ -17,9 +17,12 @@ from typing import Any, TextIO
 
 from webhook_processor import codec
 from webhook_processor.bootstrap import (
+    DEFAULT_BASE_URL,
+    SQUARE_URL_ENV,
     LocalConfig,
     build_local,
     default_data_dir,
+    local_providers,
     local_secrets,
     open_local_store,
 )
@@ -31,7 +34,7 @@ from webhook_processor.providers import default_providers
 from webhook_processor.providers.base import Sample
 from webhook_processor.storage.base import LocalStore
 
-DEFAULT_URL = "http://127.0.0.1:8080"
+DEFAULT_URL = DEFAULT_BASE_URL
 Command = Callable[[argparse.Namespace], int]
 
 
@@ -74,7 +77,9 @@ def _parser() -> argparse.ArgumentParser:
         help="run the processor: POST /webhooks/{provider}, GET /healthz",
         description="Run the local processor. Providers: " + ", ".join(providers) + ". "
         "Secrets come from WEBHOOK_SECRET_<PROVIDER> or are generated into "
-        "<data-dir>/secrets.json on first run.",
+        "<data-dir>/secrets.json on first run; a value may list several active secrets, "
+        "comma-separated, while one is rotated. Square signs its notification URL: "
+        f"${SQUARE_URL_ENV}, or this server's own /webhooks/square.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8080, help="port (default 8080)")
@@ -125,6 +130,12 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("--status", default="succeeded", help="payment status (default succeeded)")
     send.add_argument("--event-id", help="provider event id (default: a new random id)")
     send.add_argument("--file", type=Path, help="send this file's bytes as the body instead")
+    send.add_argument(
+        "--items",
+        type=_positive_int,
+        default=1,
+        help="events in one delivery, for providers that batch (adyen; default 1)",
+    )
     send.set_defaults(command=_send)
 
     for name, handler, text in (
@@ -149,13 +160,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return int(text)
 
 
 def _port(text: str) -> int:
@@ -197,6 +204,7 @@ def _serve(args: argparse.Namespace) -> int:
         subscribers=tuple(args.subscriber),
         max_body_bytes=args.max_body_bytes,
         max_attempts=args.max_attempts,
+        base_url=f"http://{args.host}:{args.port}",
     )
     processor = build_local(config)
     generated = processor.secrets.ensure(processor.providers)
@@ -212,7 +220,12 @@ def _serve(args: argparse.Namespace) -> int:
         + (f" (generated for {', '.join(generated)})" if generated else "")
         + "; WEBHOOK_SECRET_<PROVIDER> overrides"
     )
-    print("  try:         webhook-processor send stripe --amount 19.99 --currency USD", flush=True)
+    print(f"  square URL:  {config.square_url} (signed by Square; {SQUARE_URL_ENV} overrides)")
+    print(
+        f"  try:         webhook-processor send {{{','.join(processor.providers)}}} "
+        "--amount 19.99 --currency USD",
+        flush=True,
+    )
     uvicorn.run(
         create_app(processor),
         host=args.host,
@@ -227,14 +240,24 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _send(args: argparse.Namespace) -> int:
-    provider = default_providers()[args.provider]
-    secret = local_secrets(LocalConfig(data_dir=args.data_dir)).get(provider.name)
+    config = LocalConfig(data_dir=args.data_dir, base_url=args.url)
+    provider = local_providers(config)[args.provider]
+    if args.items != 1 and not provider.batches:
+        batching = ", ".join(name for name, p in local_providers(config).items() if p.batches)
+        print(
+            f"error: {provider.name} delivers one event per request; --items is for {batching}",
+            file=sys.stderr,
+        )
+        return 2
+    # The current secret: the first of the active ones.
+    secret = local_secrets(config).active(provider.name)[0]
     now = utc_now()
     event_id = args.event_id or provider.event_id_prefix + secrets.token_hex(12)
     if args.file is not None:
         body = args.file.read_bytes()
     else:
-        body = provider.sample(Sample(event_id, args.amount, args.currency, args.status, now))
+        spec = Sample(event_id, args.amount, args.currency, args.status, now, args.items)
+        body = provider.sample(spec)
     signed = provider.sign(body, secret, now, event_id)
     body = signed.body
     headers = {"Content-Type": "application/json", **signed.headers}

@@ -1,7 +1,10 @@
 """The publisher function: the table's stream (the outbox) to the sink bootstrap chose (SNS).
 
-Each INSERT record's NEW_IMAGE is rebuilt into the event and published as the same envelope the
-local sinks write.
+Every new version of a transaction item (an INSERT or MODIFY record) announces one stored event
+and what it did to its transaction: its NEW_IMAGE is rebuilt into that event and published as
+the same envelope the local sinks write. The records of one item are ordered in the stream, so
+subscribers get a transaction's updates in the order they were applied. Event items' own
+records are not publications.
 
 Partial batch failures: a stream shard is an ordered log, and Lambda retries a batch from the
 LOWEST sequence number reported failed. So the batch stops at the first failure and reports
@@ -23,7 +26,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from webhook_processor.bootstrap import AwsConfig, build_publisher
 from webhook_processor.entrypoints.observability import Handler, instrument, logger, metrics
-from webhook_processor.storage.dynamodb import deserialize, from_item
+from webhook_processor.storage.dynamodb import deserialize, published_event
 
 if TYPE_CHECKING:
     from webhook_processor.model import PaymentEvent
@@ -41,20 +44,22 @@ def create_handler(build: Callable[[], Sink]) -> Handler:
         events: list[PaymentEvent] = []
         failure: tuple[str, str] | None = None
         for record in event.get("Records", []):
-            if record.get("eventName") != "INSERT":
-                continue  # the store never updates or deletes; nothing else is an event
+            if record.get("eventName") not in ("INSERT", "MODIFY"):
+                continue  # the store never deletes
             sequence = record["dynamodb"]["SequenceNumber"]
             try:
-                events.append(from_item(deserialize(record["dynamodb"]["NewImage"])))
+                announced = published_event(deserialize(record["dynamodb"]["NewImage"]))
             except (KeyError, ValueError) as exc:
                 failure = (sequence, f"cannot read the stored event: {exc}")
                 break  # later records go out with the retry, which starts here
-            sequences.append(sequence)
+            if announced is not None:
+                events.append(announced)
+                sequences.append(sequence)
         not_taken = sink().publish_batch(events) if events else {}
         published = 0
-        for sequence, published_event in zip(sequences, events, strict=True):
-            if published_event.key in not_taken:
-                failure = (sequence, not_taken[published_event.key])
+        for sequence, sent in zip(sequences, events, strict=True):
+            if sent.key in not_taken:
+                failure = (sequence, not_taken[sent.key])
                 break
             published += 1
         metrics.add_metric(name="Published", unit=MetricUnit.Count, value=published)

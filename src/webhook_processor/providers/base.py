@@ -6,13 +6,19 @@ typed error out. It verifies the signature on the raw bytes BEFORE it parses any
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from webhook_processor.errors import InvalidPayload, SignatureInvalid
+from webhook_processor.errors import (
+    InvalidPayload,
+    SecretUnavailable,
+    SignatureInvalid,
+    SignatureMismatch,
+)
+from webhook_processor.limits import MAX_ACTIVE_SECRETS
 from webhook_processor.model import Outcome, PaymentEvent, Reply, WebhookRequest
 
 #: How far a signed timestamp may be from our clock, either way (Stripe and Svix use 5 minutes).
@@ -31,9 +37,16 @@ class Provider(Protocol):
     name: str
     #: How the provider's event ids start; ``send`` makes new ones as prefix + random hex.
     event_id_prefix: str = "evt_"
+    #: Whether one delivery may carry several events (Adyen's batches); ``send --items``.
+    batches: bool = False
 
     def parse(self, request: WebhookRequest, secret: str, now: datetime) -> list[PaymentEvent]:
-        """Verify ``request`` and return its events (empty: authentic but not a payment event)."""
+        """Verify ``request`` and return its events (empty: authentic but not a payment event).
+
+        A MAC that does not match ``secret`` raises :class:`SignatureMismatch`, so that
+        :func:`parse_signed` can try the provider's next active secret; every other signature
+        failure raises :class:`SignatureInvalid`.
+        """
         ...
 
     def sign(self, body: bytes, secret: str, now: datetime, message_id: str) -> Signed:
@@ -74,6 +87,39 @@ class Sample:
     currency: str
     status: str
     created: datetime
+    #: Events in the one delivery, for providers that batch (``batches``).
+    items: int = 1
+    #: The transaction the event belongs to (a refund of an earlier payment, say); None: a new
+    #: transaction, named after the event.
+    transaction_id: str | None = None
+
+
+def parse_signed(
+    provider: Provider, request: WebhookRequest, secrets: Sequence[str], now: datetime
+) -> list[PaymentEvent]:
+    """Parse ``request`` with the first of the provider's active ``secrets`` that verifies it.
+
+    Secret rotation, for every provider alike: while a secret is rolled, both the old and the
+    new one are active and a delivery signed with either passes. Only a MAC mismatch moves on
+    to the next secret (a missing header or a stale timestamp is the same under any secret),
+    and the number of secrets is bounded, so a request costs at most
+    :data:`~webhook_processor.limits.MAX_ACTIVE_SECRETS` verifications.
+    """
+    if not secrets:
+        raise SecretUnavailable(f"no active secret for {provider.name}")
+    if len(secrets) > MAX_ACTIVE_SECRETS:
+        raise SecretUnavailable(
+            f"{provider.name} has {len(secrets)} active secrets; at most {MAX_ACTIVE_SECRETS}"
+        )
+    mismatches: list[SignatureMismatch] = []
+    for secret in secrets:
+        try:
+            return provider.parse(request, secret, now)
+        except SignatureMismatch as mismatch:
+            mismatches.append(mismatch)
+    if len(mismatches) == 1:
+        raise mismatches[0]
+    raise SignatureMismatch(f"{mismatches[0].detail} (under any of {len(secrets)} active secrets)")
 
 
 def check_timestamp(seconds: int, now: datetime, tolerance: int) -> None:
@@ -137,6 +183,21 @@ def optional_object(obj: Mapping[str, Any], key: str, where: str = "body") -> di
 
 #: The last second a ``datetime`` can hold (9999-12-31T23:59:59Z).
 MAX_UNIX_SECONDS = 253_402_300_799
+
+
+def from_rfc3339(value: object, where: str, default: datetime) -> datetime:
+    """An RFC 3339 / ISO 8601 timestamp (``2020-02-06T21:27:34.308Z``), or ``default`` if absent."""
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise InvalidPayload(f"{where} must be an RFC 3339 timestamp string")
+    try:
+        parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is None:
+            raise InvalidPayload(f"{where} {value[:40]!r} has no UTC offset")
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:  # Overflow: a year 9999 moved past UTC's range
+        raise InvalidPayload(f"{where} {value[:40]!r} is not an RFC 3339 timestamp") from exc
 
 
 def from_unix(seconds: object, where: str) -> datetime:

@@ -31,13 +31,17 @@ from webhook_processor.providers.base import (
     require_str,
 )
 
-#: The words senders use for each normalised status.
+#: The words senders use for each normalised status (the status names themselves included).
 STATUS_WORDS: Final = {
-    **dict.fromkeys(["pending", "processing", "authorized", "requires_action"], "pending"),
+    **dict.fromkeys(["pending", "processing", "requires_action", "created"], "pending"),
+    **dict.fromkeys(["authorized", "authorised", "requires_capture", "approved"], "authorized"),
     **dict.fromkeys(["succeeded", "success", "completed", "captured", "paid"], "succeeded"),
     **dict.fromkeys(["failed", "failure", "declined", "error"], "failed"),
-    **dict.fromkeys(["canceled", "cancelled", "voided"], "canceled"),
-    "refunded": "refunded",
+    **dict.fromkeys(["canceled", "cancelled", "voided", "expired"], "canceled"),
+    **dict.fromkeys(["refunded", "refund"], "refunded"),
+    **dict.fromkeys(["disputed", "dispute", "chargeback"], "disputed"),
+    **dict.fromkeys(["dispute_won", "chargeback_reversed"], "dispute_won"),
+    **dict.fromkeys(["dispute_lost"], "dispute_lost"),
 }
 
 
@@ -88,6 +92,7 @@ class GenericProvider(Provider):
             customer_id=optional_str(body, "customer_id"),
             payment_method=optional_str(body, "payment_method"),
             metadata=_metadata(body),
+            refund_id=optional_str(body, "refund_id"),
             occurred_at=received_at,
             received_at=received_at,
         )
@@ -99,7 +104,8 @@ class GenericProvider(Provider):
         return codec.dumps(
             {
                 "event_id": spec.event_id,
-                "transaction_id": f"txn_{spec.event_id.removeprefix('msg_')}",
+                "transaction_id": spec.transaction_id
+                or f"txn_{spec.event_id.removeprefix('msg_')}",
                 "provider": "generic",
                 "amount": parse_amount(spec.amount, spec.currency),
                 "currency": spec.currency.upper(),

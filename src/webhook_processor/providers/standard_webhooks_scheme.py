@@ -16,7 +16,7 @@ import hmac
 import secrets
 from datetime import datetime
 
-from webhook_processor.errors import SecretUnavailable, SignatureInvalid
+from webhook_processor.errors import SecretUnavailable, SignatureMismatch
 from webhook_processor.model import WebhookRequest
 from webhook_processor.providers.base import (
     DEFAULT_TOLERANCE_SECONDS,
@@ -68,7 +68,7 @@ def verify(
         # Keep comparing after a match so timing does not reveal which entry matched.
         matched |= hmac.compare_digest(expected, candidate)
     if not matched:
-        raise SignatureInvalid("webhook-signature does not match the body (no valid v1 entry)")
+        raise SignatureMismatch("webhook-signature does not match the body (no valid v1 entry)")
     # After the MAC: an attacker cannot learn our clock window without a valid signature.
     check_timestamp(timestamp, now, tolerance)
     return message_id

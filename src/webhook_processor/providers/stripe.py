@@ -4,9 +4,10 @@ The HMAC key is the UTF-8 bytes of the whole ``whsec_...`` secret (unlike Standa
 is not base64-decoded). Any ``v1`` entry may match: Stripe sends one per active secret while a
 secret is rolled. Amounts are integer minor units.
 
-``payment_intent.*`` and ``charge.*`` events are normalised; the transaction is the
-PaymentIntent, so a payment's intent and charge events list together. Other authentic events are
-acknowledged and ignored: refusing them would make Stripe retry them for three days.
+``payment_intent.*``, ``charge.*``, ``charge.dispute.*`` and ``refund.created`` events are
+normalised (see :data:`EVENT_STATUS`); the transaction is the PaymentIntent, so a payment's
+intent, charge, refund and dispute events list together. Other authentic events are acknowledged
+and ignored: refusing them would make Stripe retry them for three days.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from webhook_processor import codec
-from webhook_processor.errors import InvalidPayload, SignatureInvalid
+from webhook_processor.errors import InvalidPayload, SignatureInvalid, SignatureMismatch
 from webhook_processor.model import PaymentEvent, PaymentStatus, WebhookRequest
 from webhook_processor.money import from_minor_units, to_minor_units
 from webhook_processor.providers.base import (
@@ -40,34 +41,56 @@ from webhook_processor.providers.base import (
 #: (ISK and UGX in hundredths although ISO has none; MGA in whole ariary).
 STRIPE_EXPONENTS: Final = {"ISK": 2, "UGX": 2, "MGA": 0}
 
-_PENDING, _SUCCEEDED, _FAILED = PaymentStatus.PENDING, PaymentStatus.SUCCEEDED, PaymentStatus.FAILED
-_CANCELED, _REFUNDED = PaymentStatus.CANCELED, PaymentStatus.REFUNDED
+_S = PaymentStatus
 
 #: Event type -> normalised status. Types not listed here are acknowledged and ignored.
 EVENT_STATUS: Final = {
-    "payment_intent.created": _PENDING,
-    "payment_intent.processing": _PENDING,
-    "payment_intent.requires_action": _PENDING,
-    "payment_intent.amount_capturable_updated": _PENDING,
-    "payment_intent.partially_funded": _PENDING,
-    "payment_intent.succeeded": _SUCCEEDED,
-    "payment_intent.payment_failed": _FAILED,
-    "payment_intent.canceled": _CANCELED,
-    "charge.pending": _PENDING,
-    "charge.succeeded": _SUCCEEDED,
-    "charge.captured": _SUCCEEDED,
-    "charge.failed": _FAILED,
-    "charge.expired": _CANCELED,
-    "charge.refunded": _REFUNDED,
+    "payment_intent.created": _S.PENDING,
+    "payment_intent.processing": _S.PENDING,
+    "payment_intent.requires_action": _S.PENDING,
+    "payment_intent.partially_funded": _S.PENDING,
+    "payment_intent.amount_capturable_updated": _S.AUTHORIZED,
+    "payment_intent.succeeded": _S.SUCCEEDED,
+    "payment_intent.payment_failed": _S.FAILED,
+    "payment_intent.canceled": _S.CANCELED,
+    "charge.pending": _S.PENDING,
+    # An uncaptured charge (``captured: false``) has only been authorized: see _status.
+    "charge.succeeded": _S.SUCCEEDED,
+    "charge.captured": _S.SUCCEEDED,
+    "charge.failed": _S.FAILED,
+    "charge.expired": _S.CANCELED,
+    # One event per refund, with that refund's own amount. ``charge.refunded`` is ignored on
+    # purpose: its charge carries only ``amount_refunded``, the running total, and taking both
+    # would count every refund twice.
+    "refund.created": _S.REFUNDED,
+    "charge.dispute.created": _S.DISPUTED,
+    "charge.dispute.updated": _S.DISPUTED,
+    "charge.dispute.funds_withdrawn": _S.DISPUTED,
+    "charge.dispute.funds_reinstated": _S.DISPUTE_WON,
+    # Its outcome is the dispute's status: see DISPUTE_OUTCOMES.
+    "charge.dispute.closed": _S.DISPUTED,
+}
+
+#: A closed dispute's ``status`` -> its outcome (``warning_closed``: an inquiry that never became
+#: a chargeback; ``prevented``: stopped before it was filed; the money stayed either way).
+DISPUTE_OUTCOMES: Final = {
+    "won": _S.DISPUTE_WON,
+    "warning_closed": _S.DISPUTE_WON,
+    "prevented": _S.DISPUTE_WON,
+    "lost": _S.DISPUTE_LOST,
 }
 
 #: The sample status a person asks for -> the event ``send`` builds and its object's status.
 SAMPLE_EVENTS: Final = {
     "succeeded": ("payment_intent.succeeded", "succeeded"),
+    "authorized": ("payment_intent.amount_capturable_updated", "requires_capture"),
     "failed": ("payment_intent.payment_failed", "requires_payment_method"),
     "canceled": ("payment_intent.canceled", "canceled"),
     "pending": ("payment_intent.processing", "processing"),
-    "refunded": ("charge.refunded", "succeeded"),
+    "refunded": ("refund.created", "succeeded"),
+    "disputed": ("charge.dispute.created", "needs_response"),
+    "dispute_won": ("charge.dispute.closed", "won"),
+    "dispute_lost": ("charge.dispute.closed", "lost"),
 }
 
 
@@ -83,32 +106,31 @@ class StripeProvider(Provider):
         self._verify(request, secret, now)
         event = codec.loads_object(request.body)
         event_type = require_str(event, "type")
-        status = EVENT_STATUS.get(event_type)
         event_id = require_str(event, "id")
-        if status is None:
+        if event_type not in EVENT_STATUS:
             return []
         obj = require_object(require_object(event, "data"), "object", "body.data")
         where = "body.data.object"
         currency = require_str(obj, "currency", where).upper()
-        units = obj.get("amount_refunded" if status is _REFUNDED else "amount")
-        if event_type.startswith("charge."):
-            transaction_id = optional_str(obj, "payment_intent", where) or require_str(
-                obj, "id", where
-            )
-        else:
-            transaction_id = require_str(obj, "id", where)
         return [
             PaymentEvent(
                 provider=self.name,
                 event_id=event_id,
-                transaction_id=transaction_id,
+                transaction_id=_transaction_id(event_type, obj, where),
                 event_type=event_type,
-                amount=from_minor_units(units, currency, STRIPE_EXPONENTS.get(currency)),
+                # The object's own amount: a refund's is that refund's, a dispute's the amount
+                # disputed, a payment's the amount asked.
+                amount=from_minor_units(
+                    obj.get("amount"), currency, STRIPE_EXPONENTS.get(currency)
+                ),
                 currency=currency,
-                status=status,
+                status=_status(event_type, obj),
                 customer_id=_id_of(obj.get("customer"), f"{where}.customer"),
                 payment_method=_id_of(obj.get("payment_method"), f"{where}.payment_method"),
                 metadata=optional_object(obj, "metadata", where),
+                refund_id=require_str(obj, "id", where)
+                if event_type.startswith("refund.")
+                else None,
                 occurred_at=from_unix(event.get("created"), "body.created"),
                 received_at=request.received_at,
             )
@@ -132,7 +154,7 @@ class StripeProvider(Provider):
         for candidate in candidates:
             matched |= hmac.compare_digest(expected, candidate.encode("ascii", "replace"))
         if not matched:
-            raise SignatureInvalid("Stripe-Signature does not match the body (no valid v1 entry)")
+            raise SignatureMismatch("Stripe-Signature does not match the body (no valid v1 entry)")
         check_timestamp(timestamp, now, self._tolerance)
 
     def sign(self, body: bytes, secret: str, now: datetime, message_id: str) -> Signed:
@@ -147,28 +169,20 @@ class StripeProvider(Provider):
         currency = spec.currency.upper()
         units = to_minor_units(spec.amount, currency, STRIPE_EXPONENTS.get(currency))
         suffix = spec.event_id.removeprefix("evt_")
-        obj: dict[str, Any]
-        if event_type.startswith("charge."):
-            obj = {
-                "id": f"ch_{suffix}",
-                "object": "charge",
-                "amount": units,
-                "amount_refunded": units,
-                "payment_intent": f"pi_{suffix}",
-                "refunded": True,
-                "status": object_status,
-            }
+        intent = spec.transaction_id or f"pi_{suffix}"
+        charge = f"ch_{intent.removeprefix('pi_')}"
+        obj: dict[str, Any] = {"amount": units, "currency": currency.lower()}
+        if event_type.startswith("refund."):
+            obj |= {"id": f"re_{suffix}", "object": "refund", "charge": charge}
+            obj |= {"payment_intent": intent, "reason": "requested_by_customer"}
+        elif event_type.startswith("charge.dispute."):
+            obj |= {"id": f"dp_{suffix}", "object": "dispute", "charge": charge}
+            obj |= {"payment_intent": intent, "reason": "fraudulent"}
         else:
-            obj = {
-                "id": f"pi_{suffix}",
-                "object": "payment_intent",
-                "amount": units,
-                "status": object_status,
-            }
+            obj |= {"id": intent, "object": "payment_intent"}
+            obj |= {"customer": "cus_local", "payment_method": "pm_card_visa"}
         obj |= {
-            "currency": currency.lower(),
-            "customer": "cus_local",
-            "payment_method": "pm_card_visa",
+            "status": object_status,
             "metadata": {"source": "webhook-processor send"},
             "livemode": False,
         }
@@ -192,6 +206,30 @@ class StripeProvider(Provider):
 def _signature(secret: str, timestamp: str, body: bytes) -> bytes:
     mac = hmac.new(secret.encode("utf-8"), timestamp.encode("ascii") + b"." + body, hashlib.sha256)
     return mac.hexdigest().encode("ascii")
+
+
+def _status(event_type: str, obj: dict[str, Any]) -> PaymentStatus:
+    if event_type == "charge.succeeded" and obj.get("captured") is False:
+        return PaymentStatus.AUTHORIZED
+    if event_type == "charge.dispute.closed":
+        return DISPUTE_OUTCOMES.get(str(obj.get("status")), PaymentStatus.DISPUTED)
+    return EVENT_STATUS[event_type]
+
+
+def _transaction_id(event_type: str, obj: dict[str, Any], where: str) -> str:
+    """The PaymentIntent, so that a payment's intent, charge, refund and dispute events list
+    together; a charge made without one (the Charges API) is its own transaction."""
+    if event_type.startswith("payment_intent."):
+        return require_str(obj, "id", where)
+    intent = optional_str(obj, "payment_intent", where)
+    if intent:
+        return intent
+    if event_type.startswith("charge.") and not event_type.startswith("charge.dispute."):
+        return require_str(obj, "id", where)
+    charge = _id_of(obj.get("charge"), f"{where}.charge")
+    if not charge:
+        raise InvalidPayload(f"{where} names neither a payment_intent nor a charge")
+    return charge
 
 
 def _id_of(value: object, where: str) -> str | None:

@@ -5,10 +5,16 @@ Every sink (the JSON Lines file, HTTP subscribers, SNS) publishes these same byt
     {"event_id": "evt_1", "transaction_id": "pi_1", "event_type": "payment_processed",
      "timestamp": "2026-11-28T21:00:00.000000+00:00",
      "data": {"transaction_id": "pi_1", "timestamp": "...", "provider": "stripe",
-              "amount": 19.99, "currency": "USD", "status": "succeeded", ...}}
+              "amount": 19.99, "currency": "USD", "status": "succeeded", ...},
+     "transaction": {"status": "partially_refunded", "previous_status": "succeeded",
+                     "late": false, "amount": 19.99, "refunded": 5.00, "currency": "USD",
+                     "version": 2}}
 
 ``amount`` is a JSON number whose text is the stored decimal: float consumers read the same
-value as before, decimal consumers read it exactly.
+value as before, decimal consumers read it exactly. ``data`` is what the event said;
+``transaction`` is where its transaction stands after it (:class:`TransactionUpdate`), so a
+subscriber need not solve the ordering of events itself: a ``late`` event changed nothing, and
+an update whose ``version`` is not above the last one seen can be dropped.
 """
 
 from __future__ import annotations
@@ -16,28 +22,32 @@ from __future__ import annotations
 from typing import Any, Final
 
 from webhook_processor import codec
-from webhook_processor.model import PaymentEvent
+from webhook_processor.model import PaymentEvent, TransactionUpdate
 
 EVENT_TYPE: Final = "payment_processed"
 
 
 def envelope(event: PaymentEvent) -> dict[str, Any]:
-    """The envelope as a dict (amount stays a Decimal)."""
+    """The envelope as a dict (amounts stay Decimals)."""
     head = _head(event)
-    return {**head, "data": {**head["data"], "amount": event.amount, **_tail(event)}}
+    data = {**head["data"], "amount": event.amount, **_tail(event)}
+    return {**head, "data": data, **_transaction(event.transaction)}
 
 
 def encode(event: PaymentEvent) -> bytes:
     """The envelope as the UTF-8 JSON bytes every sink publishes.
 
-    Written as the two parts around the amount, each by :func:`codec.dumps`, which hands a part
-    without a ``Decimal`` to the standard library's C encoder: the amount is the only decimal
-    of most envelopes, and encoding is most of what publishing an event costs.
+    Written as the parts around the event's amount, each by :func:`codec.dumps`, which hands a
+    part without a ``Decimal`` to the standard library's C encoder: encoding is most of what
+    publishing an event costs, and the amounts are the envelope's only decimals.
     """
     head = codec.dumps(_head(event))  # ends with the "}}" that close data and the envelope
-    tail = codec.dumps(_tail(event))
-    amount = codec.dumps(event.amount)
-    return f'{head[:-2]},"amount":{amount},{tail[1:]}}}'.encode()
+    tail = codec.dumps(_tail(event))  # ends with the "}" that closes data
+    text = f'{head[:-2]},"amount":{codec.dumps(event.amount)},{tail[1:]}'
+    transaction = _transaction(event.transaction)
+    if transaction:
+        text += "," + codec.dumps(transaction)[1:-1]
+    return (text + "}").encode()
 
 
 def _head(event: PaymentEvent) -> dict[str, Any]:
@@ -52,6 +62,22 @@ def _head(event: PaymentEvent) -> dict[str, Any]:
             "provider": event.provider,
             "provider_event_type": event.event_type,
         },
+    }
+
+
+def _transaction(update: TransactionUpdate | None) -> dict[str, Any]:
+    if update is None:
+        return {}
+    return {
+        "transaction": {
+            "status": update.status,
+            "previous_status": update.previous_status,
+            "late": update.late,
+            "amount": update.amount,
+            "refunded": update.refunded,
+            "currency": update.currency,
+            "version": update.version,
+        }
     }
 
 

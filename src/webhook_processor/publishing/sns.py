@@ -24,16 +24,17 @@ if TYPE_CHECKING:
 
 
 def message_attributes(event: PaymentEvent) -> dict[str, MessageAttributeValueTypeDef]:
-    """The attributes subscribers can use in SNS filter policies."""
-    return {
-        name: {"DataType": "String", "StringValue": value}
-        for name, value in (
-            ("provider", event.provider),
-            ("event_type", event.event_type),
-            ("status", event.status),
-            ("currency", event.currency),
-        )
-    }
+    """The attributes subscribers can use in SNS filter policies: the event's, and where its
+    transaction now stands (``transaction_status``: subscribe to "became refunded")."""
+    attributes = [
+        ("provider", event.provider),
+        ("event_type", event.event_type),
+        ("status", event.status),
+        ("currency", event.currency),
+    ]
+    if event.transaction is not None:
+        attributes.append(("transaction_status", event.transaction.status))
+    return {name: {"DataType": "String", "StringValue": value} for name, value in attributes}
 
 
 class SnsSink(Sink):

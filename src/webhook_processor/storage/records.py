@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from webhook_processor import codec
-from webhook_processor.model import PaymentEvent
+from webhook_processor.model import PaymentEvent, TransactionStatus, TransactionUpdate
 
 
 class Record(Protocol):
@@ -45,7 +45,54 @@ def to_record(event: PaymentEvent) -> dict[str, Any]:
         "metadata": codec.dumps(dict(event.metadata)),
         "occurred_at": iso(event.occurred_at),
         "received_at": iso(event.received_at),
+        "sequence": event.sequence,
+        "refund_id": event.refund_id,
+        **update_to_record(event.transaction),
     }
+
+
+#: The columns of a :class:`TransactionUpdate` beside an event, prefixed so they cannot be
+#: mistaken for the event's own amount, status or currency.
+UPDATE_COLUMNS: Final = (
+    "txn_status",
+    "txn_previous_status",
+    "txn_late",
+    "txn_amount",
+    "txn_refunded",
+    "txn_currency",
+    "txn_version",
+)
+
+
+def update_to_record(update: TransactionUpdate | None) -> dict[str, Any]:
+    """The update's fields as plain values; all ``None`` before the event was applied."""
+    if update is None:
+        return dict.fromkeys(UPDATE_COLUMNS)
+    return {
+        "txn_status": update.status,
+        "txn_previous_status": update.previous_status,
+        "txn_late": update.late,
+        "txn_amount": update.amount,
+        "txn_refunded": update.refunded,
+        "txn_currency": update.currency,
+        "txn_version": update.version,
+    }
+
+
+def update_from_record(record: Record) -> TransactionUpdate | None:
+    """Inverse of :func:`update_to_record`."""
+    if _optional(record, "txn_status") is None:
+        return None
+    previous = _optional(record, "txn_previous_status")
+    return TransactionUpdate(
+        status=TransactionStatus(record["txn_status"]),
+        previous_status=None if previous is None else TransactionStatus(previous),
+        late=bool(record["txn_late"]),
+        amount=Decimal(record["txn_amount"]),
+        refunded=Decimal(record["txn_refunded"]),
+        currency=record["txn_currency"],
+        version=int(record["txn_version"]),
+    )
 
 
 def from_record(record: Record) -> PaymentEvent:
@@ -63,9 +110,17 @@ def from_record(record: Record) -> PaymentEvent:
         metadata=codec.loads_stored(record["metadata"]),
         occurred_at=datetime.fromisoformat(record["occurred_at"]),
         received_at=datetime.fromisoformat(record["received_at"]),
+        sequence=_optional_int(record, "sequence"),
+        refund_id=_optional(record, "refund_id"),
+        transaction=update_from_record(record),
     )
 
 
-def _optional(record: Record, name: str) -> str | None:
+def _optional(record: Record, name: str) -> Any:
     # sqlite3.Row has no .get(), and "in" looks at its values: ask its names.
     return record[name] if name in record.keys() else None  # noqa: SIM118
+
+
+def _optional_int(record: Record, name: str) -> int | None:
+    value = _optional(record, name)
+    return None if value is None else int(value)

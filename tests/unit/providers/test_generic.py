@@ -17,6 +17,7 @@ from tests.builders import (
     signed,
 )
 from webhook_processor.errors import SecretUnavailable, SignatureInvalid
+from webhook_processor.providers import standard_webhooks_scheme as scheme
 from webhook_processor.providers.generic import GenericProvider
 
 
@@ -61,3 +62,24 @@ def test_generic_bad_configured_secret_is_unavailable_not_a_client_error(secret:
     body, headers = signed("generic", encode(generic_body()))
     with pytest.raises(SecretUnavailable):
         GenericProvider().parse(request("generic", body, headers), secret, NOW)
+
+
+def test_the_standard_webhooks_librarys_published_vector_verifies() -> None:
+    """standard-webhooks libraries/python/tests/test_webhooks.py::test_sign_function."""
+    body = b'{"test": 2432232314}'
+    headers = {
+        "webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek",
+        "webhook-timestamp": "1614265330",
+        "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+    }
+    at = datetime.fromtimestamp(1614265330, UTC)
+    key = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    assert (
+        standardwebhooks.Webhook(key).sign("msg_p5jXN8AQM9LWM0D4loKWxJek", at, body.decode())
+        == (headers["webhook-signature"])
+    )
+    assert (
+        scheme.verify(request("generic", body, headers), key, at) == "msg_p5jXN8AQM9LWM0D4loKWxJek"
+    )
+    with pytest.raises(SignatureInvalid):
+        scheme.verify(request("generic", body.replace(b"2432", b"2433"), headers), key, at)

@@ -13,13 +13,15 @@ from tests.builders import (
     STRIPE_SECRET,
     encode,
     request,
+    sample_event,
+    sample_names,
     signed,
     stripe_event,
 )
-from webhook_processor.errors import InvalidPayload, SignatureInvalid
+from webhook_processor.errors import InvalidPayload, SignatureInvalid, SignatureMismatch
 from webhook_processor.model import PaymentEvent, PaymentStatus
 from webhook_processor.providers.base import Sample
-from webhook_processor.providers.stripe import StripeProvider
+from webhook_processor.providers.stripe import EVENT_STATUS, SAMPLE_EVENTS, StripeProvider
 
 
 def parse_stripe(event: dict[str, object]) -> list[PaymentEvent]:
@@ -63,24 +65,87 @@ def test_stripe_payment_intent_is_normalised() -> None:
     assert event.occurred_at == NOW - timedelta(seconds=5)
 
 
-def test_stripe_charge_belongs_to_its_payment_intent_and_refund_uses_refunded_amount() -> None:
+def test_stripe_charge_belongs_to_its_payment_intent() -> None:
     [event] = parse_stripe(
         stripe_event(
-            event_type="charge.refunded",
+            event_type="charge.succeeded",
             id="ch_1",
             object="charge",
             payment_intent="pi_9",
             amount=5000,
-            amount_refunded=1500,
             customer={"id": "cus_9", "object": "customer"},
         )
     )
-    assert (event.transaction_id, event.status, event.amount) == (
-        "pi_9",
-        "refunded",
-        Decimal("15.00"),
-    )
+    assert (event.transaction_id, event.status, event.amount) == ("pi_9", "succeeded", Decimal(50))
     assert event.customer_id == "cus_9"
+
+
+def test_stripe_refund_is_the_amount_of_that_refund_and_charge_refunded_is_ignored() -> None:
+    """charge.refunded carries only the running total (amount_refunded); refund.created, one
+    per refund, carries the refund's own amount, so refunds add up exactly."""
+    refund = stripe_event(
+        event_type="refund.created", id="re_1", object="refund", amount=1500, charge="ch_1"
+    )
+    refund["data"]["object"]["payment_intent"] = "pi_9"
+    [event] = parse_stripe(refund)
+    assert (event.transaction_id, event.status, event.amount) == ("pi_9", "refunded", Decimal(15))
+    running_total = stripe_event(
+        event_type="charge.refunded", id="ch_1", object="charge", amount=5000, amount_refunded=3000
+    )
+    assert parse_stripe(running_total) == []
+
+
+def test_stripe_refund_of_a_charge_without_an_intent_belongs_to_the_charge() -> None:
+    refund = stripe_event(event_type="refund.created", id="re_1", object="refund", charge="ch_7")
+    refund["data"]["object"]["payment_intent"] = None
+    [event] = parse_stripe(refund)
+    assert event.transaction_id == "ch_7"
+    del refund["data"]["object"]["charge"]
+    with pytest.raises(InvalidPayload, match="names neither a payment_intent nor a charge"):
+        parse_stripe(refund)
+
+
+#: Each documented sample (tests/events/stripe) and the status it normalises to; None: ignored.
+SAMPLE_STATUSES = {
+    "payment_intent.created": "pending",
+    "payment_intent.processing": "pending",
+    "payment_intent.requires_action": "pending",
+    "payment_intent.partially_funded": "pending",
+    "payment_intent.amount_capturable_updated": "authorized",
+    "payment_intent.succeeded": "succeeded",
+    "payment_intent.payment_failed": "failed",
+    "payment_intent.canceled": "canceled",
+    "charge.pending": "pending",
+    "charge.succeeded": "succeeded",
+    "charge.succeeded--uncaptured": "authorized",
+    "charge.captured": "succeeded",
+    "charge.failed": "failed",
+    "charge.expired": "canceled",
+    "refund.created": "refunded",
+    "charge.refunded": None,
+    "charge.dispute.created": "disputed",
+    "charge.dispute.updated": "disputed",
+    "charge.dispute.funds_withdrawn": "disputed",
+    "charge.dispute.funds_reinstated": "dispute_won",
+    "charge.dispute.closed": "dispute_won",
+    "charge.dispute.closed--lost": "dispute_lost",
+}
+
+
+def test_every_handled_stripe_event_type_has_a_documented_sample() -> None:
+    assert sorted(SAMPLE_STATUSES) == sample_names("stripe")
+    assert set(EVENT_STATUS) <= {name.split("--")[0] for name in SAMPLE_STATUSES}
+
+
+@pytest.mark.parametrize(("name", "status"), sorted(SAMPLE_STATUSES.items()))
+def test_stripe_documented_events_normalise_to_their_status(name: str, status: str | None) -> None:
+    body, headers = signed("stripe", sample_event("stripe", name))
+    events = StripeProvider().parse(request("stripe", body, headers), STRIPE_SECRET, NOW)
+    assert [event.status for event in events] == ([status] if status else [])
+    for event in events:
+        # One payment throughout the samples: every event lists under its PaymentIntent.
+        assert event.transaction_id == "pi_1PgafyB7WZ01zgkWSjxsAJo3"
+        assert event.amount == (Decimal("5.00") if status == "refunded" else Decimal("10.99"))
 
 
 def test_stripe_charge_without_payment_intent_is_its_own_transaction() -> None:
@@ -106,7 +171,7 @@ def test_stripe_event_without_id_is_invalid_even_if_ignored_type() -> None:
         parse_stripe(event)
 
 
-@pytest.mark.parametrize("status", ["succeeded", "failed", "canceled", "pending", "refunded"])
+@pytest.mark.parametrize("status", sorted(SAMPLE_EVENTS))
 def test_stripe_samples_parse_back_to_what_was_asked(status: str) -> None:
     provider = StripeProvider()
     body = provider.sample(Sample("evt_s", Decimal("12.34"), "EUR", status, NOW))
@@ -126,3 +191,24 @@ def test_stripe_samples_parse_back_to_what_was_asked(status: str) -> None:
 def test_stripe_sample_refuses_an_unknown_status() -> None:
     with pytest.raises(InvalidPayload, match="stripe samples have status"):
         StripeProvider().sample(Sample("evt_s", Decimal(1), "USD", "weird", NOW))
+
+
+def test_the_stripe_librarys_test_payload_verifies_when_the_library_signs_it() -> None:
+    """stripe-python tests/test_webhook.py: DUMMY_WEBHOOK_PAYLOAD and DUMMY_WEBHOOK_SECRET. The
+    signature passes; the payload itself (no type) is then refused as a bad payload, not 401."""
+    payload = (
+        '{\n  "id": "evt_test_webhook",\n  "object": "event",\n'
+        '  "data": { "object": { "id": "rdr_123", "object": "terminal.reader" } }\n}'
+    )
+    header = stripe.WebhookSignature.generate_signature_header(
+        payload, "whsec_test_secret", timestamp=int(NOW.timestamp())
+    )
+    headers = {"Stripe-Signature": header}
+    with pytest.raises(InvalidPayload, match=r"body\.type is missing"):
+        StripeProvider().parse(
+            request("stripe", payload.encode(), headers), "whsec_test_secret", NOW
+        )
+    with pytest.raises(SignatureMismatch):
+        StripeProvider().parse(
+            request("stripe", payload.encode(), headers), "whsec_test_secreT", NOW
+        )

@@ -1,0 +1,113 @@
+"""Where events and secrets rest: the table, the two topics, the dead-letter queue, the parameters.
+
+Every one is encrypted with the stack's key. The table's keys and index come from the
+application's own DynamoDB definition (``TABLE_KEYS``), so the store and the table cannot
+disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+import pulumi
+import pulumi_aws as aws
+
+from scope import Scope
+from webhook_processor.storage.dynamodb import TABLE_KEYS
+
+DLQ_RETENTION_SECONDS: Final = 14 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Data:
+    """The stores the functions read and write, and where the signing secrets are."""
+
+    #: Every event, stored once; its stream feeds the publisher.
+    table: aws.dynamodb.Table
+    #: What the publisher publishes each stored event to.
+    topic: aws.sns.Topic
+    #: What the alarms notify.
+    alarm_topic: aws.sns.Topic
+    #: Failed receiver invocations and publisher batches.
+    dead_letters: aws.sqs.Queue
+    #: One SecureString per configured signing secret, under ``secrets_path``.
+    parameters: list[aws.ssm.Parameter]
+    secrets_path: str
+
+
+def build_data(
+    scope: Scope, key: aws.kms.Key, signing_secrets: Mapping[str, pulumi.Input[str]]
+) -> Data:
+    """The stores, and a parameter for each provider in ``signing_secrets``."""
+    secrets_path = f"/webhook-processor/{scope.suffix}/secrets"
+    table = _table(scope, key)
+    topic = _topic(scope, key, "events")
+    alarm_topic = _topic(scope, key, "alarms")
+    dead_letters = aws.sqs.Queue(
+        scope.named("dlq"),
+        name=scope.named("dlq"),
+        message_retention_seconds=DLQ_RETENTION_SECONDS,
+        kms_master_key_id=key.arn,
+        kms_data_key_reuse_period_seconds=300,
+        tags=scope.tags("dlq"),
+        opts=scope.child(),
+    )
+    parameters = [
+        aws.ssm.Parameter(
+            scope.named(f"secret-{provider}"),
+            name=f"{secrets_path}/{provider}",
+            type="SecureString",
+            value=secret,
+            key_id=key.arn,
+            description=f"{provider} webhook signing secret",
+            tags=scope.tags(f"secret-{provider}"),
+            opts=scope.child(),
+        )
+        for provider, secret in sorted(signing_secrets.items())
+    ]
+    return Data(table, topic, alarm_topic, dead_letters, parameters, secrets_path)
+
+
+def _topic(scope: Scope, key: aws.kms.Key, role: str) -> aws.sns.Topic:
+    """An SNS topic encrypted with the stack's key."""
+    return aws.sns.Topic(
+        scope.named(role),
+        name=scope.named(role),
+        kms_master_key_id=key.arn,
+        tags=scope.tags(role),
+        opts=scope.child(),
+    )
+
+
+def _table(scope: Scope, key: aws.kms.Key) -> aws.dynamodb.Table:
+    [hash_key] = [k["AttributeName"] for k in TABLE_KEYS["KeySchema"] if k["KeyType"] == "HASH"]
+    return aws.dynamodb.Table(
+        scope.named("events"),
+        name=scope.named("events"),
+        billing_mode="PAY_PER_REQUEST",
+        hash_key=hash_key,
+        attributes=[
+            {"name": a["AttributeName"], "type": a["AttributeType"]}
+            for a in TABLE_KEYS["AttributeDefinitions"]
+        ],
+        global_secondary_indexes=[
+            {
+                "name": index["IndexName"],
+                "key_schemas": [
+                    {"attribute_name": k["AttributeName"], "key_type": k["KeyType"]}
+                    for k in index["KeySchema"]
+                ],
+                "projection_type": index["Projection"]["ProjectionType"],
+            }
+            for index in TABLE_KEYS["GlobalSecondaryIndexes"]
+        ],
+        stream_enabled=True,
+        stream_view_type="NEW_IMAGE",
+        point_in_time_recovery={"enabled": True},
+        server_side_encryption={"enabled": True, "kms_key_arn": key.arn},
+        deletion_protection_enabled=False,
+        tags=scope.tags("events"),
+        opts=scope.child(),
+    )

@@ -1,0 +1,58 @@
+"""Out-of-order scenarios with every provider's payloads, on both platforms: what each step
+answers and where the transaction stands after it."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from tests.aws import TABLE
+from tests.integration.test_lambda import Deployed, url_event
+from tests.scenarios import SCENARIOS, TRANSACTION, deliveries
+from webhook_processor.providers import default_providers
+from webhook_processor.storage.dynamodb import DynamoDBStore
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+@pytest.mark.parametrize("provider", sorted(default_providers()))
+def test_on_the_lambda_receiver(deployed: Deployed, provider: str, scenario: str) -> None:
+    expected = SCENARIOS[scenario]
+    store = DynamoDBStore(TABLE, deployed.session.client("dynamodb"))
+    seen = []
+    for delivery in deliveries(provider, expected):
+        status, _ = deployed.receive(url_event(provider, delivery.body, delivery.headers))
+        assert status == 200
+        state = store.transaction(provider, TRANSACTION)
+        assert state is not None
+        seen.append(state.status)
+    assert tuple(seen) == expected.statuses
+    assert state.refunded == Decimal(expected.refunded)
+    assert state.late_count == expected.late
+    assert state.event_count == len({d.event_id for d in deliveries(provider, expected)})
+
+
+def test_a_filter_policy_can_subscribe_to_became_refunded(deployed: Deployed) -> None:
+    sqs, sns = deployed.session.client("sqs"), deployed.session.client("sns")
+    url = sqs.create_queue(QueueName="refunds")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(
+        TopicArn=deployed.topic_arn,
+        Protocol="sqs",
+        Endpoint=arn,
+        Attributes={
+            "RawMessageDelivery": "true",
+            "FilterPolicy": json.dumps({"transaction_status": ["refunded"]}),
+        },
+    )
+    for delivery in deliveries("stripe", SCENARIOS["two partial refunds"]):
+        assert deployed.receive(url_event("stripe", delivery.body, delivery.headers))[0] == 200
+    assert deployed.publish(deployed.stream_records()) == {"batchItemFailures": []}
+    [message] = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    envelope = json.loads(message["Body"], parse_float=Decimal)
+    assert (envelope["event_id"], envelope["transaction"]["status"]) == ("evt_scn2", "refunded")
+    assert envelope["transaction"]["previous_status"] == "partially_refunded"
+    assert envelope["transaction"]["refunded"] == Decimal("10.00")
