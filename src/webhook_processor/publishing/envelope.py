@@ -81,11 +81,10 @@ def _transaction(update: TransactionUpdate | None) -> dict[str, Any]:
     }
 
 
+#: The event's fields that follow its amount in ``data``, in order, metadata last.
+_TAIL_FIELDS: Final = ("currency", "status", "customer_id", "payment_method")
+
+
 def _tail(event: PaymentEvent) -> dict[str, Any]:
-    return {
-        "currency": event.currency,
-        "status": event.status,
-        "customer_id": event.customer_id,
-        "payment_method": event.payment_method,
-        "metadata": dict(event.metadata),
-    }
+    fields = {name: getattr(event, name) for name in _TAIL_FIELDS}
+    return {**fields, "metadata": dict(event.metadata)}
