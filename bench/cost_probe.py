@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -23,7 +24,8 @@ from webhook_processor.bootstrap import AwsConfig, build_publisher, build_receiv
 from webhook_processor.entrypoints import lambda_handler, publisher_handler
 from webhook_processor.providers import default_providers
 from webhook_processor.providers.base import Sample
-from webhook_processor.storage.dynamodb import serialize, to_item
+from webhook_processor.storage.dynamodb import serialize, to_item, transaction_item
+from webhook_processor.transactions import apply
 
 SECRET = "whsec_bench_cost_0123456789abcdef"  # noqa: S105 - a benchmark fixture
 CALLS = 300
@@ -46,6 +48,8 @@ def _answer(request: Any, event_name: str, **_: Any) -> AWSResponse:
     operation = event_name.rsplit(".", 1)[-1]
     body = {
         "PutItem": b"{}",
+        "GetItem": b"{}",  # no item yet: the first event of its transaction
+        "TransactWriteItems": b"{}",
         "GetParameter": json.dumps(
             {"Parameter": {"Name": "x", "Type": "SecureString", "Value": SECRET, "Version": 1}}
         ).encode(),
@@ -98,7 +102,9 @@ def main() -> None:
             SECRET,
             now + timedelta(seconds=1),
         )[0]
-        items.append(to_item(parsed))
+        transition = apply(None, parsed)
+        stored = replace(parsed, transaction=transition.update)
+        items.append((to_item(stored), transaction_item(transition.after, stored)))
 
     def receive(n: int) -> None:
         assert receiver(events[n], context)["statusCode"] == 200
@@ -106,14 +112,15 @@ def main() -> None:
     def publish(n: int) -> None:
         record = {
             "eventName": "INSERT",
-            "dynamodb": {"SequenceNumber": str(n), "NewImage": serialize(items[n])},
+            "dynamodb": {"SequenceNumber": str(n), "NewImage": serialize(items[n][1])},
         }
         assert publisher({"Records": [record]}, context) == {"batchItemFailures": []}
 
     result = {
         "receiver_cpu_s": _cpu_per_call(receive, CALLS),
         "publisher_cpu_s": _cpu_per_call(publish, CALLS),
-        "item": items[0],
+        "event_item": items[0][0],
+        "transaction_item": items[0][1],
     }
     with open(sys.argv[1], "w") as out:
         json.dump(result, out, default=str)

@@ -3,8 +3,8 @@
 The floor is what no implementation can skip: HMAC-SHA256 over the body and
 ``json.loads(body, parse_float=Decimal)``. The hot path is ``Pipeline.receive`` on the in-memory
 store: verify + parse + normalise + insert + outbox entry. Each provider's own sample event is
-padded to about 2 KB (metadata, where it has some) and signed by the adapter; every call gets
-an event it has not seen, so every call stores one.
+padded to about 2 KB (its metadata, or a top-level field where it has none) and signed by the
+adapter; every call gets an event it has not seen, so every call stores one.
 """
 
 from __future__ import annotations
@@ -45,10 +45,13 @@ def _padded(provider: Provider, event_id: str) -> bytes:
         provider.sample(Sample(event_id, Decimal("19.99"), "USD", "succeeded", NOW)),
         parse_float=Decimal,
     )
-    metadata = _find_metadata(body)
+    # Metadata where the provider has some; else a top-level field, which adapters ignore.
+    padded = _find_metadata(body)
+    if padded is None:
+        padded = body
     n = 0
-    while metadata is not None and len(codec.dumps(body)) < SIZE:
-        metadata[f"note_{n}"] = "x" * 40
+    while len(codec.dumps(body)) < SIZE:
+        padded[f"note_{n}"] = "x" * 40
         n += 1
     return codec.dumps(body).encode()
 
