@@ -34,7 +34,8 @@ format: $(VENV)/.dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(VENV)/.dev  ## micro and load benchmarks, as ratios to a baseline measured in the same run
+bench: $(VENV)/.dev  ## load, hot path, cold start and cost, as ratios to baselines measured in the same run
+	command -v wrk >/dev/null || apt-get install -y wrk || (apt-get update && apt-get install -y wrk)
 	$(BIN)/python -m bench
 
 LAMBDA_PYTHON ?= 3.13

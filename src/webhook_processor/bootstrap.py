@@ -60,6 +60,8 @@ class LocalConfig:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_attempts: int = 5
     retry_base_delay: float = 1.0
+    #: How often a sink with dead letters of its own making is probed for recovery.
+    recovery_probe_seconds: float = 30.0
     #: Where the processor is reached: ``serve``'s own address, or ``send --url``.
     base_url: str = DEFAULT_BASE_URL
     #: The notification URL registered with Square; unset, the processor's own
@@ -132,6 +134,7 @@ def build_local(
         clock=clock,
         max_attempts=config.max_attempts,
         base_delay=config.retry_base_delay,
+        probe_interval=config.recovery_probe_seconds,
     )
     pipeline = Pipeline(
         providers,

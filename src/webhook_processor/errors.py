@@ -26,13 +26,29 @@ lives in one table at the edge (:mod:`webhook_processor.entrypoints.responses`).
 
 from __future__ import annotations
 
+from typing import Final
+
+#: Longest detail an error carries. Details quote what the sender sent (an amount, an id), and a
+#: response or log line must not grow with the body: a 99-byte body once produced a 1 GB answer.
+MAX_DETAIL_CHARS: Final = 300
+
+
+def truncate(text: str, limit: int = MAX_DETAIL_CHARS) -> str:
+    """``text`` in at most ``limit`` characters: a long middle (where a detail quotes the
+    sender's value) becomes an ellipsis, so the start and the explanation at the end remain."""
+    if len(text) <= limit:
+        return text
+    head = (limit - 1) * 2 // 3
+    return text[:head] + "\u2026" + text[len(text) - (limit - 1 - head) :]
+
 
 class WebhookError(Exception):
-    """Base class of every error the processor raises on purpose."""
+    """Base class of every error the processor raises on purpose; its detail is bounded."""
 
     code = "error"
 
     def __init__(self, detail: str) -> None:
+        detail = truncate(detail)
         super().__init__(detail)
         self.detail = detail
 

@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Final
 
 from webhook_processor.errors import InvalidAmount
+from webhook_processor.limits import MAX_NUMBER_CHARS, MAX_NUMBER_EXPONENT
 
 _CODES_BY_EXPONENT: Final = {
     0: "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF",
@@ -66,6 +67,10 @@ def parse_amount(value: object, currency: str) -> Decimal:
     if isinstance(value, bool) or value is None:
         raise InvalidAmount(f"amount must be a number, got {_kind(value)}")
     if isinstance(value, str):
+        if len(value) > MAX_NUMBER_CHARS:
+            raise InvalidAmount(
+                f"amount has {len(value)} characters; the limit is {MAX_NUMBER_CHARS}"
+            )
         if not _DECIMAL_TEXT.fullmatch(value):
             raise InvalidAmount(f"amount {value!r} is not a plain decimal number like '19.99'")
         amount = Decimal(value)
@@ -85,8 +90,13 @@ def from_minor_units(units: object, currency: str, exponent: int | None = None) 
     iso_exponent = currency_exponent(currency)
     if isinstance(units, bool) or not isinstance(units, int | Decimal):
         raise InvalidAmount(f"amount must be an integer number of minor units, got {_kind(units)}")
-    if isinstance(units, Decimal) and (not units.is_finite() or units != units.to_integral_value()):
-        raise InvalidAmount(f"amount must be an integer number of minor units, got {units}")
+    if isinstance(units, Decimal):
+        if not units.is_finite() or units.adjusted() > MAX_NUMBER_EXPONENT:
+            raise InvalidAmount(
+                f"amount must be a bounded integer number of minor units, got {units}"
+            )
+        if units != units.to_integral_value():
+            raise InvalidAmount(f"amount must be an integer number of minor units, got {units}")
     scale = iso_exponent if exponent is None else exponent
     return _checked(Decimal(units).scaleb(-scale), currency, iso_exponent)
 
@@ -110,18 +120,24 @@ def format_amount(amount: Decimal) -> str:
 
 
 def _checked(amount: Decimal, currency: str, exponent: int) -> Decimal:
+    # Error details quote the amount as its own short text (str), never in plain notation:
+    # ``1E-999999999`` written out in full is a gigabyte.
     if not amount.is_finite():
         raise InvalidAmount(f"amount must be finite, got {amount}")
     if amount.is_signed() and amount != 0:
-        raise InvalidAmount(f"amount must not be negative, got {format_amount(amount)}")
+        raise InvalidAmount(f"amount must not be negative, got {amount}")
     if amount > MAX_AMOUNT:
         raise InvalidAmount(f"amount is larger than the limit of {format_amount(MAX_AMOUNT)}")
+    if amount.adjusted() < -MAX_NUMBER_EXPONENT:
+        # Nonzero and tinier than any minor unit; quantizing an exponent this far out could
+        # overflow the context.
+        raise InvalidAmount(f"amount {amount} has more than {exponent} decimal places")
     quantum = Decimal(1).scaleb(-exponent)
     # Bounded above, so quantizing to at most 4 places fits the default 28-digit context.
     quantized = abs(amount).quantize(quantum)
     if quantized != amount:
         raise InvalidAmount(
-            f"amount {format_amount(amount)} has more than {exponent} decimal places, "
+            f"amount {amount} has more than {exponent} decimal places, "
             f"the most {currency.upper()} allows"
         )
     return quantized

@@ -14,12 +14,14 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 
+from webhook_processor import codec
 from webhook_processor.errors import (
     InvalidPayload,
     MethodNotAllowed,
     PayloadTooLarge,
     UnknownProvider,
     UnsupportedMediaType,
+    WebhookError,
 )
 from webhook_processor.limits import DEFAULT_MAX_BODY_BYTES, MAX_ID_LENGTH
 from webhook_processor.model import Disposition, Outcome, PaymentEvent, WebhookRequest, utc_now
@@ -27,6 +29,17 @@ from webhook_processor.providers.base import Provider, parse_signed
 from webhook_processor.storage.base import EventStore
 
 log = logging.getLogger(__name__)
+
+#: What reading hostile input can raise in an adapter besides its own errors: values of the
+#: wrong type or range, arithmetic on them, text that is not Unicode, nesting that is too deep.
+_INPUT_ERRORS = (
+    ArithmeticError,
+    LookupError,
+    RecursionError,
+    TypeError,
+    UnicodeError,
+    ValueError,
+)
 
 
 class SecretSource(Protocol):
@@ -80,7 +93,9 @@ class Pipeline:
         invocation): the same identifier checks and idempotent write, no signature."""
         adapter = self.provider(provider)
         for event in events:
-            _check_identifiers(event)
+            _check_event(event)
+            # Request bodies are checked by the codec as they are parsed; these were not.
+            codec.check_strings(dict(event.metadata))
         return self._answer(adapter, events, self._store.insert_all(events) if events else [])
 
     def _verify(self, request: WebhookRequest) -> tuple[Provider, list[PaymentEvent]]:
@@ -91,9 +106,22 @@ class Pipeline:
         if len(request.body) > self.max_body_bytes:
             raise PayloadTooLarge(self.max_body_bytes)
         _check_media_type(request.header("content-type"))
-        events = parse_signed(adapter, request, self._secrets.active(adapter.name), self.clock())
+        try:
+            events = parse_signed(
+                adapter, request, self._secrets.active(adapter.name), self.clock()
+            )
+        except WebhookError:
+            raise
+        except _INPUT_ERRORS as exc:
+            # An adapter that trips over a value it did not expect has still been handed bad
+            # input: the sender must hear a 4xx (a 5xx makes providers retry it for days). The
+            # traceback is logged, without the payload, so the gap can be closed in the adapter.
+            log.warning("%s adapter could not read a request", adapter.name, exc_info=True)
+            raise InvalidPayload(
+                f"the {adapter.name} event could not be read ({type(exc).__name__})"
+            ) from exc
         for event in events:
-            _check_identifiers(event)
+            _check_event(event)
         return adapter, events
 
     def _answer(
@@ -120,12 +148,20 @@ class Pipeline:
         return outcome if reply is None else replace(outcome, reply=reply)
 
 
-def _check_identifiers(event: PaymentEvent) -> None:
+def _check_event(event: PaymentEvent) -> None:
+    """What every store needs of an event, whichever adapter built it: bounded printable ids
+    and text fields that UTF-8 can encode."""
     for name, value in (("event id", event.event_id), ("transaction id", event.transaction_id)):
         if len(value) > MAX_ID_LENGTH:
             raise InvalidPayload(f"{name} is {len(value)} characters; the limit is {MAX_ID_LENGTH}")
         if not value.isprintable():
             raise InvalidPayload(f"{name} contains control characters")
+    for text in (event.event_type, event.currency, event.status):
+        if not text.isascii():  # ASCII, as these nearly always are, holds no surrogate
+            codec.check_strings(text)
+    for optional in (event.customer_id, event.payment_method):
+        if optional is not None and not optional.isascii():
+            codec.check_strings(optional)
 
 
 def _check_media_type(content_type: str | None) -> None:

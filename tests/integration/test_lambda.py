@@ -37,6 +37,7 @@ from tests.builders import (
     square_event,
     stripe_event,
 )
+from tests.hostile_inputs import MAX_ERROR_RESPONSE_BYTES
 from tests.infra.matrix import PUBLISHER, RECEIVER, Stack
 from tests.oracles import square as square_oracle
 from webhook_processor.bootstrap import AwsConfig, build_publisher, build_receiver
@@ -264,7 +265,8 @@ def test_bad_input_gets_the_same_4xx_as_the_local_server_and_stores_nothing(
     provider, (body, headers), status, code, detail = BAD_INPUTS[case]
     event = url_event(provider, body, headers, encoded=True)
     got, answer = deployed.receive(event)
-    assert got == status
+    assert got == status, str(answer)[:2000]
+    assert len(json.dumps(answer)) <= MAX_ERROR_RESPONSE_BYTES
     assert answer["error"] == code
     assert detail in answer["detail"]
     assert deployed.items() == []
@@ -475,6 +477,27 @@ def test_an_unreadable_record_stops_the_batch_there(deployed: Deployed) -> None:
         "batchItemFailures": [{"itemIdentifier": records[1]["dynamodb"]["SequenceNumber"]}]
     }
     assert [json.loads(m["Body"])["event_id"] for m in deployed.messages()] == ["evt_0"]
+
+
+def test_a_record_stored_before_numbers_were_bounded_is_published(deployed: Deployed) -> None:
+    """Metadata ``1e4300`` kept as a 4,301-digit integer once failed its record on every retry."""
+    store_events(deployed, 2)
+    records = deployed.stream_records()
+    # A publication is a transaction item's new version; it carries the event it announces.
+    [announcing] = [
+        r["dynamodb"]["NewImage"]["last_event"]["M"]
+        for r in records
+        if r["dynamodb"]["NewImage"].get("last_event", {}).get("M", {}).get("event_id")
+        == {"S": "evt_0"}
+    ]
+    announcing["metadata"] = {"S": '{"x":1' + "0" * 4300 + "}"}
+    assert deployed.publish(records) == {"batchItemFailures": []}
+    bodies = {
+        body["event_id"]: body
+        for body in (json.loads(m["Body"], parse_float=Decimal) for m in deployed.messages())
+    }
+    assert sorted(bodies) == ["evt_0", "evt_1"]
+    assert bodies["evt_0"]["data"]["metadata"] == {"x": Decimal("1e4300")}
 
 
 def test_only_new_versions_of_a_transaction_are_publications(deployed: Deployed) -> None:

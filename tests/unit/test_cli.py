@@ -21,9 +21,10 @@ from webhook_processor.storage.sqlite import SQLiteStore
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     store = SQLiteStore(tmp_path / "webhooks.db")
+    store.register_sinks(["http"])
     store.insert_all([make_event("evt_1", amount=Decimal("0.001"), currency="BHD")])
     store.insert_all([make_event("evt_2", transaction_id="pi_2")])
-    store.fail_delivery("stripe:evt_2", frozenset(), "http: 500", at=NOW, retry_at=None)
+    store.fail_delivery("http", "stripe:evt_2", "http: 500", at=NOW, retry_at=None)
     store.close()
     return tmp_path
 

@@ -13,6 +13,7 @@ from typing import ClassVar
 import pytest
 
 from tests.builders import NOW, make_event
+from tests.support import serving
 from webhook_processor.model import PaymentEvent
 from webhook_processor.publishing.dispatcher import Dispatcher
 from webhook_processor.publishing.sinks import HttpSink, JsonLinesSink, MemorySink
@@ -37,9 +38,9 @@ class CountingStore(MemoryStore):
         super().__init__()
         self.completions: list[list[str]] = []
 
-    def complete_deliveries(self, keys: Sequence[str], at: datetime) -> None:
+    def complete_deliveries(self, sink: str, keys: Sequence[str], at: datetime) -> None:
         self.completions.append(list(keys))
-        super().complete_deliveries(keys, at)
+        super().complete_deliveries(sink, keys, at)
 
 
 class CountingSink(MemorySink):
@@ -65,11 +66,12 @@ def test_stored_events_reach_every_sink(clock: Clock) -> None:
     store, a, b = MemoryStore(), MemorySink("a"), MemorySink("b")
     store.insert_all([make_event("evt_1")])
     store.insert_all([make_event("evt_2")])
-    assert Dispatcher(store, [a, b], clock=clock).run_once() == 2
+    assert Dispatcher(store, [a, b], clock=clock).run_once() == 4  # one entry per sink
     assert (
         [e.event_id for e in a.published] == [e.event_id for e in b.published] == ["evt_1", "evt_2"]
     )
-    assert store.due(clock.now + timedelta(days=1), 10) == []
+    assert store.due("a", clock.now + timedelta(days=1), 10) == []
+    assert store.due("b", clock.now + timedelta(days=1), 10) == []
 
 
 def test_failure_backs_off_and_does_not_resend_to_sinks_that_took_it(clock: Clock) -> None:
@@ -98,7 +100,8 @@ def test_after_max_attempts_the_event_is_a_dead_letter_until_redriven(clock: Clo
     for _ in range(3):
         dispatcher.run_once()
     [letter] = store.dead_letters()
-    assert (letter.attempts, letter.last_error) == (
+    assert (letter.sink, letter.attempts, letter.last_error) == (
+        "memory",
         3,
         "memory: memory refused the event (fail_next)",
     )
@@ -165,12 +168,8 @@ class _Subscriber(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def subscriber() -> Iterator[tuple[str, type[_Subscriber]]]:
     handler = type("Handler", (_Subscriber,), {"bodies": [], "status": 200})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook", handler
-    server.shutdown()
-    server.server_close()
+    with serving(handler) as url:
+        yield url, handler
 
 
 def test_http_sink_posts_the_envelope(subscriber: tuple[str, type[_Subscriber]]) -> None:

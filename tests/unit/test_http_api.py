@@ -20,6 +20,7 @@ from tests.builders import (
     signed,
     stripe_event,
 )
+from tests.hostile_inputs import MAX_ERROR_RESPONSE_BYTES
 from tests.support import post, read_events_file
 from webhook_processor.bootstrap import LocalProcessor
 from webhook_processor.entrypoints.server import create_app
@@ -102,7 +103,8 @@ def test_bad_input_gets_a_specific_4xx_and_stores_nothing(
 ) -> None:
     provider, (body, headers), status, code, detail = BAD_INPUTS[case]
     response = post(client, provider, body, headers)
-    assert response.status_code == status, response.text
+    assert response.status_code == status, response.text[:2000]
+    assert len(response.content) <= MAX_ERROR_RESPONSE_BYTES
     assert response.json()["error"] == code
     assert detail in response.json()["detail"]
     assert memory_processor.store.recent_events(10) == []
@@ -160,3 +162,14 @@ def test_unexpected_error_is_a_json_500_without_details(
         "error": "internal",
         "detail": "unexpected error; see the server log",
     }
+
+
+def test_healthz_is_a_503_when_the_dispatcher_is_not_running(
+    memory_processor: LocalProcessor,
+) -> None:
+    with TestClient(create_app(memory_processor)) as running:
+        assert running.get("/healthz").status_code == 200
+        memory_processor.dispatcher.stop()
+        response = running.get("/healthz")
+    assert response.status_code == 503
+    assert "dispatcher is not running" in response.json()["detail"]

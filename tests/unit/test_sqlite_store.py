@@ -5,9 +5,12 @@ Everything every store must do is in ``test_store_contract.py``.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from concurrent.futures import Future
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -72,6 +75,102 @@ def test_an_unopenable_path_is_unavailable_and_names_it(tmp_path: Path) -> None:
         SQLiteStore(tmp_path / "file" / "s.db")
 
 
+def test_a_row_stored_before_numbers_were_bounded_reads_back_and_publishes(
+    tmp_path: Path,
+) -> None:
+    """Such a row (metadata ``1e4300`` kept as a 4,301-digit integer) once stopped the outbox."""
+    from webhook_processor.publishing.envelope import encode
+
+    store = SQLiteStore(tmp_path / "s.db")
+    try:
+        store.insert_all([make_event()])
+        poison = '{"x":1' + "0" * 4300 + "}"
+        conn = store.connect()
+        conn.execute("UPDATE events SET metadata = ?", (poison,))
+        conn.close()
+        [item] = store.due("", make_event().received_at, 10)  # no sink registered yet
+        [record] = store.recent_events(10)
+        assert record.event == item.event
+        line = encode(item.event)
+        published = json.loads(line, parse_float=Decimal)  # a Python consumer can read it
+        assert published["data"]["metadata"]["x"] == Decimal("1e4300")
+        assert len(line) < len(poison) + 1000
+    finally:
+        store.close()
+
+
+def test_a_database_of_the_first_schema_is_carried_over_to_one_entry_per_sink(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "s.db"
+    store = SQLiteStore(path)
+    store.insert_all([make_event("evt_1"), make_event("evt_2")])
+    store.close()
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        """
+        DROP TABLE outbox; DROP TABLE dead_letters;
+        CREATE TABLE outbox (key TEXT PRIMARY KEY, attempts INTEGER NOT NULL DEFAULT 0,
+            delivered_to TEXT NOT NULL DEFAULT '[]', next_attempt_at TEXT NOT NULL,
+            last_error TEXT) WITHOUT ROWID;
+        CREATE INDEX outbox_due ON outbox (next_attempt_at);
+        CREATE TABLE dead_letters (key TEXT PRIMARY KEY, attempts INTEGER NOT NULL,
+            delivered_to TEXT NOT NULL, last_error TEXT NOT NULL, failed_at TEXT NOT NULL)
+            WITHOUT ROWID;
+        INSERT INTO outbox (key, next_attempt_at) VALUES ('stripe:evt_1', '2000-01-01');
+        INSERT INTO dead_letters VALUES ('stripe:evt_2', 5, '[]', 'boom', '2000-01-01');
+        """
+    )
+    conn.close()
+    migrated = SQLiteStore(path)
+    try:
+        migrated.register_sinks(["file", "http"])
+        assert [i.event.key for i in migrated.due("http", make_event().received_at, 10)] == [
+            "stripe:evt_1"
+        ]
+        [letter] = migrated.dead_letters()
+        assert (letter.key, letter.last_error, letter.transient) == ("stripe:evt_2", "boom", False)
+        assert migrated.redrive(None, make_event().received_at) == ["stripe:evt_2"]
+        assert len(migrated.due("file", make_event().received_at, 10)) == 2
+    finally:
+        migrated.close()
+
+
+def test_on_a_loop_writes_from_the_loop_and_from_other_threads_are_committed(
+    tmp_path: Path,
+) -> None:
+    import asyncio
+    import threading
+
+    store = SQLiteStore(tmp_path / "s.db")
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        asyncio.run_coroutine_threadsafe(_run_on(store), loop).result(10)
+        inserted = asyncio.run_coroutine_threadsafe(
+            store.insert_all_async([make_event("evt_1"), make_event("evt_1")]), loop
+        ).result(10)
+        assert inserted == [True, False]  # the second copy in one group is a duplicate
+        assert store.insert_all([make_event("evt_2")]) == [True]  # handed to the loop
+        store.close()  # from this thread: the loop closes its connection
+        with pytest.raises(StorageUnavailable, match="closed"):
+            store.insert_all([make_event("evt_3")])
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+    reopened = SQLiteStore(tmp_path / "s.db")
+    assert {r.event.event_id for r in reopened.recent_events(10)} == {"evt_1", "evt_2"}
+    reopened.close()
+
+
+async def _run_on(store: SQLiteStore) -> None:
+    import asyncio
+
+    store.run_on(asyncio.get_running_loop())
+
+
 def test_when_the_group_cannot_commit_every_caller_in_it_hears_so(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "s.db")
     conn = store.connect()
@@ -98,3 +197,66 @@ def test_when_the_group_cannot_commit_every_caller_in_it_hears_so(tmp_path: Path
 def test_sqlite_errors_become_storage_unavailable(raised: Exception, message: str) -> None:
     with pytest.raises(StorageUnavailable, match=message), sqlite_writer.storage_errors("write"):
         raise raised
+
+
+def test_on_its_own_loop_thread_a_waiting_write_commits_at_once(tmp_path: Path) -> None:
+    """The loop's thread cannot wait for itself to commit: a write made there commits now."""
+    import asyncio
+
+    store = SQLiteStore(tmp_path / "s.db")
+
+    async def on_the_loop() -> list[bool]:
+        store.run_on(asyncio.get_running_loop())
+        return store.insert_all([make_event()])
+
+    try:
+        assert asyncio.run(on_the_loop()) == [True]
+    finally:
+        store.close()
+    reopened = SQLiteStore(tmp_path / "s.db")
+    assert reopened.get_event("stripe", "evt_1") == make_event()
+    reopened.close()
+
+
+def test_once_its_loop_is_closed_the_store_refuses_writes_and_still_closes(
+    tmp_path: Path,
+) -> None:
+    import asyncio
+
+    store = SQLiteStore(tmp_path / "s.db")
+    loop = asyncio.new_event_loop()
+    store.run_on(loop)
+    loop.close()
+    with pytest.raises(StorageUnavailable, match="event loop is closed"):
+        store.insert_all([make_event()])
+    store.close()
+    with pytest.raises(StorageUnavailable, match="the SQLite store is closed"):
+        store.insert_all([make_event()])
+
+
+class _Probe(sqlite_writer.Bulk):
+    """Inserts one row; refuses to run in bulk when asked to with more than one."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    @staticmethod
+    def run_many(conn: sqlite3.Connection, works: list[Any]) -> list[Any]:
+        if len(works) > 1:
+            raise sqlite3.IntegrityError("not in bulk")
+        conn.execute("INSERT INTO probe VALUES (?)", (works[0].value,))
+        return [works[0].value]
+
+
+def test_a_bulk_group_that_fails_runs_each_piece_alone(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    conn = store.connect()
+    conn.execute("CREATE TABLE probe (x)")
+    try:
+        futures: list[Future[object]] = [Future(), Future()]
+        sqlite_writer.commit(conn, [(_Probe(1), futures[0]), (_Probe(2), futures[1])])
+        assert [future.result() for future in futures] == [1, 2]
+        assert [row[0] for row in conn.execute("SELECT x FROM probe ORDER BY x")] == [1, 2]
+    finally:
+        conn.close()
+        store.close()

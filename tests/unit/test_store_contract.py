@@ -30,7 +30,9 @@ LOCAL_STORES: dict[str, Callable[[Path], LocalStore]] = {
 
 @pytest.fixture(params=sorted(LOCAL_STORES))
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LocalStore]:
+    """A local store publishing to one sink, ``file``."""
     built = LOCAL_STORES[request.param](tmp_path)
+    built.register_sinks(["file"])
     yield built
     built.close()
 
@@ -140,8 +142,8 @@ def test_concurrent_inserts_of_one_event_store_it_once(event_store: EventStore) 
 
 def test_a_stored_event_is_due_for_delivery_at_once(store: LocalStore) -> None:
     store.insert_all([make_event()])
-    [item] = store.due(NOW, 10)
-    assert (item.event.key, item.attempts, item.delivered_to) == ("stripe:evt_1", 0, frozenset())
+    [item] = store.due("file", NOW, 10)
+    assert (item.event.key, item.attempts) == ("stripe:evt_1", 0)
 
 
 def test_concurrent_inserts_of_one_event_queue_it_once(store: LocalStore) -> None:
@@ -151,49 +153,73 @@ def test_concurrent_inserts_of_one_event_queue_it_once(store: LocalStore) -> Non
         thread.start()
     for thread in threads:
         thread.join()
-    assert len(store.due(NOW, 100)) == 1
+    assert len(store.due("file", NOW, 100)) == 1
 
 
 def test_a_duplicate_insert_queues_nothing_more(store: LocalStore) -> None:
     store.insert_all([make_event()])
     store.insert_all([make_event()])
-    assert len(store.due(NOW, 10)) == 1
+    assert len(store.due("file", NOW, 10)) == 1
 
 
 def test_due_respects_limit_and_order(store: LocalStore) -> None:
     for n in range(5):
         store.insert_all([make_event(f"evt_{n}", received_at=NOW + timedelta(seconds=n))])
-    assert [i.event.event_id for i in store.due(NOW + timedelta(seconds=9), 3)] == [
+    assert [i.event.event_id for i in store.due("file", NOW + timedelta(seconds=9), 3)] == [
         "evt_0",
         "evt_1",
         "evt_2",
     ]
-    assert [i.event.event_id for i in store.due(NOW + timedelta(seconds=1), 10)] == [
+    assert [i.event.event_id for i in store.due("file", NOW + timedelta(seconds=1), 10)] == [
         "evt_0",
         "evt_1",
     ]
+
+
+def test_each_sink_has_its_own_entries(store: LocalStore) -> None:
+    store.register_sinks(["file", "http"])
+    store.insert_all([make_event()])
+    store.fail_delivery("http", "stripe:evt_1", "http: 500", at=NOW, retry_at=NOW + timedelta(1))
+    store.complete_deliveries("file", ["stripe:evt_1"], NOW)
+    assert store.due("file", NOW + timedelta(days=2), 10) == []
+    [item] = store.due("http", NOW + timedelta(days=2), 10)
+    assert item.attempts == 1
+    assert store.recent_events(1)[0].delivery is Delivery.PENDING
+    store.complete_deliveries("http", ["stripe:evt_1"], NOW)
+    assert store.recent_events(1)[0].delivery is Delivery.DELIVERED
+
+
+def test_events_stored_before_any_sink_is_registered_go_to_every_sink(tmp_path: Path) -> None:
+    for name, build in LOCAL_STORES.items():
+        built = build(tmp_path / name)
+        try:
+            built.insert_all([make_event()])
+            built.register_sinks(["file", "http"])
+            assert len(built.due("file", NOW, 10)) == len(built.due("http", NOW, 10)) == 1
+        finally:
+            built.close()
 
 
 def test_complete_delivery_removes_from_outbox(store: LocalStore) -> None:
     store.insert_all([make_event()])
     store.insert_all([make_event("evt_2")])
-    store.complete_deliveries(["stripe:evt_1", "stripe:evt_2"], NOW)
-    assert store.due(NOW + timedelta(days=1), 10) == []
+    store.complete_deliveries("file", ["stripe:evt_1", "stripe:evt_2"], NOW)
+    assert store.due("file", NOW + timedelta(days=1), 10) == []
     assert {r.delivery for r in store.recent_events(10)} == {Delivery.DELIVERED}
 
 
-def test_failed_delivery_is_retried_later_and_remembers_sinks(store: LocalStore) -> None:
+def test_failed_delivery_is_retried_later(store: LocalStore) -> None:
     store.insert_all([make_event()])
     later = NOW + timedelta(seconds=30)
-    store.fail_delivery("stripe:evt_1", frozenset({"file"}), "http: 500", at=NOW, retry_at=later)
-    assert store.due(NOW, 10) == []
-    [item] = store.due(later, 10)
-    assert (item.attempts, item.delivered_to) == (1, frozenset({"file"}))
+    store.fail_delivery("file", "stripe:evt_1", "file: disk full", at=NOW, retry_at=later)
+    assert store.due("file", NOW, 10) == []
+    [item] = store.due("file", later, 10)
+    assert item.attempts == 1
     [record] = store.recent_events(10)
     assert (record.delivery, record.attempts, record.last_error) == (
         Delivery.PENDING,
         1,
-        "http: 500",
+        "file: disk full",
     )
 
 
@@ -201,31 +227,46 @@ def test_final_failure_moves_to_dead_letters_and_redrive_brings_it_back(
     store: LocalStore,
 ) -> None:
     store.insert_all([make_event()])
-    store.fail_delivery("stripe:evt_1", frozenset({"file"}), "boom", at=NOW, retry_at=None)
-    assert store.due(NOW + timedelta(days=1), 10) == []
+    store.fail_delivery("file", "stripe:evt_1", "boom", at=NOW, retry_at=None, transient=False)
+    assert store.due("file", NOW + timedelta(days=1), 10) == []
     [letter] = store.dead_letters()
-    assert (letter.key, letter.attempts, letter.last_error, letter.failed_at) == (
+    assert (letter.key, letter.sink, letter.attempts, letter.last_error, letter.failed_at) == (
         "stripe:evt_1",
+        "file",
         1,
         "boom",
         NOW,
     )
-    assert letter.event == make_event()
+    assert (letter.event, letter.transient) == (make_event(), False)
     assert store.recent_events(10)[0].delivery is Delivery.DEAD
+    assert store.redrive_transient("file", NOW) == 0  # the event failed, not the sink
 
     assert store.redrive(["stripe:evt_unknown"], NOW) == []
     assert store.redrive(["stripe:evt_1"], NOW) == ["stripe:evt_1"]
     assert store.dead_letters() == []
-    [item] = store.due(NOW, 10)
-    assert (item.attempts, item.delivered_to) == (0, frozenset({"file"}))
+    [item] = store.due("file", NOW, 10)
+    assert item.attempts == 0
+
+
+def test_dead_letters_of_a_sink_outage_are_redriven_for_that_sink(store: LocalStore) -> None:
+    store.register_sinks(["file", "http"])
+    for n in range(2):
+        store.insert_all([make_event(f"evt_{n}")])
+        store.fail_delivery("http", f"stripe:evt_{n}", "down", at=NOW, retry_at=None)
+    assert store.redrive_transient("file", NOW) == 0
+    assert store.redrive_transient("http", NOW, limit=1) == 1
+    assert [i.event.key for i in store.due("http", NOW, 10)] == ["stripe:evt_0"]
+    assert store.redrive_transient("http", NOW) == 1
+    assert store.dead_letters() == []
+    assert len(store.due("http", NOW, 10)) == 2
 
 
 def test_redrive_all(store: LocalStore) -> None:
     for n in range(3):
         store.insert_all([make_event(f"evt_{n}")])
-        store.fail_delivery(f"stripe:evt_{n}", frozenset(), "x", at=NOW, retry_at=None)
+        store.fail_delivery("file", f"stripe:evt_{n}", "x", at=NOW, retry_at=None)
     assert store.redrive(None, NOW) == ["stripe:evt_0", "stripe:evt_1", "stripe:evt_2"]
-    assert len(store.due(NOW, 10)) == 3
+    assert len(store.due("file", NOW, 10)) == 3
 
 
 def test_recent_events_newest_first(store: LocalStore) -> None:

@@ -8,6 +8,7 @@ import logging
 import secrets
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal, InvalidOperation
@@ -71,7 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     as_json = argparse.ArgumentParser(add_help=False)
     as_json.add_argument("--json", action="store_true", help="print JSON for scripts")
-    as_json.add_argument("--limit", type=int, default=50, help="rows to show (default 50)")
+    as_json.add_argument(
+        "--limit", type=_positive_int, default=50, help="rows to show (default 50)"
+    )
 
     serve = commands.add_parser(
         "serve",
@@ -84,26 +87,27 @@ def _parser() -> argparse.ArgumentParser:
         f"${SQUARE_URL_ENV}, or this server's own /webhooks/square.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    serve.add_argument("--port", type=_port, default=8080, help="port (default 8080)")
     serve.add_argument(
         "--events-file", type=Path, help="JSON Lines sink (default <data-dir>/events.jsonl)"
     )
     serve.add_argument(
         "--subscriber",
         action="append",
+        type=_http_url,
         default=[],
         metavar="URL",
         help="also POST each event to URL (repeatable); retried with backoff",
     )
     serve.add_argument(
         "--max-body-bytes",
-        type=int,
+        type=_positive_int,
         default=DEFAULT_MAX_BODY_BYTES,
         help=f"larger bodies get 413 (default {DEFAULT_MAX_BODY_BYTES})",
     )
     serve.add_argument(
         "--max-attempts",
-        type=int,
+        type=_positive_int,
         default=5,
         help="delivery attempts before an event becomes a dead letter (default 5)",
     )
@@ -119,7 +123,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     send.add_argument("provider", choices=providers)
     send.add_argument(
-        "--url", default=DEFAULT_URL, help=f"processor base URL (default {DEFAULT_URL})"
+        "--url",
+        type=_http_url,
+        default=DEFAULT_URL,
+        help=f"processor base URL (default {DEFAULT_URL})",
     )
     send.add_argument(
         "--amount", type=_decimal, default=Decimal("19.99"), help="major units (default 19.99)"
@@ -130,7 +137,7 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("--file", type=Path, help="send this file's bytes as the body instead")
     send.add_argument(
         "--items",
-        type=_positive,
+        type=_positive_int,
         default=1,
         help="events in one delivery, for providers that batch (adyen; default 1)",
     )
@@ -161,10 +168,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _positive(text: str) -> int:
+def _positive_int(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
     return int(text)
+
+
+def _port(text: str) -> int:
+    value = _positive_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"a port is at most 65535, got {value}")
+    return value
+
+
+def _http_url(text: str) -> str:
+    parts = urllib.parse.urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an http:// or https:// URL")
+    return text
 
 
 def _decimal(text: str) -> Decimal:
@@ -180,6 +201,7 @@ def _decimal(text: str) -> Decimal:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn  # the server stack is only needed here
 
+    from webhook_processor.entrypoints.http_limits import uvicorn_options
     from webhook_processor.entrypoints.server import create_app
 
     logging.basicConfig(
@@ -213,7 +235,13 @@ def _serve(args: argparse.Namespace) -> int:
         "--amount 19.99 --currency USD",
         flush=True,
     )
-    uvicorn.run(create_app(processor), host=args.host, port=args.port, log_level=args.log_level)
+    uvicorn.run(
+        create_app(processor),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        **uvicorn_options(),
+    )
     return 0
 
 
@@ -243,9 +271,6 @@ def _send(args: argparse.Namespace) -> int:
     body = signed.body
     headers = {"Content-Type": "application/json", **signed.headers}
     url = f"{args.url.rstrip('/')}/webhooks/{provider.name}"
-    if not url.startswith(("http://", "https://")):
-        print(f"error: --url must be http:// or https://, got {args.url!r}", file=sys.stderr)
-        return 2
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310

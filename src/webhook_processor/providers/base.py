@@ -181,6 +181,10 @@ def optional_object(obj: Mapping[str, Any], key: str, where: str = "body") -> di
     return value
 
 
+#: The last second a ``datetime`` can hold (9999-12-31T23:59:59Z).
+MAX_UNIX_SECONDS = 253_402_300_799
+
+
 def from_rfc3339(value: object, where: str, default: datetime) -> datetime:
     """An RFC 3339 / ISO 8601 timestamp (``2020-02-06T21:27:34.308Z``), or ``default`` if absent."""
     if value is None:
@@ -199,4 +203,6 @@ def from_rfc3339(value: object, where: str, default: datetime) -> datetime:
 def from_unix(seconds: object, where: str) -> datetime:
     if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0:
         raise InvalidPayload(f"{where} must be whole Unix seconds")
+    if seconds > MAX_UNIX_SECONDS:
+        raise InvalidPayload(f"{where} is {seconds}: after the year 9999")
     return datetime.fromtimestamp(seconds, UTC)

@@ -16,9 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 from webhook_processor.model import PaymentEvent
+
+if TYPE_CHECKING:
+    import asyncio
 
 
 class EventStore(Protocol):
@@ -52,18 +55,22 @@ class Delivery(enum.StrEnum):
     DEAD = "dead"
 
 
+#: The sink name of an outbox entry queued while no sink was registered: registering sinks
+#: turns it into one entry per sink.
+EVERY_SINK: Final = ""
+
+
 @dataclass(frozen=True, slots=True)
 class OutboxItem:
-    """A stored event waiting for publication, with the sinks that already took it."""
+    """A stored event waiting for publication to one sink."""
 
     event: PaymentEvent
     attempts: int
-    delivered_to: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
 class EventRecord:
-    """A stored event and where its publication stands."""
+    """A stored event and where its publication stands (the furthest-behind sink's state)."""
 
     event: PaymentEvent
     delivery: Delivery
@@ -73,14 +80,19 @@ class EventRecord:
 
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
-    """An event the outbox gave up on; ``redrive`` queues it again."""
+    """An event one sink gave up on; ``redrive`` queues it again.
+
+    ``transient`` says the sink failed (unreachable, 5xx, disk full), not the event: such
+    letters are queued again by themselves once the sink takes events again.
+    """
 
     key: str
+    sink: str
     event: PaymentEvent
     attempts: int
-    delivered_to: frozenset[str]
     last_error: str
     failed_at: datetime
+    transient: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,24 +110,39 @@ class TransactionSummary:
 
 
 class LocalStore(EventStore, Protocol):
-    """An event store that is also the outbox, for the single-machine processor."""
+    """An event store that is also the outbox, for the single-machine processor.
 
-    def due(self, now: datetime, limit: int) -> list[OutboxItem]:
-        """Pending items whose next attempt is at or before ``now``, oldest first."""
+    The outbox holds one entry per stored event and sink, so each sink is published to at its
+    own pace: a subscriber that hangs does not hold back the events file.
+    """
+
+    def run_on(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Commit writes on ``loop``'s thread from now on (a server's loop); writes from other
+        threads are handed to it. Until called, the store commits as it sees fit."""
         ...
 
-    def complete_deliveries(self, keys: Sequence[str], at: datetime) -> None:
-        """Every sink took these events: they leave the outbox, in one transaction."""
+    def register_sinks(self, names: Sequence[str]) -> None:
+        """Queue each event stored from now on for these sinks, and hand the entries queued
+        while none was registered to each of them."""
+        ...
+
+    def due(self, sink: str, now: datetime, limit: int) -> list[OutboxItem]:
+        """Entries of ``sink`` whose next attempt is at or before ``now``, oldest first."""
+        ...
+
+    def complete_deliveries(self, sink: str, keys: Sequence[str], at: datetime) -> None:
+        """``sink`` took these events: their entries leave the outbox, in one transaction."""
         ...
 
     def fail_delivery(
         self,
+        sink: str,
         key: str,
-        delivered_to: frozenset[str],
         error: str,
         *,
         at: datetime,
         retry_at: datetime | None,
+        transient: bool = True,
     ) -> None:
         """Count a failed attempt; retry at ``retry_at``, or move to the dead letters if None."""
         ...
@@ -125,7 +152,14 @@ class LocalStore(EventStore, Protocol):
         ...
 
     def redrive(self, keys: Sequence[str] | None, now: datetime) -> list[str]:
-        """Queue dead letters again (all of them if ``keys`` is None); return the keys queued."""
+        """Queue dead letters again, for every sink that gave up on them (all of them if
+        ``keys`` is None); return the keys queued."""
+        ...
+
+    def redrive_transient(self, sink: str, now: datetime, limit: int | None = None) -> int:
+        """Queue again the dead letters of ``sink`` whose failure was the sink's (the oldest
+        ``limit`` of them, or all); return how many. The dispatcher calls it once the sink
+        takes events again, and with a limit of one to probe whether it does."""
         ...
 
     def recent_events(self, limit: int) -> list[EventRecord]:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from webhook_processor.model import PaymentEvent
 from webhook_processor.storage.base import (
+    EVERY_SINK,
     DeadLetter,
     Delivery,
     EventRecord,
@@ -20,11 +22,13 @@ from webhook_processor.storage.base import (
     TransactionSummary,
 )
 
+if TYPE_CHECKING:
+    import asyncio
+
 
 @dataclass
 class _Pending:
     attempts: int
-    delivered_to: frozenset[str]
     next_attempt_at: datetime
     last_error: str | None = None
 
@@ -35,8 +39,9 @@ class MemoryStore:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._events: dict[str, PaymentEvent] = {}
-        self._outbox: dict[str, _Pending] = {}
-        self._dead: dict[str, DeadLetter] = {}
+        self._sinks: tuple[str, ...] = ()
+        self._outbox: dict[tuple[str, str], _Pending] = {}
+        self._dead: dict[tuple[str, str], DeadLetter] = {}
 
     def insert_all(self, events: Sequence[PaymentEvent]) -> list[bool]:
         with self._lock:
@@ -45,7 +50,8 @@ class MemoryStore:
                 is_new = event.key not in self._events
                 if is_new:
                     self._events[event.key] = event
-                    self._outbox[event.key] = _Pending(0, frozenset(), event.received_at)
+                    for sink in self._sinks or (EVERY_SINK,):
+                        self._outbox[event.key, sink] = _Pending(0, event.received_at)
                 inserted.append(is_new)
             return inserted
 
@@ -62,57 +68,81 @@ class MemoryStore:
             found = [e for e in self._events.values() if e.transaction_id == transaction_id]
         return sorted(found, key=lambda e: (e.occurred_at, e.received_at, e.key))
 
-    def due(self, now: datetime, limit: int) -> list[OutboxItem]:
+    def run_on(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Nothing to hand over: every write is done under the lock, at once."""
+
+    def register_sinks(self, names: Sequence[str]) -> None:
+        with self._lock:
+            self._sinks = tuple(names)
+            if not names:
+                return
+            for key, sink in [k for k in self._outbox if k[1] == EVERY_SINK]:
+                pending = self._outbox.pop((key, sink))
+                for name in names:
+                    self._outbox.setdefault((key, name), replace(pending))
+
+    def due(self, sink: str, now: datetime, limit: int) -> list[OutboxItem]:
         with self._lock:
             ready = [
                 (pending.next_attempt_at, key, pending)
-                for key, pending in self._outbox.items()
-                if pending.next_attempt_at <= now
+                for (key, name), pending in self._outbox.items()
+                if name == sink and pending.next_attempt_at <= now
             ]
             ready.sort(key=lambda row: (row[0], row[1]))
             return [
-                OutboxItem(self._events[key], pending.attempts, pending.delivered_to)
-                for _, key, pending in ready[:limit]
+                OutboxItem(self._events[key], pending.attempts) for _, key, pending in ready[:limit]
             ]
 
-    def complete_deliveries(self, keys: Sequence[str], at: datetime) -> None:
+    def complete_deliveries(self, sink: str, keys: Sequence[str], at: datetime) -> None:
         with self._lock:
             for key in keys:
-                self._outbox.pop(key, None)
+                self._outbox.pop((key, sink), None)
 
     def fail_delivery(
         self,
+        sink: str,
         key: str,
-        delivered_to: frozenset[str],
         error: str,
         *,
         at: datetime,
         retry_at: datetime | None,
+        transient: bool = True,
     ) -> None:
         with self._lock:
-            pending = self._outbox.get(key)
+            pending = self._outbox.get((key, sink))
             if pending is None:
                 return
             attempts = pending.attempts + 1
             if retry_at is None:
-                del self._outbox[key]
-                self._dead[key] = DeadLetter(
-                    key, self._events[key], attempts, delivered_to, error, at
+                del self._outbox[key, sink]
+                self._dead[key, sink] = DeadLetter(
+                    key, sink, self._events[key], attempts, error, at, transient
                 )
             else:
-                self._outbox[key] = _Pending(attempts, delivered_to, retry_at, error)
+                self._outbox[key, sink] = _Pending(attempts, retry_at, error)
 
     def dead_letters(self) -> list[DeadLetter]:
         with self._lock:
-            return sorted(self._dead.values(), key=lambda d: (d.failed_at, d.key))
+            return sorted(self._dead.values(), key=lambda d: (d.failed_at, d.key, d.sink))
 
     def redrive(self, keys: Sequence[str] | None, now: datetime) -> list[str]:
         with self._lock:
-            chosen = sorted(self._dead) if keys is None else [k for k in keys if k in self._dead]
-            for key in chosen:
-                letter = self._dead.pop(key)
-                self._outbox[key] = _Pending(0, letter.delivered_to, now)
+            dead_keys = {key for key, _ in self._dead}
+            chosen = sorted(dead_keys) if keys is None else [k for k in keys if k in dead_keys]
+            for key, sink in [k for k in self._dead if k[0] in chosen]:
+                del self._dead[key, sink]
+                for name in (sink,) if sink != EVERY_SINK or not self._sinks else self._sinks:
+                    self._outbox[key, name] = _Pending(0, now)
             return chosen
+
+    def redrive_transient(self, sink: str, now: datetime, limit: int | None = None) -> int:
+        with self._lock:
+            letters = sorted(self._dead.values(), key=lambda d: (d.failed_at, d.key))
+            chosen = [(d.key, d.sink) for d in letters if d.sink == sink and d.transient][:limit]
+            for key in chosen:
+                del self._dead[key]
+                self._outbox[key] = _Pending(0, now)
+            return len(chosen)
 
     def recent_events(self, limit: int) -> list[EventRecord]:
         with self._lock:
@@ -148,12 +178,13 @@ class MemoryStore:
         """Nothing to release; present for the protocol."""
 
     def _record(self, event: PaymentEvent) -> EventRecord:
-        pending = self._outbox.get(event.key)
-        if pending is not None:
-            return EventRecord(event, Delivery.PENDING, pending.attempts, pending.last_error)
-        dead = self._dead.get(event.key)
-        if dead is not None:
-            return EventRecord(event, Delivery.DEAD, dead.attempts, dead.last_error)
+        pending = [p for (key, _), p in self._outbox.items() if key == event.key]
+        if pending:
+            worst = max(pending, key=lambda p: p.attempts)
+            return EventRecord(event, Delivery.PENDING, worst.attempts, worst.last_error)
+        dead = [d for (key, _), d in self._dead.items() if key == event.key]
+        if dead:
+            return EventRecord(event, Delivery.DEAD, dead[0].attempts, dead[0].last_error)
         return EventRecord(event, Delivery.DELIVERED, 0, None)
 
 

@@ -107,7 +107,7 @@ def from_record(record: Record) -> PaymentEvent:
         status=record["status"],
         customer_id=_optional(record, "customer_id"),
         payment_method=_optional(record, "payment_method"),
-        metadata=codec.loads(record["metadata"]),
+        metadata=codec.loads_stored(record["metadata"]),
         occurred_at=datetime.fromisoformat(record["occurred_at"]),
         received_at=datetime.fromisoformat(record["received_at"]),
         sequence=_optional_int(record, "sequence"),

@@ -10,19 +10,23 @@ answers each caller. Reads use one connection per thread; WAL lets them run besi
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
-from webhook_processor import codec
 from webhook_processor.errors import StorageUnavailable
 from webhook_processor.model import PaymentEvent
 from webhook_processor.money import format_amount
+from webhook_processor.storage import sqlite_outbox as outbox
 from webhook_processor.storage.base import (
+    EVERY_SINK,
     DeadLetter,
     Delivery,
     EventRecord,
@@ -30,7 +34,7 @@ from webhook_processor.storage.base import (
     TransactionSummary,
 )
 from webhook_processor.storage.records import from_record, iso, to_record
-from webhook_processor.storage.sqlite_writer import GroupCommitWriter, storage_errors
+from webhook_processor.storage.sqlite_writer import Bulk, GroupCommitWriter, storage_errors
 
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS events (
@@ -53,20 +57,40 @@ CREATE INDEX IF NOT EXISTS events_by_transaction
     ON events (transaction_id, occurred_at, received_at);
 CREATE INDEX IF NOT EXISTS events_by_received ON events (received_at);
 CREATE TABLE IF NOT EXISTS outbox (
-    key             TEXT PRIMARY KEY REFERENCES events (key),
+    key             TEXT NOT NULL REFERENCES events (key),
+    sink            TEXT NOT NULL,   -- '' until a sink is registered: see register_sinks
     attempts        INTEGER NOT NULL DEFAULT 0,
-    delivered_to    TEXT NOT NULL DEFAULT '[]',
     next_attempt_at TEXT NOT NULL,
-    last_error      TEXT
+    last_error      TEXT,
+    PRIMARY KEY (key, sink)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_attempt_at);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (sink, next_attempt_at);
 CREATE TABLE IF NOT EXISTS dead_letters (
-    key             TEXT PRIMARY KEY REFERENCES events (key),
+    key             TEXT NOT NULL REFERENCES events (key),
+    sink            TEXT NOT NULL,
     attempts        INTEGER NOT NULL,
-    delivered_to    TEXT NOT NULL,
     last_error      TEXT NOT NULL,
-    failed_at       TEXT NOT NULL
+    failed_at       TEXT NOT NULL,
+    transient       INTEGER NOT NULL,  -- the sink failed, not the event: redriven on recovery
+    PRIMARY KEY (key, sink)
 ) WITHOUT ROWID;
+"""
+
+#: The first schema kept one outbox row per event with the sinks that took it; its entries are
+#: carried over as entries for every sink (at least once: a sink may see an event again).
+_MIGRATE_FROM_ONE_OUTBOX: Final = """
+BEGIN IMMEDIATE;
+DROP INDEX IF EXISTS outbox_due;
+ALTER TABLE outbox RENAME TO outbox_v1;
+ALTER TABLE dead_letters RENAME TO dead_letters_v1;
+{schema}
+INSERT INTO outbox (key, sink, attempts, next_attempt_at, last_error)
+    SELECT key, '', attempts, next_attempt_at, last_error FROM outbox_v1;
+INSERT INTO dead_letters (key, sink, attempts, last_error, failed_at, transient)
+    SELECT key, '', attempts, last_error, failed_at, 0 FROM dead_letters_v1;
+DROP TABLE outbox_v1;
+DROP TABLE dead_letters_v1;
+COMMIT;
 """
 
 #: The event columns: the keys of :func:`_event_row`, bound by name.
@@ -101,10 +125,15 @@ class SQLiteStore:
         self._readers = threading.local()
         self._reader_connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._sinks: tuple[str, ...] = ()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            _create_private(self.path)
             writer = self.connect()
-            writer.executescript(SCHEMA)
+            columns = {row[1] for row in writer.execute("PRAGMA table_info(outbox)")}
+            if "delivered_to" in columns:
+                writer.executescript(_MIGRATE_FROM_ONE_OUTBOX.format(schema=SCHEMA))
+            else:
+                writer.executescript(SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise StorageUnavailable(f"cannot open the SQLite store at {self.path}: {exc}") from exc
         self._writer = GroupCommitWriter(writer)
@@ -112,10 +141,10 @@ class SQLiteStore:
     # -- EventStore -------------------------------------------------------------------------
 
     def insert_all(self, events: Sequence[PaymentEvent]) -> list[bool]:
-        return self._writer.write(_insert_work(events))
+        return self._writer.write(_Insert(events, self._sinks or (EVERY_SINK,)))
 
     async def insert_all_async(self, events: Sequence[PaymentEvent]) -> list[bool]:
-        return await self._writer.write_async(_insert_work(events))
+        return await self._writer.write_async(_Insert(events, self._sinks or (EVERY_SINK,)))
 
     def get_event(self, provider: str, event_id: str) -> PaymentEvent | None:
         rows = self._read(
@@ -133,102 +162,76 @@ class SQLiteStore:
 
     # -- outbox -----------------------------------------------------------------------------
 
-    def due(self, now: datetime, limit: int) -> list[OutboxItem]:
+    def run_on(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._writer.run_on(loop)
+
+    def register_sinks(self, names: Sequence[str]) -> None:
+        self._writer.write(outbox.fan_out(names))
+        self._sinks = tuple(names)
+
+    def due(self, sink: str, now: datetime, limit: int) -> list[OutboxItem]:
         rows = self._read(
-            f"SELECT {_SELECT_EVENT}, o.attempts, o.delivered_to "
-            "FROM outbox o JOIN events e USING (key) "
-            "WHERE o.next_attempt_at <= ? ORDER BY o.next_attempt_at, o.key LIMIT ?",
-            (iso(now), limit),
+            f"SELECT {_SELECT_EVENT}, o.attempts FROM outbox o JOIN events e USING (key) "
+            "WHERE o.sink = ? AND o.next_attempt_at <= ? "
+            "ORDER BY o.next_attempt_at, o.key LIMIT ?",
+            (sink, iso(now), limit),
         )
-        return [
-            OutboxItem(_event(row), row["attempts"], _sinks(row["delivered_to"])) for row in rows
-        ]
+        return [OutboxItem(_event(row), row["attempts"]) for row in rows]
 
-    def complete_deliveries(self, keys: Sequence[str], at: datetime) -> None:
-        def complete(conn: sqlite3.Connection) -> None:
-            conn.executemany("DELETE FROM outbox WHERE key = ?", [(key,) for key in keys])
-            conn.executemany(
-                "UPDATE events SET delivered_at = ? WHERE key = ?", [(iso(at), k) for k in keys]
-            )
-
-        self._writer.write(complete)
+    def complete_deliveries(self, sink: str, keys: Sequence[str], at: datetime) -> None:
+        self._writer.write(outbox.complete(sink, keys, at))
 
     def fail_delivery(
         self,
+        sink: str,
         key: str,
-        delivered_to: frozenset[str],
         error: str,
         *,
         at: datetime,
         retry_at: datetime | None,
+        transient: bool = True,
     ) -> None:
-        sinks = codec.dumps(sorted(delivered_to))
-
-        def fail(conn: sqlite3.Connection) -> None:
-            if retry_at is not None:
-                conn.execute(
-                    "UPDATE outbox SET attempts = attempts + 1, delivered_to = ?, "
-                    "next_attempt_at = ?, last_error = ? WHERE key = ?",
-                    (sinks, iso(retry_at), error, key),
-                )
-                return
-            conn.execute(
-                "INSERT INTO dead_letters (key, attempts, delivered_to, last_error, failed_at) "
-                "SELECT key, attempts + 1, ?, ?, ? FROM outbox WHERE key = ?",
-                (sinks, error, iso(at), key),
-            )
-            conn.execute("DELETE FROM outbox WHERE key = ?", (key,))
-
-        self._writer.write(fail)
+        self._writer.write(
+            outbox.fail(sink, key, error, at=at, retry_at=retry_at, transient=transient)
+        )
 
     def dead_letters(self) -> list[DeadLetter]:
         rows = self._read(
-            f"SELECT {_SELECT_EVENT}, d.attempts, d.delivered_to, d.last_error, d.failed_at "
-            "FROM dead_letters d JOIN events e USING (key) ORDER BY d.failed_at, d.key",
+            f"SELECT {_SELECT_EVENT}, d.sink, d.attempts, d.last_error, d.failed_at, d.transient "
+            "FROM dead_letters d JOIN events e USING (key) ORDER BY d.failed_at, d.key, d.sink",
             (),
         )
         return [
             DeadLetter(
                 row["key"],
+                row["sink"],
                 _event(row),
                 row["attempts"],
-                _sinks(row["delivered_to"]),
                 row["last_error"],
                 _datetime(row["failed_at"]),
+                bool(row["transient"]),
             )
             for row in rows
         ]
 
     def redrive(self, keys: Sequence[str] | None, now: datetime) -> list[str]:
-        def requeue(conn: sqlite3.Connection) -> list[str]:
-            if keys is None:
-                chosen = [r[0] for r in conn.execute("SELECT key FROM dead_letters ORDER BY key")]
-            else:
-                chosen = [
-                    k
-                    for k in keys
-                    if conn.execute("SELECT 1 FROM dead_letters WHERE key = ?", (k,)).fetchone()
-                ]
-            for key in chosen:
-                conn.execute(
-                    "INSERT INTO outbox (key, delivered_to, next_attempt_at) "
-                    "SELECT key, delivered_to, ? FROM dead_letters WHERE key = ?",
-                    (iso(now), key),
-                )
-                conn.execute("DELETE FROM dead_letters WHERE key = ?", (key,))
-            return chosen
+        return self._writer.write(outbox.redrive(keys, now, self._sinks))
 
-        return self._writer.write(requeue)
+    def redrive_transient(self, sink: str, now: datetime, limit: int | None = None) -> int:
+        return self._writer.write(outbox.redrive_transient(sink, now, limit))
 
     # -- inspection -------------------------------------------------------------------------
 
     def recent_events(self, limit: int) -> list[EventRecord]:
         rows = self._read(
-            f"SELECT {_SELECT_EVENT}, o.attempts AS pending_attempts, "
-            "o.last_error AS pending_error, d.attempts AS dead_attempts, "
-            "d.last_error AS dead_error "
-            "FROM events e LEFT JOIN outbox o USING (key) LEFT JOIN dead_letters d USING (key) "
-            "ORDER BY e.received_at DESC, e.key DESC LIMIT ?",
+            f"SELECT {_SELECT_EVENT}, "
+            "(SELECT MAX(attempts) FROM outbox o WHERE o.key = e.key) AS pending_attempts, "
+            "(SELECT last_error FROM outbox o WHERE o.key = e.key "
+            " ORDER BY attempts DESC LIMIT 1) AS pending_error, "
+            "(SELECT MAX(attempts) FROM dead_letters d WHERE d.key = e.key) AS dead_attempts, "
+            "(SELECT last_error FROM dead_letters d WHERE d.key = e.key "
+            " ORDER BY attempts DESC LIMIT 1) AS dead_error "
+            "FROM events e ORDER BY e.received_at DESC, e.key DESC LIMIT ?",
             (limit,),
         )
         return [_record(row) for row in rows]
@@ -285,31 +288,55 @@ class SQLiteStore:
             return conn.execute(sql, params).fetchall()
 
 
-def _insert_work(events: Sequence[PaymentEvent]) -> Callable[[sqlite3.Connection], list[bool]]:
-    """The writer's work for one batch: each new event's row and its outbox row."""
-    rows = [_event_row(event) for event in events]
+def _create_private(path: Path) -> None:
+    """Create the database file readable by its owner only, in a directory of its own mode
+    0700 if it is created here. SQLite gives the WAL and shared-memory files the database
+    file's mode, so payment data is never readable by other users of the machine."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        # A database created before this rule keeps its old mode otherwise.
+        with contextlib.suppress(FileNotFoundError):
+            if file.stat().st_mode & 0o077:
+                file.chmod(0o600)
 
-    def insert(conn: sqlite3.Connection) -> list[bool]:
-        inserted = []
-        for row in rows:
-            is_new = conn.execute(_INSERT_EVENT, row).rowcount == 1
-            if is_new:
-                conn.execute(
-                    "INSERT INTO outbox (key, next_attempt_at) VALUES (?, ?)",
-                    (row["key"], row["received_at"]),
-                )
-            inserted.append(is_new)
-        return inserted
 
-    return insert
+class _Insert(Bulk):
+    """One caller's events and the sinks to queue them for; the writer inserts the events of
+    every caller in its group with a handful of statements (see :class:`Bulk`)."""
+
+    def __init__(self, events: Sequence[PaymentEvent], sinks: Sequence[str]) -> None:
+        self.rows = [_event_row(event) for event in events]
+        self.sinks = sinks
+
+    @staticmethod
+    def run_many(conn: sqlite3.Connection, works: list[_Insert]) -> list[list[bool]]:
+        keys = list({row["key"] for work in works for row in work.rows})
+        stored: set[str] = set()
+        for start in range(0, len(keys), 500):  # SQLite binds at most 999 parameters
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            stored.update(
+                r[0] for r in conn.execute(f"SELECT key FROM events WHERE key IN ({marks})", chunk)
+            )
+        new_rows, outbox, results = [], [], []
+        for work in works:
+            inserted = []
+            for row in work.rows:
+                is_new = row["key"] not in stored
+                if is_new:  # the first delivery in this group wins; a copy is a duplicate
+                    stored.add(row["key"])
+                    new_rows.append(row)
+                    outbox += [(row["key"], sink, row["received_at"]) for sink in work.sinks]
+                inserted.append(is_new)
+            results.append(inserted)
+        conn.executemany(_INSERT_EVENT, new_rows)
+        conn.executemany("INSERT INTO outbox (key, sink, next_attempt_at) VALUES (?, ?, ?)", outbox)
+        return results
 
 
 def _datetime(text: str) -> datetime:
     return datetime.fromisoformat(text)
-
-
-def _sinks(text: str) -> frozenset[str]:
-    return frozenset(codec.loads(text))
 
 
 def _event_row(event: PaymentEvent) -> dict[str, Any]:
