@@ -7,12 +7,33 @@ import json
 from decimal import Decimal
 
 import pytest
+from starlette.testclient import TestClient
 
 from tests.aws import TABLE
 from tests.integration.test_lambda import Deployed, url_event
 from tests.scenarios import SCENARIOS, TRANSACTION, deliveries
+from tests.support import post
+from webhook_processor.bootstrap import LocalProcessor
+from webhook_processor.entrypoints.server import create_app
 from webhook_processor.providers import default_providers
 from webhook_processor.storage.dynamodb import DynamoDBStore
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+@pytest.mark.parametrize("provider", sorted(default_providers()))
+def test_on_the_local_server(processor: LocalProcessor, provider: str, scenario: str) -> None:
+    expected = SCENARIOS[scenario]
+    seen = []
+    with TestClient(create_app(processor, run_dispatcher=False)) as client:
+        for delivery in deliveries(provider, expected):
+            assert post(client, provider, delivery.body, delivery.headers).status_code == 200
+            state = processor.store.transaction(provider, TRANSACTION)
+            assert state is not None
+            seen.append(state.status)
+    assert tuple(seen) == expected.statuses
+    assert state.refunded == Decimal(expected.refunded)
+    assert state.late_count == expected.late
+    assert state.event_count == len({d.event_id for d in deliveries(provider, expected)})
 
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))

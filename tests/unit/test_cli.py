@@ -87,7 +87,16 @@ def test_help_lists_every_command_with_what_it_does(capsys: pytest.CaptureFixtur
     out = capsys.readouterr().out
     # argparse lists each command indented by four spaces, its help beside or below it.
     names = [line.split()[0] for line in out.splitlines() if len(line) - len(line.lstrip()) == 4]
-    assert names == ["serve", "send", "transactions", "events", "dead-letters", "redrive", "aws"]
+    assert names == [
+        "serve",
+        "send",
+        "transactions",
+        "events",
+        "dead-letters",
+        "transaction",
+        "redrive",
+        "aws",
+    ]
     assert "list stored events with their delivery state" in out
 
 
@@ -160,3 +169,111 @@ def test_send_signs_with_the_first_of_several_active_secrets(
     assert event.amount == Decimal("19.99")
     with pytest.raises(SignatureMismatch):
         SquareProvider().parse(delivery, old, NOW)
+
+
+@pytest.fixture
+def refunded_before_captured(tmp_path: Path) -> Path:
+    """A refund that arrived before the capture it refunds, then a late processing event."""
+    store = SQLiteStore(tmp_path / "webhooks.db")
+    later = NOW.replace(second=30)
+    store.insert_all(
+        [
+            make_event(
+                "evt_refund",
+                transaction_id="pi_9",
+                event_type="refund.created",
+                status="refunded",
+                amount=Decimal("25.00"),
+                occurred_at=later,
+                received_at=NOW,
+            )
+        ]
+    )
+    store.insert_all(
+        [
+            make_event(
+                "evt_capture",
+                transaction_id="pi_9",
+                amount=Decimal("25.00"),
+                received_at=NOW.replace(second=5),
+            ),
+            make_event(
+                "evt_processing",
+                transaction_id="pi_9",
+                event_type="payment_intent.processing",
+                status="pending",
+                amount=Decimal("25.00"),
+                received_at=NOW.replace(second=9),
+            ),
+        ]
+    )
+    store.close()
+    return tmp_path
+
+
+def test_transactions_show_where_each_stands_and_its_late_events(
+    refunded_before_captured: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(
+        capsys, "transactions", "--json", "--data-dir", str(refunded_before_captured)
+    )
+    assert code == 0
+    [row] = json.loads(out, parse_float=Decimal)
+    assert (row["transaction_id"], row["status"], row["refunded"], row["late"]) == (
+        "pi_9",
+        "refunded",
+        Decimal("25.00"),
+        1,
+    )
+
+
+def test_a_transactions_timeline_shows_each_event_before_and_after_with_late_marks(
+    refunded_before_captured: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "transaction", "pi_9", "--data-dir", str(refunded_before_captured))
+    assert code == 0
+    summary, timeline = out.split("\n\n")
+    assert "refunded" in summary.splitlines()[1]
+    header, *lines = timeline.splitlines()
+    assert header.split() == [
+        "version",
+        "received_at",
+        "provider_time",
+        "event_id",
+        "event_type",
+        "says",
+        "amount",
+        "before",
+        "after",
+        "refunded",
+        "late",
+    ]
+    assert [line.split()[3] for line in lines] == ["evt_refund", "evt_capture", "evt_processing"]
+    assert lines[0].split()[7:10] == ["-", "partially_refunded", "25.00"]
+    assert lines[1].split()[7:9] == ["partially_refunded", "refunded"]
+    assert lines[2].split()[-1] == "late"
+
+
+def test_a_timeline_for_scripts_and_for_unknown_or_shared_ids(
+    refunded_before_captured: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    where = ["--data-dir", str(refunded_before_captured)]
+    code, out, _ = run(capsys, "transaction", "pi_9", "--json", *where)
+    answer = json.loads(out)
+    assert code == 0
+    assert answer["transaction"]["status"] == "refunded"
+    assert [row["late"] for row in answer["timeline"]] == ["", "", "late"]
+    code, _, err = run(capsys, "transaction", "pi_none", *where)
+    assert (code, err) == (1, "error: no transaction 'pi_none'\n")
+    store = SQLiteStore(refunded_before_captured / "webhooks.db")
+    store.insert_all([make_event("evt_g", provider="generic", transaction_id="pi_9")])
+    store.close()
+    code, _, err = run(capsys, "transaction", "pi_9", *where)
+    assert (code, err) == (
+        2,
+        "error: generic, stripe each have a transaction 'pi_9': choose one with --provider\n",
+    )
+    code, out, _ = run(capsys, "transaction", "pi_9", "--provider", "generic", *where)
+    assert code == 0
+    assert "evt_g" in out
+    assert "evt_refund" not in out

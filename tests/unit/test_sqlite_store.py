@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 
 from tests.builders import make_event
+from tests.support import run_coroutine
 from webhook_processor.errors import StorageUnavailable
 from webhook_processor.storage import sqlite_writer
-from webhook_processor.storage.sqlite import SQLiteStore
+from webhook_processor.storage.sqlite import EVENT_ADDITIONS, LISTING_QUERIES, SQLiteStore
 
 
 def test_store_uses_wal_and_full_sync_and_survives_a_reopen(tmp_path: Path) -> None:
@@ -210,7 +211,7 @@ def test_on_its_own_loop_thread_a_waiting_write_commits_at_once(tmp_path: Path) 
         return store.insert_all([make_event()])
 
     try:
-        assert asyncio.run(on_the_loop()) == [True]
+        assert run_coroutine(on_the_loop()) == [True]
     finally:
         store.close()
     reopened = SQLiteStore(tmp_path / "s.db")
@@ -257,6 +258,62 @@ def test_a_bulk_group_that_fails_runs_each_piece_alone(tmp_path: Path) -> None:
         sqlite_writer.commit(conn, [(_Probe(1), futures[0]), (_Probe(2), futures[1])])
         assert [future.result() for future in futures] == [1, 2]
         assert [row[0] for row in conn.execute("SELECT x FROM probe ORDER BY x")] == [1, 2]
+    finally:
+        conn.close()
+        store.close()
+
+
+def test_a_database_written_before_transactions_were_kept_gets_them_on_open(
+    tmp_path: Path,
+) -> None:
+    """The events already stored are applied to their transactions, in the order received."""
+    path = tmp_path / "s.db"
+    store = SQLiteStore(path)
+    store.insert_all(
+        [
+            make_event("evt_1", status="refunded", amount=Decimal("4.00")),
+            make_event("evt_2", received_at=make_event().received_at.replace(minute=1)),
+        ]
+    )
+    store.close()
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "DROP TABLE transactions; "
+        + "".join(f"ALTER TABLE events DROP COLUMN {name}; " for name in EVENT_ADDITIONS)
+    )
+    conn.close()
+    migrated = SQLiteStore(path)
+    try:
+        state = migrated.transaction("stripe", "pi_1")
+        assert state is not None
+        assert (state.status, state.refunded, state.version) == (
+            "partially_refunded",
+            Decimal("4.00"),
+            2,
+        )
+        timeline = {e.event_id: e.transaction for e in migrated.events_for_transaction("pi_1")}
+        assert timeline["evt_2"] is not None
+        assert (timeline["evt_2"].previous_status, timeline["evt_2"].version) == (
+            "partially_refunded",
+            2,
+        )
+    finally:
+        migrated.close()
+
+
+def test_the_listings_read_through_indexes_never_a_scan(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    conn = store.connect()
+    try:
+        for query, params in LISTING_QUERIES.values():
+            plan = " / ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {query}", params))
+            # An index walked in the ORDER BY's order stops at the LIMIT; a bare SCAN would not.
+            bare_scans = [
+                step
+                for step in plan.split(" / ")
+                if step.startswith("SCAN") and "USING" not in step
+            ]
+            assert bare_scans == [], (query, plan)
     finally:
         conn.close()
         store.close()

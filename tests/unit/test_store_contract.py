@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import timedelta
@@ -13,14 +13,20 @@ from pathlib import Path
 
 import boto3
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from moto import mock_aws
 
 from tests.aws import TABLE, create_table
 from tests.builders import NOW, make_event
+from tests.histories import deliveries, final, histories
+from tests.support import run_coroutine
+from webhook_processor.model import PaymentEvent
 from webhook_processor.storage.base import Delivery, EventStore, LocalStore
 from webhook_processor.storage.dynamodb import DynamoDBStore
 from webhook_processor.storage.memory import MemoryStore
 from webhook_processor.storage.sqlite import SQLiteStore
+from webhook_processor.transactions import TransactionState, apply
 
 LOCAL_STORES: dict[str, Callable[[Path], LocalStore]] = {
     "memory": lambda _: MemoryStore(),
@@ -77,8 +83,8 @@ def test_a_batch_reports_each_event_and_a_retried_batch_completes_it(
 
 def test_the_async_insert_is_the_same_insert(event_store: EventStore) -> None:
     event = make_event()
-    assert asyncio.run(event_store.insert_all_async([event])) == [True]
-    assert asyncio.run(event_store.insert_all_async([event, make_event("evt_2")])) == [
+    assert run_coroutine(event_store.insert_all_async([event])) == [True]
+    assert run_coroutine(event_store.insert_all_async([event, make_event("evt_2")])) == [
         False,
         True,
     ]
@@ -275,29 +281,77 @@ def test_recent_events_newest_first(store: LocalStore) -> None:
     assert [r.event.event_id for r in store.recent_events(2)] == ["evt_2", "evt_1"]
 
 
-def test_transactions_summarise_the_latest_event(store: LocalStore) -> None:
-    store.insert_all([make_event("evt_1")])
+def test_transactions_are_listed_latest_update_first_with_where_each_stands(
+    store: LocalStore,
+) -> None:
+    store.insert_all([make_event("evt_1", amount=Decimal("10.00"))])
     store.insert_all(
         [
-            make_event("evt_2", status="refunded", occurred_at=NOW + timedelta(seconds=5)),
+            make_event("evt_3", transaction_id="pi_2", amount=Decimal("5.00"), received_at=NOW),
             make_event(
-                "evt_3",
-                transaction_id="pi_2",
-                amount=Decimal("5.00"),
-                occurred_at=NOW + timedelta(seconds=1),
+                "evt_2",
+                status="refunded",
+                amount=Decimal("4.00"),
+                received_at=NOW + timedelta(seconds=5),
             ),
         ]
     )
     first, second = store.transactions(10)
-    assert (first.transaction_id, first.status, first.event_count, first.last_event_id) == (
+    assert (first.transaction_id, first.status, first.refunded, first.event_count) == (
         "pi_1",
-        "refunded",
+        "partially_refunded",
+        Decimal("4.00"),
         2,
-        "evt_2",
     )
     assert (second.transaction_id, second.amount, second.event_count) == (
         "pi_2",
         Decimal("5.00"),
         1,
     )
-    assert len(store.transactions(1)) == 1
+    assert [t.transaction_id for t in store.transactions(1)] == ["pi_1"]
+
+
+# -- transactions (every store) ----------------------------------------------------------------
+
+
+def test_each_stored_event_is_applied_once_to_its_transaction(event_store: EventStore) -> None:
+    capture = make_event("evt_1", amount=Decimal("10.00"))
+    refund = make_event("evt_2", status="refunded", amount=Decimal("10.00"))
+    assert event_store.insert_all([capture, refund, refund]) == [True, True, False]
+    assert event_store.insert_all([refund]) == [False]
+    state = event_store.transaction("stripe", "pi_1")
+    assert state is not None
+    assert (state.status, state.refunded, state.version) == ("refunded", Decimal("10.00"), 2)
+    assert event_store.transaction("generic", "pi_1") is None
+    updates = {e.event_id: e.transaction for e in event_store.events_for_transaction("pi_1")}
+    assert updates["evt_2"] is not None
+    assert (updates["evt_2"].previous_status, updates["evt_2"].status) == (
+        "succeeded",
+        "refunded",
+    )
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(history=histories(max_events=6), data=st.data())
+def test_any_delivery_order_with_redeliveries_ends_in_the_in_order_state(
+    event_store: EventStore, history: list[PaymentEvent], data: st.DataObject
+) -> None:
+    run = uuid.uuid4().hex  # one store serves every example: fresh ids for each
+    transaction = f"pi_{run}"
+    history = [
+        replace(e, transaction_id=transaction, event_id=f"{e.event_id}_{run}") for e in history
+    ]
+    for arrival in data.draw(deliveries(history)):
+        event_store.insert_all([arrival])
+    state = event_store.transaction("stripe", transaction)
+    assert state is not None
+    expected: TransactionState | None = None
+    for event in history:
+        expected = apply(expected, event).after
+    assert expected is not None
+    assert final(state) == final(expected)
+    assert state.event_count == len(history)

@@ -21,7 +21,12 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
-from webhook_processor.entrypoints.cli import event_row, print_rows, transaction_row
+from webhook_processor.entrypoints.cli import (
+    event_row,
+    print_rows,
+    print_timeline,
+    transaction_row,
+)
 
 if TYPE_CHECKING:
     import boto3
@@ -153,6 +158,12 @@ def add_commands(commands: Any) -> None:
     text = "list transactions, latest update first"
     txns = sub.add_parser("transactions", parents=[stack, listing], help=text, description=text)
     txns.set_defaults(command=_guarded(_transactions))
+    text = "show one transaction's timeline, as the local 'transaction' command does"
+    timeline = sub.add_parser("transaction", parents=[stack], help=text, description=text)
+    timeline.add_argument("transaction_id", metavar="ID", help="the transaction's id")
+    timeline.add_argument("--provider", help="whose transaction (when two providers share an id)")
+    timeline.add_argument("--json", action="store_true", help="print JSON for scripts")
+    timeline.set_defaults(command=_guarded(_transaction))
 
 
 def _guarded(command: Command) -> Command:
@@ -295,6 +306,10 @@ def _events(args: argparse.Namespace) -> int:
 def _transactions(args: argparse.Namespace) -> int:
     found = _store(args).transactions(args.limit)
     return print_rows([transaction_row(t) for t in found], args.json)
+
+
+def _transaction(args: argparse.Namespace) -> int:
+    return print_timeline(_store(args), args.transaction_id, args.provider, args.json)
 
 
 class Progress:

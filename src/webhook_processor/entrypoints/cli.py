@@ -13,7 +13,7 @@ import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from webhook_processor import codec
 from webhook_processor.bootstrap import (
@@ -32,11 +32,20 @@ from webhook_processor.model import utc_now
 from webhook_processor.money import format_amount
 from webhook_processor.providers import default_providers
 from webhook_processor.providers.base import Sample
-from webhook_processor.storage.base import LocalStore, TransactionSummary
+from webhook_processor.storage.base import LocalStore
 
 if TYPE_CHECKING:
     from webhook_processor.model import PaymentEvent
     from webhook_processor.transactions import TransactionState
+
+
+class TransactionReader(Protocol):
+    """What a timeline reads: any store, local or on AWS."""
+
+    def events_for_transaction(self, transaction_id: str) -> list[PaymentEvent]: ...
+
+    def transaction(self, provider: str, transaction_id: str) -> TransactionState | None: ...
+
 
 DEFAULT_URL = DEFAULT_BASE_URL
 Command = Callable[[argparse.Namespace], int]
@@ -134,6 +143,12 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("--currency", default="USD", help="ISO 4217 code (default USD)")
     send.add_argument("--status", default="succeeded", help="payment status (default succeeded)")
     send.add_argument("--event-id", help="provider event id (default: a new random id)")
+    send.add_argument(
+        "--transaction",
+        metavar="ID",
+        help="an event of this transaction (a refund of an earlier payment, say; default: a new "
+        "transaction). Try: send stripe --status refunded --transaction pi_...",
+    )
     send.add_argument("--file", type=Path, help="send this file's bytes as the body instead")
     send.add_argument(
         "--items",
@@ -144,12 +159,31 @@ def _parser() -> argparse.ArgumentParser:
     send.set_defaults(command=_send)
 
     for name, handler, text in (
-        ("transactions", _inspect(_transaction_rows), "list transactions, latest status first"),
+        (
+            "transactions",
+            _inspect(_transaction_rows),
+            "list transactions, latest update first, with where each stands",
+        ),
         ("events", _inspect(_event_rows), "list stored events with their delivery state"),
         ("dead-letters", _inspect(_dead_letter_rows), "list events whose delivery gave up"),
     ):
         sub = commands.add_parser(name, parents=[data_dir, as_json], help=text, description=text)
         sub.set_defaults(command=handler)
+
+    text = "show one transaction's timeline: each event, and where it left the transaction"
+    timeline = commands.add_parser(
+        "transaction",
+        parents=[data_dir],
+        help=text,
+        description=text + ", in the order the events were applied. A late event came after "
+        "events that had moved the transaction past it: it is recorded and changed nothing.",
+    )
+    timeline.add_argument("transaction_id", metavar="ID", help="the transaction's id")
+    timeline.add_argument(
+        "--provider", choices=providers, help="whose transaction (when two providers share an id)"
+    )
+    timeline.add_argument("--json", action="store_true", help="print JSON for scripts")
+    timeline.set_defaults(command=_transaction)
 
     redrive = commands.add_parser(
         "redrive",
@@ -265,7 +299,9 @@ def _send(args: argparse.Namespace) -> int:
     if args.file is not None:
         body = args.file.read_bytes()
     else:
-        spec = Sample(event_id, args.amount, args.currency, args.status, now, args.items)
+        spec = Sample(
+            event_id, args.amount, args.currency, args.status, now, args.items, args.transaction
+        )
         body = provider.sample(spec)
     signed = provider.sign(body, secret, now, event_id)
     body = signed.body
@@ -309,18 +345,83 @@ def _transaction_rows(store: LocalStore, limit: int) -> list[dict[str, Any]]:
     return [transaction_row(t) for t in store.transactions(limit)]
 
 
-def transaction_row(t: TransactionSummary | TransactionState) -> dict[str, Any]:
+def transaction_row(t: TransactionState) -> dict[str, Any]:
     """One line of ``transactions``, here and on AWS (``aws transactions``)."""
     return {
         "transaction_id": t.transaction_id,
         "provider": t.provider,
         "status": t.status,
         "amount": t.amount,
+        "refunded": t.refunded,
         "currency": t.currency,
         "events": t.event_count,
+        "late": t.late_count,
         "last_event_id": t.last_event_id,
         "updated_at": None if t.updated_at is None else t.updated_at.isoformat(),
     }
+
+
+def _transaction(args: argparse.Namespace) -> int:
+    with _store(args) as store:
+        return print_timeline(store, args.transaction_id, args.provider, args.json)
+
+
+def print_timeline(
+    store: TransactionReader, transaction_id: str, provider: str | None, as_json: bool
+) -> int:
+    """``transaction ID``, here and on AWS: where the transaction stands, then each event."""
+    events = [
+        e
+        for e in store.events_for_transaction(transaction_id)
+        if provider is None or e.provider == provider
+    ]
+    providers = sorted({e.provider for e in events})
+    if not events:
+        print(f"error: no transaction {transaction_id!r}", file=sys.stderr)
+        return 1
+    if len(providers) > 1:
+        print(
+            f"error: {', '.join(providers)} each have a transaction {transaction_id!r}: "
+            "choose one with --provider",
+            file=sys.stderr,
+        )
+        return 2
+    state = store.transaction(providers[0], transaction_id)
+    rows = timeline_rows(events)
+    if as_json:
+        summary = transaction_row(state) if state is not None else None
+        sys.stdout.write(codec.dumps({"transaction": summary, "timeline": rows}) + "\n")
+        return 0
+    if state is not None:
+        print_rows([transaction_row(state)], as_json=False)
+        print()
+    return print_rows(rows, as_json=False)
+
+
+def timeline_rows(events: Sequence[PaymentEvent]) -> list[dict[str, Any]]:
+    """One line per event, in the order they were applied to the transaction."""
+    applied = sorted(
+        events, key=lambda e: (e.transaction.version if e.transaction else 0, e.received_at)
+    )
+    rows = []
+    for event in applied:
+        update = event.transaction
+        rows.append(
+            {
+                "version": None if update is None else update.version,
+                "received_at": event.received_at.isoformat(),
+                "provider_time": event.occurred_at.isoformat(),
+                "event_id": event.event_id,
+                "event_type": event.event_type,
+                "says": event.status,
+                "amount": event.amount,
+                "before": None if update is None else update.previous_status,
+                "after": None if update is None else update.status,
+                "refunded": None if update is None else update.refunded,
+                "late": None if update is None else ("late" if update.late else ""),
+            }
+        )
+    return rows
 
 
 def _event_rows(store: LocalStore, limit: int) -> list[dict[str, Any]]:
@@ -359,7 +460,7 @@ def _dead_letter_rows(store: LocalStore, limit: int) -> list[dict[str, Any]]:
             "failed_at": d.failed_at.isoformat(),
             "last_error": d.last_error,
         }
-        for d in store.dead_letters()[:limit]
+        for d in store.dead_letters(limit)
     ]
 
 

@@ -15,10 +15,10 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Final, Protocol
 
 from webhook_processor.model import PaymentEvent
+from webhook_processor.transactions import TransactionState
 
 if TYPE_CHECKING:
     import asyncio
@@ -45,7 +45,12 @@ class EventStore(Protocol):
         ...
 
     def events_for_transaction(self, transaction_id: str) -> list[PaymentEvent]:
-        """Every event of one transaction, oldest first (by occurred_at, received_at, then key)."""
+        """Every event of one transaction, oldest first (by occurred_at, received_at, then key),
+        each with what it did to the transaction (``event.transaction``)."""
+        ...
+
+    def transaction(self, provider: str, transaction_id: str) -> TransactionState | None:
+        """The transaction's state after every event stored for it, or None."""
         ...
 
 
@@ -95,20 +100,6 @@ class DeadLetter:
     transient: bool
 
 
-@dataclass(frozen=True, slots=True)
-class TransactionSummary:
-    """One transaction as its latest event describes it."""
-
-    transaction_id: str
-    provider: str
-    status: str
-    amount: Decimal
-    currency: str
-    event_count: int
-    last_event_id: str
-    updated_at: datetime
-
-
 class LocalStore(EventStore, Protocol):
     """An event store that is also the outbox, for the single-machine processor.
 
@@ -147,8 +138,8 @@ class LocalStore(EventStore, Protocol):
         """Count a failed attempt; retry at ``retry_at``, or move to the dead letters if None."""
         ...
 
-    def dead_letters(self) -> list[DeadLetter]:
-        """Every dead letter, oldest first."""
+    def dead_letters(self, limit: int | None = None) -> list[DeadLetter]:
+        """The dead letters, oldest first (the ``limit`` oldest, or all)."""
         ...
 
     def redrive(self, keys: Sequence[str] | None, now: datetime) -> list[str]:
@@ -166,8 +157,8 @@ class LocalStore(EventStore, Protocol):
         """The most recently received events with their delivery state, newest first."""
         ...
 
-    def transactions(self, limit: int) -> list[TransactionSummary]:
-        """The most recently updated transactions, newest first."""
+    def transactions(self, limit: int) -> list[TransactionState]:
+        """The ``limit`` most recently updated transactions, newest first."""
         ...
 
     def close(self) -> None: ...

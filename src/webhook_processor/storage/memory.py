@@ -19,8 +19,8 @@ from webhook_processor.storage.base import (
     Delivery,
     EventRecord,
     OutboxItem,
-    TransactionSummary,
 )
+from webhook_processor.transactions import TransactionState, apply
 
 if TYPE_CHECKING:
     import asyncio
@@ -42,6 +42,7 @@ class MemoryStore:
         self._sinks: tuple[str, ...] = ()
         self._outbox: dict[tuple[str, str], _Pending] = {}
         self._dead: dict[tuple[str, str], DeadLetter] = {}
+        self._transactions: dict[tuple[str, str], TransactionState] = {}
 
     def insert_all(self, events: Sequence[PaymentEvent]) -> list[bool]:
         with self._lock:
@@ -49,7 +50,10 @@ class MemoryStore:
             for event in events:
                 is_new = event.key not in self._events
                 if is_new:
-                    self._events[event.key] = event
+                    key = (event.provider, event.transaction_id)
+                    transition = apply(self._transactions.get(key), event)
+                    self._transactions[key] = transition.after
+                    self._events[event.key] = replace(event, transaction=transition.update)
                     for sink in self._sinks or (EVERY_SINK,):
                         self._outbox[event.key, sink] = _Pending(0, event.received_at)
                 inserted.append(is_new)
@@ -62,6 +66,10 @@ class MemoryStore:
     def get_event(self, provider: str, event_id: str) -> PaymentEvent | None:
         with self._lock:
             return self._events.get(f"{provider}:{event_id}")
+
+    def transaction(self, provider: str, transaction_id: str) -> TransactionState | None:
+        with self._lock:
+            return self._transactions.get((provider, transaction_id))
 
     def events_for_transaction(self, transaction_id: str) -> list[PaymentEvent]:
         with self._lock:
@@ -121,9 +129,10 @@ class MemoryStore:
             else:
                 self._outbox[key, sink] = _Pending(attempts, retry_at, error)
 
-    def dead_letters(self) -> list[DeadLetter]:
+    def dead_letters(self, limit: int | None = None) -> list[DeadLetter]:
         with self._lock:
-            return sorted(self._dead.values(), key=lambda d: (d.failed_at, d.key, d.sink))
+            letters = sorted(self._dead.values(), key=lambda d: (d.failed_at, d.key, d.sink))
+        return letters[:limit]
 
     def redrive(self, keys: Sequence[str] | None, now: datetime) -> list[str]:
         with self._lock:
@@ -151,28 +160,11 @@ class MemoryStore:
             )
             return [self._record(event) for event in newest[:limit]]
 
-    def transactions(self, limit: int) -> list[TransactionSummary]:
+    def transactions(self, limit: int) -> list[TransactionState]:
         with self._lock:
-            by_transaction: dict[str, list[PaymentEvent]] = {}
-            for event in self._events.values():
-                by_transaction.setdefault(event.transaction_id, []).append(event)
-        summaries = []
-        for transaction_id, events in by_transaction.items():
-            latest = max(events, key=lambda e: (e.occurred_at, e.received_at, e.key))
-            summaries.append(
-                TransactionSummary(
-                    transaction_id,
-                    latest.provider,
-                    latest.status,
-                    latest.amount,
-                    latest.currency,
-                    len(events),
-                    latest.event_id,
-                    latest.occurred_at,
-                )
-            )
-        summaries.sort(key=lambda s: (s.updated_at, s.transaction_id), reverse=True)
-        return summaries[:limit]
+            states = list(self._transactions.values())
+        states.sort(key=lambda t: (t.updated_at, t.provider, t.transaction_id), reverse=True)
+        return states[:limit]
 
     def close(self) -> None:
         """Nothing to release; present for the protocol."""

@@ -17,12 +17,11 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
 from webhook_processor.errors import StorageUnavailable
-from webhook_processor.model import PaymentEvent
+from webhook_processor.model import PaymentEvent, TransactionUpdate
 from webhook_processor.money import format_amount
 from webhook_processor.storage import sqlite_outbox as outbox
 from webhook_processor.storage.base import (
@@ -31,10 +30,21 @@ from webhook_processor.storage.base import (
     Delivery,
     EventRecord,
     OutboxItem,
-    TransactionSummary,
 )
-from webhook_processor.storage.records import from_record, iso, to_record
+from webhook_processor.storage.records import (
+    UPDATE_COLUMNS,
+    from_record,
+    iso,
+    to_record,
+    update_to_record,
+)
 from webhook_processor.storage.sqlite_writer import Bulk, GroupCommitWriter, storage_errors
+from webhook_processor.transactions import (
+    TransactionState,
+    apply,
+    dimensions_to_json,
+    state_from_columns,
+)
 
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS events (
@@ -51,7 +61,8 @@ CREATE TABLE IF NOT EXISTS events (
     metadata        TEXT NOT NULL,   -- JSON, decimals exact
     occurred_at     TEXT NOT NULL,   -- ISO 8601 UTC, microseconds: sorts as text
     received_at     TEXT NOT NULL,
-    delivered_at    TEXT
+    delivered_at    TEXT,
+    {event_additions}
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS events_by_transaction
     ON events (transaction_id, occurred_at, received_at);
@@ -65,6 +76,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     PRIMARY KEY (key, sink)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (sink, next_attempt_at);
+{transactions}
 CREATE TABLE IF NOT EXISTS dead_letters (
     key             TEXT NOT NULL REFERENCES events (key),
     sink            TEXT NOT NULL,
@@ -74,6 +86,41 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     transient       INTEGER NOT NULL,  -- the sink failed, not the event: redriven on recovery
     PRIMARY KEY (key, sink)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS dead_letters_by_failure ON dead_letters (failed_at);
+"""
+
+#: What storing each event did to its transaction (:class:`TransactionUpdate`), beside it, and
+#: the provider's own ordering and refund identity. Added to an existing database on open.
+EVENT_ADDITIONS: Final = {
+    "sequence": "INTEGER",
+    "refund_id": "TEXT",
+    "txn_status": "TEXT",
+    "txn_previous_status": "TEXT",
+    "txn_late": "INTEGER",
+    "txn_amount": "TEXT",  # exact decimal text
+    "txn_refunded": "TEXT",
+    "txn_currency": "TEXT",
+    "txn_version": "INTEGER",
+}
+
+#: Each transaction's state after every event applied to it, and the columns it is listed by.
+TRANSACTIONS: Final = """
+CREATE TABLE IF NOT EXISTS transactions (
+    provider        TEXT NOT NULL,
+    transaction_id  TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    amount          TEXT NOT NULL,
+    refunded        TEXT NOT NULL,
+    currency        TEXT NOT NULL,
+    dimensions      TEXT NOT NULL,   -- JSON: the state's three dimensions, exact
+    event_count     INTEGER NOT NULL,
+    late_count      INTEGER NOT NULL,
+    version         INTEGER NOT NULL,
+    last_event_id   TEXT NOT NULL,
+    updated_at      TEXT NOT NULL,
+    PRIMARY KEY (provider, transaction_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS transactions_by_update ON transactions (updated_at);
 """
 
 #: The first schema kept one outbox row per event with the sinks that took it; its entries are
@@ -93,6 +140,12 @@ DROP TABLE dead_letters_v1;
 COMMIT;
 """
 
+
+def _schema() -> str:
+    additions = ",\n    ".join(f"{name} {kind}" for name, kind in EVENT_ADDITIONS.items())
+    return SCHEMA.format(event_additions=additions, transactions=TRANSACTIONS)
+
+
 #: The event columns: the keys of :func:`_event_row`, bound by name.
 EVENT_COLUMNS: Final = (
     "key",
@@ -108,12 +161,50 @@ EVENT_COLUMNS: Final = (
     "metadata",
     "occurred_at",
     "received_at",
+    *EVENT_ADDITIONS,
 )
 _SELECT_EVENT: Final = ", ".join(f"e.{column}" for column in EVENT_COLUMNS)
 _INSERT_EVENT: Final = (
     f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
     f"VALUES ({', '.join(':' + column for column in EVENT_COLUMNS)}) ON CONFLICT (key) DO NOTHING"
 )
+
+
+#: The queries the inspection commands and the page list with: each reads a bounded number of
+#: rows through an index, whatever the number of events stored (``make bench`` measures it;
+#: ``EXPLAIN QUERY PLAN`` of each is in the tests).
+RECENT_EVENTS: Final = (
+    f"SELECT {_SELECT_EVENT}, "
+    "(SELECT MAX(attempts) FROM outbox o WHERE o.key = e.key) AS pending_attempts, "
+    "(SELECT last_error FROM outbox o WHERE o.key = e.key "
+    " ORDER BY attempts DESC LIMIT 1) AS pending_error, "
+    "(SELECT MAX(attempts) FROM dead_letters d WHERE d.key = e.key) AS dead_attempts, "
+    "(SELECT last_error FROM dead_letters d WHERE d.key = e.key "
+    " ORDER BY attempts DESC LIMIT 1) AS dead_error "
+    "FROM events e ORDER BY e.received_at DESC, e.key DESC LIMIT ?"
+)
+RECENT_TRANSACTIONS: Final = (
+    "SELECT * FROM transactions "
+    "ORDER BY updated_at DESC, provider DESC, transaction_id DESC LIMIT ?"
+)
+# CROSS JOIN keeps dead_letters the outer loop: read in failure order through its index, each
+# event found by its key, never a scan of the events.
+DEAD_LETTERS: Final = (
+    f"SELECT {_SELECT_EVENT}, d.sink, d.attempts, d.last_error, d.failed_at, d.transient "
+    "FROM dead_letters d CROSS JOIN events e ON e.key = d.key "
+    "ORDER BY d.failed_at, d.key, d.sink LIMIT ?"
+)
+TIMELINE: Final = (
+    f"SELECT {_SELECT_EVENT} FROM events e WHERE transaction_id = ? "
+    "ORDER BY occurred_at, received_at, key"
+)
+#: Each listing query with example parameters, for ``EXPLAIN QUERY PLAN``.
+LISTING_QUERIES: Final = {
+    "events": (RECENT_EVENTS, (20,)),
+    "transactions": (RECENT_TRANSACTIONS, (20,)),
+    "dead-letters": (DEAD_LETTERS, (20,)),
+    "transaction": (TIMELINE, ("pi_1",)),
+}
 
 
 class SQLiteStore:
@@ -131,9 +222,10 @@ class SQLiteStore:
             writer = self.connect()
             columns = {row[1] for row in writer.execute("PRAGMA table_info(outbox)")}
             if "delivered_to" in columns:
-                writer.executescript(_MIGRATE_FROM_ONE_OUTBOX.format(schema=SCHEMA))
+                writer.executescript(_MIGRATE_FROM_ONE_OUTBOX.format(schema=_schema()))
             else:
-                writer.executescript(SCHEMA)
+                writer.executescript(_schema())
+            _add_transactions(writer)
         except (OSError, sqlite3.Error) as exc:
             raise StorageUnavailable(f"cannot open the SQLite store at {self.path}: {exc}") from exc
         self._writer = GroupCommitWriter(writer)
@@ -152,13 +244,15 @@ class SQLiteStore:
         )
         return _event(rows[0]) if rows else None
 
-    def events_for_transaction(self, transaction_id: str) -> list[PaymentEvent]:
+    def transaction(self, provider: str, transaction_id: str) -> TransactionState | None:
         rows = self._read(
-            f"SELECT {_SELECT_EVENT} FROM events e WHERE transaction_id = ? "
-            "ORDER BY occurred_at, received_at, key",
-            (transaction_id,),
+            "SELECT * FROM transactions WHERE provider = ? AND transaction_id = ?",
+            (provider, transaction_id),
         )
-        return [_event(row) for row in rows]
+        return _state(rows[0]) if rows else None
+
+    def events_for_transaction(self, transaction_id: str) -> list[PaymentEvent]:
+        return [_event(row) for row in self._read(TIMELINE, (transaction_id,))]
 
     # -- outbox -----------------------------------------------------------------------------
 
@@ -195,12 +289,8 @@ class SQLiteStore:
             outbox.fail(sink, key, error, at=at, retry_at=retry_at, transient=transient)
         )
 
-    def dead_letters(self) -> list[DeadLetter]:
-        rows = self._read(
-            f"SELECT {_SELECT_EVENT}, d.sink, d.attempts, d.last_error, d.failed_at, d.transient "
-            "FROM dead_letters d JOIN events e USING (key) ORDER BY d.failed_at, d.key, d.sink",
-            (),
-        )
+    def dead_letters(self, limit: int | None = None) -> list[DeadLetter]:
+        rows = self._read(DEAD_LETTERS, (-1 if limit is None else limit,))
         return [
             DeadLetter(
                 row["key"],
@@ -223,39 +313,10 @@ class SQLiteStore:
     # -- inspection -------------------------------------------------------------------------
 
     def recent_events(self, limit: int) -> list[EventRecord]:
-        rows = self._read(
-            f"SELECT {_SELECT_EVENT}, "
-            "(SELECT MAX(attempts) FROM outbox o WHERE o.key = e.key) AS pending_attempts, "
-            "(SELECT last_error FROM outbox o WHERE o.key = e.key "
-            " ORDER BY attempts DESC LIMIT 1) AS pending_error, "
-            "(SELECT MAX(attempts) FROM dead_letters d WHERE d.key = e.key) AS dead_attempts, "
-            "(SELECT last_error FROM dead_letters d WHERE d.key = e.key "
-            " ORDER BY attempts DESC LIMIT 1) AS dead_error "
-            "FROM events e ORDER BY e.received_at DESC, e.key DESC LIMIT ?",
-            (limit,),
-        )
-        return [_record(row) for row in rows]
+        return [_record(row) for row in self._read(RECENT_EVENTS, (limit,))]
 
-    def transactions(self, limit: int) -> list[TransactionSummary]:
-        rows = self._read(
-            "SELECT transaction_id, provider, status, amount, currency, n AS event_count, "
-            "event_id AS last_event_id, occurred_at AS updated_at "
-            "FROM (SELECT *, COUNT(*) OVER (PARTITION BY transaction_id) AS n, ROW_NUMBER() OVER "
-            "(PARTITION BY transaction_id ORDER BY occurred_at DESC, received_at DESC, key DESC) "
-            "AS rank FROM events) WHERE rank = 1 "
-            "ORDER BY occurred_at DESC, transaction_id DESC LIMIT ?",
-            (limit,),
-        )
-        return [
-            TransactionSummary(
-                **{
-                    **dict(row),
-                    "amount": Decimal(row["amount"]),
-                    "updated_at": _datetime(row["updated_at"]),
-                }
-            )
-            for row in rows
-        ]
+    def transactions(self, limit: int) -> list[TransactionState]:
+        return [_state(row) for row in self._read(RECENT_TRANSACTIONS, (limit,))]
 
     def close(self) -> None:
         """Finish queued writes, stop the writer, close every connection."""
@@ -303,9 +364,11 @@ def _create_private(path: Path) -> None:
 
 class _Insert(Bulk):
     """One caller's events and the sinks to queue them for; the writer inserts the events of
-    every caller in its group with a handful of statements (see :class:`Bulk`)."""
+    every caller in its group with a handful of statements (see :class:`Bulk`), and applies
+    each new one to its transaction in the same transaction."""
 
     def __init__(self, events: Sequence[PaymentEvent], sinks: Sequence[str]) -> None:
+        self.events = list(events)
         self.rows = [_event_row(event) for event in events]
         self.sinks = sinks
 
@@ -319,20 +382,144 @@ class _Insert(Bulk):
             stored.update(
                 r[0] for r in conn.execute(f"SELECT key FROM events WHERE key IN ({marks})", chunk)
             )
-        new_rows, outbox, results = [], [], []
+        new_rows, new_events, outbox, results = [], [], [], []
         for work in works:
             inserted = []
-            for row in work.rows:
+            for event, row in zip(work.events, work.rows, strict=True):
                 is_new = row["key"] not in stored
                 if is_new:  # the first delivery in this group wins; a copy is a duplicate
                     stored.add(row["key"])
                     new_rows.append(row)
+                    new_events.append(event)
                     outbox += [(row["key"], sink, row["received_at"]) for sink in work.sinks]
                 inserted.append(is_new)
             results.append(inserted)
+        states = _Transactions.load(conn, new_events)
+        for event, row in zip(new_events, new_rows, strict=True):
+            row.update(_update_row(states.apply(event)))
+        states.save(conn)
         conn.executemany(_INSERT_EVENT, new_rows)
         conn.executemany("INSERT INTO outbox (key, sink, next_attempt_at) VALUES (?, ?, ?)", outbox)
         return results
+
+
+class _Transactions:
+    """The states of the transactions a group of events touches: read once, applied to in
+    order, written back once."""
+
+    def __init__(self, states: dict[tuple[str, str], TransactionState | None]) -> None:
+        self._states = states
+        self._touched: set[tuple[str, str]] = set()
+
+    @classmethod
+    def load(cls, conn: sqlite3.Connection, events: Sequence[PaymentEvent]) -> _Transactions:
+        wanted = list(dict.fromkeys((event.provider, event.transaction_id) for event in events))
+        states: dict[tuple[str, str], TransactionState | None] = dict.fromkeys(wanted)
+        for start in range(0, len(wanted), 400):  # two parameters each; at most 999 bound
+            chunk = wanted[start : start + 400]
+            marks = " OR ".join(["(provider = ? AND transaction_id = ?)"] * len(chunk))
+            params = [value for pair in chunk for value in pair]
+            for row in conn.execute(f"SELECT * FROM transactions WHERE {marks}", params):
+                states[(row["provider"], row["transaction_id"])] = _state(row)
+        return cls(states)
+
+    def apply(self, event: PaymentEvent) -> TransactionUpdate:
+        key = (event.provider, event.transaction_id)
+        transition = apply(self._states[key], event)
+        self._states[key] = transition.after
+        self._touched.add(key)
+        return transition.update
+
+    def save(self, conn: sqlite3.Connection) -> None:
+        rows = [_state_row(self._states[key]) for key in sorted(self._touched)]
+        conn.executemany(_UPSERT_TRANSACTION, rows)
+
+
+_TRANSACTION_COLUMNS: Final = (
+    "provider",
+    "transaction_id",
+    "status",
+    "amount",
+    "refunded",
+    "currency",
+    "dimensions",
+    "event_count",
+    "late_count",
+    "version",
+    "last_event_id",
+    "updated_at",
+)
+_UPSERT_TRANSACTION: Final = (
+    f"INSERT INTO transactions ({', '.join(_TRANSACTION_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + column for column in _TRANSACTION_COLUMNS)}) "
+    "ON CONFLICT (provider, transaction_id) DO UPDATE SET "
+    + ", ".join(f"{column} = excluded.{column}" for column in _TRANSACTION_COLUMNS[2:])
+)
+
+
+def _state_row(state: TransactionState | None) -> dict[str, Any]:
+    if state is None:  # every touched transaction has had an event applied
+        raise ValueError("no state to save")
+    return {
+        "provider": state.provider,
+        "transaction_id": state.transaction_id,
+        "status": state.status,
+        "amount": format_amount(state.amount),
+        "refunded": format_amount(state.refunded),
+        "currency": state.currency,
+        "dimensions": dimensions_to_json(state),
+        "event_count": state.event_count,
+        "late_count": state.late_count,
+        "version": state.version,
+        "last_event_id": state.last_event_id,
+        "updated_at": iso(state.updated_at) if state.updated_at else "",
+    }
+
+
+def _state(row: sqlite3.Row) -> TransactionState:
+    return state_from_columns(
+        transaction_id=row["transaction_id"],
+        provider=row["provider"],
+        dimensions=row["dimensions"],
+        event_count=row["event_count"],
+        late_count=row["late_count"],
+        version=row["version"],
+        last_event_id=row["last_event_id"],
+        updated_at=_datetime(row["updated_at"]),
+    )
+
+
+def _update_row(update: TransactionUpdate) -> dict[str, Any]:
+    """The update's columns, amounts as their exact text, ``late`` as 0 or 1."""
+    record = update_to_record(update)
+    return {
+        **record,
+        "txn_late": int(update.late),
+        "txn_amount": format_amount(update.amount),
+        "txn_refunded": format_amount(update.refunded),
+    }
+
+
+def _add_transactions(conn: sqlite3.Connection) -> None:
+    """Bring a database written before transactions were kept up to date: add the event
+    columns it lacks, then apply its events to their transactions in the order received."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(events)")}
+    missing = [name for name in EVENT_ADDITIONS if name not in columns]
+    if not missing:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    for name in missing:
+        conn.execute(f"ALTER TABLE events ADD COLUMN {name} {EVENT_ADDITIONS[name]}")
+    events = [
+        from_record(row)
+        for row in conn.execute(f"SELECT {_SELECT_EVENT} FROM events e ORDER BY received_at, key")
+    ]
+    states = _Transactions.load(conn, events)
+    updates = [{**_update_row(states.apply(event)), "key": event.key} for event in events]
+    states.save(conn)
+    assignments = ", ".join(f"{column} = :{column}" for column in UPDATE_COLUMNS)
+    conn.executemany(f"UPDATE events SET {assignments} WHERE key = :key", updates)
+    conn.execute("COMMIT")
 
 
 def _datetime(text: str) -> datetime:
