@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pulumi
 
-from component import WebhookProcessor, WebhookProcessorArgs
-from settings import alarm_settings, edge_settings
+from component import WebhookProcessor
+from settings import WebhookProcessorArgs, alarm_settings, edge_settings
 from webhook_processor.providers import default_providers
 
 config = pulumi.Config()

@@ -16,13 +16,12 @@ One module builds each part, in the order the parts depend on one another:
 its policy and alias), ``data`` (table, topics, queues, parameters), ``functions`` (functions,
 log groups, policies, URL, triggers), ``edge`` (only when configured: CloudFront and AWS WAF
 in front of the URL), ``alarms``. ``scope`` names, tags and parents them all;
-``settings`` checks the inputs before anything is made.
+``settings`` holds the component's arguments and checks them before anything is made.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from types import MappingProxyType
 
 import pulumi
@@ -34,55 +33,7 @@ from edge import build_edge
 from functions import build_functions, build_roles
 from keys import KeyUsers, build_keys
 from scope import Scope
-from settings import DEFAULT_ALARMS, AlarmSettings, EdgeSettings, check_email, check_suffix
-
-
-@dataclass(frozen=True)
-class WebhookProcessorArgs:
-    """The component's settings; ``__main__`` fills them from stack configuration. Invalid
-    settings raise :class:`pulumi.RunError` here, before any resource is registered."""
-
-    environment_suffix: str
-    artifact_path: str
-    lambda_memory_mb: int = 1024
-    lambda_timeout_seconds: int = 60
-    lambda_runtime: str = "python3.13"
-    log_retention_days: int = 30
-    #: Unset by default: reserving concurrency fails on accounts with a small unreserved pool.
-    reserved_concurrency: int | None = None
-    cost_center: str = "payments"
-    owner: str = "payments-platform"
-    #: Provider name -> signing secret (a Pulumi secret). Providers left out get no parameter,
-    #: and the receiver answers their deliveries with 503 until one is set.
-    signing_secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
-    #: Who deploys the stack and who operates it (reads the dead-letter queue, the table, the
-    #: secrets): IAM principal ARNs the key policy names. Empty: the account root, so the
-    #: account's IAM policies decide (the README lists what each needs).
-    deployer_principal_arns: Sequence[str] = ()
-    operator_principal_arns: Sequence[str] = ()
-    #: The notification URL registered with Square, which Square signs (the ``webhook_url``
-    #: output with ``square``, or a custom domain in front of it). Unset, the receiver answers
-    #: Square's deliveries with 503 until it is set.
-    square_notification_url: str | None = None
-    secrets_ttl_seconds: int = 300
-    async_retries: int = 2
-    async_max_event_age_seconds: int = 3600
-    stream_batch_size: int = 100
-    #: AWS's maximum: the publisher's hand-off, not Lambda's retry count, gives a record up.
-    stream_max_retries: int = 10000
-    stream_max_record_age_seconds: int = 86400
-    #: How long the publisher retries a refused record in the stream before handing it off.
-    handoff_after_seconds: int = 300
-    #: Every alarm's threshold, period and name (``settings.alarm_settings``).
-    alarms: Mapping[str, AlarmSettings] = field(default_factory=lambda: dict(DEFAULT_ALARMS))
-    #: Subscribed to the alarm topic (SNS asks the address to confirm).
-    alarm_email: str | None = None
-    #: CloudFront and AWS WAF in front of the receiver (``edge.py``); off: the plain URL.
-    edge: EdgeSettings = field(default_factory=EdgeSettings)
-
-    def __post_init__(self) -> None:
-        check_suffix(self.environment_suffix)
-        check_email(self.alarm_email)
+from settings import WebhookProcessorArgs
 
 
 class WebhookProcessor(pulumi.ComponentResource):

@@ -29,7 +29,7 @@ from scope import Scope
 from webhook_processor import metrics
 
 if TYPE_CHECKING:
-    from component import WebhookProcessorArgs
+    from settings import WebhookProcessorArgs
 
 RECEIVER_HANDLER: Final = "webhook_processor.entrypoints.lambda_handler.handler"
 PUBLISHER_HANDLER: Final = "webhook_processor.entrypoints.publisher_handler.handler"

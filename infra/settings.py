@@ -1,4 +1,5 @@
-"""The stack's inputs checked before anything is created, and the alarms' settings.
+"""The component's arguments (:class:`WebhookProcessorArgs`), checked before anything is
+created, and the alarms' and the edge's settings.
 
 A bad input must fail ``pulumi preview`` with a message that names the limit, not fail ``pulumi
 up`` halfway through with an AWS error about one resource. :func:`check_suffix` and
@@ -8,8 +9,8 @@ up`` halfway through with an AWS error about one resource. :func:`check_suffix` 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 import pulumi
@@ -163,3 +164,51 @@ def edge_settings(config: Mapping[str, Any] | None) -> EdgeSettings:
     if settings.price_class not in PRICE_CLASSES:
         raise pulumi.RunError(f"edge.priceClass must be one of {', '.join(PRICE_CLASSES)}")
     return settings
+
+
+@dataclass(frozen=True)
+class WebhookProcessorArgs:
+    """The component's settings; ``__main__`` fills them from stack configuration. Invalid
+    settings raise :class:`pulumi.RunError` here, before any resource is registered."""
+
+    environment_suffix: str
+    artifact_path: str
+    lambda_memory_mb: int = 1024
+    lambda_timeout_seconds: int = 60
+    lambda_runtime: str = "python3.13"
+    log_retention_days: int = 30
+    #: Unset by default: reserving concurrency fails on accounts with a small unreserved pool.
+    reserved_concurrency: int | None = None
+    cost_center: str = "payments"
+    owner: str = "payments-platform"
+    #: Provider name -> signing secret (a Pulumi secret). Providers left out get no parameter,
+    #: and the receiver answers their deliveries with 503 until one is set.
+    signing_secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    #: Who deploys the stack and who operates it (reads the dead-letter queue, the table, the
+    #: secrets): IAM principal ARNs the key policy names. Empty: the account root, so the
+    #: account's IAM policies decide (the README lists what each needs).
+    deployer_principal_arns: Sequence[str] = ()
+    operator_principal_arns: Sequence[str] = ()
+    #: The notification URL registered with Square, which Square signs (the ``webhook_url``
+    #: output with ``square``, or a custom domain in front of it). Unset, the receiver answers
+    #: Square's deliveries with 503 until it is set.
+    square_notification_url: str | None = None
+    secrets_ttl_seconds: int = 300
+    async_retries: int = 2
+    async_max_event_age_seconds: int = 3600
+    stream_batch_size: int = 100
+    #: AWS's maximum: the publisher's hand-off, not Lambda's retry count, gives a record up.
+    stream_max_retries: int = 10000
+    stream_max_record_age_seconds: int = 86400
+    #: How long the publisher retries a refused record in the stream before handing it off.
+    handoff_after_seconds: int = 300
+    #: Every alarm's threshold, period and name (``settings.alarm_settings``).
+    alarms: Mapping[str, AlarmSettings] = field(default_factory=lambda: dict(DEFAULT_ALARMS))
+    #: Subscribed to the alarm topic (SNS asks the address to confirm).
+    alarm_email: str | None = None
+    #: CloudFront and AWS WAF in front of the receiver (``edge.py``); off: the plain URL.
+    edge: EdgeSettings = field(default_factory=EdgeSettings)
+
+    def __post_init__(self) -> None:
+        check_suffix(self.environment_suffix)
+        check_email(self.alarm_email)

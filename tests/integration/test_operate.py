@@ -21,7 +21,7 @@ from tests.integration.test_lambda import Deployed, deploy, store_events, url_ev
 from tests.operating import Operator, operate
 from webhook_processor import metrics
 from webhook_processor.entrypoints import observability
-from webhook_processor.entrypoints.cli import event_row, transaction_row
+from webhook_processor.entrypoints.tables import event_row, transaction_row
 from webhook_processor.errors import InvalidPayload, StorageUnavailable
 from webhook_processor.publishing import envelope, handoff
 from webhook_processor.storage.dynamodb import deserialize, published_event

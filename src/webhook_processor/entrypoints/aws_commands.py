@@ -21,7 +21,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
-from webhook_processor.entrypoints.cli import (
+from webhook_processor.entrypoints.tables import (
     event_row,
     print_rows,
     print_timeline,
