@@ -5,7 +5,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import cold_start, cost, load, pipeline
+from bench import cold_start, cost, listings, load, pipeline
 
 results: dict[str, object] = {"when": datetime.now(UTC).isoformat(timespec="seconds")}
 for name, section in (
@@ -13,6 +13,7 @@ for name, section in (
     ("hot_path", pipeline),
     ("cold_start", cold_start),
     ("cost_per_million", cost),
+    ("listings", listings),
 ):
     results[name] = section.main()
     print()

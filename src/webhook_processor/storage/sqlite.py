@@ -203,7 +203,7 @@ LISTING_QUERIES: Final = {
     "events": (RECENT_EVENTS, (20,)),
     "transactions": (RECENT_TRANSACTIONS, (20,)),
     "dead-letters": (DEAD_LETTERS, (20,)),
-    "transaction": (TIMELINE, ("pi_1",)),
+    "transaction": (TIMELINE, ("pi_1000",)),
 }
 
 

@@ -1,0 +1,112 @@
+"""The inspection listings at 10,000 and at 1,000,000 stored events, as a ratio (goal: x2).
+
+Every listing (``transactions``, ``events``, ``dead-letters``, one ``transaction``'s timeline)
+must read a bounded number of rows through an index, so its time must not grow with history.
+The databases are filled with SQL (a recursive CTE: a million rows in seconds) in the store's
+own schema: three events per transaction, a hundred dead letters, each transaction's row.
+Each listing's query plan is printed as SQLite gives it (``EXPLAIN QUERY PLAN``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import tempfile
+import timeit
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from webhook_processor.storage.sqlite import LISTING_QUERIES, SQLiteStore
+
+SIZES = (10_000, 1_000_000)
+GOAL = 2.0
+LIMIT = 20
+
+_FILL = """
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {count})
+INSERT INTO events (key, provider, event_id, transaction_id, event_type, amount, currency,
+    status, metadata, occurred_at, received_at, txn_status, txn_late, txn_amount,
+    txn_refunded, txn_currency, txn_version)
+SELECT 'stripe:evt_' || i, 'stripe', 'evt_' || i, 'pi_' || (i / 3), 'payment_intent.succeeded',
+    '19.99', 'USD', 'succeeded', '{{}}',
+    strftime('%Y-%m-%dT%H:%M:%f000+00:00', '2026-01-01', '+' || i || ' seconds'),
+    strftime('%Y-%m-%dT%H:%M:%f000+00:00', '2026-01-01', '+' || i || ' seconds'),
+    'succeeded', 0, '19.99', '0.00', 'USD', (i % 3) + 1
+FROM n;
+INSERT INTO transactions (provider, transaction_id, status, amount, refunded, currency,
+    dimensions, event_count, late_count, version, last_event_id, updated_at)
+SELECT 'stripe', transaction_id, 'succeeded', '19.99', '0.00', 'USD',
+    '{{"payment":null,"captured":null,"refunds":{{}},"dispute":null}}', COUNT(*), 0, COUNT(*),
+    MAX(event_id), MAX(received_at)
+FROM events GROUP BY transaction_id;
+INSERT INTO dead_letters (key, sink, attempts, last_error, failed_at, transient)
+SELECT key, 'http', 5, 'answered 500', received_at, 1 FROM events WHERE rowid % {every} = 0;
+"""
+
+
+def _fill(path: Path, count: int) -> None:
+    SQLiteStore(path).close()  # the store's own schema
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA synchronous = OFF")
+    # events is WITHOUT ROWID: pick dead letters by key order instead of rowid.
+    script = _FILL.format(count=count, every=max(1, count // 100)).replace(
+        "WHERE rowid % ", "WHERE CAST(substr(event_id, 5) AS INTEGER) % "
+    )
+    conn.executescript(script)
+    conn.close()
+
+
+def _seconds(call: Callable[[], object]) -> float:
+    return min(timeit.repeat(call, number=5, repeat=5)) / 5
+
+
+def _time_listings(path: Path) -> dict[str, float]:
+    store = SQLiteStore(path)
+    try:
+        return {
+            "transactions": _seconds(lambda: store.transactions(LIMIT)),
+            "events": _seconds(lambda: store.recent_events(LIMIT)),
+            "dead-letters": _seconds(lambda: store.dead_letters(LIMIT)),
+            "transaction": _seconds(lambda: store.events_for_transaction("pi_1000")),
+        }
+    finally:
+        store.close()
+
+
+def _plans(path: Path) -> dict[str, list[str]]:
+    conn = sqlite3.connect(path)
+    try:
+        return {
+            name: [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {query}", params)]
+            for name, (query, params) in LISTING_QUERIES.items()
+        }
+    finally:
+        conn.close()
+
+
+def main() -> dict[str, Any]:
+    small, large = SIZES
+    print(f"listings at {large:,} stored events against {small:,} (goal x{GOAL}, limit {LIMIT})")
+    timings: dict[int, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as directory:
+        for size in SIZES:
+            path = Path(directory) / f"{size}.db"
+            _fill(path, size)
+            timings[size] = _time_listings(path)
+        plans = _plans(Path(directory) / f"{large}.db")
+    results: dict[str, Any] = {"goal": GOAL, "plans": plans}
+    for name, at_large in timings[large].items():
+        at_small = timings[small][name]
+        ratio = at_large / at_small
+        verdict = "met" if ratio <= GOAL else "MISSED"
+        print(
+            f"  {name:<14} {at_small * 1000:8.3f} ms -> {at_large * 1000:8.3f} ms  "
+            f"x{ratio:.2f}  {verdict}"
+        )
+        print(f"  {'':<14} plan: {' / '.join(plans[name])}")
+        results[name] = {"small_ms": at_small * 1000, "large_ms": at_large * 1000, "ratio": ratio}
+    return results
+
+
+if __name__ == "__main__":
+    main()
