@@ -262,6 +262,14 @@ def test_events_and_transactions_print_the_local_commands_columns(
     )
     code, out, _ = operator.run("transactions")
     assert (code, out.split()[:3]) == (0, ["transaction_id", "provider", "status"])
+    code, out, _ = operator.run("transaction", "txn_t", "--json")
+    answer = json.loads(out)
+    assert code == 0
+    assert answer["transaction"]["status"] == "partially_refunded"
+    assert [(row["event_id"], row["before"], row["after"]) for row in answer["timeline"]] == [
+        ("msg_a", None, "succeeded"),
+        ("msg_b", "succeeded", "partially_refunded"),
+    ]
 
 
 # -- the alarms watch what the handlers emit ----------------------------------------------------
