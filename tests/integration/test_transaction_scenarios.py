@@ -11,12 +11,13 @@ from starlette.testclient import TestClient
 
 from tests.aws import TABLE
 from tests.integration.test_lambda import Deployed, url_event
-from tests.scenarios import SCENARIOS, TRANSACTION, deliveries
+from tests.scenarios import SCENARIOS, TRANSACTION, Scenario, deliveries
 from tests.support import post
 from webhook_processor.bootstrap import LocalProcessor
 from webhook_processor.entrypoints.server import create_app
 from webhook_processor.providers import default_providers
 from webhook_processor.storage.dynamodb import DynamoDBStore
+from webhook_processor.transactions import TransactionState
 
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
@@ -29,11 +30,8 @@ def test_on_the_local_server(processor: LocalProcessor, provider: str, scenario:
             assert post(client, provider, delivery.body, delivery.headers).status_code == 200
             state = processor.store.transaction(provider, TRANSACTION)
             assert state is not None
-            seen.append(state.status)
-    assert tuple(seen) == expected.statuses
-    assert state.refunded == Decimal(expected.refunded)
-    assert state.late_count == expected.late
-    assert state.event_count == len({d.event_id for d in deliveries(provider, expected)})
+            seen.append(state)
+    assert_played(provider, expected, seen)
 
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
@@ -47,11 +45,17 @@ def test_on_the_lambda_receiver(deployed: Deployed, provider: str, scenario: str
         assert status == 200
         state = store.transaction(provider, TRANSACTION)
         assert state is not None
-        seen.append(state.status)
-    assert tuple(seen) == expected.statuses
-    assert state.refunded == Decimal(expected.refunded)
-    assert state.late_count == expected.late
-    assert state.event_count == len({d.event_id for d in deliveries(provider, expected)})
+        seen.append(state)
+    assert_played(provider, expected, seen)
+
+
+def assert_played(provider: str, expected: Scenario, seen: list[TransactionState]) -> None:
+    """The transaction after each step, and at the end, is what the scenario says."""
+    assert tuple(state.status for state in seen) == expected.statuses
+    last = seen[-1]
+    assert last.refunded == Decimal(expected.refunded)
+    assert last.late_count == expected.late
+    assert last.event_count == len({d.event_id for d in deliveries(provider, expected)})
 
 
 def test_a_filter_policy_can_subscribe_to_became_refunded(deployed: Deployed) -> None:

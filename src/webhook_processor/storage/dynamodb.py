@@ -34,7 +34,6 @@ import contextlib
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -42,13 +41,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from webhook_processor.errors import StorageUnavailable
 from webhook_processor.model import PaymentEvent
-from webhook_processor.storage.records import from_record, iso, to_record
-from webhook_processor.transactions import (
-    TransactionState,
-    apply,
-    dimensions_to_json,
-    state_from_columns,
+from webhook_processor.storage.records import (
+    from_record,
+    state_from_record,
+    state_to_record,
+    to_record,
 )
+from webhook_processor.transactions import TransactionState, apply
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -133,39 +132,19 @@ def from_item(item: Mapping[str, Any]) -> PaymentEvent:
 def transaction_item(state: TransactionState, event: PaymentEvent) -> dict[str, Any]:
     """The transaction's item after ``event`` (stored with its update) made this version."""
     key = transaction_key(state.provider, state.transaction_id)
-    updated_at = iso(state.updated_at or event.received_at)
+    record = state_to_record(state)
     return {
         "pk": key,
         "kind": TRANSACTION,
-        "provider": state.provider,
-        "transaction_id": state.transaction_id,
-        "status": state.status,
-        "amount": state.amount,
-        "refunded": state.refunded,
-        "currency": state.currency,
-        "dimensions": dimensions_to_json(state),
-        "event_count": state.event_count,
-        "late_count": state.late_count,
-        "version": state.version,
-        "last_event_id": state.last_event_id,
-        "updated_at": updated_at,
+        **record,
         "last_event": to_item(event),
-        **_recency(TRANSACTION, key, updated_at),
+        **_recency(TRANSACTION, key, record["updated_at"]),
     }
 
 
 def state_from_item(item: Mapping[str, Any]) -> TransactionState:
     """The transaction a transaction item holds."""
-    return state_from_columns(
-        transaction_id=item["transaction_id"],
-        provider=item["provider"],
-        dimensions=item["dimensions"],
-        event_count=int(item["event_count"]),
-        late_count=int(item["late_count"]),
-        version=int(item["version"]),
-        last_event_id=item["last_event_id"],
-        updated_at=datetime.fromisoformat(item["updated_at"]),
-    )
+    return state_from_record(item)
 
 
 def published_event(image: Mapping[str, Any]) -> PaymentEvent | None:

@@ -15,6 +15,11 @@ from typing import Any, Final, Protocol
 
 from webhook_processor import codec
 from webhook_processor.model import PaymentEvent, TransactionStatus, TransactionUpdate
+from webhook_processor.transactions import (
+    TransactionState,
+    dimensions_to_json,
+    state_from_columns,
+)
 
 
 class Record(Protocol):
@@ -124,3 +129,36 @@ def _optional(record: Record, name: str) -> Any:
 def _optional_int(record: Record, name: str) -> int | None:
     value = _optional(record, name)
     return None if value is None else int(value)
+
+
+def state_to_record(state: TransactionState) -> dict[str, Any]:
+    """A transaction's state as plain values: the columns it is listed by, and its dimensions
+    as JSON text (everything :func:`state_from_record` needs)."""
+    return {
+        "provider": state.provider,
+        "transaction_id": state.transaction_id,
+        "status": state.status,
+        "amount": state.amount,
+        "refunded": state.refunded,
+        "currency": state.currency,
+        "dimensions": dimensions_to_json(state),
+        "event_count": state.event_count,
+        "late_count": state.late_count,
+        "version": state.version,
+        "last_event_id": state.last_event_id,
+        "updated_at": iso(state.updated_at) if state.updated_at else "",
+    }
+
+
+def state_from_record(record: Record) -> TransactionState:
+    """Inverse of :func:`state_to_record`; counts may come back as DynamoDB's ``Decimal``."""
+    return state_from_columns(
+        transaction_id=record["transaction_id"],
+        provider=record["provider"],
+        dimensions=record["dimensions"],
+        event_count=int(record["event_count"]),
+        late_count=int(record["late_count"]),
+        version=int(record["version"]),
+        last_event_id=record["last_event_id"],
+        updated_at=datetime.fromisoformat(record["updated_at"]),
+    )

@@ -35,6 +35,8 @@ from webhook_processor.storage.records import (
     UPDATE_COLUMNS,
     from_record,
     iso,
+    state_from_record,
+    state_to_record,
     to_record,
     update_to_record,
 )
@@ -42,8 +44,6 @@ from webhook_processor.storage.sqlite_writer import Bulk, GroupCommitWriter, sto
 from webhook_processor.transactions import (
     TransactionState,
     apply,
-    dimensions_to_json,
-    state_from_columns,
 )
 
 SCHEMA: Final = """
@@ -460,33 +460,16 @@ _UPSERT_TRANSACTION: Final = (
 def _state_row(state: TransactionState | None) -> dict[str, Any]:
     if state is None:  # every touched transaction has had an event applied
         raise ValueError("no state to save")
+    record = state_to_record(state)
     return {
-        "provider": state.provider,
-        "transaction_id": state.transaction_id,
-        "status": state.status,
+        **record,
         "amount": format_amount(state.amount),
         "refunded": format_amount(state.refunded),
-        "currency": state.currency,
-        "dimensions": dimensions_to_json(state),
-        "event_count": state.event_count,
-        "late_count": state.late_count,
-        "version": state.version,
-        "last_event_id": state.last_event_id,
-        "updated_at": iso(state.updated_at) if state.updated_at else "",
     }
 
 
 def _state(row: sqlite3.Row) -> TransactionState:
-    return state_from_columns(
-        transaction_id=row["transaction_id"],
-        provider=row["provider"],
-        dimensions=row["dimensions"],
-        event_count=row["event_count"],
-        late_count=row["late_count"],
-        version=row["version"],
-        last_event_id=row["last_event_id"],
-        updated_at=_datetime(row["updated_at"]),
-    )
+    return state_from_record(row)
 
 
 def _update_row(update: TransactionUpdate) -> dict[str, Any]:
