@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
-import secrets
 import sys
 import urllib.error
 import urllib.parse
@@ -26,6 +25,7 @@ from webhook_processor.bootstrap import (
     open_local_store,
 )
 from webhook_processor.entrypoints.tables import (
+    dead_letter_row,
     event_row,
     print_rows,
     print_timeline,
@@ -35,7 +35,7 @@ from webhook_processor.errors import WebhookError
 from webhook_processor.limits import DEFAULT_MAX_BODY_BYTES
 from webhook_processor.model import utc_now
 from webhook_processor.providers import default_providers
-from webhook_processor.providers.base import Sample
+from webhook_processor.sending import SampleChoice, signed_delivery
 from webhook_processor.storage.base import LocalStore
 
 if TYPE_CHECKING:
@@ -287,22 +287,15 @@ def _send(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    # The current secret: the first of the active ones.
-    secret = local_secrets(config).active(provider.name)[0]
-    now = utc_now()
-    event_id = args.event_id or provider.event_id_prefix + secrets.token_hex(12)
-    if args.file is not None:
-        body = args.file.read_bytes()
-    else:
-        spec = Sample(
-            event_id, args.amount, args.currency, args.status, now, args.items, args.transaction
-        )
-        body = provider.sample(spec)
-    signed = provider.sign(body, secret, now, event_id)
-    body = signed.body
-    headers = {"Content-Type": "application/json", **signed.headers}
+    body = None if args.file is None else args.file.read_bytes()
+    choice = SampleChoice(args.amount, args.currency, args.status, args.items, args.transaction)
+    delivery = signed_delivery(
+        provider, local_secrets(config), utc_now(), choice, event_id=args.event_id, body=body
+    )
     url = f"{args.url.rstrip('/')}/webhooks/{provider.name}"
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
+    request = urllib.request.Request(  # noqa: S310
+        url, data=delivery.body, headers=delivery.headers, method="POST"
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
             status, text = response.status, response.read().decode()
@@ -352,18 +345,7 @@ def _event_rows(store: LocalStore, limit: int) -> list[dict[str, Any]]:
 
 
 def _dead_letter_rows(store: LocalStore, limit: int) -> list[dict[str, Any]]:
-    return [
-        {
-            "key": d.key,
-            "transaction_id": d.event.transaction_id,
-            "amount": d.event.amount,
-            "currency": d.event.currency,
-            "attempts": d.attempts,
-            "failed_at": d.failed_at.isoformat(),
-            "last_error": d.last_error,
-        }
-        for d in store.dead_letters(limit)
-    ]
+    return [dead_letter_row(d) for d in store.dead_letters(limit)]
 
 
 def _redrive(args: argparse.Namespace) -> int:
