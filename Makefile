@@ -11,13 +11,24 @@ export UV_PYTHON := $(BIN)/python
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test lint format bench package lock clean access-matrix test-deployed
+.PHONY: run test lint format bench package lock clean access-matrix test-deployed browser screenshots
 
-run: $(VENV)/.local  ## start the local processor on $(HOST):$(PORT)
+run: $(VENV)/.local  ## start the local processor on $(HOST):$(PORT); the inspector page is at /
 	$(BIN)/webhook-processor serve --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.dev lint  ## lint, type-check and run the whole offline suite
+test: $(VENV)/.dev lint browser  ## lint, type-check and run the whole offline suite
 	$(BIN)/pytest
+
+# The inspector's browser tests drive the distribution's Chromium with Playwright, which never
+# downloads a browser here; a fresh machine gets it from Debian, refreshing the package lists
+# when they are too old to have it.
+CHROMIUM := /usr/bin/chromium
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver
+browser:  ## install Debian's Chromium for the browser tests when it is missing
+	@test -x $(CHROMIUM) || $(APT_INSTALL) || (apt-get update -q && $(APT_INSTALL))
+
+screenshots: $(VENV)/.dev browser  ## docs/inspector-*.png: the inspector's three views, in headless Chromium
+	INSPECTOR_SCREENSHOTS=docs $(BIN)/pytest tests/browser/test_screenshots.py --no-cov -q
 
 test-deployed: $(VENV)/.dev  ## tests/deployed against a real stack: WEBHOOK_STACK_OUTPUTS=outputs.json and AWS credentials
 	WEBHOOK_DEPLOYED_TARGET=real $(BIN)/pytest tests/deployed --no-cov

@@ -1,7 +1,8 @@
 """The inspection listings at 10,000 and at 1,000,000 stored events, as a ratio (goal: x2).
 
-Every listing (``transactions``, ``events``, ``dead-letters``, one ``transaction``'s timeline)
-must read a bounded number of rows through an index, so its time must not grow with history.
+Every listing (``transactions``, ``events``, ``dead-letters``, one ``transaction``'s timeline,
+and the inspector page's pages, filters and search) must read a bounded number of rows through
+an index, so its time must not grow with history.
 The databases are filled with SQL (a recursive CTE: a million rows in seconds) in the store's
 own schema: three events per transaction, a hundred dead letters, each transaction's row.
 Each listing's query plan is printed as SQLite gives it (``EXPLAIN QUERY PLAN``).
@@ -16,11 +17,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from webhook_processor.storage.paging import EventFilter, TransactionFilter
 from webhook_processor.storage.sqlite import LISTING_QUERIES, SQLiteStore
 
 SIZES = (10_000, 1_000_000)
 GOAL = 2.0
 LIMIT = 20
+#: Rows in one of the inspector's pages.
+PAGE = 25
 
 _FILL = """
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {count})
@@ -68,9 +72,30 @@ def _time_listings(path: Path) -> dict[str, float]:
             "events": _seconds(lambda: store.recent_events(LIMIT)),
             "dead-letters": _seconds(lambda: store.dead_letters(LIMIT)),
             "transaction": _seconds(lambda: store.events_for_transaction("pi_1000")),
+            **_time_pages(store),
         }
     finally:
         store.close()
+
+
+def _time_pages(store: SQLiteStore) -> dict[str, float]:
+    """The inspector's pages (limit 25, as the page asks): first pages, a page after a cursor,
+    each filter, a search."""
+    second = store.event_page(EventFilter(), None, PAGE).next
+    search = EventFilter(keys=("stripe:evt_600",), transaction_id="pi_1000")
+    return {
+        "page: events": _seconds(lambda: store.event_page(EventFilter(), None, PAGE)),
+        "page: events, 2nd": _seconds(lambda: store.event_page(EventFilter(), second, PAGE)),
+        "page: delivered": _seconds(
+            lambda: store.event_page(EventFilter(delivery="delivered"), None, PAGE)
+        ),
+        "page: dead": _seconds(lambda: store.event_page(EventFilter(delivery="dead"), None, PAGE)),
+        "page: search": _seconds(lambda: store.event_page(search, None, PAGE)),
+        "page: refunded": _seconds(
+            lambda: store.transaction_page(TransactionFilter(status="refunded"), None, PAGE)
+        ),
+        "page: dead letters": _seconds(lambda: store.dead_letter_page(None, PAGE)),
+    }
 
 
 def _plans(path: Path) -> dict[str, list[str]]:
@@ -100,10 +125,11 @@ def main() -> dict[str, Any]:
         ratio = at_large / at_small
         verdict = "met" if ratio <= GOAL else "MISSED"
         print(
-            f"  {name:<14} {at_small * 1000:8.3f} ms -> {at_large * 1000:8.3f} ms  "
+            f"  {name:<20} {at_small * 1000:8.3f} ms -> {at_large * 1000:8.3f} ms  "
             f"x{ratio:.2f}  {verdict}"
         )
-        print(f"  {'':<14} plan: {' / '.join(plans[name])}")
+        if name in plans:
+            print(f"  {'':<20} plan: {' / '.join(plans[name])}")
         results[name] = {"small_ms": at_small * 1000, "large_ms": at_large * 1000, "ratio": ratio}
     return results
 

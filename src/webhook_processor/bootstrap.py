@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import boto3
     from botocore.config import Config
 
+    from webhook_processor.counters import Counters
     from webhook_processor.pipeline import Pipeline
     from webhook_processor.providers.base import Provider
     from webhook_processor.providers.generic import GenericProvider
@@ -40,6 +41,8 @@ DATA_DIR_ENV = "WEBHOOK_DATA_DIR"
 SQUARE_URL_ENV = "WEBHOOK_SQUARE_NOTIFICATION_URL"
 #: Where ``serve`` listens and ``send`` posts by default.
 DEFAULT_BASE_URL = "http://127.0.0.1:8080"
+#: The inspector's access token: with it, the page is served beyond loopback (to the token only).
+INSPECTOR_TOKEN_ENV = "WEBHOOK_INSPECTOR_TOKEN"  # noqa: S105 - a variable name, not a value
 
 
 def default_data_dir() -> Path:
@@ -48,6 +51,10 @@ def default_data_dir() -> Path:
 
 def default_square_notification_url() -> str | None:
     return os.environ.get(SQUARE_URL_ENV) or None
+
+
+def default_inspector_token() -> str | None:
+    return os.environ.get(INSPECTOR_TOKEN_ENV) or None
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,9 @@ class LocalConfig:
     #: The notification URL registered with Square; unset, the processor's own
     #: ``{base_url}/webhooks/square``, so ``send square`` works against ``serve`` out of the box.
     square_notification_url: str | None = field(default_factory=default_square_notification_url)
+    #: With a token, the inspector (``GET /`` and ``/inspector/``) answers only requests that
+    #: carry it; without one, only requests to a loopback-bound server (see ``inspector.access``).
+    inspector_token: str | None = field(default_factory=default_inspector_token)
 
     @property
     def square_url(self) -> str:
@@ -96,6 +106,8 @@ class LocalProcessor:
     store: LocalStore
     dispatcher: Dispatcher
     pipeline: Pipeline
+    #: What it has done since start, for the inspector.
+    counters: Counters
 
     def start(self) -> None:
         self.dispatcher.start()
@@ -115,6 +127,7 @@ def build_local(
     sinks: Sequence[Sink] | None = None,
 ) -> LocalProcessor:
     """The local processor: SQLite, the events file and ``config.subscribers`` unless given."""
+    from webhook_processor.counters import Counters
     from webhook_processor.pipeline import Pipeline
     from webhook_processor.publishing.dispatcher import Dispatcher
     from webhook_processor.publishing.sinks import HttpSink, JsonLinesSink
@@ -128,6 +141,7 @@ def build_local(
     if sinks is None:
         sinks = [JsonLinesSink(config.events_path), *map(HttpSink, config.subscribers)]
     secrets = local_secrets(config, environ)
+    counters = Counters(clock)
     dispatcher = Dispatcher(
         store,
         sinks,
@@ -135,6 +149,7 @@ def build_local(
         max_attempts=config.max_attempts,
         base_delay=config.retry_base_delay,
         probe_interval=config.recovery_probe_seconds,
+        observer=counters,
     )
     pipeline = Pipeline(
         providers,
@@ -144,7 +159,7 @@ def build_local(
         max_body_bytes=config.max_body_bytes,
         on_accepted=dispatcher.wake,
     )
-    return LocalProcessor(config, providers, secrets, store, dispatcher, pipeline)
+    return LocalProcessor(config, providers, secrets, store, dispatcher, pipeline, counters)
 
 
 def local_providers(config: LocalConfig) -> Mapping[str, Provider]:

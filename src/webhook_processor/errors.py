@@ -9,6 +9,8 @@ Every failure the processor raises on purpose derives from :class:`WebhookError`
     │   ├── MethodNotAllowed      webhooks arrive by POST
     │   ├── PayloadTooLarge       body over the configured limit
     │   ├── UnsupportedMediaType  Content-Type says the body is not JSON
+    │   ├── Forbidden             the inspector is not served to this request (403)
+    │   ├── InvalidParameter      an inspector query parameter or form field is wrong
     │   ├── SignatureInvalid      missing, malformed, wrong, stale or future signature
     │   │   └── SignatureMismatch well-formed, but no MAC matches this secret (another may)
     │   └── InvalidPayload        verified, but not an event we can normalise
@@ -80,9 +82,11 @@ class MethodNotAllowed(RequestRejected):
 
     code = "method_not_allowed"
 
-    def __init__(self, method: str) -> None:
-        super().__init__(f"webhooks are delivered with POST, not {method}")
+    def __init__(self, method: str, allow: str = "POST", detail: str | None = None) -> None:
+        super().__init__(detail or f"webhooks are delivered with POST, not {method}")
         self.method = method
+        #: The ``Allow`` header of the answer: the methods the route takes.
+        self.allow = allow
 
 
 class PayloadTooLarge(RequestRejected):
@@ -99,6 +103,19 @@ class UnsupportedMediaType(RequestRejected):
     """The ``Content-Type`` declares something other than JSON."""
 
     code = "unsupported_media_type"
+
+
+class Forbidden(RequestRejected):
+    """The inspector is not served to this request: bound beyond loopback without an access
+    token, a wrong token, a Host that is not this loopback server, or a cross-site write."""
+
+    code = "forbidden"
+
+
+class InvalidParameter(RequestRejected):
+    """An inspector query parameter or form field is unknown, repeated or malformed."""
+
+    code = "invalid_parameter"
 
 
 class SignatureInvalid(RequestRejected):

@@ -144,6 +144,8 @@ class Outcome:
     event_ids: tuple[str, ...]
     #: What the provider requires to hear on success; None means the processor's JSON answer.
     reply: Reply | None = None
+    #: How many of ``event_ids`` this delivery stored; the others were stored before.
+    stored: int = 0
 
 
 class TransactionStatus(enum.StrEnum):

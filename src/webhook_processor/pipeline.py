@@ -143,7 +143,9 @@ class Pipeline:
             if stored_any and self._on_accepted is not None:
                 self._on_accepted()
             disposition = Disposition.ACCEPTED if stored_any else Disposition.DUPLICATE
-        outcome = Outcome(disposition, tuple(event.event_id for event in events))
+        outcome = Outcome(
+            disposition, tuple(event.event_id for event in events), stored=sum(inserted)
+        )
         reply = adapter.reply(outcome)
         return outcome if reply is None else replace(outcome, reply=reply)
 

@@ -36,6 +36,10 @@ class Server:
     data_dir: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    #: ``serve``'s bind address; the tests reach it on 127.0.0.1 whatever it is.
+    host: str = "127.0.0.1"
+    #: More ``serve`` options (``--subscriber URL``, ``--max-attempts N``, ...).
+    options: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -44,7 +48,12 @@ class Server:
     def start(self) -> None:
         with (self.data_dir / "server.log").open("ab") as log:
             self.process = subprocess.Popen(
-                [*CLI, "serve", "--port", str(self.port), "--data-dir", str(self.data_dir)],
+                [
+                    *CLI,
+                    "serve",
+                    *("--host", self.host, "--port", str(self.port)),
+                    *("--data-dir", str(self.data_dir), *self.options),
+                ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},

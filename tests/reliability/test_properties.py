@@ -34,6 +34,7 @@ from hypothesis import strategies as st
 from tests.oracles import oracle
 from tests.reliability import strategies
 from webhook_processor.bootstrap import Receiver
+from webhook_processor.counters import Counters
 from webhook_processor.entrypoints import lambda_handler
 from webhook_processor.entrypoints.server import create_app
 from webhook_processor.pipeline import Pipeline
@@ -76,6 +77,7 @@ class _Processor:
 
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
+        self.counters = Counters()
 
 
 async def _asgi(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
-import secrets
 import sys
 import urllib.error
 import urllib.parse
@@ -17,25 +16,29 @@ from typing import TYPE_CHECKING, Any
 
 from webhook_processor.bootstrap import (
     DEFAULT_BASE_URL,
+    INSPECTOR_TOKEN_ENV,
     SQUARE_URL_ENV,
     LocalConfig,
     build_local,
     default_data_dir,
+    default_inspector_token,
     local_providers,
     local_secrets,
     open_local_store,
 )
 from webhook_processor.entrypoints.tables import (
+    dead_letter_row,
     event_row,
     print_rows,
     print_timeline,
     transaction_row,
 )
 from webhook_processor.errors import WebhookError
+from webhook_processor.inspector.access import TOKEN_RULE, check_token, is_loopback
 from webhook_processor.limits import DEFAULT_MAX_BODY_BYTES
 from webhook_processor.model import utc_now
 from webhook_processor.providers import default_providers
-from webhook_processor.providers.base import Sample
+from webhook_processor.sending import SampleChoice, signed_delivery
 from webhook_processor.storage.base import LocalStore
 
 if TYPE_CHECKING:
@@ -83,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve",
         parents=[data_dir],
-        help="run the processor: POST /webhooks/{provider}, GET /healthz",
+        help="run the processor: POST /webhooks/{provider}, GET /healthz, the inspector at /",
         description="Run the local processor. Providers: " + ", ".join(providers) + ". "
         "Secrets come from WEBHOOK_SECRET_<PROVIDER> or are generated into "
         "<data-dir>/secrets.json on first run; a value may list several active secrets, "
@@ -114,6 +117,15 @@ def _parser() -> argparse.ArgumentParser:
         type=_positive_int,
         default=5,
         help="delivery attempts before an event becomes a dead letter (default 5)",
+    )
+    serve.add_argument(
+        "--inspector-token",
+        type=_inspector_token,
+        default=None,
+        metavar="TOKEN",
+        help=f"serve the inspector page (GET /) to requests carrying TOKEN, bound anywhere; "
+        f"without one it is served on a loopback address only (default ${INSPECTOR_TOKEN_ENV}; "
+        f"{TOKEN_RULE})",
     )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
     serve.set_defaults(command=_serve)
@@ -217,6 +229,13 @@ def _http_url(text: str) -> str:
     return text
 
 
+def _inspector_token(text: str) -> str:
+    try:
+        return check_token(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _decimal(text: str) -> Decimal:
     try:
         return Decimal(text)
@@ -236,6 +255,13 @@ def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    token = args.inspector_token or default_inspector_token()
+    if token is not None:
+        try:
+            check_token(token)
+        except ValueError as exc:
+            print(f"error: {INSPECTOR_TOKEN_ENV}: {exc}", file=sys.stderr)
+            return 2
     config = LocalConfig(
         data_dir=args.data_dir,
         events_file=args.events_file,
@@ -243,10 +269,12 @@ def _serve(args: argparse.Namespace) -> int:
         max_body_bytes=args.max_body_bytes,
         max_attempts=args.max_attempts,
         base_url=f"http://{args.host}:{args.port}",
+        inspector_token=token,
     )
     processor = build_local(config)
     generated = processor.secrets.ensure(processor.providers)
     print(f"webhook-processor on http://{args.host}:{args.port}")
+    print(f"  inspector:   {_inspector_url(args.host, args.port, token)}")
     for name in processor.providers:
         print(f"  POST http://{args.host}:{args.port}/webhooks/{name}")
     print(f"  database:    {config.database}")
@@ -274,6 +302,15 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _inspector_url(host: str, port: int, token: str | None) -> str:
+    """Where a person opens the page, or why it is not served."""
+    if token is not None:
+        return f"http://{host}:{port}/?token=<your token> (then a cookie keeps it)"
+    if is_loopback(host):
+        return f"http://{host}:{port}/"
+    return f"not served on {host} without --inspector-token (or {INSPECTOR_TOKEN_ENV})"
+
+
 # -- send -------------------------------------------------------------------------------------
 
 
@@ -287,22 +324,15 @@ def _send(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    # The current secret: the first of the active ones.
-    secret = local_secrets(config).active(provider.name)[0]
-    now = utc_now()
-    event_id = args.event_id or provider.event_id_prefix + secrets.token_hex(12)
-    if args.file is not None:
-        body = args.file.read_bytes()
-    else:
-        spec = Sample(
-            event_id, args.amount, args.currency, args.status, now, args.items, args.transaction
-        )
-        body = provider.sample(spec)
-    signed = provider.sign(body, secret, now, event_id)
-    body = signed.body
-    headers = {"Content-Type": "application/json", **signed.headers}
+    body = None if args.file is None else args.file.read_bytes()
+    choice = SampleChoice(args.amount, args.currency, args.status, args.items, args.transaction)
+    delivery = signed_delivery(
+        provider, local_secrets(config), utc_now(), choice, event_id=args.event_id, body=body
+    )
     url = f"{args.url.rstrip('/')}/webhooks/{provider.name}"
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
+    request = urllib.request.Request(  # noqa: S310
+        url, data=delivery.body, headers=delivery.headers, method="POST"
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
             status, text = response.status, response.read().decode()
@@ -352,18 +382,7 @@ def _event_rows(store: LocalStore, limit: int) -> list[dict[str, Any]]:
 
 
 def _dead_letter_rows(store: LocalStore, limit: int) -> list[dict[str, Any]]:
-    return [
-        {
-            "key": d.key,
-            "transaction_id": d.event.transaction_id,
-            "amount": d.event.amount,
-            "currency": d.event.currency,
-            "attempts": d.attempts,
-            "failed_at": d.failed_at.isoformat(),
-            "last_error": d.last_error,
-        }
-        for d in store.dead_letters(limit)
-    ]
+    return [dead_letter_row(d) for d in store.dead_letters(limit)]
 
 
 def _redrive(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ from typing import Final
 
 from webhook_processor import codec
 from webhook_processor.errors import (
+    Forbidden,
     InvalidPayload,
     MethodNotAllowed,
     NotFound,
@@ -22,6 +23,7 @@ from webhook_processor.model import Outcome
 #: First match wins, so subclasses come before their bases.
 STATUS_BY_ERROR: Final[tuple[tuple[type[WebhookError], int], ...]] = (
     (NotFound, 404),
+    (Forbidden, 403),
     (UnknownProvider, 404),
     (MethodNotAllowed, 405),
     (PayloadTooLarge, 413),
@@ -52,7 +54,7 @@ def error_response(error: WebhookError) -> tuple[int, dict[str, str], bytes]:
     of our internals (parameter names, table errors), which the edge logs instead."""
     headers = {"content-type": JSON}
     if isinstance(error, MethodNotAllowed):
-        headers["allow"] = "POST"
+        headers["allow"] = error.allow
     detail = error.detail if isinstance(error, RequestRejected) else UNAVAILABLE_DETAIL
     body = codec.dumps({"error": error.code, "detail": detail}).encode()
     return status_for(error), headers, body

@@ -1,13 +1,15 @@
 """The local HTTP server: a bare ASGI app on uvicorn, the same pipeline as on Lambda.
 
 Routes: ``POST /webhooks/{provider}`` (a trailing slash is the same route, answered, never
-redirected: a redirect would be built from the ``Host`` header) and ``GET /healthz``. The webhook
-route only maps HTTP to a :class:`~webhook_processor.model.WebhookRequest` and the pipeline's
-outcome or error back to HTTP, exactly as the Lambda handler does.
+redirected: a redirect would be built from the ``Host`` header), ``GET /healthz``, and the
+inspector: ``GET /`` and ``/inspector/...`` (:mod:`webhook_processor.inspector`), looked at
+only after the webhook route, which they do not slow down. The webhook route only maps HTTP
+to a :class:`~webhook_processor.model.WebhookRequest` and the pipeline's outcome or error back
+to HTTP, exactly as the Lambda handler does, and counts what it answered for the inspector.
 :meth:`Pipeline.receive_async` verifies inline on the event loop and awaits the store's group
 commit, so no request holds a thread.
 
-Hand-written rather than a framework's router because it is the hot path and has two routes:
+Hand-written rather than a framework's router because it is the hot path and has few routes:
 measured here, Starlette's routing and request objects cost about a third of what uvicorn
 itself can carry, and this app needs none of them.
 """
@@ -15,12 +17,14 @@ itself can carry, and this app needs none of them.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final
 
 from webhook_processor import codec
 from webhook_processor.bootstrap import LocalProcessor
+from webhook_processor.counters import Counters
 from webhook_processor.entrypoints.responses import (
     JSON,
     error_response,
@@ -48,7 +52,15 @@ class _Disconnected(Exception):
 
 def create_app(processor: LocalProcessor, *, run_dispatcher: bool = True) -> App:
     """The ASGI app. With ``run_dispatcher`` its lifespan starts and stops the outbox lanes."""
+    from webhook_processor.inspector.app import Inspector, handles
+
     pipeline = processor.pipeline
+    counters = processor.counters
+
+    @functools.cache
+    def inspector() -> Inspector:
+        """Built at its first request: a server nobody inspects never reads the page."""
+        return Inspector(processor)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -62,10 +74,19 @@ def create_app(processor: LocalProcessor, *, run_dispatcher: bool = True) -> App
         if path.startswith(_PREFIX):
             provider = path[len(_PREFIX) :].removesuffix("/")
             if provider and "/" not in provider:
-                await _webhook(pipeline, provider, scope, receive, send)
+                await _webhook(pipeline, provider, scope, receive, send, counters=counters)
                 return
         elif path in ("/healthz", "/healthz/") and scope["method"] in ("GET", "HEAD"):
             await _respond(send, *_health(processor, run_dispatcher))
+            return
+        elif handles(path):
+            try:
+                response = await inspector().answer(
+                    scope, lambda limit: _read_body(scope, receive, limit)
+                )
+            except _Disconnected:
+                return
+            await _respond(send, *response)
             return
         await _respond(send, *error_response(NotFound(f"no route {path[:100]!r}")))
 
@@ -88,8 +109,15 @@ def create_app(processor: LocalProcessor, *, run_dispatcher: bool = True) -> App
 
 
 async def _webhook(
-    pipeline: Pipeline, provider: str, scope: Scope, receive: Receive, send: Send
+    pipeline: Pipeline,
+    provider: str,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    *,
+    counters: Counters,
 ) -> None:
+    counters.received()
     headers = [
         (name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]
     ]
@@ -108,14 +136,18 @@ async def _webhook(
     except ServiceUnavailable as error:
         log.error("cannot take webhook now (%s): %s", error.code, error.detail)
         status, response_headers, content = error_response(error)
+        counters.rejected(provider, error.code, status)
     except WebhookError as error:
         log.info("rejected %s: %s", error.code, error.detail)
         status, response_headers, content = error_response(error)
+        counters.rejected(provider, error.code, status)
     except Exception:
         log.exception("unexpected error")
         status, response_headers, content = internal_error_response()
+        counters.rejected(provider, "internal", status)
     else:
         status, response_headers, content = outcome_response(outcome)
+        counters.answered(outcome)
     await _respond(send, status, response_headers, content)
 
 

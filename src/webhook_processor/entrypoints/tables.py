@@ -13,6 +13,7 @@ from webhook_processor.money import format_amount
 
 if TYPE_CHECKING:
     from webhook_processor.model import PaymentEvent
+    from webhook_processor.storage.base import DeadLetter
     from webhook_processor.transactions import TransactionState
 
 
@@ -114,6 +115,19 @@ def event_row(
         "delivery": delivery,
         "attempts": attempts,
         "last_error": last_error,
+    }
+
+
+def dead_letter_row(letter: DeadLetter) -> dict[str, Any]:
+    """One line of ``dead-letters``."""
+    return {
+        "key": letter.key,
+        "transaction_id": letter.event.transaction_id,
+        "amount": letter.event.amount,
+        "currency": letter.event.currency,
+        "attempts": letter.attempts,
+        "failed_at": letter.failed_at.isoformat(),
+        "last_error": letter.last_error,
     }
 
 

@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from webhook_processor.errors import truncate
 from webhook_processor.model import PaymentEvent, utc_now
@@ -32,6 +33,14 @@ log = logging.getLogger(__name__)
 
 #: key -> (why it was not delivered, whether the sink rather than the event failed)
 Failures = dict[str, tuple[str, bool]]
+
+
+class DeliveryObserver(Protocol):
+    """Told what the lanes did (the inspector's counters); called from the lanes' threads."""
+
+    def delivered(self, sink: str, count: int) -> None: ...
+
+    def dead(self, sink: str) -> None: ...
 
 
 class Dispatcher:
@@ -47,6 +56,7 @@ class Dispatcher:
         batch_size: int = 100,
         poll_interval: float = 0.5,
         probe_interval: float = 30.0,
+        observer: DeliveryObserver | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -59,6 +69,7 @@ class Dispatcher:
         self._batch_size = batch_size
         self._poll_interval = poll_interval
         self._probe_interval = probe_interval
+        self._observer = observer
         self._wakes = {sink.name: threading.Event() for sink in self._sinks}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -90,6 +101,8 @@ class Dispatcher:
         done = [item.event.key for item in items if item.event.key not in failed]
         if done:
             self._store.complete_deliveries(sink.name, done, now)
+            if self._observer is not None:
+                self._observer.delivered(sink.name, len(done))
             if self._outage[sink.name]:
                 self._outage[sink.name] = False
                 if self._store.redrive_transient(sink.name, now):
@@ -124,8 +137,11 @@ class Dispatcher:
         self._store.fail_delivery(
             sink.name, item.event.key, error, at=now, retry_at=retry_at, transient=transient
         )
-        if retry_at is None and transient:
-            self._outage[sink.name] = True
+        if retry_at is None:
+            if self._observer is not None:
+                self._observer.dead(sink.name)
+            if transient:
+                self._outage[sink.name] = True
         log.warning(
             "delivery of %s failed (attempt %d, %s): %s",
             item.event.key,

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Final, Protocol
 
 from webhook_processor.model import PaymentEvent
+from webhook_processor.storage.paging import EventFilter, Page, SinkDelivery, TransactionFilter
 from webhook_processor.transactions import TransactionState
 
 if TYPE_CHECKING:
@@ -159,6 +160,34 @@ class LocalStore(EventStore, Protocol):
 
     def transactions(self, limit: int) -> list[TransactionState]:
         """The ``limit`` most recently updated transactions, newest first."""
+        ...
+
+    # -- the inspector's pages (see storage.paging): each reads at most ``limit`` rows
+    # -- through an index, and continues after the cursor of the page before.
+
+    def event_page(self, where: EventFilter, after: str | None, limit: int) -> Page[PaymentEvent]:
+        """Events, newest first (pending or dead ones in key order; a search: the events of
+        its keys, then its transaction's newest by provider time first)."""
+        ...
+
+    def transaction_page(
+        self, where: TransactionFilter, after: str | None, limit: int
+    ) -> Page[TransactionState]:
+        """Transactions, latest update first (by id: each provider's, in provider order)."""
+        ...
+
+    def dead_letter_page(self, after: str | None, limit: int) -> Page[DeadLetter]:
+        """Dead letters, oldest failure first."""
+        ...
+
+    def timeline(self, provider: str, transaction_id: str, limit: int) -> list[PaymentEvent]:
+        """The first ``limit`` events of one transaction, in the order of
+        :meth:`events_for_transaction`."""
+        ...
+
+    def deliveries(self, keys: Sequence[str]) -> dict[str, list[SinkDelivery]]:
+        """For each key, the sinks that have yet to take its event or gave up on it (a sink
+        not listed took it)."""
         ...
 
     def close(self) -> None: ...

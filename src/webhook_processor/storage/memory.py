@@ -7,10 +7,10 @@ them. Not durable: do not serve real traffic with it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from webhook_processor.model import PaymentEvent
 from webhook_processor.storage.base import (
@@ -20,10 +20,21 @@ from webhook_processor.storage.base import (
     EventRecord,
     OutboxItem,
 )
+from webhook_processor.storage.paging import (
+    EventFilter,
+    Page,
+    SinkDelivery,
+    TransactionFilter,
+    decode_cursor,
+    encode_cursor,
+)
+from webhook_processor.storage.records import iso
 from webhook_processor.transactions import TransactionState, apply
 
 if TYPE_CHECKING:
     import asyncio
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -166,6 +177,96 @@ class MemoryStore:
         states.sort(key=lambda t: (t.updated_at, t.provider, t.transaction_id), reverse=True)
         return states[:limit]
 
+    # -- the inspector's pages: the same orders and cursors as SQLite, by sorting --------------
+
+    def event_page(self, where: EventFilter, after: str | None, limit: int) -> Page[PaymentEvent]:
+        with self._lock:
+            events = [e for e in self._events.values() if self._matches(e, where)]
+        if where.delivery in ("pending", "dead") and not where.is_search:
+            state = where.delivery
+            events.sort(key=lambda e: e.key, reverse=True)
+            if after is not None:
+                [last_key] = decode_cursor(state, after, 1)
+                events = [e for e in events if e.key < last_key]
+            return _page(events, limit, lambda e: encode_cursor(state, [e.key]))
+        if not where.is_search:
+            events.sort(key=lambda e: (iso(e.received_at), e.key), reverse=True)
+            if after is not None:
+                position = tuple(decode_cursor("events", after, 2))
+                events = [e for e in events if (iso(e.received_at), e.key) < position]
+            return _page(events, limit, lambda e: encode_cursor("events", _received(e)))
+        hits = (
+            []
+            if after is not None
+            else sorted((e for e in events if e.key in where.keys), key=lambda e: e.key)
+        )
+        of_transaction = sorted(
+            (e for e in events if e.transaction_id == where.transaction_id),
+            key=_occurred,
+            reverse=True,
+        )
+        if after is not None:
+            position = tuple(decode_cursor("search", after, 3))
+            of_transaction = [e for e in of_transaction if _occurred(e) < position]
+        page = _page(of_transaction, limit, lambda e: encode_cursor("search", _occurred(e)))
+        seen = {e.key for e in hits}
+        return Page(hits + [e for e in page.items if e.key not in seen], page.next)
+
+    def transaction_page(
+        self, where: TransactionFilter, after: str | None, limit: int
+    ) -> Page[TransactionState]:
+        with self._lock:
+            states = [
+                t
+                for t in self._transactions.values()
+                if where.transaction_id in (None, t.transaction_id)
+                and where.provider in (None, t.provider)
+                and where.status in (None, t.status)
+            ]
+        if where.transaction_id is not None:
+            return Page(sorted(states, key=lambda t: t.provider), None)
+        states.sort(key=_updated, reverse=True)
+        if after is not None:
+            position = tuple(decode_cursor("transactions", after, 3))
+            states = [t for t in states if _updated(t) < position]
+        return _page(states, limit, lambda t: encode_cursor("transactions", _updated(t)))
+
+    def dead_letter_page(self, after: str | None, limit: int) -> Page[DeadLetter]:
+        letters = self.dead_letters()
+        if after is not None:
+            position = tuple(decode_cursor("dead-letters", after, 3))
+            letters = [d for d in letters if _failed(d) > position]
+        return _page(letters, limit, lambda d: encode_cursor("dead-letters", _failed(d)))
+
+    def timeline(self, provider: str, transaction_id: str, limit: int) -> list[PaymentEvent]:
+        events = self.events_for_transaction(transaction_id)
+        return [e for e in events if e.provider == provider][:limit]
+
+    def deliveries(self, keys: Sequence[str]) -> dict[str, list[SinkDelivery]]:
+        found: dict[str, list[SinkDelivery]] = {key: [] for key in keys}
+        with self._lock:
+            for (key, sink), pending in sorted(self._outbox.items()):
+                if key in found:
+                    delivery = SinkDelivery(sink, "pending", pending.attempts, pending.last_error)
+                    found[key].append(delivery)
+            for (key, sink), dead in sorted(self._dead.items()):
+                if key in found:
+                    found[key].append(SinkDelivery(sink, "dead", dead.attempts, dead.last_error))
+        return found
+
+    def _matches(self, event: PaymentEvent, where: EventFilter) -> bool:
+        """Whether ``event`` passes the filter's provider and delivery state (under the lock)."""
+        if where.provider not in (None, event.provider):
+            return False
+        if where.delivery is None:
+            return True
+        pending = any(key == event.key for key, _ in self._outbox)
+        dead = any(key == event.key for key, _ in self._dead)
+        state = "pending" if pending else "dead" if dead else "delivered"
+        if where.delivery == "delivered":
+            return state == "delivered"
+        return pending if where.delivery == "pending" else dead
+
     def close(self) -> None:
         """Nothing to release; present for the protocol."""
 
@@ -178,6 +279,29 @@ class MemoryStore:
         if dead:
             return EventRecord(event, Delivery.DEAD, dead[0].attempts, dead[0].last_error)
         return EventRecord(event, Delivery.DELIVERED, 0, None)
+
+
+def _page(items: list[T], limit: int, cursor: Callable[[T], str]) -> Page[T]:
+    """The first ``limit`` of ``items``, and the cursor after the last if it is full."""
+    chosen = items[:limit]
+    return Page(chosen, cursor(chosen[-1]) if len(chosen) == limit else None)
+
+
+def _received(event: PaymentEvent) -> list[str]:
+    return [iso(event.received_at), event.key]
+
+
+def _occurred(event: PaymentEvent) -> tuple[str, str, str]:
+    return (iso(event.occurred_at), iso(event.received_at), event.key)
+
+
+def _updated(state: TransactionState) -> tuple[str, str, str]:
+    updated = "" if state.updated_at is None else iso(state.updated_at)
+    return (updated, state.provider, state.transaction_id)
+
+
+def _failed(letter: DeadLetter) -> tuple[str, str, str]:
+    return (iso(letter.failed_at), letter.key, letter.sink)
 
 
 __all__ = ["MemoryStore"]

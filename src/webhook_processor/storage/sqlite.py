@@ -40,6 +40,11 @@ from webhook_processor.storage.records import (
     to_record,
     update_to_record,
 )
+from webhook_processor.storage.sqlite_pages import (
+    PageReads,
+    dead_letter_from_row,
+    page_queries,
+)
 from webhook_processor.storage.sqlite_writer import Bulk, GroupCommitWriter, storage_errors
 from webhook_processor.transactions import (
     TransactionState,
@@ -67,6 +72,7 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_by_transaction
     ON events (transaction_id, occurred_at, received_at);
 CREATE INDEX IF NOT EXISTS events_by_received ON events (received_at);
+CREATE INDEX IF NOT EXISTS events_by_provider ON events (provider, received_at);
 CREATE TABLE IF NOT EXISTS outbox (
     key             TEXT NOT NULL REFERENCES events (key),
     sink            TEXT NOT NULL,   -- '' until a sink is registered: see register_sinks
@@ -121,6 +127,10 @@ CREATE TABLE IF NOT EXISTS transactions (
     PRIMARY KEY (provider, transaction_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS transactions_by_update ON transactions (updated_at);
+CREATE INDEX IF NOT EXISTS transactions_by_provider ON transactions (provider, updated_at);
+CREATE INDEX IF NOT EXISTS transactions_by_status ON transactions (status, updated_at);
+-- Never rewritten by an update (an id does not change): found by id without its provider.
+CREATE INDEX IF NOT EXISTS transactions_by_id ON transactions (transaction_id);
 """
 
 #: The first schema kept one outbox row per event with the sinks that took it; its entries are
@@ -198,17 +208,21 @@ TIMELINE: Final = (
     f"SELECT {_SELECT_EVENT} FROM events e WHERE transaction_id = ? "
     "ORDER BY occurred_at, received_at, key"
 )
-#: Each listing query with example parameters, for ``EXPLAIN QUERY PLAN``.
-LISTING_QUERIES: Final = {
+#: Each listing query with example parameters, for ``EXPLAIN QUERY PLAN``: the CLI's, then
+#: every shape of the inspector's pages.
+LISTING_QUERIES: Final[dict[str, tuple[str, Sequence[Any]]]] = {
     "events": (RECENT_EVENTS, (20,)),
     "transactions": (RECENT_TRANSACTIONS, (20,)),
     "dead-letters": (DEAD_LETTERS, (20,)),
     "transaction": (TIMELINE, ("pi_1000",)),
+    **{f"page: {name}": query for name, query in page_queries(_SELECT_EVENT).items()},
 }
 
 
-class SQLiteStore:
+class SQLiteStore(PageReads):
     """A LocalStore in one SQLite file."""
+
+    _event_columns = _SELECT_EVENT
 
     def __init__(self, path: str | Path, *, synchronous: str = "FULL") -> None:
         self.path = Path(path)
@@ -249,7 +263,7 @@ class SQLiteStore:
             "SELECT * FROM transactions WHERE provider = ? AND transaction_id = ?",
             (provider, transaction_id),
         )
-        return _state(rows[0]) if rows else None
+        return state_from_record(rows[0]) if rows else None
 
     def events_for_transaction(self, transaction_id: str) -> list[PaymentEvent]:
         return [_event(row) for row in self._read(TIMELINE, (transaction_id,))]
@@ -291,18 +305,7 @@ class SQLiteStore:
 
     def dead_letters(self, limit: int | None = None) -> list[DeadLetter]:
         rows = self._read(DEAD_LETTERS, (-1 if limit is None else limit,))
-        return [
-            DeadLetter(
-                row["key"],
-                row["sink"],
-                _event(row),
-                row["attempts"],
-                row["last_error"],
-                _datetime(row["failed_at"]),
-                bool(row["transient"]),
-            )
-            for row in rows
-        ]
+        return [dead_letter_from_row(row) for row in rows]
 
     def redrive(self, keys: Sequence[str] | None, now: datetime) -> list[str]:
         return self._writer.write(outbox.redrive(keys, now, self._sinks))
@@ -316,7 +319,7 @@ class SQLiteStore:
         return [_record(row) for row in self._read(RECENT_EVENTS, (limit,))]
 
     def transactions(self, limit: int) -> list[TransactionState]:
-        return [_state(row) for row in self._read(RECENT_TRANSACTIONS, (limit,))]
+        return [state_from_record(row) for row in self._read(RECENT_TRANSACTIONS, (limit,))]
 
     def close(self) -> None:
         """Finish queued writes, stop the writer, close every connection."""
@@ -420,7 +423,7 @@ class _Transactions:
             marks = " OR ".join(["(provider = ? AND transaction_id = ?)"] * len(chunk))
             params = [value for pair in chunk for value in pair]
             for row in conn.execute(f"SELECT * FROM transactions WHERE {marks}", params):
-                states[(row["provider"], row["transaction_id"])] = _state(row)
+                states[(row["provider"], row["transaction_id"])] = state_from_record(row)
         return cls(states)
 
     def apply(self, event: PaymentEvent) -> TransactionUpdate:
@@ -466,10 +469,6 @@ def _state_row(state: TransactionState | None) -> dict[str, Any]:
         "amount": format_amount(state.amount),
         "refunded": format_amount(state.refunded),
     }
-
-
-def _state(row: sqlite3.Row) -> TransactionState:
-    return state_from_record(row)
 
 
 def _update_row(update: TransactionUpdate) -> dict[str, Any]:

@@ -1,0 +1,304 @@
+// The inspector page: plain DOM, no build step, nothing loaded from elsewhere.
+// It polls /inspector/api/summary every second; when the processor's revision moves (an event
+// stored, delivered, dead-lettered, redriven, a request rejected) it reloads what is on screen.
+// Every value is put on the page as text (textContent), never as markup.
+"use strict";
+
+const API = "/inspector/api/";
+const POLL_MS = 1000;
+const views = ["transactions", "events", "dead-letters", "rejected"];
+const lists = {
+  transactions: { url: "transactions", render: transactionRow, pages: 0, next: null },
+  events: { url: "events", render: eventRow, pages: 0, next: null },
+  "dead-letters": { url: "dead-letters", render: deadLetterRow, pages: 0, next: null },
+};
+let revision = null;
+let summary = null;
+let openTimeline = null;
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (name === "class") node.className = value;
+    else if (name.startsWith("data-") || name === "title" || name === "type") node.setAttribute(name, value);
+    else node[name] = value;
+  }
+  for (const child of children) {
+    if (child === null || child === undefined) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+const cell = (value, cls) => el("td", cls ? { class: cls } : {}, value === null ? "–" : value);
+const badge = (text) => el("span", { class: `badge ${text}` }, text);
+const time = (iso) => (iso ? iso.slice(0, 19).replace("T", " ") : "–");
+
+function sinkLabel(name) {
+  // "file:/path/to/events.jsonl" -> "file events.jsonl"; "http:http://host/hook" -> "http host/hook"
+  const [kind, ...rest] = name.split(":");
+  const where = rest.join(":").replace(/^https?:\/\//, "");
+  return `${kind} ${kind === "file" ? where.split("/").pop() : where}`;
+}
+
+async function getJson(path, params) {
+  const query = new URLSearchParams();
+  for (const [name, value] of Object.entries(params || {})) if (value) query.set(name, value);
+  const response = await fetch(`${API}${path}${query.size ? "?" + query : ""}`, { credentials: "same-origin" });
+  return answer(response);
+}
+
+async function postJson(path, body) {
+  const response = await fetch(API + path, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return answer(response);
+}
+
+async function answer(response) {
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(body.detail || `HTTP ${response.status}`);
+  return body;
+}
+
+// -- views ----------------------------------------------------------------------------------
+
+function show(view) {
+  if (!views.includes(view)) view = "transactions";
+  for (const name of views) {
+    document.getElementById(`view-${name}`).hidden = name !== view;
+    document.querySelector(`[data-view="${name}"]`).setAttribute("aria-selected", String(name === view));
+  }
+  if (location.hash !== `#${view}`) history.replaceState(null, "", `#${view}`);
+  if (lists[view]) load(view, false);
+}
+
+const current = () => location.hash.slice(1) || "transactions";
+
+function filters(name) {
+  const form = document.querySelector(`form.filters[data-list="${name}"]`);
+  return form ? Object.fromEntries(new FormData(form)) : {};
+}
+
+async function load(name, more) {
+  const list = lists[name];
+  const body = document.querySelector(`#${name} tbody`);
+  const params = { ...filters(name), cursor: more ? list.next : "" };
+  let page;
+  try {
+    page = await getJson(list.url, params);
+  } catch (error) {
+    body.replaceChildren(el("tr", { class: "empty" }, el("td", { colSpan: 9 }, error.message)));
+    return;
+  }
+  const shown = new Set([...body.querySelectorAll("tr[data-key]")].map((row) => row.dataset.key));
+  const rows = page.items.map((item) => {
+    const row = list.render(item);
+    if (revision !== null && !shown.has(row.dataset.key) && !more) row.classList.add("fresh");
+    return row;
+  });
+  if (more) body.append(...rows);
+  else body.replaceChildren(...(rows.length ? rows : [el("tr", { class: "empty" }, el("td", { colSpan: 9 }, "nothing here yet"))]));
+  list.pages = more ? list.pages + 1 : 1;
+  list.next = page.next;
+  document.querySelector(`[data-more="${name}"]`).hidden = !page.next;
+}
+
+function transactionRow(t) {
+  const row = el(
+    "tr",
+    { class: "clickable", "data-key": `${t.provider}:${t.transaction_id}`, title: "show its timeline" },
+    cell(t.transaction_id, "id"),
+    cell(t.provider),
+    el("td", {}, badge(t.status)),
+    cell(t.amount, "num"),
+    cell(t.refunded, "num"),
+    cell(t.currency),
+    cell(t.events, "num"),
+    cell(time(t.updated_at)),
+  );
+  row.addEventListener("click", () => timeline(t.provider, t.transaction_id));
+  if (openTimeline && openTimeline.key === row.dataset.key) row.classList.add("chosen");
+  return row;
+}
+
+function eventRow(e) {
+  const sinks = el(
+    "div",
+    { class: "sinks" },
+    ...e.sinks.map((s) =>
+      el("span", { class: "sink", "data-sink": s.sink, title: s.sink }, badge(s.state), " ", sinkLabel(s.sink),
+        s.attempts ? ` (${s.attempts} attempts)` : ""),
+    ),
+  );
+  return el(
+    "tr",
+    { "data-key": e.key, "data-delivery": e.delivery },
+    cell(time(e.received_at)),
+    cell(e.key, "id"),
+    cell(e.transaction_id, "id"),
+    cell(e.event_type),
+    cell(`${e.amount} ${e.currency}`, "num"),
+    el("td", {}, badge(e.status)),
+    el("td", {}, badge("stored")),
+    el("td", {}, sinks),
+    cell(e.last_error, "error"),
+  );
+}
+
+function deadLetterRow(d) {
+  const redrive = el("button", { type: "button", class: "redrive" }, "Redrive");
+  redrive.addEventListener("click", () => redriveKeys({ keys: [d.key] }));
+  return el(
+    "tr",
+    { "data-key": `${d.key}|${d.sink}` },
+    cell(time(d.failed_at)),
+    cell(d.key, "id"),
+    cell(sinkLabel(d.sink)),
+    cell(d.transaction_id, "id"),
+    cell(`${d.amount} ${d.currency}`, "num"),
+    cell(d.attempts, "num"),
+    cell(d.last_error, "error"),
+    el("td", {}, redrive),
+  );
+}
+
+async function timeline(provider, transactionId) {
+  openTimeline = { provider, transactionId, key: `${provider}:${transactionId}` };
+  const aside = document.getElementById("timeline");
+  let data;
+  try {
+    data = await getJson("timeline", { provider, transaction_id: transactionId });
+  } catch (error) {
+    document.getElementById("timeline-summary").textContent = error.message;
+    aside.hidden = false;
+    return;
+  }
+  const t = data.transaction;
+  document.getElementById("timeline-title").textContent = `${provider} ${t.transaction_id}`;
+  const summaryLine = document.getElementById("timeline-summary");
+  summaryLine.replaceChildren(badge(t.status), ` ${t.amount} ${t.currency}, refunded ${t.refunded}, ${t.events} events, ${t.late} late`);
+  aside.querySelector("tbody").replaceChildren(
+    ...data.timeline.map((r) =>
+      el("tr", { "data-event": r.event_id },
+        cell(r.version, "num"), cell(time(r.received_at)), cell(r.event_id, "id"), cell(r.event_type),
+        el("td", {}, badge(r.says)), cell(r.amount, "num"),
+        cell(`${r.before || "∅"} → ${r.after || "?"}`), cell(r.late || "")),
+    ),
+  );
+  const note = document.getElementById("timeline-note");
+  note.hidden = !data.truncated;
+  note.textContent = data.truncated ? "only the first events are shown" : "";
+  aside.hidden = false;
+  for (const row of document.querySelectorAll("#transactions tbody tr")) {
+    row.classList.toggle("chosen", row.dataset.key === openTimeline.key);
+  }
+}
+
+async function redriveKeys(body) {
+  const out = document.getElementById("redrive-result");
+  out.classList.remove("bad");
+  try {
+    const result = await postJson("redrive", body);
+    out.textContent = result.queued.length ? `queued ${result.queued.join(", ")}` : "no dead letters";
+  } catch (error) {
+    out.classList.add("bad");
+    out.textContent = error.message;
+  }
+  load("dead-letters", false);
+}
+
+// -- live -----------------------------------------------------------------------------------
+
+function fillChoices() {
+  for (const select of document.querySelectorAll("select[data-choices]")) {
+    const options = summary[select.dataset.choices] || [];
+    if (select.options.length > (select.options[0] && select.options[0].value === "" ? 1 : 0)) continue;
+    for (const value of options) select.append(el("option", { value }, value));
+    if (select.dataset.default) select.value = select.dataset.default;
+  }
+}
+
+function renderSummary() {
+  const counters = summary.counters;
+  for (const node of document.querySelectorAll("[data-counter]")) node.textContent = counters[node.dataset.counter];
+  document.getElementById("sinks").textContent = summary.sinks.map(sinkLabel).join(", ");
+  document.getElementById("rejected-by-reason").replaceChildren(
+    ...Object.entries(counters.rejected_by_reason).map(([reason, count]) =>
+      el("div", {}, el("dt", {}, reason), el("dd", {}, count))),
+  );
+  document.querySelector("#rejected tbody").replaceChildren(
+    ...(summary.rejections.length
+      ? summary.rejections.map((r) => el("tr", {}, cell(time(r.at)), cell(r.provider), cell(r.reason), cell(r.status, "num")))
+      : [el("tr", { class: "empty" }, el("td", { colSpan: 4 }, "none since start"))]),
+  );
+}
+
+async function poll() {
+  const live = document.getElementById("live");
+  try {
+    summary = await getJson("summary");
+    live.textContent = `live · since ${time(summary.counters.started_at)}`;
+    live.classList.remove("down");
+    fillChoices();
+    renderSummary();
+    if (summary.counters.revision !== revision) {
+      const first = revision === null;
+      revision = summary.counters.revision;
+      const view = current();
+      if (!first && lists[view] && lists[view].pages <= 1) load(view, false);
+      if (!first && openTimeline) timeline(openTimeline.provider, openTimeline.transactionId);
+    }
+  } catch (error) {
+    live.textContent = `not connected: ${error.message}`;
+    live.classList.add("down");
+  }
+  setTimeout(poll, POLL_MS);
+}
+
+function start() {
+  for (const button of document.querySelectorAll("[data-view]")) {
+    button.addEventListener("click", () => show(button.dataset.view));
+  }
+  for (const form of document.querySelectorAll("form.filters")) {
+    let pending;
+    form.addEventListener("submit", (event) => event.preventDefault());
+    form.addEventListener("change", () => load(form.dataset.list, false));
+    form.addEventListener("input", () => {
+      clearTimeout(pending);
+      pending = setTimeout(() => load(form.dataset.list, false), 300);
+    });
+  }
+  for (const button of document.querySelectorAll("[data-more]")) {
+    button.addEventListener("click", () => load(button.dataset.more, true));
+  }
+  document.getElementById("timeline-close").addEventListener("click", () => {
+    openTimeline = null;
+    document.getElementById("timeline").hidden = true;
+    for (const row of document.querySelectorAll("#transactions tr.chosen")) row.classList.remove("chosen");
+  });
+  document.getElementById("redrive-all").addEventListener("click", () => redriveKeys({ all: true }));
+  document.getElementById("send").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const out = document.getElementById("send-result");
+    out.classList.remove("bad");
+    delete out.dataset.key;
+    out.textContent = "sending…";
+    try {
+      const sent = await postJson("send", Object.fromEntries(new FormData(event.target)));
+      out.textContent = `${sent.status}: ${sent.event_ids.map((id) => `${sent.provider}:${id}`).join(", ")}`;
+      out.dataset.key = `${sent.provider}:${sent.event_ids[0]}`;
+    } catch (error) {
+      out.classList.add("bad");
+      out.textContent = error.message;
+    }
+  });
+  window.addEventListener("hashchange", () => show(current()));
+  show(current());
+  poll();
+}
+
+document.addEventListener("DOMContentLoaded", start);

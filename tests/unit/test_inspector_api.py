@@ -1,0 +1,598 @@
+"""The inspector's page and JSON API in process: what each endpoint answers, who it answers, and
+the bad-input standard of the webhook route (a specific 4xx, a short detail, no trace)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from tests.builders import NOW, SECRETS, encode, generic_body, signed, stripe_event
+from tests.hostile_inputs import MAX_ERROR_RESPONSE_BYTES
+from tests.support import post
+from webhook_processor.bootstrap import LocalProcessor
+from webhook_processor.entrypoints.server import create_app
+from webhook_processor.inspector.api import redact
+
+ORIGIN = "http://127.0.0.1:8080"
+SAME_ORIGIN = {"origin": ORIGIN, "content-type": "application/json"}
+TOKEN = "a-token-of-thirty-two-characters"
+
+
+def client_for(processor: LocalProcessor, base_url: str = ORIGIN) -> TestClient:
+    return TestClient(create_app(processor, run_dispatcher=False), base_url=base_url)
+
+
+@pytest.fixture
+def client(processor: LocalProcessor) -> Iterator[TestClient]:
+    """The inspector of a SQLite processor (the real store the pages read), bound to loopback."""
+    with client_for(processor) as test_client:
+        yield test_client
+
+
+def file_sink(processor: LocalProcessor) -> str:
+    [sink] = processor.dispatcher.sinks
+    return sink.name
+
+
+def store_some(client: TestClient) -> None:
+    for n, amount in enumerate((1999, 500, 12)):
+        body = encode(stripe_event(event_id=f"evt_{n}", id=f"pi_{n}", amount=amount))
+        assert post(client, "stripe", *signed("stripe", body)).status_code == 200
+    assert post(client, "generic", *signed("generic", encode(generic_body()))).status_code == 200
+
+
+# -- the page ----------------------------------------------------------------------------------
+
+
+def test_the_page_and_its_assets_are_served_with_a_strict_policy(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY"
+    for asset in ("inspector.js", "inspector.css", "favicon.svg"):
+        assert f"/inspector/assets/{asset}" in page.text
+        assert client.get(f"/inspector/assets/{asset}").status_code == 200
+    # Nothing the page loads comes from elsewhere.
+    assert "http" not in page.text.replace("http-equiv", "")
+    assert client.get("/inspector/assets/missing.js").status_code == 404
+    assert client.get("/inspector/assets/../bootstrap.py").status_code == 404
+
+
+# -- reads -------------------------------------------------------------------------------------
+
+
+def test_summary_counts_what_the_webhook_route_answered(client: TestClient) -> None:
+    store_some(client)
+    assert post(client, "stripe", *signed("stripe", encode(stripe_event()))).status_code == 200
+    post(client, "stripe", b"{}", {"content-type": "application/json"})  # unsigned
+    post(client, "nowhere", b"{}", {"content-type": "application/json"})
+
+    summary = client.get("/inspector/api/summary").json()
+    counters = summary["counters"]
+    assert {k: counters[k] for k in ("received", "stored", "duplicates", "rejected")} == {
+        "received": 7,
+        "stored": 4,
+        "duplicates": 1,
+        "rejected": 2,
+    }
+    assert counters["rejected_by_reason"] == {"invalid_signature": 1, "unknown_provider": 1}
+    assert [(r["provider"], r["reason"], r["status"]) for r in summary["rejections"]] == [
+        ("nowhere", "unknown_provider", 404),
+        ("stripe", "invalid_signature", 401),
+    ]
+    assert summary["providers"] == ["adyen", "generic", "square", "stripe"]
+    assert "refunded" in summary["transaction_statuses"]
+
+
+def test_listings_carry_exact_amounts_as_text_and_page_by_cursor(client: TestClient) -> None:
+    store_some(client)
+    first = client.get("/inspector/api/transactions", params={"limit": 2}).json()
+    # One clock for every event: ties are broken by provider, then id, latest first.
+    assert [t["transaction_id"] for t in first["items"]] == ["pi_2", "pi_1"]
+    rest = client.get("/inspector/api/transactions", params={"cursor": first["next"]}).json()
+    amounts = {t["transaction_id"]: t["amount"] for t in first["items"] + rest["items"]}
+    assert amounts == {"pi_0": "19.99", "pi_1": "5.00", "pi_2": "0.12", "txn_1": "19.99"}
+    assert rest["next"] is None
+
+    events = client.get("/inspector/api/events", params={"provider": "stripe"}).json()["items"]
+    assert [e["key"] for e in events] == ["stripe:evt_2", "stripe:evt_1", "stripe:evt_0"]
+    assert {e["delivery"] for e in events} == {"pending"}
+    [sink] = events[0]["sinks"]
+    assert (sink["state"], sink["attempts"]) == ("pending", 0)
+    found = client.get("/inspector/api/events", params={"q": "evt_1"}).json()["items"]
+    assert [e["key"] for e in found] == ["stripe:evt_1"]
+
+
+def test_a_timeline_and_the_transactions_it_finds(client: TestClient) -> None:
+    store_some(client)
+    answer = client.get(
+        "/inspector/api/timeline", params={"provider": "stripe", "transaction_id": "pi_1"}
+    ).json()
+    assert answer["transaction"]["amount"] == "5.00"
+    assert [row["event_id"] for row in answer["timeline"]] == ["evt_1"]
+    assert answer["truncated"] is False
+    missing = client.get(
+        "/inspector/api/timeline", params={"provider": "stripe", "transaction_id": "pi_9"}
+    )
+    assert missing.status_code == 404
+    assert missing.json()["detail"] == "no stripe transaction 'pi_9'"
+
+
+# -- actions -----------------------------------------------------------------------------------
+
+
+def test_send_signs_a_test_event_and_runs_it_through_the_pipeline(
+    client: TestClient, processor: LocalProcessor
+) -> None:
+    for provider in processor.providers:
+        body = {"provider": provider, "amount": "12.30", "currency": "eur", "status": "succeeded"}
+        answer = client.post("/inspector/api/send", json=body, headers=SAME_ORIGIN)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["status"] == "accepted"
+        [event_id] = answer.json()["event_ids"]
+        stored = processor.store.get_event(provider, event_id)
+        assert stored is not None
+        assert (str(stored.amount), stored.currency) == ("12.30", "EUR")
+    counters = client.get("/inspector/api/summary").json()["counters"]
+    assert (counters["received"], counters["stored"]) == (4, 4)
+
+
+def test_send_answers_what_the_pipeline_refuses_as_the_webhook_route_does(
+    client: TestClient,
+) -> None:
+    body = {"provider": "generic", "amount": "1.5", "currency": "JPY", "status": "succeeded"}
+    answer = client.post("/inspector/api/send", json=body, headers=SAME_ORIGIN)
+    assert answer.status_code == 400
+    assert (
+        answer.json()["detail"] == "amount 1.5 has more than 0 decimal places, the most JPY allows"
+    )
+    # The sample could not be built, so nothing was received: no webhook to count.
+    counters = client.get("/inspector/api/summary").json()["counters"]
+    assert (counters["received"], counters["rejected"]) == (0, 0)
+
+
+def test_redrive_queues_one_or_every_dead_letter(
+    client: TestClient, processor: LocalProcessor
+) -> None:
+    store_some(client)
+    for n in range(3):
+        key = f"stripe:evt_{n}"
+        processor.store.fail_delivery(file_sink(processor), key, "disk full", at=NOW, retry_at=None)
+    letters = client.get("/inspector/api/dead-letters", params={"limit": 2}).json()
+    assert [d["key"] for d in letters["items"]] == ["stripe:evt_0", "stripe:evt_1"]
+    assert letters["next"] is not None
+
+    one = client.post(
+        "/inspector/api/redrive",
+        json={"keys": ["stripe:evt_1", "stripe:evt_9"]},
+        headers=SAME_ORIGIN,
+    )
+    assert one.json() == {"queued": ["stripe:evt_1"], "not_dead_letters": ["stripe:evt_9"]}
+    every = client.post("/inspector/api/redrive", json={"all": True}, headers=SAME_ORIGIN)
+    assert sorted(every.json()["queued"]) == ["stripe:evt_0", "stripe:evt_2"]
+    assert processor.store.dead_letters() == []
+
+
+# -- who is answered ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"content-type": "application/json"},  # no Origin: not from the page
+        {**SAME_ORIGIN, "origin": "http://evil.example"},
+        {**SAME_ORIGIN, "origin": "http://127.0.0.1:9999"},  # another port is another origin
+        {**SAME_ORIGIN, "origin": "null"},
+        {**SAME_ORIGIN, "sec-fetch-site": "cross-site"},
+    ],
+)
+def test_a_cross_site_action_is_refused_and_changes_nothing(
+    client: TestClient, processor: LocalProcessor, headers: dict[str, str]
+) -> None:
+    store_some(client)
+    processor.store.fail_delivery(
+        file_sink(processor), "stripe:evt_0", "disk full", at=NOW, retry_at=None
+    )
+    answer = client.post("/inspector/api/redrive", json={"all": True}, headers=headers)
+    assert answer.status_code == 403
+    assert answer.json()["error"] == "forbidden"
+    assert len(processor.store.dead_letters()) == 1
+
+
+def test_a_page_naming_another_host_is_refused_even_on_loopback(
+    processor: LocalProcessor,
+) -> None:
+    # DNS rebinding: evil.example resolved to 127.0.0.1 still sends its own name as Host.
+    with client_for(processor, "http://evil.example:8080") as rebound:
+        answer = rebound.get("/inspector/api/summary")
+    assert answer.status_code == 403
+    assert "loopback host only" in answer.json()["detail"]
+    with client_for(processor, "http://localhost:8080") as local:
+        assert local.get("/inspector/api/summary").status_code == 200
+
+
+def test_bound_beyond_loopback_only_the_token_opens_it(tmp_path: Any) -> None:
+    from tests.conftest import ENVIRON
+    from webhook_processor.bootstrap import LocalConfig, build_local
+
+    def built(token: str | None) -> LocalProcessor:
+        config = LocalConfig(
+            data_dir=tmp_path / str(token), base_url="http://10.0.0.5:8080", inspector_token=token
+        )
+        return build_local(config, environ=ENVIRON)
+
+    open_one, guarded = built(None), built(TOKEN)
+    try:
+        with client_for(open_one, "http://10.0.0.5:8080") as client:
+            refused = client.get("/")
+            assert refused.status_code == 403
+            assert "served on loopback only" in refused.json()["detail"]
+        with client_for(guarded, "http://10.0.0.5:8080") as client:
+            assert client.get("/").status_code == 403
+            wrong = client.get("/inspector/api/summary", headers={"authorization": "Bearer x" * 4})
+            assert wrong.status_code == 403
+            bearer = {"authorization": f"Bearer {TOKEN}"}
+            assert client.get("/inspector/api/summary", headers=bearer).status_code == 200
+            opened = client.get(f"/?token={TOKEN}", follow_redirects=False)
+            assert opened.status_code == 303
+            assert opened.headers["location"] == "/"
+            assert "HttpOnly; SameSite=Strict" in opened.headers["set-cookie"]
+            # The cookie it set opens the page and the API from now on.
+            assert client.get("/").status_code == 200
+            assert client.get("/inspector/api/summary").status_code == 200
+    finally:
+        open_one.close()
+        guarded.close()
+
+
+def test_nothing_the_inspector_answers_shows_a_secret_or_a_subscribers_credentials(
+    client: TestClient, processor: LocalProcessor
+) -> None:
+    store_some(client)
+    answers = [client.get("/").text]
+    for name in ("summary", "transactions", "events", "dead-letters"):
+        answers.append(client.get(f"/inspector/api/{name}").text)
+    for secret in SECRETS.values():
+        assert all(secret not in answer for answer in answers)
+    assert redact("http:https://user:pw@hooks.example/in?key=abc failed") == (
+        "http:https://***@hooks.example/in?*** failed"
+    )
+
+
+# -- bad input: the webhook route's standard --------------------------------------------------
+
+BAD_INPUTS: dict[str, tuple[str, str, Any, dict[str, str], int, str, str]] = {
+    # name: method, path, query or JSON body, headers, status, error code, detail
+    "unknown parameter": (
+        "GET",
+        "/inspector/api/events",
+        {"provder": "stripe"},
+        {},
+        400,
+        "invalid_parameter",
+        "unknown parameter 'provder'",
+    ),
+    "repeated parameter": (
+        "GET",
+        "/inspector/api/events?provider=stripe&provider=adyen",
+        None,
+        {},
+        400,
+        "invalid_parameter",
+        "given more than once",
+    ),
+    "unknown provider": (
+        "GET",
+        "/inspector/api/events",
+        {"provider": "paypal"},
+        {},
+        400,
+        "invalid_parameter",
+        "provider 'paypal' is not one of",
+    ),
+    "unknown status": (
+        "GET",
+        "/inspector/api/transactions",
+        {"status": "paid"},
+        {},
+        400,
+        "invalid_parameter",
+        "status 'paid' is not one of",
+    ),
+    "limit zero": (
+        "GET",
+        "/inspector/api/events",
+        {"limit": "0"},
+        {},
+        400,
+        "invalid_parameter",
+        "limit must be a whole number from 1 to 100",
+    ),
+    "limit too big": (
+        "GET",
+        "/inspector/api/events",
+        {"limit": "1000000"},
+        {},
+        400,
+        "invalid_parameter",
+        "from 1 to 100",
+    ),
+    "limit not a number": (
+        "GET",
+        "/inspector/api/events",
+        {"limit": "1e3"},
+        {},
+        400,
+        "invalid_parameter",
+        "from 1 to 100",
+    ),
+    "forged cursor": (
+        "GET",
+        "/inspector/api/events",
+        {"cursor": "eyJhIjoxfQ"},
+        {},
+        400,
+        "invalid_parameter",
+        "cursor is not one this listing gave",
+    ),
+    "search too long": (
+        "GET",
+        "/inspector/api/events",
+        {"q": "x" * 1000},
+        {},
+        400,
+        "invalid_parameter",
+        "q is 1000 characters",
+    ),
+    "control characters": (
+        "GET",
+        "/inspector/api/events",
+        {"q": "evt\x00"},
+        {},
+        400,
+        "invalid_parameter",
+        "control characters",
+    ),
+    "query too large": (
+        "GET",
+        "/inspector/api/events?q=" + "x" * 5000,
+        None,
+        {},
+        400,
+        "invalid_parameter",
+        "query string is 5002 bytes",
+    ),
+    "query not UTF-8": (
+        "GET",
+        "/inspector/api/events?q=%ff",
+        None,
+        {},
+        400,
+        "invalid_parameter",
+        "not URL-encoded UTF-8",
+    ),
+    "timeline without id": (
+        "GET",
+        "/inspector/api/timeline",
+        {"provider": "stripe"},
+        {},
+        400,
+        "invalid_parameter",
+        "transaction_id is required",
+    ),
+    "unknown endpoint": (
+        "GET",
+        "/inspector/api/secrets",
+        None,
+        {},
+        404,
+        "not_found",
+        "no route",
+    ),
+    "read by POST": (
+        "POST",
+        "/inspector/api/events",
+        {},
+        SAME_ORIGIN,
+        405,
+        "method_not_allowed",
+        "takes GET, not POST",
+    ),
+    "action by GET": (
+        "GET",
+        "/inspector/api/redrive",
+        None,
+        {},
+        405,
+        "method_not_allowed",
+        "takes POST",
+    ),
+    "form body": (
+        "POST",
+        "/inspector/api/redrive",
+        "all=true",
+        {**SAME_ORIGIN, "content-type": "application/x-www-form-urlencoded"},
+        415,
+        "unsupported_media_type",
+        "is not application/json",
+    ),
+    "not JSON": (
+        "POST",
+        "/inspector/api/redrive",
+        "{all: true",
+        SAME_ORIGIN,
+        400,
+        "invalid_parameter",
+        "body is not valid JSON",
+    ),
+    "JSON not an object": (
+        "POST",
+        "/inspector/api/redrive",
+        [],
+        SAME_ORIGIN,
+        400,
+        "invalid_parameter",
+        "body must be a JSON object, got list",
+    ),
+    "body too large": (
+        "POST",
+        "/inspector/api/redrive",
+        {"keys": ["k" * 70_000]},
+        SAME_ORIGIN,
+        413,
+        "payload_too_large",
+        "65536",
+    ),
+    "deeply nested": (
+        "POST",
+        "/inspector/api/redrive",
+        "[" * 30_000 + "]" * 30_000,
+        SAME_ORIGIN,
+        400,
+        "invalid_parameter",
+        "body is not valid JSON",
+    ),
+    "redrive neither": (
+        "POST",
+        "/inspector/api/redrive",
+        {},
+        SAME_ORIGIN,
+        400,
+        "invalid_parameter",
+        'give either "keys": [...] or "all": true',
+    ),
+    "redrive both": (
+        "POST",
+        "/inspector/api/redrive",
+        {"keys": ["stripe:evt_0"], "all": True},
+        SAME_ORIGIN,
+        400,
+        "invalid_parameter",
+        "give either",
+    ),
+    "redrive all not a boolean": (
+        "POST",
+        "/inspector/api/redrive",
+        {"all": "yes"},
+        SAME_ORIGIN,
+        400,
+        "invalid_parameter",
+        "all must be true or false",
+    ),
+    "redrive key not text": (
+        "POST",
+        "/inspector/api/redrive",
+        {"keys": [1]},
+        SAME_ORIGIN,
+        400,
+        "invalid_parameter",
+        "each key must be a string, got int",
+    ),
+    "redrive too many keys": (
+        "POST",
+        "/inspector/api/redrive",
+        {"keys": ["k"] * 101},
+        SAME_ORIGIN,
+        400,
+        "invalid_parameter",
+        "the limit is 100",
+    ),
+    "send unknown field": (
+        "POST",
+        "/inspector/api/send",
+        {"provider": "stripe", "secret": "x"},
+        SAME_ORIGIN,
+        400,
+        "invalid_parameter",
+        "unknown field 'secret'",
+    ),
+    "send without amount": (
+        "POST",
+        "/inspector/api/send",
+        {"provider": "stripe", "currency": "USD", "status": "succeeded"},
+        SAME_ORIGIN,
+        400,
+        "invalid_parameter",
+        "amount is required",
+    ),
+    "send amount as a number": (
+        "POST",
+        "/inspector/api/send",
+        {"provider": "stripe", "amount": 19.99, "currency": "USD", "status": "succeeded"},
+        SAME_ORIGIN,
+        400,
+        "invalid_parameter",
+        "amount must be a string, got float",
+    ),
+    "send amount in exponent form": (
+        "POST",
+        "/inspector/api/send",
+        {"provider": "stripe", "amount": "1e9999", "currency": "USD", "status": "succeeded"},
+        SAME_ORIGIN,
+        400,
+        "invalid_parameter",
+        "plain decimal amount like 19.99",
+    ),
+    "send negative amount": (
+        "POST",
+        "/inspector/api/send",
+        {"provider": "stripe", "amount": "-5", "currency": "USD", "status": "succeeded"},
+        SAME_ORIGIN,
+        400,
+        "invalid_parameter",
+        "plain decimal amount",
+    ),
+    "send bad currency": (
+        "POST",
+        "/inspector/api/send",
+        {"provider": "stripe", "amount": "5", "currency": "US$", "status": "succeeded"},
+        SAME_ORIGIN,
+        400,
+        "invalid_parameter",
+        "three-letter ISO 4217 code",
+    ),
+    "send unknown provider": (
+        "POST",
+        "/inspector/api/send",
+        {"provider": "paypal", "amount": "5", "currency": "USD", "status": "succeeded"},
+        SAME_ORIGIN,
+        400,
+        "invalid_parameter",
+        "provider 'paypal' is not one of",
+    ),
+}
+
+
+def _request(client: TestClient, case: str) -> Any:
+    method, path, given, headers, *_ = BAD_INPUTS[case]
+    if method == "GET":
+        return client.get(path, params=given, headers=headers)
+    content = given if isinstance(given, str) else json.dumps(given)
+    return client.post(path, content=content, headers=headers)
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_gets_a_specific_4xx_and_changes_nothing(
+    case: str, client: TestClient, processor: LocalProcessor
+) -> None:
+    store_some(client)
+    processor.store.fail_delivery(
+        file_sink(processor), "stripe:evt_0", "disk full", at=NOW, retry_at=None
+    )
+    before = client.get("/inspector/api/summary").json()["counters"]
+    *_, status, code, detail = BAD_INPUTS[case]
+
+    response = _request(client, case)
+
+    assert response.status_code == status, response.text[:2000]
+    assert len(response.content) <= MAX_ERROR_RESPONSE_BYTES
+    assert response.json()["error"] == code
+    assert detail in response.json()["detail"]
+    assert client.get("/inspector/api/summary").json()["counters"] == before
+    assert len(processor.store.recent_events(10)) == 4
+    assert len(processor.store.dead_letters()) == 1
