@@ -4,6 +4,7 @@ is refused."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from tests.builders import NOW, make_event
 from tests.unit.test_store_contract import LOCAL_STORES
 from webhook_processor.errors import InvalidParameter
 from webhook_processor.model import PaymentEvent
+from webhook_processor.storage import sqlite_pages
 from webhook_processor.storage.base import LocalStore
 from webhook_processor.storage.paging import (
     EventFilter,
@@ -23,6 +25,7 @@ from webhook_processor.storage.paging import (
     TransactionFilter,
     encode_cursor,
 )
+from webhook_processor.storage.sqlite import SQLiteStore
 
 T = TypeVar("T")
 PROVIDERS = ("stripe", "generic", "adyen")
@@ -175,9 +178,31 @@ def test_a_timeline_is_cut_at_its_limit(store: LocalStore) -> None:
         encode_cursor("transactions", ["a", "b", "c"]),  # another listing's
         encode_cursor("events", ["only one value"]),
         "A" * 3000,
+        encode_cursor("events", ["\ud800", "x"]),  # not text SQLite can take
+        base64.urlsafe_b64encode(b"[" * 1500).decode(),  # JSON too deep to parse
     ],
 )
 def test_a_cursor_the_listing_did_not_make_is_refused(store: LocalStore, cursor: str) -> None:
     store.insert_all([event(0)])
     with pytest.raises(InvalidParameter, match="cursor"):
         store.event_page(EventFilter(), cursor, 10)
+
+
+def test_a_delivered_page_looks_at_a_bounded_window_and_says_where_to_go_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Delivered is the absence of rows, which no index holds: a page of them examines at most
+    # DELIVERED_WINDOW events, however few of those were delivered.
+    monkeypatch.setattr(sqlite_pages, "DELIVERED_WINDOW", 4)
+    store = SQLiteStore(tmp_path / "s.db")
+    store.register_sinks(["file"])
+    store.insert_all([event(n) for n in range(10)])
+    store.complete_deliveries("file", [event(0).key, event(1).key], NOW)
+    try:
+        first = store.event_page(EventFilter(delivery="delivered"), None, 25)
+        assert first.items == []
+        assert first.next is not None
+        walked = walk(lambda cursor: store.event_page(EventFilter(None, "delivered"), cursor, 25))
+        assert keys(walked) == [event(1).key, event(0).key]
+    finally:
+        store.close()

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from tests.builders import make_event
+from tests.builders import NOW, make_event
 from tests.support import run_coroutine
 from webhook_processor.errors import StorageUnavailable
-from webhook_processor.storage import sqlite_writer
+from webhook_processor.storage import sqlite, sqlite_writer
 from webhook_processor.storage.sqlite import EVENT_ADDITIONS, LISTING_QUERIES, SQLiteStore
 
 
@@ -316,4 +316,31 @@ def test_the_listings_read_through_indexes_never_a_scan(tmp_path: Path) -> None:
             assert bare_scans == [], (query, plan)
     finally:
         conn.close()
+        store.close()
+
+
+def test_a_redrive_of_many_letters_commits_batch_by_batch_each_letter_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite, "REDRIVE_BATCH", 2)
+    store = SQLiteStore(tmp_path / "s.db")
+    store.register_sinks(["file"])
+    keys = [f"stripe:evt_{n}" for n in range(5)]
+    store.insert_all([make_event(f"evt_{n}") for n in range(5)])
+    for key in keys:
+        store.fail_delivery("file", key, "boom", at=NOW, retry_at=None, transient=False)
+    writes = []
+    write = store._writer.write
+    monkeypatch.setattr(store._writer, "write", lambda work: writes.append(work) or write(work))
+    try:
+        assert store.redrive(None, NOW) == keys
+        assert len(writes) == 3  # 2 + 2 + 1, each its own transaction
+        assert store.dead_letters() == []
+        assert sorted(item.event.key for item in store.due("file", NOW, 10)) == keys
+        for key in keys:
+            store.fail_delivery("file", key, "boom", at=NOW, retry_at=None, transient=False)
+        writes.clear()
+        assert store.redrive([*keys, "stripe:evt_unknown"], NOW) == keys
+        assert len(writes) == 3
+    finally:
         store.close()

@@ -86,13 +86,22 @@ def decode_cursor(kind: str, cursor: str, size: int) -> list[str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         values = json.loads(raw.decode())
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+    except (binascii.Error, UnicodeDecodeError, ValueError, RecursionError):
         raise InvalidParameter(problem) from None
     if (
         not isinstance(values, list)
         or len(values) != size + 1
         or values[0] != kind
-        or not all(isinstance(value, str) for value in values)
+        or not all(isinstance(value, str) and _encodable(value) for value in values)
     ):
         raise InvalidParameter(problem)
     return values[1:]
+
+
+def _encodable(value: str) -> bool:
+    """Whether ``value`` is text SQLite can take: JSON may spell lone surrogates (``\\ud800``)."""
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -51,6 +51,9 @@ from webhook_processor.transactions import (
     apply,
 )
 
+#: Dead letters a redrive moves back to the outbox in one transaction.
+REDRIVE_BATCH: Final = 500
+
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS events (
     key             TEXT PRIMARY KEY,
@@ -129,6 +132,8 @@ CREATE TABLE IF NOT EXISTS transactions (
 CREATE INDEX IF NOT EXISTS transactions_by_update ON transactions (updated_at);
 CREATE INDEX IF NOT EXISTS transactions_by_provider ON transactions (provider, updated_at);
 CREATE INDEX IF NOT EXISTS transactions_by_status ON transactions (status, updated_at);
+CREATE INDEX IF NOT EXISTS transactions_by_provider_status
+    ON transactions (provider, status, updated_at);
 -- Never rewritten by an update (an id does not change): found by id without its provider.
 CREATE INDEX IF NOT EXISTS transactions_by_id ON transactions (transaction_id);
 """
@@ -308,7 +313,21 @@ class SQLiteStore(PageReads):
         return [dead_letter_from_row(row) for row in rows]
 
     def redrive(self, keys: Sequence[str] | None, now: datetime) -> list[str]:
-        return self._writer.write(outbox.redrive(keys, now, self._sinks))
+        # A transaction per REDRIVE_BATCH letters, not one for all: the webhooks' writes queued
+        # behind a redrive of a million wait for one batch, not for the million.
+        queued: list[str] = []
+        if keys is not None:
+            for start in range(0, len(keys), REDRIVE_BATCH):
+                batch = keys[start : start + REDRIVE_BATCH]
+                queued += self._writer.write(outbox.redrive(batch, now, self._sinks))
+            return queued
+        while True:  # in key order, each letter once, whatever fails again meanwhile
+            after = queued[-1] if queued else ""
+            work = outbox.redrive(None, now, self._sinks, after=after, limit=REDRIVE_BATCH)
+            batch = self._writer.write(work)
+            queued += batch
+            if len(batch) < REDRIVE_BATCH:
+                return queued
 
     def redrive_transient(self, sink: str, now: datetime, limit: int | None = None) -> int:
         return self._writer.write(outbox.redrive_transient(sink, now, limit))

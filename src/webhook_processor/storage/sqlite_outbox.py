@@ -73,15 +73,26 @@ def fail(
 
 
 def redrive(
-    keys: Sequence[str] | None, now: datetime, sinks: Sequence[str]
+    keys: Sequence[str] | None,
+    now: datetime,
+    sinks: Sequence[str],
+    *,
+    after: str = "",
+    limit: int = -1,
 ) -> Callable[[sqlite3.Connection], list[str]]:
-    """Dead letters of ``keys`` (every one if None) back into the outbox, for the sinks that
-    gave up on them; a letter of every sink goes to each registered sink."""
+    """Dead letters of ``keys`` (if None: every one, or the first ``limit`` in key order after
+    ``after``) back into the outbox, for the sinks that gave up on them; a letter of every sink
+    goes to each registered sink."""
 
     def work(conn: sqlite3.Connection) -> list[str]:
         if keys is None:
-            chosen = [r[0] for r in conn.execute("SELECT DISTINCT key FROM dead_letters")]
-            chosen.sort()
+            chosen = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT DISTINCT key FROM dead_letters WHERE key > ? ORDER BY key LIMIT ?",
+                    (after, limit),
+                )
+            ]
         else:
             chosen = [
                 k

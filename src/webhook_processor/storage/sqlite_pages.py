@@ -49,8 +49,15 @@ _PENDING: Final = "EXISTS (SELECT 1 FROM outbox o WHERE o.key = e.key)"
 _DEAD: Final = "EXISTS (SELECT 1 FROM dead_letters d WHERE d.key = e.key)"
 
 
+#: Events a page of delivered events looks at, at most: delivered is the absence of outbox rows
+#: and dead letters, which no index holds, so each page examines a bounded window of the newest
+#: events and says where to go on; a page can come back short, or empty, with a cursor.
+DELIVERED_WINDOW: Final = 500
+
+
 def events_query(columns: EventColumns, where: EventFilter, after: str | None, limit: int) -> Query:
-    """Stored events, newest first, or (``pending``, ``dead``) in key order."""
+    """Stored events, newest first, or (``pending``, ``dead``) in key order. Delivered events:
+    the window of the newest :data:`DELIVERED_WINDOW`, each with a ``delivered`` column."""
     if where.delivery in ("pending", "dead"):
         return _undelivered_query(columns, where, after, limit)
     conditions, params = [], []
@@ -61,7 +68,8 @@ def events_query(columns: EventColumns, where: EventFilter, after: str | None, l
         conditions.append("(e.received_at, e.key) < (?, ?)")
         params += decode_cursor("events", after, 2)
     if where.delivery == "delivered":
-        conditions.append(_DELIVERED)
+        columns = f"{columns}, ({_DELIVERED}) AS delivered"
+        limit = DELIVERED_WINDOW
     sql = (
         f"SELECT {columns} FROM events e{_where(conditions)} "
         "ORDER BY e.received_at DESC, e.key DESC LIMIT ?"
@@ -243,15 +251,20 @@ class PageReads:
         raise NotImplementedError
 
     def event_page(self, where: EventFilter, after: str | None, limit: int) -> Page[PaymentEvent]:
-        if not where.is_search:
-            rows = self._read(*events_query(self._event_columns, where, after, limit))
-            found = [from_record(row) for row in rows]
-            if len(found) < limit:
-                return Page(found, None)
-            last = found[-1]
-            if where.delivery in ("pending", "dead"):
-                return Page(found, encode_cursor(where.delivery, [last.key]))
-            return Page(found, encode_cursor("events", [iso(last.received_at), last.key]))
+        if where.is_search:
+            return self._search_page(where, after, limit)
+        rows = self._read(*events_query(self._event_columns, where, after, limit))
+        if where.delivery == "delivered":
+            return _delivered_page(rows, limit)
+        found = [from_record(row) for row in rows]
+        if len(found) < limit:
+            return Page(found, None)
+        last = found[-1]
+        if where.delivery in ("pending", "dead"):
+            return Page(found, encode_cursor(where.delivery, [last.key]))
+        return Page(found, encode_cursor("events", [iso(last.received_at), last.key]))
+
+    def _search_page(self, where: EventFilter, after: str | None, limit: int) -> Page[PaymentEvent]:
         hits: list[PaymentEvent] = []
         if where.keys and after is None:
             rows = self._read(*keys_query(self._event_columns, where))
@@ -311,6 +324,26 @@ class PageReads:
                     SinkDelivery(row["sink"], state, row["attempts"], row["last_error"])
                 )
         return found
+
+
+def _delivered_page(window: list[sqlite3.Row], limit: int) -> Page[PaymentEvent]:
+    """The first ``limit`` delivered events of a window; the cursor after the last one taken,
+    or after the whole window when it was full and gave fewer."""
+    taken = []
+    for row in window:
+        if row["delivered"]:
+            taken.append(row)
+            if len(taken) == limit:
+                break
+    last = (
+        taken[-1]
+        if len(taken) == limit
+        else window[-1]
+        if len(window) == DELIVERED_WINDOW
+        else None
+    )
+    cursor = None if last is None else encode_cursor("events", [last["received_at"], last["key"]])
+    return Page([from_record(row) for row in taken], cursor)
 
 
 def dead_letter_from_row(row: sqlite3.Row) -> DeadLetter:
