@@ -70,7 +70,10 @@ class Counters:
 
     def rejected(self, provider: str, reason: str, status: int) -> None:
         """A webhook request was refused with ``status`` for ``reason`` (an error code)."""
-        rejection = Rejection(self._clock(), provider[:MAX_PROVIDER_CHARS], reason, status)
+        shown = provider[:MAX_PROVIDER_CHARS]
+        if not shown.isprintable():  # control, format and bidi characters shown as escapes
+            shown = ascii(shown)[1:-1]
+        rejection = Rejection(self._clock(), shown, reason, status)
         with self._lock:
             self._rejected[reason] += 1
             self._recent.append(rejection)

@@ -98,7 +98,7 @@ def test_a_stopped_subscriber_makes_a_dead_letter_the_page_redrives(
 
     subscriber.start()
     letter.locator("button.redrive").click()
-    expect(page.locator("#redrive-result")).to_have_text(f"queued {key}")
+    expect(page.locator("#redrive-result")).to_have_text(f"queued 1: {key}")
     expect(page.locator("#dead-letters tbody tr[data-key]")).to_have_count(0)
 
     page.locator('[data-view="events"]').click()

@@ -67,3 +67,10 @@ def test_counts_from_many_threads_are_all_kept() -> None:
         thread.join()
     snapshot = counters.snapshot()
     assert (snapshot["published"], snapshot["received"]) == (8000, 8000)
+
+
+def test_a_provider_path_with_invisible_characters_is_kept_as_escapes() -> None:
+    counters = Counters(lambda: NOW)
+    counters.rejected("\u202e\u200bspoof", "unknown_provider", 404)
+    counters.rejected("stripe\x00x", "unknown_provider", 404)
+    assert [r.provider for r in counters.rejections()] == ["stripe\\x00x", "\\u202e\\u200bspoof"]

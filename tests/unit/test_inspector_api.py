@@ -172,9 +172,14 @@ def test_redrive_queues_one_or_every_dead_letter(
         json={"keys": ["stripe:evt_1", "stripe:evt_9"]},
         headers=SAME_ORIGIN,
     )
-    assert one.json() == {"queued": ["stripe:evt_1"], "not_dead_letters": ["stripe:evt_9"]}
+    assert one.json() == {
+        "queued": 1,
+        "keys": ["stripe:evt_1"],
+        "not_dead_letters": ["stripe:evt_9"],
+    }
     every = client.post("/inspector/api/redrive", json={"all": True}, headers=SAME_ORIGIN)
-    assert sorted(every.json()["queued"]) == ["stripe:evt_0", "stripe:evt_2"]
+    assert every.json()["queued"] == 2
+    assert sorted(every.json()["keys"]) == ["stripe:evt_0", "stripe:evt_2"]
     assert processor.store.dead_letters() == []
 
 
@@ -216,6 +221,36 @@ def test_a_page_naming_another_host_is_refused_even_on_loopback(
         assert local.get("/inspector/api/summary").status_code == 200
 
 
+@pytest.mark.parametrize(
+    "header",
+    ["forwarded", "x-forwarded-for", "x-forwarded-host", "x-real-ip", "via"],
+)
+def test_without_a_token_a_request_through_a_proxy_is_refused(
+    client: TestClient, header: str
+) -> None:
+    # nginx's default proxy_pass rewrites Host to the loopback address it proxies to.
+    answer = client.get("/inspector/api/events", headers={header: "203.0.113.5"})
+    assert answer.status_code == 403
+    assert "came through a proxy" in answer.json()["detail"]
+
+
+@pytest.mark.parametrize("site", ["cross-site", "same-site"])
+def test_another_sites_page_cannot_make_the_server_read_for_it(
+    client: TestClient, site: str
+) -> None:
+    answer = client.get("/inspector/api/events", headers={"sec-fetch-site": site})
+    assert answer.status_code == 403
+    assert client.get("/", headers={"sec-fetch-site": site}).status_code == 200  # a link
+
+
+@pytest.mark.parametrize(
+    "host", ["evil.example@127.0.0.1", "127.0.0.1#@evil.example", "127.0.0.1:abc", "localhost/x"]
+)
+def test_a_host_header_that_is_more_than_a_host_is_refused(client: TestClient, host: str) -> None:
+    answer = client.get("/inspector/api/summary", headers={"host": host})
+    assert answer.status_code == 403
+
+
 def test_bound_beyond_loopback_only_the_token_opens_it(tmp_path: Any) -> None:
     from tests.conftest import ENVIRON
     from webhook_processor.bootstrap import LocalConfig, build_local
@@ -234,17 +269,28 @@ def test_bound_beyond_loopback_only_the_token_opens_it(tmp_path: Any) -> None:
             assert "served on loopback only" in refused.json()["detail"]
         with client_for(guarded, "http://10.0.0.5:8080") as client:
             assert client.get("/").status_code == 403
-            wrong = client.get("/inspector/api/summary", headers={"authorization": "Bearer x" * 4})
+            wrong_token = {"authorization": "Bearer " + "x" * 32}
+            wrong = client.get("/inspector/api/summary", headers=wrong_token)
             assert wrong.status_code == 403
             bearer = {"authorization": f"Bearer {TOKEN}"}
             assert client.get("/inspector/api/summary", headers=bearer).status_code == 200
             opened = client.get(f"/?token={TOKEN}", follow_redirects=False)
             assert opened.status_code == 303
             assert opened.headers["location"] == "/"
-            assert "HttpOnly; SameSite=Strict" in opened.headers["set-cookie"]
+            assert opened.headers["set-cookie"] == (
+                f"webhook_inspector_8080={TOKEN}; Path=/; HttpOnly; SameSite=Strict"
+            )
             # The cookie it set opens the page and the API from now on.
             assert client.get("/").status_code == 200
             assert client.get("/inspector/api/summary").status_code == 200
+            # With the cookie, a query that is not the token sets nothing (no attributes of the
+            # sender's choosing in Set-Cookie): it is only a page view.
+            injected = client.get("/?token=a%3B%20Domain%3Devil.example", follow_redirects=False)
+            assert injected.status_code == 200
+            assert "set-cookie" not in injected.headers
+            # Behind a proxy, the token still opens it.
+            proxied = {**bearer, "x-forwarded-for": "203.0.113.5"}
+            assert client.get("/inspector/api/summary", headers=proxied).status_code == 200
     finally:
         open_one.close()
         guarded.close()
@@ -262,6 +308,10 @@ def test_nothing_the_inspector_answers_shows_a_secret_or_a_subscribers_credentia
     assert redact("http:https://user:pw@hooks.example/in?key=abc failed") == (
         "http:https://***@hooks.example/in?*** failed"
     )
+    assert redact("http:https://hooks.slack.com/services/T000/B000/XXXX") == (
+        "http:https://hooks.slack.com/services/***"
+    )
+    assert redact("http://user:p@ss@127.0.0.1:1/hook") == "http://***@127.0.0.1:1/hook"
 
 
 # -- bad input: the webhook route's standard --------------------------------------------------
@@ -537,6 +587,30 @@ BAD_INPUTS: dict[str, tuple[str, str, Any, dict[str, str], int, str, str]] = {
         400,
         "invalid_parameter",
         "plain decimal amount like 19.99",
+    ),
+    "send amount in another script's digits": (
+        "POST",
+        "/inspector/api/send",
+        {"provider": "stripe", "amount": "\u0661\u0662", "currency": "USD", "status": "succeeded"},
+        SAME_ORIGIN,
+        400,
+        "invalid_parameter",
+        "plain decimal amount",
+    ),
+    "send transaction id too long": (
+        "POST",
+        "/inspector/api/send",
+        {
+            "provider": "stripe",
+            "amount": "5",
+            "currency": "USD",
+            "status": "succeeded",
+            "transaction_id": "t" * 256,
+        },
+        SAME_ORIGIN,
+        400,
+        "invalid_parameter",
+        "transaction_id is 256 characters; the limit is 255",
     ),
     "send negative amount": (
         "POST",

@@ -3,10 +3,14 @@
 * Without an access token the page and its API are served only by a server bound to loopback,
   and only to requests whose ``Host`` names loopback: a page elsewhere that rebinds its own
   domain name to 127.0.0.1 (DNS rebinding) still sends its own name as ``Host``, and is refused.
+  A request that came through a proxy (``Forwarded``, ``X-Forwarded-*``, ``X-Real-IP``,
+  ``Via``) is refused too: a reverse proxy on this machine connects from loopback, and most
+  rewrite ``Host`` to the address they proxy to, so loopback alone would let the world in.
 * With a token (``serve --inspector-token`` or ``WEBHOOK_INSPECTOR_TOKEN``), every request must
   carry it, bound anywhere: ``GET /?token=...`` once, which sets it as a ``SameSite=Strict``,
-  ``HttpOnly`` cookie and sends the browser on to ``/``; scripts send
-  ``Authorization: Bearer ...``. It is compared in constant time.
+  ``HttpOnly`` cookie named after the port (cookies are shared by every port of a host) and
+  sends the browser on to ``/``; scripts send ``Authorization: Bearer ...``. It is compared in
+  constant time.
 * A request that changes something (a POST) must also come from the page itself: its
   ``Origin`` must be the server's own (which a browser always sends on a POST and a cross-site
   page cannot forge), and its body JSON, which a cross-site form cannot send.
@@ -24,8 +28,12 @@ from typing import Final
 
 from webhook_processor.errors import Forbidden
 
-#: The cookie that carries the token after ``GET /?token=...``.
+#: The cookie that carries the token after ``GET /?token=...``, suffixed with the port.
 COOKIE: Final = "webhook_inspector"
+#: Headers a proxy adds: a request carrying one did not come from this machine's own browser.
+PROXY_HEADERS: Final = ("forwarded", "x-forwarded-for", "x-forwarded-host", "x-real-ip", "via")
+#: A ``Host`` header as browsers send it: a name or an address, and a port.
+_HOST: Final = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?")
 _TOKEN: Final = re.compile(r"[A-Za-z0-9._~-]{16,256}")
 TOKEN_RULE: Final = "16 to 256 characters of A-Z, a-z, 0-9, '.', '_', '~' and '-'"  # noqa: S105
 
@@ -49,15 +57,22 @@ def is_loopback(host: str) -> bool:
 
 @dataclass(frozen=True)
 class Access:
-    """The inspector's access rule for a server bound to ``bind_host``."""
+    """The inspector's access rule for a server bound to ``bind_host`` on ``port``."""
 
     bind_host: str
     token: str | None = None
+    port: int | None = None
+
+    @property
+    def cookie(self) -> str:
+        """The name of this server's token cookie."""
+        return COOKIE if self.port is None else f"{COOKIE}_{self.port}"
 
     def check(self, headers: Mapping[str, str], query_token: str | None = None) -> None:
         """Raise Forbidden unless this request may read the inspector."""
         if self.token is not None:
-            if not any(self._is_token(given) for given in _offered(headers, query_token)):
+            offered = _offered(headers, query_token, self.cookie)
+            if not any(self.is_token(given) for given in offered):
                 raise Forbidden(
                     "this inspector needs its access token: open /?token=... once, or send "
                     "'Authorization: Bearer ...'"
@@ -75,6 +90,18 @@ class Access:
                 "the inspector answers requests for a loopback host only (127.0.0.1, [::1], "
                 "localhost), not for the Host this request names"
             )
+        if any(name in headers for name in PROXY_HEADERS):
+            raise Forbidden(
+                "this request came through a proxy, and without an access token the inspector "
+                "is for this machine's own browser only: set --inspector-token (or "
+                "WEBHOOK_INSPECTOR_TOKEN) to serve it through a proxy"
+            )
+
+    def check_read(self, headers: Mapping[str, str]) -> None:
+        """Raise Forbidden for an API read another site's page asked the browser for: it could
+        not read the answer, but it could make the server do the work, again and again."""
+        if headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+            raise Forbidden("cross-site request refused: the browser says it is not same-origin")
 
     def check_write(self, headers: Mapping[str, str], scheme: str) -> None:
         """Raise Forbidden unless this state-changing request comes from the page itself."""
@@ -89,15 +116,20 @@ class Access:
             raise Forbidden(
                 f"cross-site request refused: Origin {origin[:100]!r} is not this server's"
             )
-        if headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
-            raise Forbidden("cross-site request refused: the browser says it is not same-origin")
+        self.check_read(headers)
 
-    def _is_token(self, given: str) -> bool:
-        assert self.token is not None  # noqa: S101 - only called when a token is configured
+    def is_token(self, given: str) -> bool:
+        """Whether ``given`` is this server's token (False when it has none)."""
+        if self.token is None:
+            return False
         return hmac.compare_digest(given.encode(), self.token.encode())
 
+    def token_cookie(self) -> str:
+        """The ``Set-Cookie`` value that keeps the token in this browser for this server."""
+        return f"{self.cookie}={self.token}; Path=/; HttpOnly; SameSite=Strict"
 
-def _offered(headers: Mapping[str, str], query_token: str | None) -> list[str]:
+
+def _offered(headers: Mapping[str, str], query_token: str | None, cookie: str) -> list[str]:
     """Every token the request offers: in the query, the Authorization header, the cookie."""
     offered = [] if query_token is None else [query_token]
     scheme, _, credentials = headers.get("authorization", "").partition(" ")
@@ -105,19 +137,16 @@ def _offered(headers: Mapping[str, str], query_token: str | None) -> list[str]:
         offered.append(credentials.strip())
     for part in headers.get("cookie", "").split(";"):
         name, _, value = part.strip().partition("=")
-        if name == COOKIE and value:
+        if name == cookie and value:
             offered.append(value)
     return offered
 
 
 def _hostname(host: str) -> str | None:
-    """The name in a ``Host`` header, without its port; None if it is not one."""
+    """The name in a ``Host`` header, without its port; None if it is not only that."""
+    if not _HOST.fullmatch(host):
+        return None
     try:
         return urllib.parse.urlsplit(f"//{host}").hostname
     except ValueError:
         return None
-
-
-def token_cookie(token: str) -> str:
-    """The ``Set-Cookie`` value that keeps the token in this browser for this server."""
-    return f"{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict"

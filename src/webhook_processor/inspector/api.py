@@ -9,7 +9,8 @@ pipeline as a delivery to ``/webhooks/{provider}``).
 
 Rows are the CLI's (``entrypoints.tables``), so the page and ``webhook-processor events`` agree;
 amounts are sent as their exact decimal text, which JavaScript numbers could not keep. Store
-reads run on a worker thread, never on the event loop the webhook route shares.
+reads and redrives run on one worker thread of the inspector's own, never on the event loop
+the webhook route shares: however many tabs or scripts ask, the inspector takes one thread.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any, Final
 
@@ -30,6 +32,7 @@ from webhook_processor.entrypoints.tables import (
 )
 from webhook_processor.errors import InvalidParameter, NotFound, WebhookError
 from webhook_processor.inspector import params
+from webhook_processor.limits import MAX_ID_LENGTH
 from webhook_processor.model import PaymentStatus, TransactionStatus, WebhookRequest
 from webhook_processor.money import format_amount
 from webhook_processor.sending import SampleChoice, signed_delivery
@@ -39,16 +42,28 @@ from webhook_processor.storage.paging import EventFilter, SinkDelivery, Transact
 #: Events shown of one transaction's timeline; a longer one says it was cut.
 TIMELINE_LIMIT: Final = 500
 MAX_REDRIVE_KEYS: Final = 100
-_URL: Final = re.compile(r"(https?://)([^\s/?#@]*@)?([^\s?#]*)([?#]\S*)?")
+#: Keys a redrive's answer lists; it counts them all.
+SHOWN_REDRIVE_KEYS: Final = 20
+#: A URL: scheme, user info (to the last "@"), host, first path segment, the rest, query.
+_URL: Final = re.compile(r"(https?://)([^\s/?#]*@)?([^\s/?#]*)(/[^\s/?#]*)?(/[^\s?#]*)?([?#]\S*)?")
 
 Json = dict[str, Any]
 
 
 def redact(text: str) -> str:
-    """``text`` with the credentials a URL may carry (user info, query) masked: subscriber
-    URLs appear in sink names and delivery errors."""
+    """``text`` with what may be a credential in a URL masked: its user info, its path after the
+    first segment (``hooks.slack.com/services/***``), its query. Subscriber URLs appear in sink
+    names and delivery errors."""
     return _URL.sub(
-        lambda m: m[1] + ("***@" if m[2] else "") + m[3] + ("?***" if m[4] else ""), text
+        lambda m: (
+            m[1]
+            + ("***@" if m[2] else "")
+            + m[3]
+            + (m[4] or "")
+            + ("/***" if m[5] else "")
+            + ("?***" if m[6] else "")
+        ),
+        text,
     )
 
 
@@ -71,6 +86,7 @@ class Api:
         self._store = processor.store
         self._providers = tuple(processor.providers)
         self._sinks = tuple(sink.name for sink in processor.dispatcher.sinks)
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inspector")
         provider = params.choice(self._providers)
         self.reads: Mapping[str, tuple[Mapping[str, params.Reader], Callable[[Json], Json]]] = {
             "summary": ({}, self._summary),
@@ -113,7 +129,7 @@ class Api:
         readers, handler = self.reads[name]
         given = params.query(raw_query, readers)
         loop = asyncio.get_running_loop()
-        answer: Json = plain(await loop.run_in_executor(None, handler, given))
+        answer: Json = plain(await loop.run_in_executor(self._worker, handler, given))
         return answer
 
     # -- reads (on a worker thread) ---------------------------------------------------------
@@ -236,12 +252,13 @@ class Api:
         processor = self._processor
         now = processor.pipeline.clock()
         loop = asyncio.get_running_loop()
-        queued = await loop.run_in_executor(None, processor.store.redrive, keys, now)
+        queued = await loop.run_in_executor(self._worker, processor.store.redrive, keys, now)
         if queued:
             processor.dispatcher.wake()
             processor.counters.changed()
         unknown = [] if keys is None else sorted(set(keys) - set(queued))
-        return 200, {"queued": queued, "not_dead_letters": unknown}
+        shown = queued[:SHOWN_REDRIVE_KEYS]
+        return 200, {"queued": len(queued), "keys": shown, "not_dead_letters": unknown}
 
     async def _send(self, body: Json) -> tuple[int, Json]:
         """A test event through the pipeline; answered as ``/webhooks/{provider}`` answers."""
@@ -253,7 +270,7 @@ class Api:
             currency=field(body, "currency", params.currency, required=True),
             status=field(body, "status", params.text(40), required=True),
             transaction_id=field(
-                body, "transaction_id", params.text(params.MAX_KEY_CHARS), required=False
+                body, "transaction_id", params.text(MAX_ID_LENGTH), required=False
             ),
         )
         pipeline = self._processor.pipeline

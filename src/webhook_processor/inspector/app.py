@@ -19,7 +19,7 @@ from webhook_processor.bootstrap import LocalProcessor
 from webhook_processor.entrypoints.responses import error_response, internal_error_response
 from webhook_processor.errors import MethodNotAllowed, NotFound, WebhookError
 from webhook_processor.inspector import params
-from webhook_processor.inspector.access import Access, token_cookie
+from webhook_processor.inspector.access import Access
 from webhook_processor.inspector.api import Api
 
 log = logging.getLogger(__name__)
@@ -57,8 +57,8 @@ class Inspector:
     """Answers the requests of :func:`handles` paths; the server sends the answers."""
 
     def __init__(self, processor: LocalProcessor) -> None:
-        host = urllib.parse.urlsplit(processor.config.base_url).hostname or ""
-        self.access = Access(host, processor.config.inspector_token)
+        bound = urllib.parse.urlsplit(processor.config.base_url)
+        self.access = Access(bound.hostname or "", processor.config.inspector_token, bound.port)
         self._api = Api(processor)
         files = importlib.resources.files("webhook_processor.inspector") / "assets"
         self._assets = {
@@ -90,9 +90,9 @@ class Inspector:
         self.access.check(headers, query_token)
         if path == "/":
             _only(method, "GET", path)
-            if query_token is not None and self.access.token is not None:
+            if query_token is not None and self.access.is_token(query_token):
                 # Kept in a cookie from now on, and out of the address bar and history.
-                return 303, {"location": "/", "set-cookie": token_cookie(query_token)}, b""
+                return 303, {"location": "/", "set-cookie": self.access.token_cookie()}, b""
             return self._asset("index.html")
         if path.startswith(ASSETS):
             _only(method, "GET", path)
@@ -100,6 +100,7 @@ class Inspector:
         name = path[len(API) :].removesuffix("/") if path.startswith(API) else ""
         if name in self._api.reads:
             _only(method, "GET", path)
+            self.access.check_read(headers)
             answer = await self._api.read(name, scope.get("query_string", b""))
             return _json(200, answer)
         if name in self._api.actions:

@@ -25,7 +25,8 @@ MAX_PAGE: Final = 100
 DEFAULT_PAGE: Final = 25
 #: Keys are ``provider:event_id``; an event id is at most MAX_ID_LENGTH characters.
 MAX_KEY_CHARS: Final = MAX_ID_LENGTH + 32
-_AMOUNT: Final = re.compile(r"\d{1,15}(\.\d{1,6})?")
+#: ASCII digits only: ``\d`` would take any script's digits (``١٢``).
+_AMOUNT: Final = re.compile(r"[0-9]{1,15}(\.[0-9]{1,6})?")
 
 Reader = Callable[[str, str], Any]
 

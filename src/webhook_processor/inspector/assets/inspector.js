@@ -7,10 +7,12 @@
 const API = "/inspector/api/";
 const POLL_MS = 1000;
 const views = ["transactions", "events", "dead-letters", "rejected"];
+// `asked` numbers each load of a list: an answer to an older one (a filter changed since) is
+// dropped, so the list always shows what the filters now say.
 const lists = {
-  transactions: { url: "transactions", render: transactionRow, pages: 0, next: null },
-  events: { url: "events", render: eventRow, pages: 0, next: null },
-  "dead-letters": { url: "dead-letters", render: deadLetterRow, pages: 0, next: null },
+  transactions: { url: "transactions", render: transactionRow, pages: 0, next: null, asked: 0 },
+  events: { url: "events", render: eventRow, pages: 0, next: null, asked: 0 },
+  "dead-letters": { url: "dead-letters", render: deadLetterRow, pages: 0, next: null, asked: 0 },
 };
 let revision = null;
 let summary = null;
@@ -87,13 +89,16 @@ async function load(name, more) {
   const list = lists[name];
   const body = document.querySelector(`#${name} tbody`);
   const params = { ...filters(name), cursor: more ? list.next : "" };
+  const asked = ++list.asked;
   let page;
   try {
     page = await getJson(list.url, params);
   } catch (error) {
+    if (asked !== list.asked) return;
     body.replaceChildren(el("tr", { class: "empty" }, el("td", { colSpan: 9 }, error.message)));
     return;
   }
+  if (asked !== list.asked) return;
   const shown = new Set([...body.querySelectorAll("tr[data-key]")].map((row) => row.dataset.key));
   const rows = page.items.map((item) => {
     const row = list.render(item);
@@ -101,10 +106,16 @@ async function load(name, more) {
     return row;
   });
   if (more) body.append(...rows);
-  else body.replaceChildren(...(rows.length ? rows : [el("tr", { class: "empty" }, el("td", { colSpan: 9 }, "nothing here yet"))]));
+  else body.replaceChildren(...(rows.length ? rows : [el("tr", { class: "empty" }, el("td", { colSpan: 9 }, emptyText(page)))]));
   list.pages = more ? list.pages + 1 : 1;
   list.next = page.next;
   document.querySelector(`[data-more="${name}"]`).hidden = !page.next;
+}
+
+function emptyText(page) {
+  // A page of delivered events looks at a bounded window of the newest events: it can be empty
+  // and still have more to look at.
+  return page.next ? "none among the newest looked at so far: press more to look further" : "nothing here yet";
 }
 
 function transactionRow(t) {
@@ -203,7 +214,8 @@ async function redriveKeys(body) {
   out.classList.remove("bad");
   try {
     const result = await postJson("redrive", body);
-    out.textContent = result.queued.length ? `queued ${result.queued.join(", ")}` : "no dead letters";
+    const more = result.queued > result.keys.length ? ", …" : "";
+    out.textContent = result.queued ? `queued ${result.queued}: ${result.keys.join(", ")}${more}` : "no dead letters";
   } catch (error) {
     out.classList.add("bad");
     out.textContent = error.message;
@@ -280,13 +292,17 @@ function start() {
     document.getElementById("timeline").hidden = true;
     for (const row of document.querySelectorAll("#transactions tr.chosen")) row.classList.remove("chosen");
   });
-  document.getElementById("redrive-all").addEventListener("click", () => redriveKeys({ all: true }));
+  document.getElementById("redrive-all").addEventListener("click", () => {
+    if (confirm("Queue every dead letter for delivery again?")) redriveKeys({ all: true });
+  });
   document.getElementById("send").addEventListener("submit", async (event) => {
     event.preventDefault();
     const out = document.getElementById("send-result");
+    const button = event.target.querySelector("button[type=submit]");
     out.classList.remove("bad");
     delete out.dataset.key;
     out.textContent = "sending…";
+    button.disabled = true;
     try {
       const sent = await postJson("send", Object.fromEntries(new FormData(event.target)));
       out.textContent = `${sent.status}: ${sent.event_ids.map((id) => `${sent.provider}:${id}`).join(", ")}`;
@@ -294,6 +310,8 @@ function start() {
     } catch (error) {
       out.classList.add("bad");
       out.textContent = error.message;
+    } finally {
+      button.disabled = false;
     }
   });
   window.addEventListener("hashchange", () => show(current()));
