@@ -87,6 +87,33 @@ def test_flags_override_the_outputs_file_and_the_region_comes_from_the_stack(
     assert StackOutputs().region is None
 
 
+def test_the_stacks_region_wins_over_the_callers_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from webhook_processor.entrypoints.aws_commands import session
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    outputs = StackOutputs(dlq_url="https://sqs.eu-west-1.amazonaws.com/1/webhook-dlq-x")
+    args = type("Args", (), {"profile": None, "region": None})()
+    assert session(args, outputs).region_name == "eu-west-1"  # type: ignore[arg-type]
+    args.region = "ap-south-1"
+    assert session(args, outputs).region_name == "ap-south-1"  # type: ignore[arg-type]
+    assert session(args, StackOutputs()).region_name == "ap-south-1"  # type: ignore[arg-type]
+    args.region = None
+    assert session(args, StackOutputs()).region_name == "us-east-1"  # type: ignore[arg-type]
+
+
+def test_without_outputs_or_a_region_it_says_how_to_name_the_stack(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    code, _, err = run(capsys, "dead-letters", "--queue", "receiver", "--dlq-url", "x")
+    assert code == 2
+    assert err.startswith("error: no AWS region: pass --stack-outputs FILE")
+
+
 def test_aws_refusing_a_call_is_one_line_not_a_traceback(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

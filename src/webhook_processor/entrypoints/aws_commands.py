@@ -112,7 +112,9 @@ def add_commands(commands: Any) -> None:
     stack = argparse.ArgumentParser(add_help=False)
     where = stack.add_argument_group("where the stack is")
     where.add_argument("--stack-outputs", metavar="FILE", help="pulumi stack output --json")
-    where.add_argument("--region", help="AWS region (default: yours, else the stack's)")
+    where.add_argument(
+        "--region", help="AWS region (default: the stack's, as its outputs name it; else yours)"
+    )
     where.add_argument("--profile", help="AWS profile (default: AWS_PROFILE or default)")
     for name, what in (
         ("table-name", "the table (output table_name)"),
@@ -182,8 +184,15 @@ def _guarded(command: Command) -> Command:
             print(f"error: {error}", file=sys.stderr)
             return 2
         except Exception as error:
-            from botocore.exceptions import BotoCoreError, ClientError
+            from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
 
+            if isinstance(error, NoRegionError):  # nothing was asked of AWS yet
+                print(
+                    "error: no AWS region: pass --stack-outputs FILE (pulumi stack output "
+                    "--json > FILE; its ARNs name the region) or --region",
+                    file=sys.stderr,
+                )
+                return 2
             if isinstance(error, ClientError | BotoCoreError):
                 print(f"error: AWS refused: {error}", file=sys.stderr)
                 return 1
@@ -193,13 +202,11 @@ def _guarded(command: Command) -> Command:
 
 
 def session(args: argparse.Namespace, outputs: StackOutputs) -> boto3.Session:
-    """The caller's AWS session, in the stack's region unless told otherwise."""
+    """The caller's AWS session, in the stack's region unless ``--region`` says otherwise: the
+    caller's own default region may well not be the stack's."""
     import boto3
 
-    found = boto3.Session(profile_name=args.profile, region_name=args.region)
-    if found.region_name is None and outputs.region is not None:
-        found = boto3.Session(profile_name=args.profile, region_name=outputs.region)
-    return found
+    return boto3.Session(profile_name=args.profile, region_name=args.region or outputs.region)
 
 
 def _queues(args: argparse.Namespace, outputs: StackOutputs, aws: boto3.Session) -> list[Queue]:
