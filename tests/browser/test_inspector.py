@@ -53,6 +53,8 @@ def test_a_sent_event_appears_stored_then_delivered_and_opens_its_timeline(
 ) -> None:
     log = (served.data_dir / "server.log").read_text()
     assert f"inspector:   {served.url}/\n" in log  # what `make run` prints
+    # Its "try:" line reaches this server, not the default one.
+    assert f"--currency USD --url {served.url} --data-dir {served.data_dir}\n" in log
     page.goto(f"{served.url}/#events")
     expect(page.locator("#live")).to_contain_text("live")
 

@@ -113,3 +113,11 @@ def test_fifty_concurrent_deliveries_of_one_event_store_and_publish_it_once(serv
     server.wait_published(1)
     time.sleep(1.0)  # a second publication, if there were one, would land by now
     assert [line["event_id"] for line in server.published()] == ["msg_race"]
+
+
+def test_a_second_server_on_the_same_data_directory_is_refused(server: Server) -> None:
+    second = Server(server.data_dir)
+    with pytest.raises(RuntimeError, match="in use by another webhook-processor serve"):
+        second.start()
+    with server.client() as client:
+        assert client.get("/healthz").status_code == 200

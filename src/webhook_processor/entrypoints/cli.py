@@ -26,6 +26,7 @@ from webhook_processor.bootstrap import (
     local_secrets,
     open_local_store,
 )
+from webhook_processor.entrypoints.claims import ClaimRefused, check_port, hold_data_dir
 from webhook_processor.entrypoints.tables import (
     dead_letter_row,
     event_row,
@@ -60,6 +61,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     return result
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("webhook-processor")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed)"
+
+
 def _parser() -> argparse.ArgumentParser:
     providers = sorted(default_providers())
     parser = argparse.ArgumentParser(
@@ -68,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
         "'aws' operates a deployed stack.",
         epilog="Run 'webhook-processor COMMAND --help' for a command's options.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
     data_dir = argparse.ArgumentParser(add_help=False)
     data_dir.add_argument(
@@ -127,7 +138,12 @@ def _parser() -> argparse.ArgumentParser:
         f"without one it is served on a loopback address only (default ${INSPECTOR_TOKEN_ENV}; "
         f"{TOKEN_RULE})",
     )
-    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
+    serve.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning"],
+        help="what the server logs (default info: start-up, refusals, delivery failures)",
+    )
     serve.set_defaults(command=_serve)
 
     send = commands.add_parser(
@@ -262,6 +278,12 @@ def _serve(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"error: {INSPECTOR_TOKEN_ENV}: {exc}", file=sys.stderr)
             return 2
+    try:
+        check_port(args.host, args.port)
+        held = hold_data_dir(args.data_dir)
+    except ClaimRefused as refused:
+        print(f"error: {refused}", file=sys.stderr)
+        return 2
     config = LocalConfig(
         data_dir=args.data_dir,
         events_file=args.events_file,
@@ -289,17 +311,28 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"  square URL:  {config.square_url} (signed by Square; {SQUARE_URL_ENV} overrides)")
     print(
         f"  try:         webhook-processor send {{{','.join(processor.providers)}}} "
-        "--amount 19.99 --currency USD",
+        f"--amount 19.99 --currency USD{_send_options(config)}",
         flush=True,
     )
-    uvicorn.run(
-        create_app(processor),
-        host=args.host,
-        port=args.port,
-        log_level=args.log_level,
-        **uvicorn_options(),
-    )
+    with held:
+        uvicorn.run(
+            create_app(processor),
+            host=args.host,
+            port=args.port,
+            log_level=args.log_level,
+            **uvicorn_options(),
+        )
     return 0
+
+
+def _send_options(config: LocalConfig) -> str:
+    """The options ``send`` needs to reach this server, beyond its defaults."""
+    options = ""
+    if config.base_url != DEFAULT_BASE_URL:
+        options += f" --url {config.base_url}"
+    if config.data_dir != default_data_dir():
+        options += f" --data-dir {config.data_dir}"
+    return options
 
 
 def _inspector_url(host: str, port: int, token: str | None) -> str:
@@ -324,7 +357,11 @@ def _send(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    body = None if args.file is None else args.file.read_bytes()
+    try:
+        body = None if args.file is None else args.file.read_bytes()
+    except OSError as exc:
+        print(f"error: cannot read --file {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     choice = SampleChoice(args.amount, args.currency, args.status, args.items, args.transaction)
     delivery = signed_delivery(
         provider, local_secrets(config), utc_now(), choice, event_id=args.event_id, body=body
