@@ -113,11 +113,14 @@ def check_strings(value: Any) -> None:
 def loads_stored(text: str) -> Any:
     """Read JSON the processor itself wrote: like :func:`loads`, but never refuses a number, so
     a row stored before the bounds above (a 4,301-digit integer, say) can still be read."""
-    return json.loads(text, parse_float=Decimal, parse_int=_stored_int)
+    return _decode_stored(text)
 
 
 def _stored_int(text: str) -> int | Decimal:
     return int(text) if len(text) <= _LONGEST_INT_TEXT else Decimal(text)
+
+
+_decode_stored = json.JSONDecoder(parse_float=Decimal, parse_int=_stored_int).decode
 
 
 def loads_object(body: bytes | str) -> dict[str, Any]:
