@@ -30,6 +30,7 @@ ENV = {
     "AWS_SECRET_ACCESS_KEY": "bench",
     "TABLE_NAME": "bench",
     "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:bench",
+    "PUBLISH_FAILURES_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/bench-failures",
     "SECRETS_PATH": "/bench/secrets",
     "POWERTOOLS_SERVICE_NAME": "bench",
     "AWS_LAMBDA_FUNCTION_NAME": "bench",

@@ -2,11 +2,11 @@
 interpreter: the handler's import and its first invocation, which builds the AWS clients and the
 X-Ray tracer. The request is one the receiver answers without calling AWS (an unknown route,
 after it built its DynamoDB and SSM clients), so nothing leaves the machine; the publisher gets
-an empty batch and builds its SNS client as its first real batch would."""
+an empty batch and builds its SNS client as its first real batch would (its table and queue
+clients are made on its first hand-off)."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 
@@ -33,10 +33,9 @@ def receiver() -> dict[str, Any]:
 
 
 def publisher() -> dict[str, Any]:
-    from webhook_processor.bootstrap import AwsConfig, build_publisher
     from webhook_processor.entrypoints import publisher_handler
 
     context: Any = _Context()
+    # The first invocation builds the publisher (its SNS client), as a first real batch does.
     response: dict[str, Any] = publisher_handler.handler({"Records": []}, context)
-    build_publisher(AwsConfig.from_environ(os.environ))
     return response

@@ -77,7 +77,11 @@ def _cpu_per_call(call: Any, calls: int) -> float:
 
 
 def main() -> None:
-    config = AwsConfig(table_name="bench", topic_arn="arn:aws:sns:us-east-1:123456789012:bench")
+    config = AwsConfig(
+        table_name="bench",
+        topic_arn="arn:aws:sns:us-east-1:123456789012:bench",
+        publish_failures_url="https://sqs.us-east-1.amazonaws.com/123456789012/bench-failures",
+    )
     stripe = default_providers()["stripe"]
     now = datetime.now(UTC)
     receiver = lambda_handler.create_handler(lambda: build_receiver(config, _session()))

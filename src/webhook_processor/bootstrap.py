@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from webhook_processor.limits import DEFAULT_MAX_BODY_BYTES
 from webhook_processor.model import utc_now
@@ -310,10 +310,27 @@ def build_publisher(
         )
     session = session or boto3.Session()
     client_config = aws_client_config()
+    # Only a record the topic refused for HANDOFF_AFTER_SECONDS needs the table and the queue:
+    # their clients (about 30 ms of a cold start each) are made when that first happens.
+    table: Any = _ClientOnFirstUse(lambda: session.client("dynamodb", config=client_config))
+    queue: Any = _ClientOnFirstUse(lambda: session.client("sqs", config=client_config))
     return StreamPublisher(
         SnsSink(config.topic_arn, session.client("sns", config=client_config)),
-        Publications(config.table_name, session.client("dynamodb", config=client_config)),
-        FailureQueue(config.publish_failures_url, session.client("sqs", config=client_config)),
+        Publications(config.table_name, table),
+        FailureQueue(config.publish_failures_url, queue),
         handoff_after=timedelta(seconds=config.handoff_after_seconds),
         clock=clock,
     )
+
+
+class _ClientOnFirstUse:
+    """Stands for a boto3 client, and makes it when one of its methods is first asked for."""
+
+    def __init__(self, make: Callable[[], object]) -> None:
+        self._make = make
+        self._client: object | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._client is None:
+            self._client = self._make()
+        return getattr(self._client, name)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, Final
 
@@ -113,11 +113,14 @@ def check_strings(value: Any) -> None:
 def loads_stored(text: str) -> Any:
     """Read JSON the processor itself wrote: like :func:`loads`, but never refuses a number, so
     a row stored before the bounds above (a 4,301-digit integer, say) can still be read."""
-    return json.loads(text, parse_float=Decimal, parse_int=_stored_int)
+    return _decode_stored(text)
 
 
 def _stored_int(text: str) -> int | Decimal:
     return int(text) if len(text) <= _LONGEST_INT_TEXT else Decimal(text)
+
+
+_decode_stored = json.JSONDecoder(parse_float=Decimal, parse_int=_stored_int).decode
 
 
 def loads_object(body: bytes | str) -> dict[str, Any]:
@@ -133,43 +136,51 @@ def dumps(value: Any) -> str:
     try:
         return _c_encode(value)
     except TypeError:  # a Decimal somewhere: the C encoder cannot write it as a number
-        return "".join(_encode(value))
+        parts: list[str] = []
+        _write(value, parts.append)
+        return "".join(parts)
 
 
-#: The standard library's C encoder, for the values it writes exactly as :func:`_encode` does
+#: The standard library's C encoder, for the values it writes exactly as :func:`_write` does
 #: (everything but ``Decimal``): about ten times faster on metadata-sized objects.
 _c_encode = json.JSONEncoder(
     ensure_ascii=False, separators=(",", ":"), allow_nan=False, check_circular=False
 ).encode
 
 
-_string = json.encoder.encode_basestring  # the C implementation, as json.dumps uses
+#: ``text`` as a JSON string literal: the C implementation ``json.dumps`` uses.
+string: Final[Callable[[str], str]] = json.encoder.encode_basestring
 
 
-def _encode(value: Any) -> Iterator[str]:
-    if isinstance(value, dict):
-        yield "{"
-        for index, (key, item) in enumerate(value.items()):
-            if index:
-                yield ","
-            yield _string(str(key))
-            yield ":"
-            yield from _encode(item)
-        yield "}"
-    elif isinstance(value, list | tuple):
-        yield "["
-        for index, item in enumerate(value):
-            if index:
-                yield ","
-            yield from _encode(item)
-        yield "]"
+def _write(value: Any, out: Callable[[str], object]) -> None:
+    # Appending to one list, exact types first: a generator per level cost twice as much.
+    kind = type(value)
+    if kind is str:
+        out(string(value))
+    elif kind is dict or (kind is not list and isinstance(value, dict)):
+        separator = "{"
+        for key, item in value.items():
+            out(separator)
+            out(string(str(key)))
+            out(":")
+            _write(item, out)
+            separator = ","
+        out("}" if value else "{}")
+    elif kind is list or isinstance(value, list | tuple):
+        separator = "["
+        for item in value:
+            out(separator)
+            _write(item, out)
+            separator = ","
+        out("]" if value else "[]")
     else:
-        yield _scalar(value)
+        out(scalar(value))
 
 
-def _scalar(value: Any) -> str:
+def scalar(value: Any) -> str:
+    """A JSON scalar's text; a ``Decimal`` as its own exact digits."""
     if isinstance(value, str):
-        return _string(value)
+        return string(value)
     if value is None or isinstance(value, bool):
         return "null" if value is None else ("true" if value else "false")
     if isinstance(value, int):

@@ -38,7 +38,7 @@ event that changes no dimension (a ``pending`` after ``succeeded``) is recorded 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from types import MappingProxyType
@@ -67,6 +67,8 @@ PAYMENT_ORDER: Final[Mapping[str, tuple[int, int]]] = MappingProxyType(
 DISPUTE_ORDER: Final[Mapping[str, int]] = MappingProxyType(
     {_S.DISPUTED: 0, _S.DISPUTE_WON: 1, _S.DISPUTE_LOST: 1}
 )
+
+_ZERO: Final = Decimal(0)
 
 #: A sortable position: (phase or rank, provider time, rank, sequence, event id).
 Position = tuple[int, datetime, int, int, str]
@@ -121,11 +123,13 @@ class TransactionState:
         """The captured amount once there is one, else the winning payment event's amount."""
         if self.captured is not None:
             return self.captured
-        return self.payment.amount if self.payment is not None else Decimal(0)
+        return self.payment.amount if self.payment is not None else _ZERO
 
     @property
     def refunded(self) -> Decimal:
         """What has been refunded, in the transaction's currency."""
+        if not self.refunds:  # most transactions: no refund to add up
+            return _ZERO
         currency = self.currency
         return sum(
             (mark.amount for mark in self.refunds.values() if mark.currency == currency),
@@ -202,38 +206,49 @@ class Transition:
 def apply(state: TransactionState | None, event: PaymentEvent) -> Transition:
     """``state`` with ``event`` applied. Each event must be applied once (stores make sure)."""
     current = state or TransactionState(event.transaction_id, event.provider)
-    changed = current
+    payment, captured = current.payment, current.captured
+    refunds, dispute = current.refunds, current.dispute
     if event.status in PAYMENT_ORDER:
         phase, rank = PAYMENT_ORDER[event.status]
         mark = Mark(_position(event, phase, rank), event.status, event.amount, event.currency)
-        if current.payment is None or mark.position > current.payment.position:
-            changed = replace(changed, payment=mark)
+        if payment is None or mark.position > payment.position:
+            payment = mark
         if event.status == _S.SUCCEEDED:
-            captured = (
-                event.amount if current.captured is None else min(current.captured, event.amount)
-            )
-            changed = replace(changed, captured=captured)
+            captured = event.amount if captured is None else min(captured, event.amount)
     elif event.status == _S.REFUNDED:
         refund = event.refund_id or event.key
         mark = Mark(_position(event, 0, 0), event.status, event.amount, event.currency)
-        known = current.refunds.get(refund)
+        known = refunds.get(refund)
         if known is None or mark.position > known.position:
-            changed = replace(changed, refunds={**current.refunds, refund: mark})
+            refunds = {**refunds, refund: mark}
     elif event.status in DISPUTE_ORDER:
         rank = DISPUTE_ORDER[event.status]
         mark = Mark(_position(event, rank, rank), event.status, event.amount, event.currency)
-        if current.dispute is None or mark.position > current.dispute.position:
-            changed = replace(changed, dispute=mark)
+        if dispute is None or mark.position > dispute.position:
+            dispute = mark
     else:
         raise ValueError(f"no place in the life cycle for status {event.status!r}")
-    late = changed == current
-    after = replace(
-        changed,
-        event_count=current.event_count + 1,
-        late_count=current.late_count + late,
-        version=current.version + 1,
-        last_event_id=event.event_id,
-        updated_at=_latest(current.updated_at, event.received_at),
+    # A dimension that moved holds a new object; a capture of the same amount moved nothing.
+    late = (
+        payment is current.payment
+        and captured == current.captured
+        and refunds is current.refunds
+        and dispute is current.dispute
+    )
+    # One construction rather than a dataclasses.replace per dimension: this runs for every
+    # stored event, inside the group commit.
+    after = TransactionState(
+        current.transaction_id,
+        current.provider,
+        payment,
+        captured,
+        refunds,
+        dispute,
+        current.event_count + 1,
+        current.late_count + late,
+        current.version + 1,
+        event.event_id,
+        _latest(current.updated_at, event.received_at),
     )
     return Transition(state, after, late)
 
@@ -248,14 +263,28 @@ def _latest(known: datetime | None, received: datetime) -> datetime:
 
 
 def dimensions_to_json(state: TransactionState) -> str:
-    """The three dimensions of ``state`` as JSON text (decimals and times exact)."""
-    return codec.dumps(
-        {
-            "payment": _mark_to_list(state.payment),
-            "captured": state.captured,
-            "refunds": {key: _mark_to_list(mark) for key, mark in state.refunds.items()},
-            "dispute": _mark_to_list(state.dispute),
-        }
+    """The three dimensions of ``state`` as JSON text (decimals and times exact): what
+    :func:`codec.dumps` writes for ``{"payment": ..., "captured": ..., "refunds": {...},
+    "dispute": ...}``, each mark as ``[phase, time, rank, sequence, event id, status, amount,
+    currency]``, written directly since every stored event writes it."""
+    captured = "null" if state.captured is None else codec.scalar(state.captured)
+    refunds = ",".join(
+        f"{codec.string(key)}:{_mark_json(mark)}" for key, mark in state.refunds.items()
+    )
+    return (
+        f'{{"payment":{_mark_json(state.payment)},"captured":{captured},'
+        f'"refunds":{{{refunds}}},"dispute":{_mark_json(state.dispute)}}}'
+    )
+
+
+def _mark_json(mark: Mark | None) -> str:
+    if mark is None:
+        return "null"
+    phase, moment, rank, sequence, event_id = mark.position
+    text = codec.string
+    return (
+        f"[{int(phase)},{text(moment.isoformat())},{int(rank)},{int(sequence)},{text(event_id)},"
+        f"{text(mark.status)},{codec.scalar(mark.amount)},{text(mark.currency)}]"
     )
 
 
@@ -286,22 +315,6 @@ def state_from_columns(
         last_event_id=last_event_id,
         updated_at=updated_at,
     )
-
-
-def _mark_to_list(mark: Mark | None) -> list[object] | None:
-    if mark is None:
-        return None
-    phase, moment, rank, sequence, event_id = mark.position
-    return [
-        phase,
-        moment.isoformat(),
-        rank,
-        sequence,
-        event_id,
-        mark.status,
-        mark.amount,
-        mark.currency,
-    ]
 
 
 def _mark_from_list(value: list[Any] | None) -> Mark | None:

@@ -49,6 +49,7 @@ from webhook_processor.errors import (
     WebhookError,
 )
 from webhook_processor.model import utc_now
+from webhook_processor.publishing.handoff import UnreadableRecord
 from webhook_processor.publishing.sns import SnsSink
 from webhook_processor.storage.dynamodb import DynamoDBStore
 
@@ -590,7 +591,11 @@ def test_clients_fail_fast_with_bounded_retries(deployed: Deployed) -> None:
         secrets_path=SECRETS_PATH,
     )
     build_receiver(config, session)
-    build_publisher(config, session)
+    publisher = build_publisher(config, session)
+    # The table and the queue are the publisher's for handing off: made when first used.
+    assert sorted(service for service, _ in made) == ["dynamodb", "sns", "ssm"]
+    assert publisher.publications.get("stripe", "evt_never_stored") is None
+    publisher.queue.send(UnreadableRecord("evt#stripe#x", "1", "unreadable", "2026-11-29"))
     assert sorted(service for service, _ in made) == ["dynamodb", "dynamodb", "sns", "sqs", "ssm"]
     for _, config in made:
         assert (config.connect_timeout, config.read_timeout) == (2, 5)

@@ -23,6 +23,13 @@ def test_dumps_matches_json_for_everything_else() -> None:
     assert json.loads(codec.dumps(value)) == value
 
 
+def test_dumps_with_a_decimal_writes_everything_else_as_json_does() -> None:
+    # 19.99 as a float has the same text as the Decimal: the rest must match json.dumps exactly.
+    shape = {"s": 'é"\n', "e": {}, "z": [], "t": (1, None, True), "o": {"k": [{"x": "y"}], 2: 3}}
+    expected = json.dumps({**shape, "d": 19.99}, ensure_ascii=False, separators=(",", ":"))
+    assert codec.dumps({**shape, "d": Decimal("19.99")}) == expected
+
+
 def test_dumps_refuses_non_finite_decimals() -> None:
     with pytest.raises(ValueError, match="cannot encode"):
         codec.dumps(Decimal("NaN"))

@@ -344,3 +344,99 @@ def test_a_redrive_of_many_letters_commits_batch_by_batch_each_letter_once(
         assert len(writes) == 3
     finally:
         store.close()
+
+
+class _HeldCommit(sqlite3.Connection):
+    """A connection whose COMMIT waits until the test lets it go."""
+
+    started: Any
+    release: Any
+    fail: bool = False
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        if sql == "COMMIT":
+            self.started.set()
+            self.release.wait(10)
+            if self.fail:
+                raise sqlite3.OperationalError("disk I/O error")
+        return super().execute(sql, *args)
+
+
+def _held(tmp_path: Path) -> _HeldCommit:
+    import threading
+
+    SQLiteStore(tmp_path / "s.db").close()  # the schema
+    conn = sqlite3.connect(
+        tmp_path / "s.db", isolation_level=None, check_same_thread=False, factory=_HeldCommit
+    )
+    conn.started, conn.release = threading.Event(), threading.Event()
+    return conn
+
+
+def _insert(value: str) -> Any:
+    def work(conn: sqlite3.Connection) -> str:
+        conn.execute("INSERT INTO probe VALUES (?)", (value,))
+        return value
+
+    return work
+
+
+def test_on_a_loop_the_commit_runs_off_the_loop_and_callers_hear_back_after_it(
+    tmp_path: Path,
+) -> None:
+    """While a group's COMMIT (its fsync) runs, the loop takes the next writes; none of them,
+    nor the group's own callers, hears back before the COMMIT holding its work returns."""
+    import asyncio
+
+    conn = _held(tmp_path)
+    conn.execute("CREATE TABLE probe (x)")
+    writer = sqlite_writer.GroupCommitWriter(conn)
+
+    async def scenario() -> list[str]:
+        loop = asyncio.get_running_loop()
+        writer.run_on(loop)
+        first = asyncio.ensure_future(writer.write_async(_insert("a")))
+        await loop.run_in_executor(None, conn.started.wait, 10)
+        second = asyncio.ensure_future(writer.write_async(_insert("b")))
+        for _ in range(5):
+            await asyncio.sleep(0)  # the loop runs while the COMMIT waits
+        assert not first.done()
+        assert not second.done()  # queued behind the commit in flight
+        conn.started.clear()
+        conn.release.set()
+        return [await first, await second]
+
+    try:
+        assert run_coroutine(scenario()) == ["a", "b"]
+    finally:
+        writer.close()
+    reopened = sqlite3.connect(tmp_path / "s.db")
+    assert [r[0] for r in reopened.execute("SELECT x FROM probe")] == ["a", "b"]
+    reopened.close()
+
+
+def test_on_a_loop_a_failed_commit_is_every_callers_error_and_the_next_group_commits(
+    tmp_path: Path,
+) -> None:
+    import asyncio
+
+    conn = _held(tmp_path)
+    conn.execute("CREATE TABLE probe (x)")
+    writer = sqlite_writer.GroupCommitWriter(conn)
+
+    async def scenario() -> str:
+        writer.run_on(asyncio.get_running_loop())
+        conn.fail = True
+        conn.release.set()
+        with pytest.raises(StorageUnavailable, match="disk I/O error"):
+            await writer.write_async(_insert("lost"))
+        conn.fail = False
+        return await writer.write_async(_insert("kept"))
+
+    try:
+        assert run_coroutine(scenario()) == "kept"
+    finally:
+        writer.close()
+    reopened = sqlite3.connect(tmp_path / "s.db")
+    assert [r[0] for r in reopened.execute("SELECT x FROM probe")] == ["kept"]
+    reopened.close()

@@ -11,11 +11,15 @@ from hypothesis import strategies as st
 
 from tests.builders import NOW
 from tests.histories import deliveries, event, final, histories
+from webhook_processor import codec
 from webhook_processor.model import PaymentEvent, PaymentStatus, TransactionStatus
 from webhook_processor.transactions import (
+    Mark,
     TransactionState,
     apply,
+    dimensions_to_json,
     is_at_least,
+    state_from_columns,
 )
 
 S = PaymentStatus
@@ -149,3 +153,52 @@ def test_any_arrival_order_with_redeliveries_ends_in_the_in_order_state(
     assert state is not None
     assert final(state) == final(in_order)
     assert state.event_count == len(history)
+
+
+def _as_list(mark: Mark | None) -> list[object] | None:
+    if mark is None:
+        return None
+    phase, moment, rank, sequence, event_id = mark.position
+    return [
+        phase,
+        moment.isoformat(),
+        rank,
+        sequence,
+        event_id,
+        mark.status,
+        mark.amount,
+        mark.currency,
+    ]
+
+
+@settings(max_examples=200)
+@given(history=histories())
+def test_the_dimensions_text_is_the_codecs_text_and_reads_back_to_the_same_state(
+    history: list[PaymentEvent],
+) -> None:
+    state, _ = run(history)
+    text = dimensions_to_json(state)
+    assert text == codec.dumps(
+        {
+            "payment": _as_list(state.payment),
+            "captured": state.captured,
+            "refunds": {key: _as_list(mark) for key, mark in state.refunds.items()},
+            "dispute": _as_list(state.dispute),
+        }
+    )
+    back = state_from_columns(
+        transaction_id=state.transaction_id,
+        provider=state.provider,
+        dimensions=text,
+        event_count=state.event_count,
+        late_count=state.late_count,
+        version=state.version,
+        last_event_id=state.last_event_id,
+        updated_at=NOW,
+    )
+    assert (back.payment, back.captured, back.refunds, back.dispute) == (
+        state.payment,
+        state.captured,
+        state.refunds,
+        state.dispute,
+    )

@@ -122,8 +122,12 @@ def from_record(record: Record) -> PaymentEvent:
 
 
 def _optional(record: Record, name: str) -> Any:
-    # sqlite3.Row has no .get(), and "in" looks at its values: ask its names.
-    return record[name] if name in record.keys() else None  # noqa: SIM118
+    # sqlite3.Row has no .get(), and "in" looks at its values; asking its names builds a list
+    # of them on every call. A missing name raises IndexError there, KeyError in a dict.
+    try:
+        return record[name]
+    except (IndexError, KeyError):
+        return None
 
 
 def _optional_int(record: Record, name: str) -> int | None:
