@@ -14,8 +14,8 @@ from tests.builders import NOW, SECRETS, encode, generic_body, signed, stripe_ev
 from tests.hostile_inputs import MAX_ERROR_RESPONSE_BYTES
 from tests.support import post
 from webhook_processor.bootstrap import LocalProcessor
+from webhook_processor.entrypoints.inspector.api import redact
 from webhook_processor.entrypoints.server import create_app
-from webhook_processor.inspector.api import redact
 
 ORIGIN = "http://127.0.0.1:8080"
 SAME_ORIGIN = {"origin": ORIGIN, "content-type": "application/json"}

@@ -27,6 +27,7 @@ from webhook_processor.bootstrap import (
     open_local_store,
 )
 from webhook_processor.entrypoints.claims import ClaimRefused, check_port, hold_data_dir
+from webhook_processor.entrypoints.inspector.access import TOKEN_RULE, check_token, is_loopback
 from webhook_processor.entrypoints.tables import (
     dead_letter_row,
     event_row,
@@ -35,7 +36,6 @@ from webhook_processor.entrypoints.tables import (
     transaction_row,
 )
 from webhook_processor.errors import WebhookError
-from webhook_processor.inspector.access import TOKEN_RULE, check_token, is_loopback
 from webhook_processor.limits import DEFAULT_MAX_BODY_BYTES
 from webhook_processor.model import utc_now
 from webhook_processor.providers import default_providers

@@ -2,7 +2,7 @@
 
 Routes: ``POST /webhooks/{provider}`` (a trailing slash is the same route, answered, never
 redirected: a redirect would be built from the ``Host`` header), ``GET /healthz``, and the
-inspector: ``GET /`` and ``/inspector/...`` (:mod:`webhook_processor.inspector`), looked at
+inspector: ``GET /`` and ``/inspector/...`` (:mod:`.inspector`), looked at
 only after the webhook route, which they do not slow down. The webhook route only maps HTTP
 to a :class:`~webhook_processor.model.WebhookRequest` and the pipeline's outcome or error back
 to HTTP, exactly as the Lambda handler does, and counts what it answered for the inspector.
@@ -52,7 +52,7 @@ class _Disconnected(Exception):
 
 def create_app(processor: LocalProcessor, *, run_dispatcher: bool = True) -> App:
     """The ASGI app. With ``run_dispatcher`` its lifespan starts and stops the outbox lanes."""
-    from webhook_processor.inspector.app import Inspector, handles
+    from webhook_processor.entrypoints.inspector.app import Inspector, handles
 
     pipeline = processor.pipeline
     counters = processor.counters

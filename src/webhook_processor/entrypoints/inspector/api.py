@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any, Final
 
 from webhook_processor.bootstrap import LocalProcessor
+from webhook_processor.entrypoints.inspector import params
 from webhook_processor.entrypoints.responses import status_for
 from webhook_processor.entrypoints.tables import (
     dead_letter_row,
@@ -31,7 +32,6 @@ from webhook_processor.entrypoints.tables import (
     transaction_row,
 )
 from webhook_processor.errors import InvalidParameter, NotFound, WebhookError
-from webhook_processor.inspector import params
 from webhook_processor.limits import MAX_ID_LENGTH
 from webhook_processor.model import PaymentStatus, TransactionStatus, WebhookRequest
 from webhook_processor.money import format_amount

@@ -16,11 +16,11 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final
 
 from webhook_processor.bootstrap import LocalProcessor
+from webhook_processor.entrypoints.inspector import params
+from webhook_processor.entrypoints.inspector.access import Access
+from webhook_processor.entrypoints.inspector.api import Api
 from webhook_processor.entrypoints.responses import error_response, internal_error_response
 from webhook_processor.errors import MethodNotAllowed, NotFound, WebhookError
-from webhook_processor.inspector import params
-from webhook_processor.inspector.access import Access
-from webhook_processor.inspector.api import Api
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class Inspector:
         bound = urllib.parse.urlsplit(processor.config.base_url)
         self.access = Access(bound.hostname or "", processor.config.inspector_token, bound.port)
         self._api = Api(processor)
-        files = importlib.resources.files("webhook_processor.inspector") / "assets"
+        files = importlib.resources.files("webhook_processor.entrypoints.inspector") / "assets"
         self._assets = {
             item.name: item.read_bytes() for item in files.iterdir() if item.name[0] != "."
         }
