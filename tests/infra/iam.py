@@ -85,7 +85,8 @@ class Verdict:
     used: tuple[tuple[str, int], ...] = ()
 
 
-def _as_list(value: Any) -> list[Any]:
+def as_list(value: Any) -> list[Any]:
+    """A policy element that may be one value or a list of them, as a list."""
     return list(value) if isinstance(value, list) else [value]
 
 
@@ -122,7 +123,7 @@ def _condition_holds(operator: str, key: str, values: Any, request: Request) -> 
         return (actual is None) == (str(values).lower() == "true")
     if actual is None:
         return operator.endswith("IfExists") or "Not" in base
-    matched = any(_test(base, str(expected), actual) for expected in _as_list(values))
+    matched = any(_test(base, str(expected), actual) for expected in as_list(values))
     return not matched if "Not" in base else matched
 
 
@@ -137,10 +138,10 @@ def conditions_hold(statement: Mapping[str, Any], request: Request) -> bool:
 
 def _matches(statement: Mapping[str, Any], element: str, value: str, *, case: bool) -> bool:
     if element in statement:
-        return any(_glob(p, value, case=case) for p in _as_list(statement[element]))
+        return any(_glob(p, value, case=case) for p in as_list(statement[element]))
     negated = f"Not{element}"
     return negated in statement and not any(
-        _glob(p, value, case=case) for p in _as_list(statement[negated])
+        _glob(p, value, case=case) for p in as_list(statement[negated])
     )
 
 
@@ -153,8 +154,8 @@ def principal_match(statement: Mapping[str, Any], principal: str) -> str | None:
     if not isinstance(named, Mapping):
         return None
     if principal.endswith(".amazonaws.com"):
-        return "direct" if principal in _as_list(named.get("Service", [])) else None
-    for entry in _as_list(named.get("AWS", [])):
+        return "direct" if principal in as_list(named.get("Service", [])) else None
+    for entry in as_list(named.get("AWS", [])):
         if entry in (ANYONE, principal):
             return "direct"
         account = principal.split(":")[4] if principal.startswith("arn:") else None

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from tests.infra.harness import Recorded
+from tests.infra.iam import as_list
 from tests.infra.reference import resource_types
 
 Rule = Callable[[Recorded, "Context"], list[str]]
@@ -104,10 +105,6 @@ def _statements(document: Any) -> list[dict[str, Any]]:
     return statements if isinstance(statements, list) else [statements]
 
 
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
 def least_privilege(resource: Recorded, context: Context) -> list[str]:
     """No wildcard action anywhere; IAM resources scoped to ARNs, except for actions that have
     no resource type (AWS accepts only ``*`` for those: X-Ray's, ``dynamodb:ListStreams``).
@@ -124,7 +121,7 @@ def least_privilege(resource: Recorded, context: Context) -> list[str]:
     problems = []
     for statement in _statements(document):
         sid = statement.get("Sid", "?")
-        actions = _as_list(statement.get("Action", []))
+        actions = as_list(statement.get("Action", []))
         if statement.get("NotAction") or any("*" in action for action in actions):
             problems.append(f"{resource.name}/{sid}: wildcard action {actions}")
         elif not actions:
@@ -137,7 +134,7 @@ def least_privilege(resource: Recorded, context: Context) -> list[str]:
             if "Service" in principal and not statement.get("Condition"):
                 problems.append(f"{resource.name}/{sid}: service principal without a condition")
             continue
-        resources = _as_list(statement.get("Resource", []))
+        resources = as_list(statement.get("Resource", []))
         if not resources:
             problems.append(f"{resource.name}/{sid}: no resource")
         typeless = all(not resource_types(action) for action in actions)

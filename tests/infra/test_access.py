@@ -27,7 +27,7 @@ from tests.infra.access import (
     stack_of,
 )
 from tests.infra.harness import Run, run_program
-from tests.infra.iam import Policy, Request, UnknownOperator, evaluate
+from tests.infra.iam import Policy, Request, UnknownOperator, as_list, evaluate
 from tests.infra.matrix import DEPLOYER, OPERATOR, Row, Stack, main, rows
 
 README_TEXT = README.read_text()
@@ -137,11 +137,7 @@ def test_every_action_exists_and_every_resource_has_the_actions_resource_type(
     for policy in policies.all():
         for statement in policy.statements:
             patterns = _resource_patterns(policy, statement, stack)
-            actions = (
-                statement["Action"]
-                if isinstance(statement["Action"], list)
-                else [statement["Action"]]
-            )
+            actions = as_list(statement["Action"])
             for action in actions:
                 checked += 1
                 if action in AWS_WRITES_WITH_A_WILDCARD and policy.name.startswith("README"):
@@ -176,11 +172,7 @@ def test_every_condition_key_applies_to_its_actions_with_an_operator_of_its_type
     checked, problems = 0, []
     for policy in policies.all():
         for statement in policy.statements:
-            actions = (
-                statement["Action"]
-                if isinstance(statement["Action"], list)
-                else [statement["Action"]]
-            )
+            actions = as_list(statement["Action"])
             for operator, block in statement.get("Condition", {}).items():
                 family = (
                     "Bool"
