@@ -17,8 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from webhook_processor.local.sqlite.store import LISTING_QUERIES, SQLiteStore
 from webhook_processor.storage.paging import EventFilter, TransactionFilter
-from webhook_processor.storage.sqlite import LISTING_QUERIES, SQLiteStore
 
 SIZES = (10_000, 1_000_000)
 GOAL = 2.0

@@ -14,8 +14,8 @@ use_fake_environment()
 os.environ.pop("WEBHOOK_SQUARE_NOTIFICATION_URL", None)
 
 from tests.builders import NOW, SECRETS  # noqa: E402
-from webhook_processor.bootstrap import LocalConfig, LocalProcessor, build_local  # noqa: E402
-from webhook_processor.publishing.sinks import MemorySink  # noqa: E402
+from webhook_processor.local.bootstrap import LocalConfig, LocalProcessor, build_local  # noqa: E402
+from webhook_processor.publishing.memory import MemorySink  # noqa: E402
 from webhook_processor.storage.memory import MemoryStore  # noqa: E402
 
 ENVIRON = {f"WEBHOOK_SECRET_{name.upper()}": value for name, value in SECRETS.items()}

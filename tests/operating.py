@@ -19,8 +19,8 @@ from botocore.response import StreamingBody
 from tests import calls as calls_module
 from tests.infra.matrix import OPERATOR, Stack
 from tests.integration.test_lambda import Deployed
-from webhook_processor.entrypoints import aws_commands
-from webhook_processor.entrypoints.cli import main
+from webhook_processor.aws import commands as aws_commands
+from webhook_processor.cli import main
 from webhook_processor.errors import WebhookError
 
 RECEIVER_FUNCTION = "webhook-receiver-test"

@@ -2,7 +2,7 @@
 
 The core (this package minus ``entrypoints``) knows nothing of HTTP frameworks, SQLite details
 or AWS: entry points build a :class:`Pipeline` in one composition root
-(:mod:`webhook_processor.bootstrap`) and feed it :class:`WebhookRequest` objects.
+(:mod:`webhook_processor.local.bootstrap`) and feed it :class:`WebhookRequest` objects.
 
 The public names below are imported on first use, so that importing one module of the package
 (a Lambda handler, say) does not load the others.

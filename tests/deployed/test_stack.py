@@ -15,7 +15,7 @@ from typing import Any
 
 from tests.builders import encode, generic_body, stripe_event, stripe_headers
 from tests.deployed.target import Stack
-from webhook_processor.storage.dynamodb import TABLE_KEYS, event_key
+from webhook_processor.aws.dynamodb import TABLE_KEYS, event_key
 
 
 def _function(stack: Stack, function: str) -> dict[str, Any]:

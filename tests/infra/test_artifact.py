@@ -21,14 +21,14 @@ from moto.server import ThreadedMotoServer
 from tests.builders import STRIPE_SECRET, encode, stripe_event, stripe_headers
 from tests.integration.test_lambda import TEMPLATE
 from tools.package_lambda import build, main
-from webhook_processor.storage.dynamodb import TABLE_KEYS, event_key
+from webhook_processor.aws.dynamodb import TABLE_KEYS, event_key
 
 pytestmark = pytest.mark.slow
 UV = str(Path(sys.executable).parent / "uv")
 HANDLER_RUNNER = """
 import json, sys
 sys.path.insert(0, sys.argv[1])
-from webhook_processor.entrypoints.lambda_handler import handler
+from webhook_processor.aws.handlers.receiver import handler
 
 class Context:
     function_name = "webhook-receiver-artifact"
@@ -65,8 +65,8 @@ def test_the_artifact_holds_the_package_and_its_dependencies_and_nothing_else(
     names = [info.filename for info in infos]
     assert names == sorted(names)
     assert {info.date_time for info in infos} == {(1980, 1, 1, 0, 0, 0)}
-    assert "webhook_processor/entrypoints/lambda_handler.py" in names
-    assert "webhook_processor/entrypoints/publisher_handler.py" in names
+    assert "webhook_processor/aws/handlers/receiver.py" in names
+    assert "webhook_processor/aws/handlers/publisher.py" in names
     assert any(n.startswith("aws_lambda_powertools/") for n in names)
     assert any(n.startswith("aws_xray_sdk/") for n in names)
     assert any(n.startswith("boto3/") for n in names)

@@ -22,7 +22,7 @@ from tests.support import read_events_file
 if TYPE_CHECKING:
     from tests.integration.test_lambda import Deployed
 
-CLI = [sys.executable, "-m", "webhook_processor.entrypoints.cli"]
+CLI = [sys.executable, "-m", "webhook_processor.cli"]
 
 
 def free_port() -> int:

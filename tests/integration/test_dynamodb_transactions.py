@@ -14,8 +14,8 @@ from moto import mock_aws
 
 from tests.aws import TABLE, create_table
 from tests.builders import NOW, make_event
+from webhook_processor.aws.dynamodb import DynamoDBStore
 from webhook_processor.model import TransactionStatus
-from webhook_processor.storage.dynamodb import DynamoDBStore
 
 
 @pytest.fixture

@@ -24,9 +24,10 @@ from tests.deliveries import (
 from tests.infra.matrix import RECEIVER
 from tests.integration.test_lambda import Context, Deployed, url_event
 from tests.support import post
-from webhook_processor.bootstrap import AwsConfig, LocalProcessor, build_receiver
-from webhook_processor.entrypoints import lambda_handler
-from webhook_processor.entrypoints.server import create_app
+from webhook_processor.aws.bootstrap import AwsConfig, build_receiver
+from webhook_processor.aws.handlers import receiver
+from webhook_processor.local.bootstrap import LocalProcessor
+from webhook_processor.local.server import create_app
 
 
 @pytest.fixture
@@ -129,7 +130,7 @@ def test_an_interrupted_adyen_batch_is_completed_by_adyens_retry(deployed: Deplo
 def test_square_without_a_configured_url_is_503_so_square_retries(deployed: Deployed) -> None:
 
     config = AwsConfig(table_name=TABLE, secrets_path=SECRETS_PATH)
-    handler = lambda_handler.create_handler(
+    handler = receiver.create_handler(
         lambda: build_receiver(config, deployed.session, clock=lambda: NOW)
     )
     delivery = signed_sample("square")

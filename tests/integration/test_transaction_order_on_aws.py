@@ -21,13 +21,13 @@ from moto import mock_aws
 from tests.aws import TABLE, create_table, read_stream
 from tests.histories import deliveries, final, histories
 from tests.integration.test_lambda import Context
-from webhook_processor.entrypoints import publisher_handler
+from webhook_processor.aws.dynamodb import DynamoDBStore
+from webhook_processor.aws.handlers import publisher as publisher_handler
+from webhook_processor.aws.handoff import FailureQueue
+from webhook_processor.aws.publications import Publications
+from webhook_processor.aws.stream import StreamPublisher
 from webhook_processor.model import PaymentEvent
-from webhook_processor.publishing.handoff import FailureQueue
-from webhook_processor.publishing.sinks import MemorySink
-from webhook_processor.publishing.stream import StreamPublisher
-from webhook_processor.storage.dynamodb import DynamoDBStore
-from webhook_processor.storage.publications import Publications
+from webhook_processor.publishing.memory import MemorySink
 from webhook_processor.transactions import TransactionState, apply
 
 

@@ -13,10 +13,10 @@ from tests.aws import TABLE
 from tests.integration.test_lambda import Deployed, url_event
 from tests.scenarios import SCENARIOS, TRANSACTION, Scenario, deliveries
 from tests.support import post
-from webhook_processor.bootstrap import LocalProcessor
-from webhook_processor.entrypoints.server import create_app
+from webhook_processor.aws.dynamodb import DynamoDBStore
+from webhook_processor.local.bootstrap import LocalProcessor
+from webhook_processor.local.server import create_app
 from webhook_processor.providers import default_providers
-from webhook_processor.storage.dynamodb import DynamoDBStore
 from webhook_processor.transactions import TransactionState
 
 

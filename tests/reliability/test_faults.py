@@ -25,9 +25,9 @@ from starlette.testclient import TestClient
 from tests.builders import encode, generic_body, signed
 from tests.conftest import ENVIRON
 from tests.support import post, read_events_file, serving
-from webhook_processor.bootstrap import LocalConfig, LocalProcessor, build_local
-from webhook_processor.entrypoints.server import create_app
 from webhook_processor.errors import StorageUnavailable
+from webhook_processor.local.bootstrap import LocalConfig, LocalProcessor, build_local
+from webhook_processor.local.server import create_app
 from webhook_processor.storage.base import Delivery
 
 pytestmark = pytest.mark.slow

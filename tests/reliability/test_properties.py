@@ -33,10 +33,10 @@ from hypothesis import strategies as st
 
 from tests.oracles import oracle
 from tests.reliability import strategies
-from webhook_processor.bootstrap import Receiver
-from webhook_processor.counters import Counters
-from webhook_processor.entrypoints import lambda_handler
-from webhook_processor.entrypoints.server import create_app
+from webhook_processor.aws.bootstrap import Receiver
+from webhook_processor.aws.handlers import receiver
+from webhook_processor.local.counters import Counters
+from webhook_processor.local.server import create_app
 from webhook_processor.pipeline import Pipeline
 from webhook_processor.providers import default_providers
 from webhook_processor.providers.generic import GenericProvider
@@ -113,7 +113,7 @@ async def _asgi(
 def _lambda(
     pipeline: Pipeline, provider: str, headers: dict[str, str], body: bytes
 ) -> tuple[int, bytes]:
-    handler = lambda_handler.create_handler(lambda: Receiver(pipeline, GenericProvider()))
+    handler = receiver.create_handler(lambda: Receiver(pipeline, GenericProvider()))
     event = copy.deepcopy(TEMPLATE)
     event["rawPath"] = event["requestContext"]["http"]["path"] = f"/webhooks/{provider}"
     event["headers"].update({name.lower(): value for name, value in headers.items()})

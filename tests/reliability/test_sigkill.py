@@ -21,7 +21,7 @@ import pytest
 from tests.builders import encode, generic_body, signed
 from tests.integration.conftest import Server
 from tests.support import post
-from webhook_processor.bootstrap import LocalConfig, local_secrets
+from webhook_processor.local.bootstrap import LocalConfig, local_secrets
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from webhook_processor.dead_letters import (
+from webhook_processor.aws import handoff
+from webhook_processor.aws.commands import MISSING_EXTRA, Progress, StackOutputs
+from webhook_processor.aws.failure_queues import (
     PUBLISHER,
     RECEIVER,
     RedriveFailed,
@@ -22,9 +24,7 @@ from webhook_processor.dead_letters import (
     decode,
     invoker,
 )
-from webhook_processor.entrypoints.aws_commands import MISSING_EXTRA, Progress, StackOutputs
-from webhook_processor.entrypoints.cli import main
-from webhook_processor.publishing import handoff
+from webhook_processor.cli import main
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -90,7 +90,7 @@ def test_flags_override_the_outputs_file_and_the_region_comes_from_the_stack(
 def test_the_stacks_region_wins_over_the_callers_default(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from webhook_processor.entrypoints.aws_commands import session
+    from webhook_processor.aws.commands import session
 
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     outputs = StackOutputs(dlq_url="https://sqs.eu-west-1.amazonaws.com/1/webhook-dlq-x")
@@ -137,7 +137,7 @@ def test_without_boto3_the_local_commands_work_and_aws_says_what_to_install(
     """The local install has no aws extra: simulated by making ``import boto3`` fail."""
     script = (
         "import sys; sys.modules['boto3'] = None; "
-        "from webhook_processor.entrypoints.cli import main; sys.exit(main(sys.argv[1:]))"
+        "from webhook_processor.cli import main; sys.exit(main(sys.argv[1:]))"
     )
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:

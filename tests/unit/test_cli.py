@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from tests.builders import NOW, make_event
-from webhook_processor.entrypoints.cli import main
+from webhook_processor.cli import main
 from webhook_processor.errors import SignatureMismatch
+from webhook_processor.local.sqlite.store import SQLiteStore
 from webhook_processor.model import WebhookRequest
 from webhook_processor.providers.square import SquareProvider
-from webhook_processor.storage.sqlite import SQLiteStore
 
 
 @pytest.fixture

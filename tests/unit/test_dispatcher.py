@@ -14,9 +14,10 @@ import pytest
 
 from tests.builders import NOW, make_event
 from tests.support import serving
+from webhook_processor.local.dispatcher import Dispatcher
+from webhook_processor.local.sinks import HttpSink, JsonLinesSink
 from webhook_processor.model import PaymentEvent
-from webhook_processor.publishing.dispatcher import Dispatcher
-from webhook_processor.publishing.sinks import HttpSink, JsonLinesSink, MemorySink
+from webhook_processor.publishing.memory import MemorySink
 from webhook_processor.storage.memory import MemoryStore
 
 

@@ -19,11 +19,11 @@ from starlette.testclient import TestClient
 from tests.builders import NOW, encode, generic_body, signed
 from tests.conftest import ENVIRON
 from tests.support import post
-from webhook_processor.bootstrap import LocalConfig, LocalProcessor, build_local
-from webhook_processor.entrypoints import http_limits
-from webhook_processor.entrypoints.cli import main
-from webhook_processor.entrypoints.server import create_app
-from webhook_processor.signing_secrets import LocalSecrets
+from webhook_processor.cli import main
+from webhook_processor.local import http_limits
+from webhook_processor.local.bootstrap import LocalConfig, LocalProcessor, build_local
+from webhook_processor.local.secrets import LocalSecrets
+from webhook_processor.local.server import create_app
 
 
 @pytest.fixture

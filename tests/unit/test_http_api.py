@@ -22,10 +22,10 @@ from tests.builders import (
 )
 from tests.hostile_inputs import MAX_ERROR_RESPONSE_BYTES
 from tests.support import post, read_events_file
-from webhook_processor.bootstrap import LocalProcessor
-from webhook_processor.entrypoints.server import create_app
+from webhook_processor.local.bootstrap import LocalProcessor
+from webhook_processor.local.server import create_app
 from webhook_processor.publishing.envelope import encode as encode_envelope
-from webhook_processor.publishing.sinks import MemorySink
+from webhook_processor.publishing.memory import MemorySink
 
 
 @pytest.fixture

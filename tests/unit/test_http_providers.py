@@ -21,9 +21,9 @@ from tests.deliveries import (
     signed_sample,
 )
 from tests.support import post
-from webhook_processor.bootstrap import LocalConfig, LocalProcessor, build_local
-from webhook_processor.entrypoints.server import create_app
-from webhook_processor.publishing.sinks import MemorySink
+from webhook_processor.local.bootstrap import LocalConfig, LocalProcessor, build_local
+from webhook_processor.local.server import create_app
+from webhook_processor.publishing.memory import MemorySink
 from webhook_processor.storage.memory import MemoryStore
 
 

@@ -13,9 +13,9 @@ from starlette.testclient import TestClient
 from tests.builders import NOW, SECRETS, encode, generic_body, signed, stripe_event
 from tests.hostile_inputs import MAX_ERROR_RESPONSE_BYTES
 from tests.support import post
-from webhook_processor.bootstrap import LocalProcessor
-from webhook_processor.entrypoints.inspector.api import redact
-from webhook_processor.entrypoints.server import create_app
+from webhook_processor.local.bootstrap import LocalProcessor
+from webhook_processor.local.inspector.api import redact
+from webhook_processor.local.server import create_app
 
 ORIGIN = "http://127.0.0.1:8080"
 SAME_ORIGIN = {"origin": ORIGIN, "content-type": "application/json"}
@@ -253,7 +253,7 @@ def test_a_host_header_that_is_more_than_a_host_is_refused(client: TestClient, h
 
 def test_bound_beyond_loopback_only_the_token_opens_it(tmp_path: Any) -> None:
     from tests.conftest import ENVIRON
-    from webhook_processor.bootstrap import LocalConfig, build_local
+    from webhook_processor.local.bootstrap import LocalConfig, build_local
 
     def built(token: str | None) -> LocalProcessor:
         config = LocalConfig(

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from webhook_processor.errors import SecretUnavailable
+from webhook_processor.local.secrets import LocalSecrets
 from webhook_processor.providers import default_providers
-from webhook_processor.signing_secrets import LocalSecrets
 
 
 def test_generated_secrets_are_private_and_stable(tmp_path: Path) -> None:

@@ -17,8 +17,9 @@ import pytest
 from tests.builders import NOW, make_event
 from tests.support import run_coroutine
 from webhook_processor.errors import StorageUnavailable
-from webhook_processor.storage import sqlite, sqlite_writer
-from webhook_processor.storage.sqlite import EVENT_ADDITIONS, LISTING_QUERIES, SQLiteStore
+from webhook_processor.local.sqlite import store as sqlite
+from webhook_processor.local.sqlite import writer as sqlite_writer
+from webhook_processor.local.sqlite.store import EVENT_ADDITIONS, LISTING_QUERIES, SQLiteStore
 
 
 def test_store_uses_wal_and_full_sync_and_survives_a_reopen(tmp_path: Path) -> None:

@@ -21,11 +21,11 @@ from tests.aws import TABLE, create_table
 from tests.builders import NOW, make_event
 from tests.histories import deliveries, final, histories
 from tests.support import run_coroutine
+from webhook_processor.aws.dynamodb import DynamoDBStore
+from webhook_processor.local.sqlite.store import SQLiteStore
 from webhook_processor.model import PaymentEvent
 from webhook_processor.storage.base import Delivery, EventStore, LocalStore
-from webhook_processor.storage.dynamodb import DynamoDBStore
 from webhook_processor.storage.memory import MemoryStore
-from webhook_processor.storage.sqlite import SQLiteStore
 from webhook_processor.transactions import TransactionState, apply
 
 LOCAL_STORES: dict[str, Callable[[Path], LocalStore]] = {

@@ -5,7 +5,7 @@ event. :class:`LocalStore` adds the transactional outbox and the inspection quer
 processor (on AWS the table's stream is the outbox and CloudWatch the inspection tool).
 
 Implementations: :class:`~webhook_processor.storage.memory.MemoryStore` (the fake, shipped),
-:class:`~webhook_processor.storage.sqlite.SQLiteStore`, and on AWS the DynamoDB store. One
+:class:`~webhook_processor.local.sqlite.store.SQLiteStore`, and on AWS the DynamoDB store. One
 contract test suite runs against each of them.
 """
 

@@ -3,7 +3,7 @@
 Durability: WAL journal with ``synchronous=FULL``, so a committed transaction has been fsync'd
 and a 2xx is never sent for an event a power cut could lose.
 
-Throughput: every write goes through one :class:`~webhook_processor.storage.sqlite_writer.
+Throughput: every write goes through one :class:`~webhook_processor.local.sqlite.writer.
 GroupCommitWriter`, which commits whatever is queued in a single transaction and only then
 answers each caller. Reads use one connection per thread; WAL lets them run beside the writer.
 """
@@ -21,9 +21,15 @@ from pathlib import Path
 from typing import Any, Final
 
 from webhook_processor.errors import StorageUnavailable
+from webhook_processor.local.sqlite import outbox
+from webhook_processor.local.sqlite.pages import (
+    PageReads,
+    dead_letter_from_row,
+    page_queries,
+)
+from webhook_processor.local.sqlite.writer import Bulk, GroupCommitWriter, storage_errors
 from webhook_processor.model import PaymentEvent, TransactionUpdate
 from webhook_processor.money import format_amount
-from webhook_processor.storage import sqlite_outbox as outbox
 from webhook_processor.storage.base import (
     EVERY_SINK,
     DeadLetter,
@@ -40,12 +46,6 @@ from webhook_processor.storage.records import (
     to_record,
     update_to_record,
 )
-from webhook_processor.storage.sqlite_pages import (
-    PageReads,
-    dead_letter_from_row,
-    page_queries,
-)
-from webhook_processor.storage.sqlite_writer import Bulk, GroupCommitWriter, storage_errors
 from webhook_processor.transactions import (
     TransactionState,
     apply,

@@ -12,9 +12,11 @@ import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from webhook_processor.bootstrap import (
+from webhook_processor.errors import WebhookError
+from webhook_processor.limits import DEFAULT_MAX_BODY_BYTES
+from webhook_processor.local.bootstrap import (
     DEFAULT_BASE_URL,
     INSPECTOR_TOKEN_ENV,
     SQUARE_URL_ENV,
@@ -26,25 +28,19 @@ from webhook_processor.bootstrap import (
     local_secrets,
     open_local_store,
 )
-from webhook_processor.entrypoints.claims import ClaimRefused, check_port, hold_data_dir
-from webhook_processor.entrypoints.inspector.access import TOKEN_RULE, check_token, is_loopback
-from webhook_processor.entrypoints.tables import (
+from webhook_processor.local.inspector.access import TOKEN_RULE, check_token, is_loopback
+from webhook_processor.local.lock import ClaimRefused, check_port, hold_data_dir
+from webhook_processor.model import utc_now
+from webhook_processor.providers import default_providers
+from webhook_processor.rows import (
     dead_letter_row,
     event_row,
     print_rows,
     print_timeline,
     transaction_row,
 )
-from webhook_processor.errors import WebhookError
-from webhook_processor.limits import DEFAULT_MAX_BODY_BYTES
-from webhook_processor.model import utc_now
-from webhook_processor.providers import default_providers
 from webhook_processor.sending import SampleChoice, signed_delivery
 from webhook_processor.storage.base import LocalStore
-
-if TYPE_CHECKING:
-    pass
-
 
 DEFAULT_URL = DEFAULT_BASE_URL
 Command = Callable[[argparse.Namespace], int]
@@ -219,7 +215,7 @@ def _parser() -> argparse.ArgumentParser:
     chosen.add_argument("keys", nargs="*", default=[], metavar="KEY", help="dead letters to queue")
     redrive.set_defaults(command=_redrive)
 
-    from webhook_processor.entrypoints import aws_commands  # it imports this module's rows
+    from webhook_processor.aws import commands as aws_commands
 
     aws_commands.add_commands(commands)
     return parser
@@ -265,8 +261,8 @@ def _decimal(text: str) -> Decimal:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn  # the server stack is only needed here
 
-    from webhook_processor.entrypoints.http_limits import uvicorn_options
-    from webhook_processor.entrypoints.server import create_app
+    from webhook_processor.local.http_limits import uvicorn_options
+    from webhook_processor.local.server import create_app
 
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"

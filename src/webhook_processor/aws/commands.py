@@ -1,7 +1,7 @@
 """``webhook-processor aws ...``: operate a deployed stack from a shell.
 
 The same verbs as the local processor's, on the stack's resources: ``dead-letters`` (both
-failure queues, decoded), ``redrive`` (:mod:`webhook_processor.dead_letters`), ``events`` and
+failure queues, decoded), ``redrive`` (:mod:`webhook_processor.aws.failure_queues`), ``events`` and
 ``transactions`` (the table's indexes, with the local commands' own row builders, so both print
 the same columns). Where the stack is comes from ``pulumi stack output --json`` (``--stack-outputs
 FILE``) or flags; the credentials are the caller's, as the AWS CLI finds them.
@@ -21,7 +21,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
-from webhook_processor.entrypoints.tables import (
+from webhook_processor.rows import (
     event_row,
     print_rows,
     print_timeline,
@@ -31,7 +31,7 @@ from webhook_processor.entrypoints.tables import (
 if TYPE_CHECKING:
     import boto3
 
-    from webhook_processor.dead_letters import DeadLetter, Queue
+    from webhook_processor.aws.failure_queues import DeadLetter, Queue
 
 MISSING_EXTRA: Final = (
     "the aws commands need boto3: install the aws extra "
@@ -210,7 +210,7 @@ def session(args: argparse.Namespace, outputs: StackOutputs) -> boto3.Session:
 
 
 def _queues(args: argparse.Namespace, outputs: StackOutputs, aws: boto3.Session) -> list[Queue]:
-    from webhook_processor.dead_letters import PUBLISHER, RECEIVER, Queue
+    from webhook_processor.aws.failure_queues import PUBLISHER, RECEIVER, Queue
 
     wanted = {"receiver": [RECEIVER], "publisher": [PUBLISHER]}.get(
         args.queue, [RECEIVER, PUBLISHER]
@@ -245,10 +245,10 @@ def _dead_letters(args: argparse.Namespace) -> int:
 
 
 def _redrive(args: argparse.Namespace) -> int:
-    from webhook_processor.dead_letters import RedriveFailed, Redriver, invoker
-    from webhook_processor.publishing.sns import SnsSink
-    from webhook_processor.storage.dynamodb import DynamoDBStore
-    from webhook_processor.storage.publications import Publications
+    from webhook_processor.aws.dynamodb import DynamoDBStore
+    from webhook_processor.aws.failure_queues import RedriveFailed, Redriver, invoker
+    from webhook_processor.aws.publications import Publications
+    from webhook_processor.aws.sns import SnsSink
 
     outputs = StackOutputs.from_args(args)
     aws = session(args, outputs)
@@ -289,7 +289,7 @@ def _redrive(args: argparse.Namespace) -> int:
 
 
 def _store(args: argparse.Namespace) -> Any:
-    from webhook_processor.storage.dynamodb import DynamoDBStore
+    from webhook_processor.aws.dynamodb import DynamoDBStore
 
     outputs = StackOutputs.from_args(args)
     [table] = outputs.need("table_name")
@@ -297,8 +297,8 @@ def _store(args: argparse.Namespace) -> Any:
 
 
 def _events(args: argparse.Namespace) -> int:
-    from webhook_processor.storage.dynamodb import from_item
-    from webhook_processor.storage.publications import publication_of
+    from webhook_processor.aws.dynamodb import from_item
+    from webhook_processor.aws.publications import publication_of
 
     items = _store(args).event_items(limit=args.limit, transaction_id=args.transaction)
     rows = []

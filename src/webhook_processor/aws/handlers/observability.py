@@ -18,7 +18,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from webhook_processor.metrics import NAMESPACE
+from webhook_processor.aws.metrics import NAMESPACE
 
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 

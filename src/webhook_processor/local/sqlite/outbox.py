@@ -2,7 +2,7 @@
 
 Each function returns the work for one caller; the writer runs it in the next transaction. The
 outbox has one entry per stored event and sink; ``''`` stands for every sink while none is
-registered (see :meth:`~webhook_processor.storage.sqlite.SQLiteStore.register_sinks`).
+registered (see :meth:`~webhook_processor.local.sqlite.store.SQLiteStore.register_sinks`).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The publisher function: the table's stream (the outbox) to the topic, through the
-:class:`~webhook_processor.publishing.stream.StreamPublisher` bootstrap builds.
+:class:`~webhook_processor.aws.stream.StreamPublisher` bootstrap builds.
 
 Partial batch failures: a stream shard is an ordered log, and Lambda retries a batch from the
 LOWEST sequence number reported failed. So the batch stops at the first record that must be
@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from webhook_processor import metrics as names
-from webhook_processor.bootstrap import AwsConfig, build_publisher
-from webhook_processor.entrypoints.observability import Handler, instrument, logger, metrics
+from webhook_processor.aws import metrics as names
+from webhook_processor.aws.bootstrap import AwsConfig, build_publisher
+from webhook_processor.aws.handlers.observability import Handler, instrument, logger, metrics
 
 if TYPE_CHECKING:
-    from webhook_processor.publishing.stream import StreamPublisher
+    from webhook_processor.aws.stream import StreamPublisher
 
 
 def create_handler(build: Callable[[], StreamPublisher]) -> Handler:

@@ -14,7 +14,7 @@ When a publication fails, what happens depends on the record's age (``now`` minu
   are not retried; records after it were not sent yet and go out with the retry. So a brief
   outage costs nothing but delay, and a transaction's updates keep their order.
 * **old**: the publisher hands the event off: it marks the event's item and puts the event's key
-  on the publish-failures queue (:mod:`webhook_processor.publishing.handoff`), then carries on
+  on the publish-failures queue (:mod:`webhook_processor.aws.handoff`), then carries on
   with the next record. The queue keeps the key for 14 days, and the redrive publishes the event
   from the table; the stream itself forgets after 24 hours, and Lambda's own retries would end in
   an on-failure record that only points into it. A record that cannot be read into an event
@@ -27,7 +27,7 @@ young records wait for the retry, old ones are handed off (the outage is what ma
 An old record may have been handed off by an earlier attempt of the same batch (Lambda retries a
 batch whose invocation failed or timed out): before publishing one, the publisher reads its
 event's mark, and publishes nothing the redrive owns (see
-:mod:`webhook_processor.storage.publications`).
+:mod:`webhook_processor.aws.publications`).
 """
 
 from __future__ import annotations
@@ -37,12 +37,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from webhook_processor.aws.dynamodb import deserialize, published_event
+from webhook_processor.aws.handoff import FailureQueue, HandOff, UnreadableRecord
+from webhook_processor.aws.publications import Publications, State
 from webhook_processor.errors import StorageUnavailable
 from webhook_processor.model import PaymentEvent, utc_now
 from webhook_processor.publishing.base import Sink
-from webhook_processor.publishing.handoff import FailureQueue, HandOff, UnreadableRecord
-from webhook_processor.storage.dynamodb import deserialize, published_event
-from webhook_processor.storage.publications import Publications, State
 from webhook_processor.storage.records import iso
 
 #: Records announce new items and new versions; the store never deletes.

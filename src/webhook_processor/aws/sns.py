@@ -1,6 +1,6 @@
 """The SNS sink: the envelope as the message, filterable attributes beside it.
 
-It keeps the stream's contract (see :mod:`webhook_processor.entrypoints.publisher_handler`):
+It keeps the stream's contract (see :mod:`webhook_processor.aws.handlers.publisher`):
 events are published one at a time, in order, and the first failure stops the batch, so the
 events after it are reported not delivered and go out with the retry, never twice. SNS
 ``PublishBatch`` is not used: it can take entries after a failed one, which the retry would

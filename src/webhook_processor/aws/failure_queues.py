@@ -6,13 +6,13 @@
   payload again, synchronously; the receiver stores an event once, so a payload stored since is
   answered ``duplicate``.
 * The publish-failures queue holds the keys of stored events the publisher gave up on
-  (:mod:`webhook_processor.publishing.handoff`). Redriving one re-reads the event from the
-  table and publishes it, exactly once (:mod:`webhook_processor.storage.publications`): the
+  (:mod:`webhook_processor.aws.handoff`). Redriving one re-reads the event from the
+  table and publishes it, exactly once (:mod:`webhook_processor.aws.publications`): the
   stream is not needed, so the 24 hours it keeps records do not matter.
 
 A message is deleted only after its redrive succeeded; one that fails stays in its queue,
 visible again at once, with the error. Nothing here prints: the CLI
-(:mod:`webhook_processor.entrypoints.aws_commands`) does.
+(:mod:`webhook_processor.aws.commands`) does.
 """
 
 from __future__ import annotations
@@ -27,18 +27,18 @@ from typing import TYPE_CHECKING, Any, Final
 from botocore.exceptions import BotoCoreError, ClientError
 
 from webhook_processor import codec
+from webhook_processor.aws import handoff
+from webhook_processor.aws.publications import State
 from webhook_processor.errors import WebhookError
 from webhook_processor.model import utc_now
-from webhook_processor.publishing import handoff
-from webhook_processor.storage.publications import State
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_sqs import SQSClient
 
-    from webhook_processor.publishing.sns import SnsSink
-    from webhook_processor.storage.dynamodb import DynamoDBStore
-    from webhook_processor.storage.publications import Publications
+    from webhook_processor.aws.dynamodb import DynamoDBStore
+    from webhook_processor.aws.publications import Publications
+    from webhook_processor.aws.sns import SnsSink
 
 RECEIVER: Final = "receiver"
 PUBLISHER: Final = "publisher"

@@ -242,7 +242,7 @@ def _example_cursor(kind: str, size: int) -> str:
 
 
 class PageReads:
-    """The inspector's page reads of :class:`~webhook_processor.storage.sqlite.SQLiteStore`
+    """The inspector's page reads of :class:`~webhook_processor.local.sqlite.store.SQLiteStore`
     (a mixin: the store gives it ``_read`` and the event columns)."""
 
     _event_columns: ClassVar[str]

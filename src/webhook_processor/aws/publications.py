@@ -2,7 +2,7 @@
 
 Normally nothing is recorded: the table's stream publishes every stored event at least once.
 When the publisher gives a stream record up (it kept failing past the hand-off bound, see
-:mod:`webhook_processor.publishing.stream`), it marks the event's item and puts the event's key
+:mod:`webhook_processor.aws.stream`), it marks the event's item and puts the event's key
 on the publish-failures queue, which keeps it for 14 days where the stream keeps records for 24
 hours. The redrive then publishes the event from the table. The mark is what makes that exactly
 once::
@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import ClientError
 
-from webhook_processor.storage.dynamodb import event_key, storage_errors
+from webhook_processor.aws.dynamodb import event_key, storage_errors
 from webhook_processor.storage.records import iso
 
 if TYPE_CHECKING:

@@ -29,12 +29,12 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from webhook_processor import codec
-from webhook_processor import metrics as names
-from webhook_processor.bootstrap import AwsConfig, Receiver, build_receiver
-from webhook_processor.entrypoints.observability import Handler, instrument, logger, metrics
-from webhook_processor.entrypoints.responses import error_response, outcome_response
+from webhook_processor.aws import metrics as names
+from webhook_processor.aws.bootstrap import AwsConfig, Receiver, build_receiver
+from webhook_processor.aws.handlers.observability import Handler, instrument, logger, metrics
 from webhook_processor.errors import InvalidPayload, NotFound, ServiceUnavailable, WebhookError
 from webhook_processor.model import Disposition, Outcome, WebhookRequest
+from webhook_processor.responses import error_response, outcome_response
 
 if TYPE_CHECKING:
     from webhook_processor.pipeline import Pipeline

@@ -8,14 +8,15 @@ are for the operator who lists the queue; the redrive reads none of them.
 Two kinds of message (``kind``):
 
 * ``handed_off``: an event whose publication kept failing past the hand-off bound. Its item is
-  marked first (:mod:`webhook_processor.storage.publications`), so the redrive can tell it from
+  marked first (:mod:`webhook_processor.aws.publications`), so the redrive can tell it from
   an event the stream published.
 * ``unreadable_record``: a stream record that cannot be read back into an event (its item was
   written by other code, or damaged). It names the transaction item and the record's sequence
   number, and stays in the queue for a person: there is no event to publish.
 
 A third kind arrives from Lambda itself: the record of a stream batch it discarded (see
-:func:`webhook_processor.dead_letters.decode`), the last resort if handing off failed for 24 hours.
+:func:`webhook_processor.aws.failure_queues.decode`), the last resort if handing off failed
+for 24 hours.
 """
 
 from __future__ import annotations

@@ -15,12 +15,12 @@ import urllib.parse
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final
 
-from webhook_processor.bootstrap import LocalProcessor
-from webhook_processor.entrypoints.inspector import params
-from webhook_processor.entrypoints.inspector.access import Access
-from webhook_processor.entrypoints.inspector.api import Api
-from webhook_processor.entrypoints.responses import error_response, internal_error_response
 from webhook_processor.errors import MethodNotAllowed, NotFound, WebhookError
+from webhook_processor.local.bootstrap import LocalProcessor
+from webhook_processor.local.inspector import params
+from webhook_processor.local.inspector.access import Access
+from webhook_processor.local.inspector.api import Api
+from webhook_processor.responses import error_response, internal_error_response
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class Inspector:
         bound = urllib.parse.urlsplit(processor.config.base_url)
         self.access = Access(bound.hostname or "", processor.config.inspector_token, bound.port)
         self._api = Api(processor)
-        files = importlib.resources.files("webhook_processor.entrypoints.inspector") / "assets"
+        files = importlib.resources.files("webhook_processor.local.inspector") / "assets"
         self._assets = {
             item.name: item.read_bytes() for item in files.iterdir() if item.name[0] != "."
         }

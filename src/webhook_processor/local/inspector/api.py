@@ -22,19 +22,19 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any, Final
 
-from webhook_processor.bootstrap import LocalProcessor
-from webhook_processor.entrypoints.inspector import params
-from webhook_processor.entrypoints.responses import status_for
-from webhook_processor.entrypoints.tables import (
+from webhook_processor.errors import InvalidParameter, NotFound, WebhookError
+from webhook_processor.limits import MAX_ID_LENGTH
+from webhook_processor.local.bootstrap import LocalProcessor
+from webhook_processor.local.inspector import params
+from webhook_processor.model import PaymentStatus, TransactionStatus, WebhookRequest
+from webhook_processor.money import format_amount
+from webhook_processor.responses import status_for
+from webhook_processor.rows import (
     dead_letter_row,
     event_row,
     timeline_rows,
     transaction_row,
 )
-from webhook_processor.errors import InvalidParameter, NotFound, WebhookError
-from webhook_processor.limits import MAX_ID_LENGTH
-from webhook_processor.model import PaymentStatus, TransactionStatus, WebhookRequest
-from webhook_processor.money import format_amount
 from webhook_processor.sending import SampleChoice, signed_delivery
 from webhook_processor.storage.base import Delivery
 from webhook_processor.storage.paging import EventFilter, SinkDelivery, TransactionFilter

@@ -1,4 +1,4 @@
-"""Where the local processor publishes events: a JSON Lines file, HTTP subscribers, memory.
+"""Where the local processor publishes events: a JSON Lines file, HTTP subscribers.
 
 Each is a :class:`~webhook_processor.publishing.base.Sink`.
 """
@@ -124,24 +124,3 @@ class HttpSink(Sink):
         )
         with self._opener.open(request, timeout=self._timeout) as response:
             response.read()
-
-
-class MemorySink(Sink):
-    """Keeps published events in a list; ``fail_next`` makes the next N events fail."""
-
-    def __init__(self, name: str = "memory") -> None:
-        self.name = name
-        self.published: list[PaymentEvent] = []
-        self.fail_next = 0
-        self._lock = threading.Lock()
-
-    def publish_batch(self, events: Sequence[PaymentEvent]) -> dict[str, str]:
-        failed = {}
-        with self._lock:
-            for event in events:
-                if self.fail_next > 0:
-                    self.fail_next -= 1
-                    failed[event.key] = f"{self.name} refused the event (fail_next)"
-                else:
-                    self.published.append(event)
-        return failed

@@ -23,17 +23,17 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final
 
 from webhook_processor import codec
-from webhook_processor.bootstrap import LocalProcessor
-from webhook_processor.counters import Counters
-from webhook_processor.entrypoints.responses import (
+from webhook_processor.errors import NotFound, PayloadTooLarge, ServiceUnavailable, WebhookError
+from webhook_processor.local.bootstrap import LocalProcessor
+from webhook_processor.local.counters import Counters
+from webhook_processor.model import WebhookRequest
+from webhook_processor.pipeline import Pipeline
+from webhook_processor.responses import (
     JSON,
     error_response,
     internal_error_response,
     outcome_response,
 )
-from webhook_processor.errors import NotFound, PayloadTooLarge, ServiceUnavailable, WebhookError
-from webhook_processor.model import WebhookRequest
-from webhook_processor.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class _Disconnected(Exception):
 
 def create_app(processor: LocalProcessor, *, run_dispatcher: bool = True) -> App:
     """The ASGI app. With ``run_dispatcher`` its lifespan starts and stops the outbox lanes."""
-    from webhook_processor.entrypoints.inspector.app import Inspector, handles
+    from webhook_processor.local.inspector.app import Inspector, handles
 
     pipeline = processor.pipeline
     counters = processor.counters
