@@ -11,13 +11,16 @@ export UV_PYTHON := $(BIN)/python
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test lint format bench package lock clean access-matrix test-deployed browser screenshots
+.PHONY: run test check lint format bench package lock clean access-matrix test-deployed browser screenshots
 
 run: $(VENV)/.local  ## start the local processor on $(HOST):$(PORT); the inspector page is at /
 	$(BIN)/webhook-processor serve --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.dev lint browser  ## lint, type-check and run the whole offline suite
-	$(BIN)/pytest
+test: $(VENV)/.dev lint browser  ## lint, types, the contracts and the whole offline suite, on every core
+	$(BIN)/pytest -n auto
+
+check: $(VENV)/.dev lint  ## the quick loop: lint, types, the contracts and the unit tests
+	$(BIN)/pytest tests/unit -n auto -q --no-cov
 
 # The inspector's browser tests drive the distribution's Chromium with Playwright, which never
 # downloads a browser here; a fresh machine gets it from Debian, refreshing the package lists
@@ -36,10 +39,11 @@ test-deployed: $(VENV)/.dev  ## tests/deployed against a real stack: WEBHOOK_STA
 access-matrix: $(VENV)/.dev  ## every call AWS authorises for the stack, evaluated against its policies
 	$(BIN)/python -m tests.infra.matrix
 
-lint: $(VENV)/.dev
+lint: $(VENV)/.dev  ## ruff, mypy, and the layering contracts (pyproject's [tool.importlinter])
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 format: $(VENV)/.dev
 	$(BIN)/ruff format .

@@ -21,9 +21,9 @@ from botocore.awsrequest import AWSResponse
 
 from bench.cold_start_probe import _Context
 from webhook_processor.aws.bootstrap import AwsConfig, build_publisher, build_receiver
-from webhook_processor.aws.dynamodb import serialize, to_item, transaction_item
 from webhook_processor.aws.handlers import publisher as publisher_handler
 from webhook_processor.aws.handlers import receiver as receiver_handler
+from webhook_processor.aws.items import serialize, to_item, transaction_item
 from webhook_processor.providers import default_providers
 from webhook_processor.providers.base import Sample
 from webhook_processor.transactions import apply

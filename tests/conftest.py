@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.aws import use_fake_environment
+from tests.support.aws import use_fake_environment
 
 # Before any import of boto3 or the Lambda handlers, whose Powertools objects read it.
 use_fake_environment()
 # The local processor's own default, which the Square oracle signs against.
 os.environ.pop("WEBHOOK_SQUARE_NOTIFICATION_URL", None)
 
-from tests.builders import NOW, SECRETS  # noqa: E402
+from tests.support.builders import NOW, SECRETS  # noqa: E402
 from webhook_processor.local.bootstrap import LocalConfig, LocalProcessor, build_local  # noqa: E402
 from webhook_processor.publishing.memory import MemorySink  # noqa: E402
 from webhook_processor.storage.memory import MemoryStore  # noqa: E402

@@ -34,10 +34,10 @@ from webhook_processor.model import utc_now
 from webhook_processor.providers import default_providers
 from webhook_processor.rows import (
     dead_letter_row,
-    event_row,
+    latest_events,
+    latest_transactions,
     print_rows,
     print_timeline,
-    transaction_row,
 )
 from webhook_processor.sending import SampleChoice, signed_delivery
 from webhook_processor.storage.base import LocalStore
@@ -180,10 +180,10 @@ def _parser() -> argparse.ArgumentParser:
     for name, handler, text in (
         (
             "transactions",
-            _inspect(_transaction_rows),
+            _inspect(latest_transactions),
             "list transactions, latest update first, with where each stands",
         ),
-        ("events", _inspect(_event_rows), "list stored events with their delivery state"),
+        ("events", _inspect(latest_events), "list stored events with their delivery state"),
         ("dead-letters", _inspect(_dead_letter_rows), "list events whose delivery gave up"),
     ):
         sub = commands.add_parser(name, parents=[data_dir, as_json], help=text, description=text)
@@ -399,23 +399,13 @@ def _inspect(rows: Callable[[LocalStore, int], list[dict[str, Any]]]) -> Command
     return command
 
 
-def _transaction_rows(store: LocalStore, limit: int) -> list[dict[str, Any]]:
-    return [transaction_row(t) for t in store.transactions(limit)]
-
-
 def _transaction(args: argparse.Namespace) -> int:
     with _store(args) as store:
         return print_timeline(store, args.transaction_id, args.provider, args.json)
 
 
-def _event_rows(store: LocalStore, limit: int) -> list[dict[str, Any]]:
-    return [
-        event_row(r.event, r.delivery, r.attempts, r.last_error) for r in store.recent_events(limit)
-    ]
-
-
 def _dead_letter_rows(store: LocalStore, limit: int) -> list[dict[str, Any]]:
-    return [dead_letter_row(d) for d in store.dead_letters(limit)]
+    return [dead_letter_row(d) for d in store.dead_letter_page(None, limit).items]
 
 
 def _redrive(args: argparse.Namespace) -> int:

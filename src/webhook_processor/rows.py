@@ -1,15 +1,18 @@
-"""The tables the CLI prints, locally and with ``aws``: one definition of each row, so the two
-(and the inspector page) show the same columns."""
+"""The rows of every listing, locally and with ``aws``: one definition of each, so the CLI's
+tables, the ``aws`` commands' and the inspector page show the same columns, read through the
+one listing API (:class:`~webhook_processor.storage.base.Listings`)."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from webhook_processor import codec
 from webhook_processor.money import format_amount
+from webhook_processor.storage.base import Listings, event_records
+from webhook_processor.storage.paging import EventFilter, TransactionFilter
 
 if TYPE_CHECKING:
     from webhook_processor.model import PaymentEvent
@@ -17,12 +20,25 @@ if TYPE_CHECKING:
     from webhook_processor.transactions import TransactionState
 
 
-class TransactionReader(Protocol):
-    """What a timeline reads: any store, local or on AWS."""
+def latest_events(store: Listings, limit: int) -> list[dict[str, Any]]:
+    """``events``, here and on AWS: the latest events, each with where its publication
+    stands."""
+    return event_rows(store, store.event_page(EventFilter(), None, limit).items)
 
-    def events_for_transaction(self, transaction_id: str) -> list[PaymentEvent]: ...
 
-    def transaction(self, provider: str, transaction_id: str) -> TransactionState | None: ...
+def event_rows(store: Listings, events: Sequence[PaymentEvent]) -> list[dict[str, Any]]:
+    """One line per event of ``events``, with where its publication stands."""
+    return [
+        event_row(r.event, r.delivery, r.attempts, r.last_error)
+        for r in event_records(store, events)
+    ]
+
+
+def latest_transactions(store: Listings, limit: int) -> list[dict[str, Any]]:
+    """``transactions``, here and on AWS: the latest updated transactions."""
+    return [
+        transaction_row(t) for t in store.transaction_page(TransactionFilter(), None, limit).items
+    ]
 
 
 def transaction_row(t: TransactionState) -> dict[str, Any]:
@@ -42,14 +58,10 @@ def transaction_row(t: TransactionState) -> dict[str, Any]:
 
 
 def print_timeline(
-    store: TransactionReader, transaction_id: str, provider: str | None, as_json: bool
+    store: Listings, transaction_id: str, provider: str | None, as_json: bool
 ) -> int:
     """``transaction ID``, here and on AWS: where the transaction stands, then each event."""
-    events = [
-        e
-        for e in store.events_for_transaction(transaction_id)
-        if provider is None or e.provider == provider
-    ]
+    events = store.timeline(provider, transaction_id)
     providers = sorted({e.provider for e in events})
     if not events:
         print(f"error: no transaction {transaction_id!r}", file=sys.stderr)
@@ -103,7 +115,7 @@ def event_row(
     event: PaymentEvent, delivery: str, attempts: int | None, last_error: str | None
 ) -> dict[str, Any]:
     """One line of ``events``, here and on AWS (``aws events``, where the delivery is the
-    stream's unless the event was handed off)."""
+    stream's unless the event was handed off, and attempts are not counted)."""
     return {
         "key": event.key,
         "transaction_id": event.transaction_id,

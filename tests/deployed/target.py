@@ -20,10 +20,10 @@ from typing import Any, Protocol
 
 import boto3
 
-from tests.aws import read_stream
-from tests.builders import GENERIC_SECRET, STRIPE_SECRET
 from tests.deployed.emulator import Moto, assume, deploy
 from tests.integration.test_lambda import Context, url_event
+from tests.support.aws import read_stream
+from tests.support.builders import GENERIC_SECRET, STRIPE_SECRET
 from webhook_processor.aws.bootstrap import AwsConfig, build_publisher, build_receiver
 from webhook_processor.aws.handlers import publisher, receiver
 

@@ -20,7 +20,7 @@ from tests.infra.stack import (
     table_decrypt,
     via,
 )
-from webhook_processor.aws.dynamodb import RECENCY_INDEX, TRANSACTION_INDEX
+from webhook_processor.aws.items import RECENCY_INDEX, TRANSACTION_INDEX
 
 
 def operate_rows(stack: Stack) -> Iterator[Row]:

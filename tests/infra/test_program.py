@@ -11,11 +11,11 @@ import pulumi
 import pytest
 
 import webhook_processor.providers
-from tests.builders import SECRETS as PROVIDER_SECRETS
 from tests.infra.conftest import SECRETS, SQUARE_URL
 from tests.infra.harness import ACCOUNT, REGION, Run, arn_of, run_program
+from tests.support.builders import SECRETS as PROVIDER_SECRETS
 from webhook_processor.aws import metrics
-from webhook_processor.aws.dynamodb import TABLE_KEYS
+from webhook_processor.aws.items import TABLE_KEYS
 from webhook_processor.providers import default_providers
 
 FUNCTION = "aws:lambda/function:Function"

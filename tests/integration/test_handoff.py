@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.aws import TABLE
 from tests.integration.test_lambda import Deployed, deploy, store_events
 from tests.integration.test_operate import HANDOFF, published_ids, refuse_publications
+from tests.support.aws import TABLE
 from webhook_processor.aws import handoff
 from webhook_processor.aws.dynamodb import DynamoDBStore
 from webhook_processor.aws.failure_queues import PUBLISHER, RedriveFailed, Redriver, decode

@@ -21,10 +21,12 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from tests import calls as calls_module
-from tests.aws import SECRETS_PATH, TABLE, Resources, create_resources, read_stream
-from tests.bad_inputs import BAD_INPUTS
-from tests.builders import (
+from tests.infra.matrix import PUBLISHER, RECEIVER, Stack
+from tests.oracles import square as square_oracle
+from tests.support import calls as calls_module
+from tests.support.aws import SECRETS_PATH, TABLE, Resources, create_resources, read_stream
+from tests.support.bad_inputs import BAD_INPUTS
+from tests.support.builders import (
     NOW,
     SECRETS,
     STRIPE_SECRET,
@@ -37,9 +39,7 @@ from tests.builders import (
     square_event,
     stripe_event,
 )
-from tests.hostile_inputs import MAX_ERROR_RESPONSE_BYTES
-from tests.infra.matrix import PUBLISHER, RECEIVER, Stack
-from tests.oracles import square as square_oracle
+from tests.support.hostile_inputs import MAX_ERROR_RESPONSE_BYTES
 from webhook_processor.aws.bootstrap import AwsConfig, build_publisher, build_receiver
 from webhook_processor.aws.dynamodb import DynamoDBStore
 from webhook_processor.aws.handlers import observability, publisher, receiver
@@ -559,7 +559,7 @@ def test_store_failure_is_a_503_so_the_provider_retries(deployed: Deployed) -> N
     assert status == 503
     store = DynamoDBStore(TABLE, deployed.session.client("dynamodb"))
     with pytest.raises(StorageUnavailable, match="ResourceNotFoundException"):
-        store.events_for_transaction("pi_1")
+        store.timeline(None, "pi_1")
     with pytest.raises(StorageUnavailable, match="ResourceNotFoundException"):
         store.get_event("stripe", "evt_1")
 

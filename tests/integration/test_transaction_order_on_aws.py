@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from tests.aws import TABLE, create_table, read_stream
-from tests.histories import deliveries, final, histories
 from tests.integration.test_lambda import Context
+from tests.support.aws import TABLE, create_table, read_stream
+from tests.support.histories import deliveries, final, histories
 from webhook_processor.aws.dynamodb import DynamoDBStore
 from webhook_processor.aws.handlers import publisher as publisher_handler
 from webhook_processor.aws.handoff import FailureQueue

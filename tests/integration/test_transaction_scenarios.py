@@ -9,10 +9,10 @@ from decimal import Decimal
 import pytest
 from starlette.testclient import TestClient
 
-from tests.aws import TABLE
 from tests.integration.test_lambda import Deployed, url_event
-from tests.scenarios import SCENARIOS, TRANSACTION, Scenario, deliveries
-from tests.support import post
+from tests.support.aws import TABLE
+from tests.support.loopback import post
+from tests.support.scenarios import SCENARIOS, TRANSACTION, Scenario, deliveries
 from webhook_processor.aws.dynamodb import DynamoDBStore
 from webhook_processor.local.bootstrap import LocalProcessor
 from webhook_processor.local.server import create_app

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.builders import NOW, make_event
+from tests.support.builders import NOW, make_event
 from webhook_processor.cli import main
 from webhook_processor.errors import SignatureMismatch
 from webhook_processor.local.sqlite.store import SQLiteStore

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from tests.builders import NOW
+from tests.support.builders import NOW
 from webhook_processor.local.counters import MAX_PROVIDER_CHARS, RECENT_REJECTIONS, Counters
 from webhook_processor.model import Disposition, Outcome
 

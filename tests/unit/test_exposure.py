@@ -16,9 +16,9 @@ import pytest
 import uvicorn
 from starlette.testclient import TestClient
 
-from tests.builders import NOW, encode, generic_body, signed
 from tests.conftest import ENVIRON
-from tests.support import post
+from tests.support.builders import NOW, encode, generic_body, signed
+from tests.support.loopback import post
 from webhook_processor.cli import main
 from webhook_processor.local import http_limits
 from webhook_processor.local.bootstrap import LocalConfig, LocalProcessor, build_local

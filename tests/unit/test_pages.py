@@ -12,7 +12,7 @@ from typing import TypeVar
 
 import pytest
 
-from tests.builders import NOW, make_event
+from tests.support.builders import NOW, make_event
 from tests.unit.test_store_contract import LOCAL_STORES
 from webhook_processor.errors import InvalidParameter
 from webhook_processor.local.sqlite import pages as sqlite_pages

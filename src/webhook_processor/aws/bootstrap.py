@@ -20,9 +20,11 @@ if TYPE_CHECKING:
     import boto3
     from botocore.config import Config
 
+    from webhook_processor.aws.failure_queues import QueueReader, Redriver
     from webhook_processor.aws.stream import StreamPublisher
     from webhook_processor.pipeline import Pipeline
     from webhook_processor.providers.generic import GenericProvider
+    from webhook_processor.storage.base import Listings
 
 
 @dataclass(frozen=True)
@@ -167,3 +169,50 @@ class _ClientOnFirstUse:
         if self._client is None:
             self._client = self._make()
         return getattr(self._client, name)
+
+
+@dataclass(frozen=True)
+class Operator:
+    """What the ``aws`` commands work with: the table's listings, the failure queues they
+    were asked for, and the redrive (built only when a command needs it)."""
+
+    store: Listings
+    queues: list[QueueReader]
+    redriver: Callable[[], Redriver]
+
+
+def build_operator(
+    session: boto3.Session,
+    *,
+    table_name: str | None,
+    queue_urls: Mapping[str, str],
+    topic_arn: str | None = None,
+    receiver_function_name: str | None = None,
+    receive_wait_seconds: int = 1,
+) -> Operator:
+    """The operator's view of one stack, with the operator's own session and credentials.
+    Clients are made when a command first uses them; a redrive needs the table, the topic and
+    the receiver's name (ValueError otherwise)."""
+    from webhook_processor.aws.dynamodb import DynamoDBStore
+    from webhook_processor.aws.failure_queues import QueueReader, Redriver, invoker
+    from webhook_processor.aws.publications import Publications
+    from webhook_processor.aws.sns import SnsSink
+
+    table: Any = _ClientOnFirstUse(lambda: session.client("dynamodb"))
+    sqs: Any = _ClientOnFirstUse(lambda: session.client("sqs"))
+    queues = [
+        QueueReader(name, url, sqs, wait_seconds=receive_wait_seconds)
+        for name, url in queue_urls.items()
+    ]
+
+    def redriver() -> Redriver:
+        if not (table_name and topic_arn and receiver_function_name):
+            raise ValueError("a redrive needs the table, the topic and the receiver")
+        return Redriver(
+            invoker(session.client("lambda"), receiver_function_name),
+            DynamoDBStore(table_name, table),
+            Publications(table_name, table),
+            SnsSink(topic_arn, session.client("sns")),
+        )
+
+    return Operator(DynamoDBStore(table_name or "", table), queues, redriver)

@@ -1,10 +1,12 @@
 """``webhook-processor aws ...``: operate a deployed stack from a shell.
 
 The same verbs as the local processor's, on the stack's resources: ``dead-letters`` (both
-failure queues, decoded), ``redrive`` (:mod:`webhook_processor.aws.failure_queues`), ``events`` and
-``transactions`` (the table's indexes, with the local commands' own row builders, so both print
-the same columns). Where the stack is comes from ``pulumi stack output --json`` (``--stack-outputs
-FILE``) or flags; the credentials are the caller's, as the AWS CLI finds them.
+failure queues, decoded), ``redrive`` (:mod:`webhook_processor.aws.failure_queues`), ``events``,
+``transactions`` and ``transaction`` (the table's listings, through the same listing API and
+row builders as the local commands, so both print the same columns). The stack's adapters are
+built by :func:`webhook_processor.aws.bootstrap.build_operator`. Where the stack is comes from
+``pulumi stack output --json`` (``--stack-outputs FILE``) or flags; the credentials are the
+caller's, as the AWS CLI finds them.
 
 boto3 is imported by these commands only, when one runs: the local install (no ``aws`` extra)
 lists them in ``--help`` and says what to install when one is used.
@@ -22,16 +24,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
 from webhook_processor.rows import (
-    event_row,
+    event_rows,
+    latest_events,
+    latest_transactions,
     print_rows,
     print_timeline,
-    transaction_row,
 )
 
 if TYPE_CHECKING:
     import boto3
 
-    from webhook_processor.aws.failure_queues import DeadLetter, Queue
+    from webhook_processor.aws.bootstrap import Operator
+    from webhook_processor.aws.failure_queues import QueuedFailure
 
 MISSING_EXTRA: Final = (
     "the aws commands need boto3: install the aws extra "
@@ -209,25 +213,33 @@ def session(args: argparse.Namespace, outputs: StackOutputs) -> boto3.Session:
     return boto3.Session(profile_name=args.profile, region_name=args.region or outputs.region)
 
 
-def _queues(args: argparse.Namespace, outputs: StackOutputs, aws: boto3.Session) -> list[Queue]:
-    from webhook_processor.aws.failure_queues import PUBLISHER, RECEIVER, Queue
+def _operator(args: argparse.Namespace, *needs: str) -> Operator:
+    """The stack as the command needs it: the outputs in ``needs`` must be known, and the
+    failure queues ``--queue`` names when the command has that option."""
+    from webhook_processor.aws.bootstrap import build_operator
+    from webhook_processor.aws.failure_queues import PUBLISHER, RECEIVER
 
-    wanted = {"receiver": [RECEIVER], "publisher": [PUBLISHER]}.get(
-        args.queue, [RECEIVER, PUBLISHER]
-    )
-    sqs = aws.client("sqs")
+    outputs = StackOutputs.from_args(args)
+    outputs.need(*needs)
+    wanted = {"receiver": [RECEIVER], "publisher": [PUBLISHER], "both": [RECEIVER, PUBLISHER]}
     urls = {RECEIVER: "dlq_url", PUBLISHER: "publish_failures_url"}
-    return [
-        Queue(name, outputs.need(urls[name])[0], sqs, wait_seconds=RECEIVE_WAIT_SECONDS)
-        for name in wanted
-    ]
+    chosen = wanted[args.queue] if hasattr(args, "queue") else []
+    queues = {name: outputs.need(urls[name])[0] for name in chosen}
+    return build_operator(
+        session(args, outputs),
+        table_name=outputs.table_name,
+        queue_urls=queues,
+        topic_arn=outputs.topic_arn,
+        receiver_function_name=outputs.receiver_function_name,
+        receive_wait_seconds=RECEIVE_WAIT_SECONDS,
+    )
 
 
 #: The columns of ``aws dead-letters``, as the decoded message names them.
 LETTER_COLUMNS: Final = ("queue", "kind", "provider", "event_id", "amount", "currency")
 
 
-def letter_row(letter: DeadLetter) -> dict[str, Any]:
+def letter_row(letter: QueuedFailure) -> dict[str, Any]:
     """One line of ``aws dead-letters``."""
     sent_at = None if letter.sent_at is None else letter.sent_at.isoformat()
     row = {name: getattr(letter, name) for name in LETTER_COLUMNS}
@@ -235,9 +247,8 @@ def letter_row(letter: DeadLetter) -> dict[str, Any]:
 
 
 def _dead_letters(args: argparse.Namespace) -> int:
-    outputs = StackOutputs.from_args(args)
     rows: list[dict[str, Any]] = []
-    for queue in _queues(args, outputs, session(args, outputs)):
+    for queue in _operator(args).queues:
         for letter in queue.messages(args.limit - len(rows), LIST_HOLD_SECONDS):
             queue.keep(letter)  # listing consumes nothing
             rows.append(letter_row(letter))
@@ -245,25 +256,13 @@ def _dead_letters(args: argparse.Namespace) -> int:
 
 
 def _redrive(args: argparse.Namespace) -> int:
-    from webhook_processor.aws.dynamodb import DynamoDBStore
-    from webhook_processor.aws.failure_queues import RedriveFailed, Redriver, invoker
-    from webhook_processor.aws.publications import Publications
-    from webhook_processor.aws.sns import SnsSink
+    from webhook_processor.aws.failure_queues import RedriveFailed
 
-    outputs = StackOutputs.from_args(args)
-    aws = session(args, outputs)
-    queues = _queues(args, outputs, aws)
-    table, topic, receiver = outputs.need("table_name", "topic_arn", "receiver_function_name")
-    dynamodb = aws.client("dynamodb")
-    redriver = Redriver(
-        invoker(aws.client("lambda"), receiver),
-        DynamoDBStore(table, dynamodb),
-        Publications(table, dynamodb),
-        SnsSink(topic, aws.client("sns")),
-    )
-    progress = Progress(sum(queue.depth() for queue in queues), sys.stderr)
+    operator = _operator(args, "table_name", "topic_arn", "receiver_function_name")
+    redriver = operator.redriver()
+    progress = Progress(sum(queue.depth() for queue in operator.queues), sys.stderr)
     done = kept = 0
-    for queue in queues:
+    for queue in operator.queues:
         for letter in queue.messages(args.limit and args.limit - done - kept, REDRIVE_HOLD_SECONDS):
             what = f"{letter.queue} {letter.kind} {letter.provider or '-'}:{letter.event_id or '-'}"
             if args.dry_run:
@@ -288,35 +287,24 @@ def _redrive(args: argparse.Namespace) -> int:
     return 1 if kept else 0
 
 
-def _store(args: argparse.Namespace) -> Any:
-    from webhook_processor.aws.dynamodb import DynamoDBStore
-
-    outputs = StackOutputs.from_args(args)
-    [table] = outputs.need("table_name")
-    return DynamoDBStore(table, session(args, outputs).client("dynamodb"))
-
-
 def _events(args: argparse.Namespace) -> int:
-    from webhook_processor.aws.dynamodb import from_item
-    from webhook_processor.aws.publications import publication_of
-
-    items = _store(args).event_items(limit=args.limit, transaction_id=args.transaction)
-    rows = []
-    for item in items:
-        mark = publication_of(item)
-        delivery = "stream" if mark is None else mark.state.value
-        error = None if mark is None else mark.error
-        rows.append(event_row(from_item(item), delivery, None, error))
-    return print_rows(rows, args.json)
+    store = _operator(args, "table_name").store
+    if args.transaction is None:
+        return print_rows(latest_events(store, args.limit), args.json)
+    return print_rows(
+        event_rows(store, store.timeline(None, args.transaction, args.limit)), args.json
+    )
 
 
 def _transactions(args: argparse.Namespace) -> int:
-    found = _store(args).transactions(args.limit)
-    return print_rows([transaction_row(t) for t in found], args.json)
+    return print_rows(
+        latest_transactions(_operator(args, "table_name").store, args.limit), args.json
+    )
 
 
 def _transaction(args: argparse.Namespace) -> int:
-    return print_timeline(_store(args), args.transaction_id, args.provider, args.json)
+    store = _operator(args, "table_name").store
+    return print_timeline(store, args.transaction_id, args.provider, args.json)
 
 
 class Progress:

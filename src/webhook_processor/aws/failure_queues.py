@@ -36,9 +36,10 @@ if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_sqs import SQSClient
 
-    from webhook_processor.aws.dynamodb import DynamoDBStore
-    from webhook_processor.aws.publications import Publications
-    from webhook_processor.aws.sns import SnsSink
+    from webhook_processor.aws.publications import PublicationMarks
+    from webhook_processor.publishing.base import Sink
+    from webhook_processor.storage.base import EventStore
+
 
 RECEIVER: Final = "receiver"
 PUBLISHER: Final = "publisher"
@@ -47,8 +48,9 @@ SHOWN: Final = 200
 
 
 @dataclass(frozen=True)
-class DeadLetter:
-    """One message of a failure queue, decoded."""
+class QueuedFailure:
+    """One message of a failure queue, decoded (a local sink's failure is a ``DeadLetter``
+    of the store; this is a message of an SQS queue)."""
 
     queue: str
     message_id: str
@@ -69,8 +71,8 @@ class RedriveFailed(Exception):
     """A message could not be redriven; it stays in its queue."""
 
 
-class Queue:
-    """One failure queue: reading without consuming, deleting, releasing."""
+class QueueReader:
+    """Reads one failure queue: without consuming, deleting, releasing."""
 
     def __init__(self, name: str, url: str, client: SQSClient, *, wait_seconds: int = 1) -> None:
         self.name, self.url = name, url
@@ -84,7 +86,7 @@ class Queue:
         )["Attributes"]
         return int(attributes.get("ApproximateNumberOfMessages", 0))
 
-    def messages(self, limit: int | None, hold_seconds: int) -> Iterator[DeadLetter]:
+    def messages(self, limit: int | None, hold_seconds: int) -> Iterator[QueuedFailure]:
         """Up to ``limit`` messages, each hidden from other readers for ``hold_seconds`` until
         it is deleted (:meth:`delete`) or kept (:meth:`keep`: visible again once the iteration
         ends, so that it is not read twice meanwhile). Long polling: an empty answer means an
@@ -115,16 +117,16 @@ class Queue:
                     QueueUrl=self.url, ReceiptHandle=receipt, VisibilityTimeout=0
                 )
 
-    def delete(self, letter: DeadLetter) -> None:
+    def delete(self, letter: QueuedFailure) -> None:
         """The message is done with."""
         self._client.delete_message(QueueUrl=self.url, ReceiptHandle=letter.receipt)
 
-    def keep(self, letter: DeadLetter) -> None:
+    def keep(self, letter: QueuedFailure) -> None:
         """The message stays in the queue: visible again when the reading ends."""
         self._kept.append(letter.receipt)
 
 
-def decode(queue: str, message: Mapping[str, Any]) -> DeadLetter:
+def decode(queue: str, message: Mapping[str, Any]) -> QueuedFailure:
     """``message`` of ``queue`` (:data:`RECEIVER` or :data:`PUBLISHER`) decoded; a body that
     cannot be read is kind ``unreadable``, never an exception."""
     body = str(message.get("Body", ""))
@@ -141,7 +143,7 @@ def decode(queue: str, message: Mapping[str, Any]) -> DeadLetter:
         if queue == RECEIVER
         else _publication(body)
     )
-    return DeadLetter(**common, **fields)
+    return QueuedFailure(**common, **fields)
 
 
 def _blank(kind: str, error: str) -> dict[str, Any]:
@@ -247,12 +249,12 @@ class Redriver:
     """What a redrive needs: the receiver to invoke, and the table and topic to publish from."""
 
     invoke: Callable[[str], dict[str, Any]]
-    store: DynamoDBStore
-    publications: Publications
-    sink: SnsSink
+    store: EventStore
+    publications: PublicationMarks
+    sink: Sink
     clock: Callable[[], datetime] = utc_now
 
-    def redrive(self, letter: DeadLetter) -> str:
+    def redrive(self, letter: QueuedFailure) -> str:
         """Redrive one message; what became of it, or :class:`RedriveFailed`."""
         try:
             if letter.kind == "invocation":
@@ -263,13 +265,13 @@ class Redriver:
             raise RedriveFailed(str(exc)[:SHOWN]) from exc
         raise RedriveFailed(_why_not[letter.kind])
 
-    def _invoke(self, letter: DeadLetter) -> str:
+    def _invoke(self, letter: QueuedFailure) -> str:
         answer = self.invoke(letter.body)
         if "errorMessage" in answer:
             raise RedriveFailed(f"the receiver refused it again: {answer['errorMessage']}"[:SHOWN])
         return f"{answer.get('status', 'stored')} {', '.join(answer.get('event_ids', []))}"
 
-    def _republish(self, letter: DeadLetter) -> str:
+    def _republish(self, letter: QueuedFailure) -> str:
         provider, event_id = str(letter.provider), str(letter.event_id)
         event = self.store.get_event(provider, event_id)
         if event is None:

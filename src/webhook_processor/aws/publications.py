@@ -32,11 +32,12 @@ import enum
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from botocore.exceptions import ClientError
 
-from webhook_processor.aws.dynamodb import event_key, storage_errors
+from webhook_processor.aws import items
+from webhook_processor.aws.errors import dynamodb_errors
 from webhook_processor.storage.records import iso
 
 if TYPE_CHECKING:
@@ -44,12 +45,7 @@ if TYPE_CHECKING:
 
 #: How long a redrive's claim holds before another redrive may take it over.
 CLAIM_SECONDS: Final = 300
-_NAMES: Final = {
-    "#state": "publication",
-    "#at": "publication_at",
-    "#claim": "publication_claim",
-    "#error": "publication_error",
-}
+_NAMES: Final = items.PUBLICATION_ATTRIBUTES
 
 
 class State(enum.StrEnum):
@@ -74,13 +70,22 @@ class Publication:
 
 def publication_of(item: dict[str, Any]) -> Publication | None:
     """The mark an event item (a GetItem or Query result) carries, or None."""
-    if "publication" not in item:
+    state, at, error = (_NAMES[name] for name in ("#state", "#at", "#error"))
+    if state not in item:
         return None
-    return Publication(
-        State(item["publication"]),
-        str(item.get("publication_at", "")),
-        item.get("publication_error"),
-    )
+    return Publication(State(item[state]), str(item.get(at, "")), item.get(error))
+
+
+class PublicationMarks(Protocol):
+    """What the redrive asks of the marks (:class:`Publications` keeps them in the table)."""
+
+    def get(self, provider: str, event_id: str) -> Publication | None: ...
+
+    def claim(self, provider: str, event_id: str, token: str, at: datetime) -> bool: ...
+
+    def release(self, provider: str, event_id: str, token: str) -> None: ...
+
+    def redriven(self, provider: str, event_id: str, token: str, at: datetime) -> None: ...
 
 
 class Publications:
@@ -93,7 +98,7 @@ class Publications:
     def get(self, provider: str, event_id: str) -> Publication | None:
         """The event's mark (a strongly consistent read), or None: also None if the event is
         not stored."""
-        with storage_errors("get"):
+        with dynamodb_errors("get"):
             response = self._client.get_item(
                 TableName=self.table_name,
                 Key=_key(provider, event_id),
@@ -154,7 +159,7 @@ class Publications:
     ) -> bool:
         expressions = update + " " + condition
         known = {**_STATES, **values}
-        with storage_errors("update"):
+        with dynamodb_errors("update"):
             try:
                 self._client.update_item(
                     TableName=self.table_name,
@@ -176,4 +181,4 @@ class Publications:
 
 
 def _key(provider: str, event_id: str) -> dict[str, Any]:
-    return {"pk": {"S": event_key(provider, event_id)}}
+    return items.key(items.event_key(provider, event_id))

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from webhook_processor.aws.dynamodb import deserialize, published_event
+from webhook_processor.aws import items
 from webhook_processor.aws.handoff import FailureQueue, HandOff, UnreadableRecord
 from webhook_processor.aws.publications import Publications, State
 from webhook_processor.errors import StorageUnavailable
@@ -96,15 +96,18 @@ class StreamPublisher:
         now = self.clock()
         old = now - _created(record, now) >= self.handoff_after
         try:
-            event = published_event(deserialize(record["dynamodb"]["NewImage"]))
+            event = items.published_event(items.deserialize(record["dynamodb"]["NewImage"]))
         except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
             report.failures += 1
             error = f"cannot read the stored event: {exc!r}"
             if not old:
                 return error  # a reader deployed since may read it on the retry
-            sequence = str(record["dynamodb"]["SequenceNumber"])
-            self.queue.send(UnreadableRecord(_item_key(record), sequence, error, iso(now)))
-            report.handed_off.append(_item_key(record))
+            item, sequence = (
+                items.stream_item_key(record),
+                str(record["dynamodb"]["SequenceNumber"]),
+            )
+            self.queue.send(UnreadableRecord(item, sequence, error, iso(now)))
+            report.handed_off.append(item)
             return None
         if event is None or (old and self._taken_by_redrive(event, now, report)):
             return None  # an event item's own record, or one the redrive owns
@@ -136,10 +139,6 @@ class StreamPublisher:
             self.queue.send(HandOff.of(event, mark.error or "handed off before", now))
             report.handed_off.append(event.key)
         return True
-
-
-def _item_key(record: dict[str, Any]) -> str:
-    return str(record["dynamodb"].get("Keys", {}).get("pk", {}).get("S", "?"))
 
 
 def _created(record: dict[str, Any], now: datetime) -> datetime:

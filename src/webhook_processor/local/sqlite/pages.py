@@ -1,4 +1,6 @@
-"""The SQLite queries behind the inspector's pages: each walks one index in its own order.
+"""The SQLite queries behind every listing (:class:`~webhook_processor.storage.base.Listings`):
+the inspector's pages and the CLI's tables read the same ones, each walking one index in its
+own order.
 
 Which index a listing walks follows from its filters:
 
@@ -7,22 +9,24 @@ Which index a listing walks follows from its filters:
 * events still ``pending`` or ``dead``: the outbox or the dead letters, in key order (keys
   start with the provider, so a provider is a range of them);
 * a search: the events of the keys asked for, then ``events_by_transaction``;
+* a timeline: ``events_by_transaction``, in provider time order;
 * transactions, latest update first: ``transactions_by_update``, ``transactions_by_provider``
   or ``transactions_by_status`` (a provider with a status walks the status index and skips the
   other providers' rows); by id, ``transactions_by_id``;
 * dead letters, oldest failure first: ``dead_letters_by_failure``.
 
-:data:`PAGE_QUERIES` lists one query of each shape, and the tests check that ``EXPLAIN QUERY
+:func:`page_queries` lists one query of each shape, and the tests check that ``EXPLAIN QUERY
 PLAN`` shows no scan and no sort of a whole table for any of them.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, ClassVar, Final
+from typing import Any, Final
 
+from webhook_processor.local.sqlite.schema import SELECT_EVENT
 from webhook_processor.model import PaymentEvent
 from webhook_processor.storage.base import DeadLetter
 from webhook_processor.storage.paging import (
@@ -38,8 +42,8 @@ from webhook_processor.transactions import TransactionState
 
 Query = tuple[str, list[Any]]
 
-#: The event columns, as ``sqlite.py`` selects them (``e.key, e.provider, ...``).
-EventColumns = str
+#: Reads rows: the store's reader connection of the calling thread.
+Read = Callable[[str, Sequence[Any]], list[sqlite3.Row]]
 
 _DELIVERED: Final = (
     "NOT EXISTS (SELECT 1 FROM outbox o WHERE o.key = e.key) "
@@ -55,11 +59,12 @@ _DEAD: Final = "EXISTS (SELECT 1 FROM dead_letters d WHERE d.key = e.key)"
 DELIVERED_WINDOW: Final = 500
 
 
-def events_query(columns: EventColumns, where: EventFilter, after: str | None, limit: int) -> Query:
+def events_query(where: EventFilter, after: str | None, limit: int) -> Query:
     """Stored events, newest first, or (``pending``, ``dead``) in key order. Delivered events:
     the window of the newest :data:`DELIVERED_WINDOW`, each with a ``delivered`` column."""
     if where.delivery in ("pending", "dead"):
-        return _undelivered_query(columns, where, after, limit)
+        return _undelivered_query(where, after, limit)
+    columns = SELECT_EVENT
     conditions, params = [], []
     if where.provider is not None:
         conditions.append("e.provider = ?")
@@ -77,9 +82,7 @@ def events_query(columns: EventColumns, where: EventFilter, after: str | None, l
     return sql, [*params, limit]
 
 
-def _undelivered_query(
-    columns: EventColumns, where: EventFilter, after: str | None, limit: int
-) -> Query:
+def _undelivered_query(where: EventFilter, after: str | None, limit: int) -> Query:
     table = "outbox" if where.delivery == "pending" else "dead_letters"
     conditions, params = [], []
     if where.provider is not None:
@@ -90,23 +93,21 @@ def _undelivered_query(
         conditions.append("q.key < ?")
         params += decode_cursor(where.delivery or "", after, 1)
     sql = (
-        f"SELECT {columns} FROM {table} q CROSS JOIN events e ON e.key = q.key"
+        f"SELECT {SELECT_EVENT} FROM {table} q CROSS JOIN events e ON e.key = q.key"
         f"{_where(conditions)} GROUP BY q.key ORDER BY q.key DESC LIMIT ?"
     )
     return sql, [*params, limit]
 
 
-def keys_query(columns: EventColumns, where: EventFilter) -> Query:
+def keys_query(where: EventFilter) -> Query:
     """The events of the keys searched for, narrowed by the other filters."""
     marks = ", ".join("?" * len(where.keys))
     conditions, params = [f"e.key IN ({marks})"], list(where.keys)
     conditions, params = _narrow(where, conditions, params)
-    return f"SELECT {columns} FROM events e{_where(conditions)}", params
+    return f"SELECT {SELECT_EVENT} FROM events e{_where(conditions)}", params
 
 
-def transaction_events_query(
-    columns: EventColumns, where: EventFilter, after: str | None, limit: int
-) -> Query:
+def transaction_events_query(where: EventFilter, after: str | None, limit: int) -> Query:
     """The events of the transaction searched for, newest by provider time first."""
     conditions, params = ["e.transaction_id = ?"], [where.transaction_id]
     if after is not None:
@@ -114,7 +115,7 @@ def transaction_events_query(
         params += decode_cursor("search", after, 3)
     conditions, params = _narrow(where, conditions, params)
     sql = (
-        f"SELECT {columns} FROM events e{_where(conditions)} "
+        f"SELECT {SELECT_EVENT} FROM events e{_where(conditions)} "
         "ORDER BY e.occurred_at DESC, e.received_at DESC, e.key DESC LIMIT ?"
     )
     return sql, [*params, limit]
@@ -160,27 +161,32 @@ def transactions_query(where: TransactionFilter, after: str | None, limit: int) 
     return sql, [*params, limit]
 
 
-def dead_letters_query(columns: EventColumns, after: str | None, limit: int) -> Query:
+def dead_letters_query(after: str | None, limit: int) -> Query:
     """Dead letters, oldest failure first, each with its event."""
     conditions, params = [], []
     if after is not None:
         conditions.append("(d.failed_at, d.key, d.sink) > (?, ?, ?)")
         params += decode_cursor("dead-letters", after, 3)
     sql = (
-        f"SELECT {columns}, d.sink, d.attempts, d.last_error, d.failed_at, d.transient "
+        f"SELECT {SELECT_EVENT}, d.sink, d.attempts, d.last_error, d.failed_at, d.transient "
         f"FROM dead_letters d CROSS JOIN events e ON e.key = d.key{_where(conditions)} "
         "ORDER BY d.failed_at, d.key, d.sink LIMIT ?"
     )
     return sql, [*params, limit]
 
 
-def timeline_query(columns: EventColumns, provider: str, transaction_id: str, limit: int) -> Query:
-    """The first ``limit`` events of one transaction, in provider time order."""
+def timeline_query(provider: str | None, transaction_id: str, limit: int | None) -> Query:
+    """The first ``limit`` events (all: -1) of one transaction (of every provider's transaction
+    of that id if ``provider`` is None), in provider time order."""
+    conditions, params = ["e.transaction_id = ?"], [transaction_id]
+    if provider is not None:
+        conditions.append("e.provider = ?")
+        params.append(provider)
     sql = (
-        f"SELECT {columns} FROM events e WHERE e.transaction_id = ? AND e.provider = ? "
+        f"SELECT {SELECT_EVENT} FROM events e{_where(conditions)} "
         "ORDER BY e.occurred_at, e.received_at, e.key LIMIT ?"
     )
-    return sql, [transaction_id, provider, limit]
+    return sql, [*params, -1 if limit is None else limit]
 
 
 def deliveries_queries(keys: Sequence[str]) -> tuple[Query, Query]:
@@ -199,32 +205,31 @@ def _where(conditions: Sequence[str]) -> str:
     return f" WHERE {' AND '.join(conditions)}" if conditions else ""
 
 
-def page_queries(columns: EventColumns) -> dict[str, Query]:
+def page_queries() -> dict[str, Query]:
     """One query of every shape the inspector runs, with example parameters, for
     ``EXPLAIN QUERY PLAN``."""
     cursor_events = _example_cursor("events", 2)
     queries = {
-        "events": events_query(columns, EventFilter(), cursor_events, 50),
-        "events of a provider": events_query(columns, EventFilter("stripe"), cursor_events, 50),
-        "delivered events": events_query(
-            columns, EventFilter("stripe", "delivered"), cursor_events, 50
-        ),
+        "events": events_query(EventFilter(), cursor_events, 50),
+        "events of a provider": events_query(EventFilter("stripe"), cursor_events, 50),
+        "delivered events": events_query(EventFilter("stripe", "delivered"), cursor_events, 50),
         "transactions by id": transactions_query(
             TransactionFilter(transaction_id="pi_1"), None, 50
         ),
-        "dead letters": dead_letters_query(columns, _example_cursor("dead-letters", 3), 50),
-        "timeline": timeline_query(columns, "stripe", "pi_1", 500),
+        "dead letters": dead_letters_query(_example_cursor("dead-letters", 3), 50),
+        "timeline": timeline_query("stripe", "pi_1", 500),
+        "timeline of every provider": timeline_query(None, "pi_1", None),
         "outbox of a page": deliveries_queries(["stripe:evt_1", "stripe:evt_2"])[0],
         "dead letters of a page": deliveries_queries(["stripe:evt_1", "stripe:evt_2"])[1],
     }
     for state in ("pending", "dead"):
         queries[f"{state} events"] = events_query(
-            columns, EventFilter("stripe", state), _example_cursor(state, 1), 50
+            EventFilter("stripe", state), _example_cursor(state, 1), 50
         )
     search = EventFilter("stripe", "dead", ("stripe:evt_1", "evt_1"), "evt_1")
-    queries["search by key"] = keys_query(columns, search)
+    queries["search by key"] = keys_query(search)
     queries["search by transaction"] = transaction_events_query(
-        columns, search, _example_cursor("search", 3), 50
+        search, _example_cursor("search", 3), 50
     )
     cursor_transactions = _example_cursor("transactions", 3)
     for name, where in (
@@ -241,19 +246,16 @@ def _example_cursor(kind: str, size: int) -> str:
     return encode_cursor(kind, ["2026-11-28T12:00:00.000000+00:00"] * size)
 
 
-class PageReads:
-    """The inspector's page reads of :class:`~webhook_processor.local.sqlite.store.SQLiteStore`
-    (a mixin: the store gives it ``_read`` and the event columns)."""
+class Pages:
+    """The listings of one SQLite store, read through ``read``."""
 
-    _event_columns: ClassVar[str]
-
-    def _read(self, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]:
-        raise NotImplementedError
+    def __init__(self, read: Read) -> None:
+        self._read = read
 
     def event_page(self, where: EventFilter, after: str | None, limit: int) -> Page[PaymentEvent]:
         if where.is_search:
             return self._search_page(where, after, limit)
-        rows = self._read(*events_query(self._event_columns, where, after, limit))
+        rows = self._read(*events_query(where, after, limit))
         if where.delivery == "delivered":
             return _delivered_page(rows, limit)
         found = [from_record(row) for row in rows]
@@ -267,11 +269,11 @@ class PageReads:
     def _search_page(self, where: EventFilter, after: str | None, limit: int) -> Page[PaymentEvent]:
         hits: list[PaymentEvent] = []
         if where.keys and after is None:
-            rows = self._read(*keys_query(self._event_columns, where))
+            rows = self._read(*keys_query(where))
             hits = sorted((from_record(row) for row in rows), key=lambda event: event.key)
         if where.transaction_id is None:
             return Page(hits, None)
-        rows = self._read(*transaction_events_query(self._event_columns, where, after, limit))
+        rows = self._read(*transaction_events_query(where, after, limit))
         of_transaction = [from_record(row) for row in rows]
         seen = {event.key for event in hits}
         found = hits + [event for event in of_transaction if event.key not in seen]
@@ -300,7 +302,7 @@ class PageReads:
         )
 
     def dead_letter_page(self, after: str | None, limit: int) -> Page[DeadLetter]:
-        rows = self._read(*dead_letters_query(self._event_columns, after, limit))
+        rows = self._read(*dead_letters_query(after, limit))
         found = [dead_letter_from_row(row) for row in rows]
         if len(found) < limit:
             return Page(found, None)
@@ -309,8 +311,10 @@ class PageReads:
             found, encode_cursor("dead-letters", [iso(last.failed_at), last.key, last.sink])
         )
 
-    def timeline(self, provider: str, transaction_id: str, limit: int) -> list[PaymentEvent]:
-        rows = self._read(*timeline_query(self._event_columns, provider, transaction_id, limit))
+    def timeline(
+        self, provider: str | None, transaction_id: str, limit: int | None
+    ) -> list[PaymentEvent]:
+        rows = self._read(*timeline_query(provider, transaction_id, limit))
         return [from_record(row) for row in rows]
 
     def deliveries(self, keys: Sequence[str]) -> dict[str, list[SinkDelivery]]:

@@ -22,21 +22,18 @@ from typing import Any, Final
 
 from webhook_processor.errors import StorageUnavailable
 from webhook_processor.local.sqlite import outbox
-from webhook_processor.local.sqlite.pages import (
-    PageReads,
-    dead_letter_from_row,
-    page_queries,
+from webhook_processor.local.sqlite.pages import Pages
+from webhook_processor.local.sqlite.schema import (
+    EVENT_COLUMNS,
+    SELECT_EVENT,
+    add_event_columns,
+    open_schema,
 )
 from webhook_processor.local.sqlite.writer import Bulk, GroupCommitWriter, storage_errors
 from webhook_processor.model import PaymentEvent, TransactionUpdate
 from webhook_processor.money import format_amount
-from webhook_processor.storage.base import (
-    EVERY_SINK,
-    DeadLetter,
-    Delivery,
-    EventRecord,
-    OutboxItem,
-)
+from webhook_processor.storage.base import EVERY_SINK, DeadLetter, OutboxItem
+from webhook_processor.storage.paging import EventFilter, Page, SinkDelivery, TransactionFilter
 from webhook_processor.storage.records import (
     UPDATE_COLUMNS,
     from_record,
@@ -46,188 +43,18 @@ from webhook_processor.storage.records import (
     to_record,
     update_to_record,
 )
-from webhook_processor.transactions import (
-    TransactionState,
-    apply,
-)
+from webhook_processor.transactions import TransactionState, apply
 
 #: Dead letters a redrive moves back to the outbox in one transaction.
 REDRIVE_BATCH: Final = 500
-
-SCHEMA: Final = """
-CREATE TABLE IF NOT EXISTS events (
-    key             TEXT PRIMARY KEY,
-    provider        TEXT NOT NULL,
-    event_id        TEXT NOT NULL,
-    transaction_id  TEXT NOT NULL,
-    event_type      TEXT NOT NULL,
-    amount          TEXT NOT NULL,   -- exact decimal text, never REAL
-    currency        TEXT NOT NULL,
-    status          TEXT NOT NULL,
-    customer_id     TEXT,
-    payment_method  TEXT,
-    metadata        TEXT NOT NULL,   -- JSON, decimals exact
-    occurred_at     TEXT NOT NULL,   -- ISO 8601 UTC, microseconds: sorts as text
-    received_at     TEXT NOT NULL,
-    delivered_at    TEXT,
-    {event_additions}
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS events_by_transaction
-    ON events (transaction_id, occurred_at, received_at);
-CREATE INDEX IF NOT EXISTS events_by_received ON events (received_at);
-CREATE INDEX IF NOT EXISTS events_by_provider ON events (provider, received_at);
-CREATE TABLE IF NOT EXISTS outbox (
-    key             TEXT NOT NULL REFERENCES events (key),
-    sink            TEXT NOT NULL,   -- '' until a sink is registered: see register_sinks
-    attempts        INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at TEXT NOT NULL,
-    last_error      TEXT,
-    PRIMARY KEY (key, sink)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS outbox_due ON outbox (sink, next_attempt_at);
-{transactions}
-CREATE TABLE IF NOT EXISTS dead_letters (
-    key             TEXT NOT NULL REFERENCES events (key),
-    sink            TEXT NOT NULL,
-    attempts        INTEGER NOT NULL,
-    last_error      TEXT NOT NULL,
-    failed_at       TEXT NOT NULL,
-    transient       INTEGER NOT NULL,  -- the sink failed, not the event: redriven on recovery
-    PRIMARY KEY (key, sink)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS dead_letters_by_failure ON dead_letters (failed_at);
-"""
-
-#: What storing each event did to its transaction (:class:`TransactionUpdate`), beside it, and
-#: the provider's own ordering and refund identity. Added to an existing database on open.
-EVENT_ADDITIONS: Final = {
-    "sequence": "INTEGER",
-    "refund_id": "TEXT",
-    "txn_status": "TEXT",
-    "txn_previous_status": "TEXT",
-    "txn_late": "INTEGER",
-    "txn_amount": "TEXT",  # exact decimal text
-    "txn_refunded": "TEXT",
-    "txn_currency": "TEXT",
-    "txn_version": "INTEGER",
-}
-
-#: Each transaction's state after every event applied to it, and the columns it is listed by.
-TRANSACTIONS: Final = """
-CREATE TABLE IF NOT EXISTS transactions (
-    provider        TEXT NOT NULL,
-    transaction_id  TEXT NOT NULL,
-    status          TEXT NOT NULL,
-    amount          TEXT NOT NULL,
-    refunded        TEXT NOT NULL,
-    currency        TEXT NOT NULL,
-    dimensions      TEXT NOT NULL,   -- JSON: the state's three dimensions, exact
-    event_count     INTEGER NOT NULL,
-    late_count      INTEGER NOT NULL,
-    version         INTEGER NOT NULL,
-    last_event_id   TEXT NOT NULL,
-    updated_at      TEXT NOT NULL,
-    PRIMARY KEY (provider, transaction_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS transactions_by_update ON transactions (updated_at);
-CREATE INDEX IF NOT EXISTS transactions_by_provider ON transactions (provider, updated_at);
-CREATE INDEX IF NOT EXISTS transactions_by_status ON transactions (status, updated_at);
-CREATE INDEX IF NOT EXISTS transactions_by_provider_status
-    ON transactions (provider, status, updated_at);
--- Never rewritten by an update (an id does not change): found by id without its provider.
-CREATE INDEX IF NOT EXISTS transactions_by_id ON transactions (transaction_id);
-"""
-
-#: The first schema kept one outbox row per event with the sinks that took it; its entries are
-#: carried over as entries for every sink (at least once: a sink may see an event again).
-_MIGRATE_FROM_ONE_OUTBOX: Final = """
-BEGIN IMMEDIATE;
-DROP INDEX IF EXISTS outbox_due;
-ALTER TABLE outbox RENAME TO outbox_v1;
-ALTER TABLE dead_letters RENAME TO dead_letters_v1;
-{schema}
-INSERT INTO outbox (key, sink, attempts, next_attempt_at, last_error)
-    SELECT key, '', attempts, next_attempt_at, last_error FROM outbox_v1;
-INSERT INTO dead_letters (key, sink, attempts, last_error, failed_at, transient)
-    SELECT key, '', attempts, last_error, failed_at, 0 FROM dead_letters_v1;
-DROP TABLE outbox_v1;
-DROP TABLE dead_letters_v1;
-COMMIT;
-"""
-
-
-def _schema() -> str:
-    additions = ",\n    ".join(f"{name} {kind}" for name, kind in EVENT_ADDITIONS.items())
-    return SCHEMA.format(event_additions=additions, transactions=TRANSACTIONS)
-
-
-#: The event columns: the keys of :func:`_event_row`, bound by name.
-EVENT_COLUMNS: Final = (
-    "key",
-    "provider",
-    "event_id",
-    "transaction_id",
-    "event_type",
-    "amount",
-    "currency",
-    "status",
-    "customer_id",
-    "payment_method",
-    "metadata",
-    "occurred_at",
-    "received_at",
-    *EVENT_ADDITIONS,
-)
-_SELECT_EVENT: Final = ", ".join(f"e.{column}" for column in EVENT_COLUMNS)
 _INSERT_EVENT: Final = (
     f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
     f"VALUES ({', '.join(':' + column for column in EVENT_COLUMNS)}) ON CONFLICT (key) DO NOTHING"
 )
 
 
-#: The queries the inspection commands and the page list with: each reads a bounded number of
-#: rows through an index, whatever the number of events stored (``make bench`` measures it;
-#: ``EXPLAIN QUERY PLAN`` of each is in the tests).
-RECENT_EVENTS: Final = (
-    f"SELECT {_SELECT_EVENT}, "
-    "(SELECT MAX(attempts) FROM outbox o WHERE o.key = e.key) AS pending_attempts, "
-    "(SELECT last_error FROM outbox o WHERE o.key = e.key "
-    " ORDER BY attempts DESC LIMIT 1) AS pending_error, "
-    "(SELECT MAX(attempts) FROM dead_letters d WHERE d.key = e.key) AS dead_attempts, "
-    "(SELECT last_error FROM dead_letters d WHERE d.key = e.key "
-    " ORDER BY attempts DESC LIMIT 1) AS dead_error "
-    "FROM events e ORDER BY e.received_at DESC, e.key DESC LIMIT ?"
-)
-RECENT_TRANSACTIONS: Final = (
-    "SELECT * FROM transactions "
-    "ORDER BY updated_at DESC, provider DESC, transaction_id DESC LIMIT ?"
-)
-# CROSS JOIN keeps dead_letters the outer loop: read in failure order through its index, each
-# event found by its key, never a scan of the events.
-DEAD_LETTERS: Final = (
-    f"SELECT {_SELECT_EVENT}, d.sink, d.attempts, d.last_error, d.failed_at, d.transient "
-    "FROM dead_letters d CROSS JOIN events e ON e.key = d.key "
-    "ORDER BY d.failed_at, d.key, d.sink LIMIT ?"
-)
-TIMELINE: Final = (
-    f"SELECT {_SELECT_EVENT} FROM events e WHERE transaction_id = ? "
-    "ORDER BY occurred_at, received_at, key"
-)
-#: Each listing query with example parameters, for ``EXPLAIN QUERY PLAN``: the CLI's, then
-#: every shape of the inspector's pages.
-LISTING_QUERIES: Final[dict[str, tuple[str, Sequence[Any]]]] = {
-    "events": (RECENT_EVENTS, (20,)),
-    "transactions": (RECENT_TRANSACTIONS, (20,)),
-    "dead-letters": (DEAD_LETTERS, (20,)),
-    "transaction": (TIMELINE, ("pi_1000",)),
-    **{f"page: {name}": query for name, query in page_queries(_SELECT_EVENT).items()},
-}
-
-
-class SQLiteStore(PageReads):
+class SQLiteStore:
     """A LocalStore in one SQLite file."""
-
-    _event_columns = _SELECT_EVENT
 
     def __init__(self, path: str | Path, *, synchronous: str = "FULL") -> None:
         self.path = Path(path)
@@ -239,15 +66,13 @@ class SQLiteStore(PageReads):
         try:
             _create_private(self.path)
             writer = self.connect()
-            columns = {row[1] for row in writer.execute("PRAGMA table_info(outbox)")}
-            if "delivered_to" in columns:
-                writer.executescript(_MIGRATE_FROM_ONE_OUTBOX.format(schema=_schema()))
-            else:
-                writer.executescript(_schema())
-            _add_transactions(writer)
+            missing = open_schema(writer)
+            if missing:
+                _add_transactions(writer, missing)
         except (OSError, sqlite3.Error) as exc:
             raise StorageUnavailable(f"cannot open the SQLite store at {self.path}: {exc}") from exc
         self._writer = GroupCommitWriter(writer)
+        self._pages = Pages(self._read)
 
     # -- EventStore -------------------------------------------------------------------------
 
@@ -259,9 +84,9 @@ class SQLiteStore(PageReads):
 
     def get_event(self, provider: str, event_id: str) -> PaymentEvent | None:
         rows = self._read(
-            f"SELECT {_SELECT_EVENT} FROM events e WHERE key = ?", (f"{provider}:{event_id}",)
+            f"SELECT {SELECT_EVENT} FROM events e WHERE key = ?", (f"{provider}:{event_id}",)
         )
-        return _event(rows[0]) if rows else None
+        return from_record(rows[0]) if rows else None
 
     def transaction(self, provider: str, transaction_id: str) -> TransactionState | None:
         rows = self._read(
@@ -270,8 +95,26 @@ class SQLiteStore(PageReads):
         )
         return state_from_record(rows[0]) if rows else None
 
-    def events_for_transaction(self, transaction_id: str) -> list[PaymentEvent]:
-        return [_event(row) for row in self._read(TIMELINE, (transaction_id,))]
+    # -- Listings (the queries are in ``pages``) ----------------------------------------------
+
+    def event_page(self, where: EventFilter, after: str | None, limit: int) -> Page[PaymentEvent]:
+        return self._pages.event_page(where, after, limit)
+
+    def transaction_page(
+        self, where: TransactionFilter, after: str | None, limit: int
+    ) -> Page[TransactionState]:
+        return self._pages.transaction_page(where, after, limit)
+
+    def timeline(
+        self, provider: str | None, transaction_id: str, limit: int | None = None
+    ) -> list[PaymentEvent]:
+        return self._pages.timeline(provider, transaction_id, limit)
+
+    def deliveries(self, keys: Sequence[str]) -> dict[str, list[SinkDelivery]]:
+        return self._pages.deliveries(keys)
+
+    def dead_letter_page(self, after: str | None, limit: int) -> Page[DeadLetter]:
+        return self._pages.dead_letter_page(after, limit)
 
     # -- outbox -----------------------------------------------------------------------------
 
@@ -284,12 +127,12 @@ class SQLiteStore(PageReads):
 
     def due(self, sink: str, now: datetime, limit: int) -> list[OutboxItem]:
         rows = self._read(
-            f"SELECT {_SELECT_EVENT}, o.attempts FROM outbox o JOIN events e USING (key) "
+            f"SELECT {SELECT_EVENT}, o.attempts FROM outbox o JOIN events e USING (key) "
             "WHERE o.sink = ? AND o.next_attempt_at <= ? "
             "ORDER BY o.next_attempt_at, o.key LIMIT ?",
             (sink, iso(now), limit),
         )
-        return [OutboxItem(_event(row), row["attempts"]) for row in rows]
+        return [OutboxItem(from_record(row), row["attempts"]) for row in rows]
 
     def complete_deliveries(self, sink: str, keys: Sequence[str], at: datetime) -> None:
         self._writer.write(outbox.complete(sink, keys, at))
@@ -307,10 +150,6 @@ class SQLiteStore(PageReads):
         self._writer.write(
             outbox.fail(sink, key, error, at=at, retry_at=retry_at, transient=transient)
         )
-
-    def dead_letters(self, limit: int | None = None) -> list[DeadLetter]:
-        rows = self._read(DEAD_LETTERS, (-1 if limit is None else limit,))
-        return [dead_letter_from_row(row) for row in rows]
 
     def redrive(self, keys: Sequence[str] | None, now: datetime) -> list[str]:
         # A transaction per REDRIVE_BATCH letters, not one for all: the webhooks' writes queued
@@ -331,14 +170,6 @@ class SQLiteStore(PageReads):
 
     def redrive_transient(self, sink: str, now: datetime, limit: int | None = None) -> int:
         return self._writer.write(outbox.redrive_transient(sink, now, limit))
-
-    # -- inspection -------------------------------------------------------------------------
-
-    def recent_events(self, limit: int) -> list[EventRecord]:
-        return [_record(row) for row in self._read(RECENT_EVENTS, (limit,))]
-
-    def transactions(self, limit: int) -> list[TransactionState]:
-        return [state_from_record(row) for row in self._read(RECENT_TRANSACTIONS, (limit,))]
 
     def close(self) -> None:
         """Finish queued writes, stop the writer, close every connection."""
@@ -501,19 +332,14 @@ def _update_row(update: TransactionUpdate) -> dict[str, Any]:
     }
 
 
-def _add_transactions(conn: sqlite3.Connection) -> None:
+def _add_transactions(conn: sqlite3.Connection, missing: list[str]) -> None:
     """Bring a database written before transactions were kept up to date: add the event
     columns it lacks, then apply its events to their transactions in the order received."""
-    columns = {row[1] for row in conn.execute("PRAGMA table_info(events)")}
-    missing = [name for name in EVENT_ADDITIONS if name not in columns]
-    if not missing:
-        return
     conn.execute("BEGIN IMMEDIATE")
-    for name in missing:
-        conn.execute(f"ALTER TABLE events ADD COLUMN {name} {EVENT_ADDITIONS[name]}")
+    add_event_columns(conn, missing)
     events = [
         from_record(row)
-        for row in conn.execute(f"SELECT {_SELECT_EVENT} FROM events e ORDER BY received_at, key")
+        for row in conn.execute(f"SELECT {SELECT_EVENT} FROM events e ORDER BY received_at, key")
     ]
     states = _Transactions.load(conn, events)
     updates = [{**_update_row(states.apply(event)), "key": event.key} for event in events]
@@ -523,25 +349,7 @@ def _add_transactions(conn: sqlite3.Connection) -> None:
     conn.execute("COMMIT")
 
 
-def _datetime(text: str) -> datetime:
-    return datetime.fromisoformat(text)
-
-
 def _event_row(event: PaymentEvent) -> dict[str, Any]:
     """The event's record with its key, the amount as its exact text (SQLite has no decimal)."""
     record = to_record(event)
     return {**record, "key": event.key, "amount": format_amount(event.amount)}
-
-
-def _event(row: sqlite3.Row) -> PaymentEvent:
-    return from_record(row)
-
-
-def _record(row: sqlite3.Row) -> EventRecord:
-    if row["pending_attempts"] is not None:
-        return EventRecord(
-            _event(row), Delivery.PENDING, row["pending_attempts"], row["pending_error"]
-        )
-    if row["dead_attempts"] is not None:
-        return EventRecord(_event(row), Delivery.DEAD, row["dead_attempts"], row["dead_error"])
-    return EventRecord(_event(row), Delivery.DELIVERED, 0, None)

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 
-from tests.builders import NOW, request, sample_event, sample_names
 from tests.oracles import oracle
+from tests.support.builders import NOW, request, sample_event, sample_names
 from webhook_processor.providers import default_providers
 from webhook_processor.providers.base import Sample
 

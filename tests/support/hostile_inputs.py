@@ -2,7 +2,7 @@
 
 Each is a class of input, not one value: a number the interpreter cannot read back, an exponent
 no ``Decimal`` context holds, a time no ``datetime`` holds, a string UTF-8 cannot encode, an
-error detail that quotes a gigabyte. They join :data:`tests.bad_inputs.BAD_INPUTS`, so every
+error detail that quotes a gigabyte. They join :data:`tests.support.bad_inputs.BAD_INPUTS`, so every
 HTTP edge (the local server and the Lambda Function URL) must answer each with its 4xx, a short
 detail, and store nothing.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.builders import encode, generic_body, signed, stripe_event
+from tests.support.builders import encode, generic_body, signed, stripe_event
 
 Case = tuple[str, tuple[bytes, dict[str, str]], int, str, str]
 

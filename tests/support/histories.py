@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from hypothesis import strategies as st
 
-from tests.builders import NOW, make_event
+from tests.support.builders import NOW, make_event
 from webhook_processor.model import PaymentEvent, PaymentStatus
 from webhook_processor.transactions import TransactionState
 

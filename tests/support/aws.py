@@ -9,7 +9,7 @@ from typing import Any
 
 import boto3
 
-from webhook_processor.aws.dynamodb import TABLE_KEYS
+from webhook_processor.aws.items import TABLE_KEYS
 
 #: Fake credentials and a fixed region for boto3, the stream endpoint quirk moto needs
 #: (botocore would send stream calls to an account-id endpoint moto does not intercept), and

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-from tests.builders import NOW
 from tests.oracles import oracle
+from tests.support.builders import NOW
 from webhook_processor.model import TransactionStatus
 from webhook_processor.providers import default_providers
 from webhook_processor.providers.base import Sample

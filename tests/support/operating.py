@@ -16,9 +16,9 @@ import boto3
 import pytest
 from botocore.response import StreamingBody
 
-from tests import calls as calls_module
 from tests.infra.matrix import OPERATOR, Stack
 from tests.integration.test_lambda import Deployed
+from tests.support import calls as calls_module
 from webhook_processor.aws import commands as aws_commands
 from webhook_processor.cli import main
 from webhook_processor.errors import WebhookError

@@ -9,7 +9,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from tests.builders import (
+from tests.support.builders import (
     GENERIC_SECRET,
     MISSING,
     NOW,
@@ -19,7 +19,7 @@ from tests.builders import (
     signed,
     stripe_event,
 )
-from tests.hostile_inputs import HOSTILE_INPUTS
+from tests.support.hostile_inputs import HOSTILE_INPUTS
 from webhook_processor.providers import standard_webhooks_scheme
 
 # -- bad input -------------------------------------------------------------------------------

@@ -118,7 +118,7 @@ def signed(
 
 
 #: The providers' documented payloads: ``tests/events/<provider>/<event type>[--variant].json``.
-EVENTS = Path(__file__).parent / "events"
+EVENTS = Path(__file__).parent.parent / "events"
 
 
 def sample_names(provider: str) -> list[str]:
