@@ -101,12 +101,21 @@ def _time_pages(store: SQLiteStore) -> dict[str, float]:
     }
 
 
+#: The CLI's listings, by the page query each one runs.
+_CLI_QUERIES = {
+    "dead-letters": "dead letters",
+    "transaction": "timeline of every provider",
+}
+
+
 def _plans(path: Path) -> dict[str, list[str]]:
     conn = sqlite3.connect(path)
+    queries = page_queries()
+    queries.update({cli: queries[page] for cli, page in _CLI_QUERIES.items()})
     try:
         return {
             name: [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {query}", params)]
-            for name, (query, params) in page_queries().items()
+            for name, (query, params) in queries.items()
         }
     finally:
         conn.close()

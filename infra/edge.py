@@ -11,7 +11,7 @@ before CloudFront forwards anything, and CloudFront does not bill a request WAF 
 A POST through origin access control must carry its body's SHA-256 (Lambda takes no unsigned
 payload), which providers do not send: a Lambda@Edge function on the origin request adds it
 (:mod:`webhook_processor.aws.handlers.edge`). The web ACL and the edge function live in
-us-east-1, as CloudFront requires. The README prices a million unsigned requests both ways.
+us-east-1, as CloudFront requires. docs/operate.md prices a million unsigned requests both ways.
 """
 
 from __future__ import annotations
