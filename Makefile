@@ -23,7 +23,8 @@ test:  ## lint, types, the contracts and the whole offline suite, on every core
 	@# Chromium (from Debian, when missing) installs beside the Python packages, not after them.
 	$(MAKE) --no-print-directory -j2 $(VENV)/.dev browser
 	$(MAKE) --no-print-directory lint
-	$(BIN)/pytest -n auto --dist worksteal
+	@# Three workers on two cores: a third of the suite waits on sockets, processes and Chromium.
+	$(BIN)/pytest -n 3 --dist worksteal
 
 check: $(VENV)/.dev lint  ## the quick loop: lint, types, the contracts and the unit tests
 	$(BIN)/pytest tests/unit -n auto -q --no-cov

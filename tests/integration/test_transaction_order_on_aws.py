@@ -61,7 +61,7 @@ def batches(records: list[dict[str, object]], data: st.DataObject) -> Iterator[l
 
 
 # Many examples through code other tests cover: run untraced (the coverage floor holds without).
-@pytest.mark.no_cover
+@pytest.mark.untraced
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(history=histories(max_events=6), data=st.data())
 def test_any_delivery_order_on_two_receivers_is_published_in_applied_order_and_ends_in_order(

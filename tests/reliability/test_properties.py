@@ -222,7 +222,7 @@ def _run(
 
 
 # Many examples through code other tests cover: run untraced (the coverage floor holds without).
-@pytest.mark.no_cover
+@pytest.mark.untraced
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_no_delivery_gets_a_5xx_or_stores_what_it_should_not(
     provider: str, loop: asyncio.AbstractEventLoop

@@ -333,7 +333,7 @@ def test_each_stored_event_is_applied_once_to_its_transaction(event_store: Event
 
 
 # Many examples through code other tests cover: run untraced (the coverage floor holds without).
-@pytest.mark.no_cover
+@pytest.mark.untraced
 @settings(
     max_examples=40,
     deadline=None,

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     import boto3
     from botocore.config import Config
 
-    from webhook_processor.aws.failure_queues import QueueReader, Redriver
+    from webhook_processor.aws.failure_queues import FailureQueueReader, Redriver
     from webhook_processor.aws.stream import StreamPublisher
     from webhook_processor.pipeline import Pipeline
     from webhook_processor.providers.generic import GenericProvider
@@ -177,7 +177,7 @@ class Operator:
     were asked for, and the redrive (built only when a command needs it)."""
 
     store: Listings
-    queues: list[QueueReader]
+    queues: list[FailureQueueReader]
     redriver: Callable[[], Redriver]
 
 
@@ -200,7 +200,7 @@ def build_operator(
 
     table: Any = _ClientOnFirstUse(lambda: session.client("dynamodb"))
     sqs: Any = _ClientOnFirstUse(lambda: session.client("sqs"))
-    queues = [
+    queues: list[FailureQueueReader] = [
         QueueReader(name, url, sqs, wait_seconds=receive_wait_seconds)
         for name, url in queue_urls.items()
     ]

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -69,6 +69,20 @@ class QueuedFailure:
 
 class RedriveFailed(Exception):
     """A message could not be redriven; it stays in its queue."""
+
+
+class FailureQueueReader(Protocol):
+    """What the ``aws`` commands do with a failure queue (:class:`QueueReader` on SQS)."""
+
+    name: str
+
+    def depth(self) -> int: ...
+
+    def messages(self, limit: int | None, hold_seconds: int) -> Iterator[QueuedFailure]: ...
+
+    def delete(self, letter: QueuedFailure) -> None: ...
+
+    def keep(self, letter: QueuedFailure) -> None: ...
 
 
 class QueueReader:

@@ -7,7 +7,7 @@ the next. Actions (POST, JSON): ``redrive`` (``{"keys": [...]}`` or ``{"all": tr
 ``send`` (a test event, signed as ``webhook-processor send`` signs it and run through the same
 pipeline as a delivery to ``/webhooks/{provider}``).
 
-Rows are the CLI's (``entrypoints.tables``), so the page and ``webhook-processor events`` agree;
+Rows are the CLI's (``webhook_processor.rows``), so the page and ``webhook-processor events`` agree;
 amounts are sent as their exact decimal text, which JavaScript numbers could not keep. Store
 reads and redrives run on one worker thread of the inspector's own, never on the event loop
 the webhook route shares: however many tabs or scripts ask, the inspector takes one thread.

@@ -1,28 +1,21 @@
-"""What a client can make the local server hold, and what the server leaves readable or open:
-request heads and read deadlines, the trailing-slash route, file modes, secret rotation and
-the options ``serve`` refuses."""
+"""What a client can make the local server hold: request heads and read deadlines, and the
+trailing-slash route."""
 
 from __future__ import annotations
 
-import json
 import socket
-import stat
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import uvicorn
 from starlette.testclient import TestClient
 
-from tests.conftest import ENVIRON
-from tests.support.builders import NOW, encode, generic_body, signed
+from tests.support.builders import encode, generic_body, signed
 from tests.support.loopback import post
-from webhook_processor.cli import main
 from webhook_processor.local import http_limits
-from webhook_processor.local.bootstrap import LocalConfig, LocalProcessor, build_local
-from webhook_processor.local.secrets import LocalSecrets
+from webhook_processor.local.bootstrap import LocalProcessor
 from webhook_processor.local.server import create_app
 
 
@@ -116,60 +109,3 @@ def test_a_trailing_slash_is_the_same_route_and_never_a_redirect(
     assert "location" not in response.headers
     assert response.json()["status"] == "accepted"
     assert unknown.status_code == 404
-
-
-def test_the_database_its_journal_and_the_data_directory_are_private(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
-    processor = build_local(LocalConfig(data_dir=data_dir), environ=ENVIRON, clock=lambda: NOW)
-    try:
-        body, headers = signed("generic", encode(generic_body()))
-        with TestClient(create_app(processor, run_dispatcher=False)) as client:
-            assert post(client, "generic", body, headers).status_code == 200
-            modes = {
-                path.name: stat.S_IMODE(path.stat().st_mode)
-                for path in data_dir.iterdir()
-                if path.name.startswith("webhooks.db")
-            }
-    finally:
-        processor.close()
-    assert set(modes) >= {"webhooks.db", "webhooks.db-wal"}
-    assert set(modes.values()) == {0o600}
-    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
-
-
-def test_a_secret_rotated_in_the_file_is_used_within_the_ttl_without_a_restart(
-    tmp_path: Path,
-) -> None:
-    path = tmp_path / "secrets.json"
-    path.write_text(json.dumps({"stripe": "whsec_old"}))
-    now = [0.0]
-    secrets = LocalSecrets(path, environ={}, ttl_seconds=5, clock=lambda: now[0])
-    assert secrets.active("stripe") == ("whsec_old",)
-    path.write_text(json.dumps({"stripe": "whsec_rotated_new"}))
-    now[0] = 1.0
-    assert secrets.active("stripe") == ("whsec_old",)  # within the TTL: the cached value
-    now[0] = 6.0
-    assert secrets.active("stripe") == ("whsec_rotated_new",)
-
-
-@pytest.mark.parametrize(
-    "option",
-    [
-        ["--max-body-bytes", "-5"],
-        ["--max-body-bytes", "0"],
-        ["--max-attempts", "0"],
-        ["--port", "70000"],
-        ["--port", "-1"],
-        ["--subscriber", "ftp://example/hook"],
-        ["--subscriber", "http://"],
-    ],
-)
-def test_serve_refuses_an_invalid_option_before_starting(
-    option: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    started: list[object] = []
-    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: started.append(args))
-    with pytest.raises(SystemExit) as exit_info:
-        main(["serve", "--data-dir", str(tmp_path), *option])
-    assert exit_info.value.code == 2
-    assert started == []
