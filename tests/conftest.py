@@ -59,3 +59,9 @@ def _untraced(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
     finally:
         cov.start()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest tests (the untraced property tests, tens of seconds each) first, so that the
+    workers are not left waiting on one of them at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("untraced") is None)

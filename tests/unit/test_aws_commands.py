@@ -262,3 +262,33 @@ def test_an_invocation_that_raised_is_a_refusal_whatever_its_answer() -> None:
     assert invoker(client, "f")("{}") == {"answer": "boom", "errorMessage": "Unhandled"}
     client = FakeLambda(b"")
     assert invoker(client, "f")("{}") == {}
+
+
+def test_the_operator_builds_the_table_and_the_redrive_only_from_the_outputs_they_need() -> None:
+    import boto3
+
+    from webhook_processor.aws.bootstrap import build_operator
+    from webhook_processor.aws.dynamodb import DynamoDBStore
+    from webhook_processor.aws.sns import SnsSink
+
+    operator = build_operator(
+        boto3.Session(region_name="us-east-1"), table_name=None, queue_urls={}
+    )
+    assert operator.queues == []
+    with pytest.raises(ValueError, match="the listings need the table"):
+        operator.store()
+    with pytest.raises(ValueError, match="a redrive needs the table, the topic and the receiver"):
+        operator.redriver()
+    named = build_operator(
+        boto3.Session(region_name="us-east-1"),
+        table_name="webhook-events-test",
+        queue_urls={"receiver": "https://sqs.us-east-1.amazonaws.com/1/dlq"},
+        topic_arn="arn:aws:sns:us-east-1:1:events",
+        receiver_function_name="webhook-receiver-test",
+    )
+    assert [queue.name for queue in named.queues] == ["receiver"]
+    redriver = named.redriver()
+    assert isinstance(redriver.store, DynamoDBStore)
+    assert redriver.store.table_name == "webhook-events-test"
+    assert isinstance(redriver.sink, SnsSink)
+    assert redriver.sink.topic_arn == "arn:aws:sns:us-east-1:1:events"

@@ -173,10 +173,10 @@ class _ClientOnFirstUse:
 
 @dataclass(frozen=True)
 class Operator:
-    """What the ``aws`` commands work with: the table's listings, the failure queues they
-    were asked for, and the redrive (built only when a command needs it)."""
+    """What the ``aws`` commands work with: the table's listings and the redrive (each built
+    when a command asks for it), and the failure queues they were asked for."""
 
-    store: Listings
+    store: Callable[[], Listings]
     queues: list[FailureQueueReader]
     redriver: Callable[[], Redriver]
 
@@ -205,14 +205,19 @@ def build_operator(
         for name, url in queue_urls.items()
     ]
 
+    def store() -> DynamoDBStore:
+        if not table_name:
+            raise ValueError("the listings need the table")
+        return DynamoDBStore(table_name, table)
+
     def redriver() -> Redriver:
         if not (table_name and topic_arn and receiver_function_name):
             raise ValueError("a redrive needs the table, the topic and the receiver")
         return Redriver(
             invoker(session.client("lambda"), receiver_function_name),
-            DynamoDBStore(table_name, table),
+            store(),
             Publications(table_name, table),
             SnsSink(topic_arn, session.client("sns")),
         )
 
-    return Operator(DynamoDBStore(table_name or "", table), queues, redriver)
+    return Operator(store, queues, redriver)

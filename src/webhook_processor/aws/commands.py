@@ -288,7 +288,7 @@ def _redrive(args: argparse.Namespace) -> int:
 
 
 def _events(args: argparse.Namespace) -> int:
-    store = _operator(args, "table_name").store
+    store = _operator(args, "table_name").store()
     if args.transaction is None:
         return print_rows(latest_events(store, args.limit), args.json)
     return print_rows(
@@ -298,12 +298,12 @@ def _events(args: argparse.Namespace) -> int:
 
 def _transactions(args: argparse.Namespace) -> int:
     return print_rows(
-        latest_transactions(_operator(args, "table_name").store, args.limit), args.json
+        latest_transactions(_operator(args, "table_name").store(), args.limit), args.json
     )
 
 
 def _transaction(args: argparse.Namespace) -> int:
-    store = _operator(args, "table_name").store
+    store = _operator(args, "table_name").store()
     return print_timeline(store, args.transaction_id, args.provider, args.json)
 
 
