@@ -18,7 +18,7 @@ class _Context:
 
 
 def receiver() -> dict[str, Any]:
-    from webhook_processor.entrypoints import lambda_handler
+    from webhook_processor.aws.handlers import receiver
 
     event = {
         "rawPath": "/bench",
@@ -27,15 +27,15 @@ def receiver() -> dict[str, Any]:
         "requestContext": {"http": {"method": "POST", "path": "/bench"}, "domainName": "x"},
     }
     context: Any = _Context()
-    response: dict[str, Any] = lambda_handler.handler(event, context)
+    response: dict[str, Any] = receiver.handler(event, context)
     assert response["statusCode"] == 404, response  # the receiver and its clients were built
     return response
 
 
 def publisher() -> dict[str, Any]:
-    from webhook_processor.entrypoints import publisher_handler
+    from webhook_processor.aws.handlers import publisher
 
     context: Any = _Context()
     # The first invocation builds the publisher (its SNS client), as a first real batch does.
-    response: dict[str, Any] = publisher_handler.handler({"Records": []}, context)
+    response: dict[str, Any] = publisher.handler({"Records": []}, context)
     return response

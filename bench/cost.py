@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.cold_start import ENV
-from webhook_processor.storage.dynamodb import TABLE_KEYS
+from webhook_processor.aws.items import TABLE_KEYS
 
 PRICES_DATE = "2026-11-29"
 MEMORY_MB = 1024  # the functions' configured memory (infra: lambdaMemoryMb)

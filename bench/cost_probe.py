@@ -20,11 +20,12 @@ import boto3
 from botocore.awsrequest import AWSResponse
 
 from bench.cold_start_probe import _Context
-from webhook_processor.bootstrap import AwsConfig, build_publisher, build_receiver
-from webhook_processor.entrypoints import lambda_handler, publisher_handler
+from webhook_processor.aws.bootstrap import AwsConfig, build_publisher, build_receiver
+from webhook_processor.aws.handlers import publisher as publisher_handler
+from webhook_processor.aws.handlers import receiver as receiver_handler
+from webhook_processor.aws.items import serialize, to_item, transaction_item
 from webhook_processor.providers import default_providers
 from webhook_processor.providers.base import Sample
-from webhook_processor.storage.dynamodb import serialize, to_item, transaction_item
 from webhook_processor.transactions import apply
 
 SECRET = "whsec_bench_cost_0123456789abcdef"  # noqa: S105 - a benchmark fixture
@@ -84,7 +85,7 @@ def main() -> None:
     )
     stripe = default_providers()["stripe"]
     now = datetime.now(UTC)
-    receiver = lambda_handler.create_handler(lambda: build_receiver(config, _session()))
+    receiver = receiver_handler.create_handler(lambda: build_receiver(config, _session()))
     publisher = publisher_handler.create_handler(lambda: build_publisher(config, _session()))
     context: Any = _Context()
     events = []
@@ -102,7 +103,7 @@ def main() -> None:
             }
         )
         parsed = stripe.parse(
-            lambda_handler.WebhookRequest.build("stripe", signed.headers, signed.body, now),
+            receiver_handler.WebhookRequest.build("stripe", signed.headers, signed.body, now),
             SECRET,
             now + timedelta(seconds=1),
         )[0]

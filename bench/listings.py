@@ -17,8 +17,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from webhook_processor.local.sqlite.pages import page_queries
+from webhook_processor.local.sqlite.store import SQLiteStore
+from webhook_processor.rows import latest_events, latest_transactions
 from webhook_processor.storage.paging import EventFilter, TransactionFilter
-from webhook_processor.storage.sqlite import LISTING_QUERIES, SQLiteStore
 
 SIZES = (10_000, 1_000_000)
 GOAL = 2.0
@@ -68,10 +70,11 @@ def _time_listings(path: Path) -> dict[str, float]:
     store = SQLiteStore(path)
     try:
         return {
-            "transactions": _seconds(lambda: store.transactions(LIMIT)),
-            "events": _seconds(lambda: store.recent_events(LIMIT)),
-            "dead-letters": _seconds(lambda: store.dead_letters(LIMIT)),
-            "transaction": _seconds(lambda: store.events_for_transaction("pi_1000")),
+            # What the CLI's commands read: the same listing API as the inspector's pages.
+            "transactions": _seconds(lambda: latest_transactions(store, LIMIT)),
+            "events": _seconds(lambda: latest_events(store, LIMIT)),
+            "dead-letters": _seconds(lambda: store.dead_letter_page(None, LIMIT)),
+            "transaction": _seconds(lambda: store.timeline(None, "pi_1000")),
             **_time_pages(store),
         }
     finally:
@@ -98,12 +101,21 @@ def _time_pages(store: SQLiteStore) -> dict[str, float]:
     }
 
 
+#: The CLI's listings, by the page query each one runs.
+_CLI_QUERIES = {
+    "dead-letters": "dead letters",
+    "transaction": "timeline of every provider",
+}
+
+
 def _plans(path: Path) -> dict[str, list[str]]:
     conn = sqlite3.connect(path)
+    queries = page_queries()
+    queries.update({cli: queries[page] for cli, page in _CLI_QUERIES.items()})
     try:
         return {
             name: [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {query}", params)]
-            for name, (query, params) in LISTING_QUERIES.items()
+            for name, (query, params) in queries.items()
         }
     finally:
         conn.close()

@@ -195,7 +195,7 @@ def main() -> dict[str, Any]:
         finally:
             bare.send_signal(signal.SIGTERM)
             bare.wait(timeout=30)
-        serve = [sys.executable, "-m", "webhook_processor.entrypoints.cli", "serve"]
+        serve = [sys.executable, "-m", "webhook_processor.cli", "serve"]
         serve += ["--port", str(port), "--data-dir", str(work / "data"), "--log-level", "warning"]
         server = _serve(serve, env, f"{base}/healthz")
         try:

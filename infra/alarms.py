@@ -4,7 +4,7 @@ topic when they fire and when they clear, and ``alarmEmail`` subscribes an addre
 The failures that matter most do not fail an invocation, so Lambda's ``Errors`` cannot see them:
 the receiver answers a store, secret or KMS failure with a 503 (providers retry), and the
 publisher reports a refused publication in ``batchItemFailures``. The functions count these
-themselves (:mod:`webhook_processor.metrics`: the same constants they emit with), and the
+themselves (:mod:`webhook_processor.aws.metrics`: the same constants they emit with), and the
 alarms watch those counts, Lambda's iterator age (the publisher falling behind), both queues'
 depth, and each function's errors and throttles.
 """
@@ -21,7 +21,7 @@ import pulumi_aws as aws
 from data import Data
 from scope import Scope
 from settings import AlarmSettings
-from webhook_processor import metrics
+from webhook_processor.aws import metrics
 
 #: What the operator runs (``pulumi stack output --json > outputs.json`` first).
 CLI: Final = "webhook-processor aws --stack-outputs outputs.json"

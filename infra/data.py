@@ -21,7 +21,7 @@ import pulumi
 import pulumi_aws as aws
 
 from scope import Scope
-from webhook_processor.storage.dynamodb import TABLE_KEYS
+from webhook_processor.aws.items import TABLE_KEYS
 
 DLQ_RETENTION_SECONDS: Final = 14 * 24 * 3600
 

@@ -10,8 +10,8 @@ before CloudFront forwards anything, and CloudFront does not bill a request WAF 
 
 A POST through origin access control must carry its body's SHA-256 (Lambda takes no unsigned
 payload), which providers do not send: a Lambda@Edge function on the origin request adds it
-(:mod:`webhook_processor.entrypoints.edge_handler`). The web ACL and the edge function live in
-us-east-1, as CloudFront requires. The README prices a million unsigned requests both ways.
+(:mod:`webhook_processor.aws.handlers.edge`). The web ACL and the edge function live in
+us-east-1, as CloudFront requires. docs/operate.md prices a million unsigned requests both ways.
 """
 
 from __future__ import annotations
@@ -24,11 +24,14 @@ from typing import Final
 import pulumi
 import pulumi_aws as aws
 
-import webhook_processor.entrypoints.edge_handler as edge_code
+import webhook_processor.aws.handlers.edge as edge_code
 from functions import url_permissions
 from scope import Scope
 from settings import EdgeSettings
 
+#: The edge function's one module, as deployed: its name in the archive, whatever the source
+#: file is called in the package, so that moving the source never replaces the function.
+EDGE_MODULE: Final = "edge_handler"
 #: CloudFront and Lambda@Edge are configured in US East (N. Virginia) only.
 EDGE_REGION: Final = "us-east-1"
 #: AWS-managed CloudFront policies: no caching (every webhook is new) and every viewer header
@@ -214,12 +217,12 @@ def _edge_function(scope: Scope) -> aws.lambda_.Function:
         region=EDGE_REGION,
         role=role.arn,
         runtime="python3.13",
-        handler=f"{source.stem}.handler",
+        handler=f"{EDGE_MODULE}.handler",
         architectures=["x86_64"],
         memory_size=128,
         timeout=5,
         publish=True,
-        code=pulumi.AssetArchive({source.name: pulumi.FileAsset(str(source))}),
+        code=pulumi.AssetArchive({f"{EDGE_MODULE}.py": pulumi.FileAsset(str(source))}),
         tags=scope.tags("edge"),
         opts=scope.child(depends_on=[policy]),
     )

@@ -4,7 +4,7 @@ The receiver, behind a public Function URL (the provider's signature is the auth
 writes each event to the table once; a failed asynchronous invocation goes to the dead-letter
 queue. The table's stream feeds the publisher, which publishes to the topic; what it keeps
 failing to publish past the hand-off bound it hands off to the publish-failures queue (see
-``webhook_processor.publishing.stream``). Lambda's own retries of a shard are set to AWS's
+``webhook_processor.aws.stream``). Lambda's own retries of a shard are set to AWS's
 maximum so that the hand-off, not Lambda, decides when to give a record up; Lambda's on-failure
 destination (the same queue) is only the last resort.
 
@@ -26,13 +26,13 @@ import pulumi_aws as aws
 
 from data import Data
 from scope import Scope
-from webhook_processor import metrics
+from webhook_processor.aws import metrics
 
 if TYPE_CHECKING:
     from settings import WebhookProcessorArgs
 
-RECEIVER_HANDLER: Final = "webhook_processor.entrypoints.lambda_handler.handler"
-PUBLISHER_HANDLER: Final = "webhook_processor.entrypoints.publisher_handler.handler"
+RECEIVER_HANDLER: Final = "webhook_processor.aws.handlers.receiver.handler"
+PUBLISHER_HANDLER: Final = "webhook_processor.aws.handlers.publisher.handler"
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ class AlarmSettings:
     threshold: float
     period_seconds: int = 60
     evaluation_periods: int = 1
-    #: Unset: ``webhook-alarm-<alarm>-<suffix>``, which the README's deployer policy covers.
+    #: Unset: ``webhook-alarm-<alarm>-<suffix>``, which docs/policies/deployer.json covers.
     name: str | None = None
 
 
@@ -186,7 +186,7 @@ class WebhookProcessorArgs:
     signing_secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     #: Who deploys the stack and who operates it (reads the dead-letter queue, the table, the
     #: secrets): IAM principal ARNs the key policy names. Empty: the account root, so the
-    #: account's IAM policies decide (the README lists what each needs).
+    #: account's IAM policies decide (docs/deploy.md lists what each needs).
     deployer_principal_arns: Sequence[str] = ()
     operator_principal_arns: Sequence[str] = ()
     #: The notification URL registered with Square, which Square signs (the ``webhook_url``

@@ -6,6 +6,10 @@ runtime version, matching the stack's ``lambdaRuntime``) are bundled rather than
 the runtime's own boto3 or the public Powertools layer: the artifact then carries exactly the
 versions the test suite ran against, and deploying it depends on no other account's layer.
 
+The package goes in without its local wing (``webhook_processor/local/``: SQLite, the server,
+the inspector and its assets) and without the CLI (``cli.py``, which reaches both wings): the
+functions import the core and the AWS wing only, and the import-linter contracts keep it so.
+
 Determinism: entries sorted, every timestamp 1980-01-01, permissions 0644, one compression
 level, no ``__pycache__``/``.pyc`` (bytecode for 3.11 would be useless on 3.13), no tests, no
 console scripts.
@@ -26,6 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 SKIP_PARTS = {"__pycache__", "tests", "bin"}
+#: What of the package stays out of the artifact: the local wing, and the CLI over both wings.
+LOCAL_ONLY = ("local", "cli.py")
 PLATFORM = "aarch64-manylinux2014"  # the functions run on arm64 (Graviton)
 DEFAULT_PYTHON = "3.13"  # the default lambdaRuntime, python3.13
 
@@ -84,10 +90,19 @@ def build(destination: Path, uv: str, python: str = DEFAULT_PYTHON) -> str:
         shutil.copytree(
             ROOT / "src" / "webhook_processor",
             staging / "webhook_processor",
-            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+            ignore=_local_only,
         )
         write_zip(staging, destination)
     return hashlib.sha256(destination.read_bytes()).hexdigest()
+
+
+def _local_only(directory: str, names: list[str]) -> set[str]:
+    """What ``copytree`` leaves out: bytecode everywhere, the local wing and the CLI at the
+    package's root."""
+    skipped = {name for name in names if name == "__pycache__" or name.endswith(".pyc")}
+    if Path(directory) == ROOT / "src" / "webhook_processor":
+        skipped |= set(LOCAL_ONLY) & set(names)
+    return skipped
 
 
 def main(argv: list[str] | None = None) -> int:

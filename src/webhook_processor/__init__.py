@@ -1,8 +1,9 @@
 """webhook-processor: verify, normalise, store and publish payment-provider webhooks.
 
-The core (this package minus ``entrypoints``) knows nothing of HTTP frameworks, SQLite details
-or AWS: entry points build a :class:`Pipeline` in one composition root
-(:mod:`webhook_processor.bootstrap`) and feed it :class:`WebhookRequest` objects.
+The core (this package minus its two wings, ``aws`` and ``local``, and the ``cli`` over them)
+knows nothing of HTTP frameworks, SQLite or AWS: each wing builds a :class:`Pipeline` in its
+composition root (``aws.bootstrap``, ``local.bootstrap``) and feeds it :class:`WebhookRequest`
+objects.
 
 The public names below are imported on first use, so that importing one module of the package
 (a Lambda handler, say) does not load the others.

@@ -23,7 +23,7 @@ Every failure the processor raises on purpose derives from :class:`WebhookError`
 Expected outcomes (an accepted or a duplicate delivery, a sink that did not take an event) are
 return values, not exceptions. Each adapter maps its SDK's errors to these in one place (a
 ``storage_errors`` context manager per store). The mapping from these classes to HTTP statuses
-lives in one table at the edge (:mod:`webhook_processor.entrypoints.responses`).
+lives in one table at the edge (:mod:`webhook_processor.responses`).
 """
 
 from __future__ import annotations

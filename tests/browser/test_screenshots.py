@@ -1,7 +1,7 @@
 """The inspector's three main views with a little of everything in them, as screenshots.
 
-``make screenshots`` runs this with ``INSPECTOR_SCREENSHOTS=docs`` to refresh the pictures the
-README shows; in ``make test`` they go to a temporary directory, and the test still checks that
+``make screenshots`` runs this with ``INSPECTOR_SCREENSHOTS=docs`` to refresh the pictures
+docs/local.md shows; in ``make test`` they go to a temporary directory, and the test still checks that
 each view shows what its picture is meant to show.
 """
 

@@ -3,7 +3,7 @@
 ``make test`` deploys the real program into a moto server (``emulator.py``). ``make
 test-deployed`` (``WEBHOOK_DEPLOYED_TARGET=real``) checks a real stack instead: point
 ``WEBHOOK_STACK_OUTPUTS`` at ``pulumi stack output --json --show-secrets`` of it and give AWS
-credentials (an operator's: the README's operator policy plus read access to the resources).
+credentials (an operator's: the documented operator policy (docs/policies/operator.json) plus read access to the resources).
 """
 
 from __future__ import annotations

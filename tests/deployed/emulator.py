@@ -32,8 +32,8 @@ from moto.server import ThreadedMotoServer
 from moto.sns.responses import SNSResponse
 from moto.ssm.responses import SimpleSystemManagerResponse
 
-from tests.calls import TRANSACT_OPERATIONS
 from tests.infra.harness import ACCOUNT, REGION, RecordingMocks, Run, run_program
+from tests.support.calls import TRANSACT_OPERATIONS
 
 KEEPS = ("DeadLetterConfig", "LoggingConfig")
 

@@ -20,12 +20,12 @@ from typing import Any, Protocol
 
 import boto3
 
-from tests.aws import read_stream
-from tests.builders import GENERIC_SECRET, STRIPE_SECRET
 from tests.deployed.emulator import Moto, assume, deploy
 from tests.integration.test_lambda import Context, url_event
-from webhook_processor.bootstrap import AwsConfig, build_publisher, build_receiver
-from webhook_processor.entrypoints import lambda_handler, publisher_handler
+from tests.support.aws import read_stream
+from tests.support.builders import GENERIC_SECRET, STRIPE_SECRET
+from webhook_processor.aws.bootstrap import AwsConfig, build_publisher, build_receiver
+from webhook_processor.aws.handlers import publisher, receiver
 
 SECRETS = {"stripeSigningSecret": STRIPE_SECRET, "genericSigningSecret": GENERIC_SECRET}
 
@@ -75,9 +75,9 @@ class EmulatedStack:
             session = assume(self.moto, configuration["Role"], function)
             config = AwsConfig.from_environ(environment)
             if function == "receiver":
-                handler = lambda_handler.create_handler(lambda: build_receiver(config, session))
+                handler = receiver.create_handler(lambda: build_receiver(config, session))
             else:
-                handler = publisher_handler.create_handler(lambda: build_publisher(config, session))
+                handler = publisher.create_handler(lambda: build_publisher(config, session))
             self._handlers[function] = handler
         return self._handlers[function]
 

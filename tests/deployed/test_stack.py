@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from tests.builders import encode, generic_body, stripe_event, stripe_headers
 from tests.deployed.target import Stack
-from webhook_processor.storage.dynamodb import TABLE_KEYS, event_key
+from tests.support.builders import encode, generic_body, stripe_event, stripe_headers
+from webhook_processor.aws.items import TABLE_KEYS, event_key
 
 
 def _function(stack: Stack, function: str) -> dict[str, Any]:

@@ -2,14 +2,13 @@
 
 Policies in play: each function role's inline policy, the key policy and the receiver's resource
 policy (from the program's resources), and the deployer's and operator's IAM policies, which live
-outside the stack: the README documents them (a ```json block after ``<!-- policy: NAME -->``),
-and this module reads them from there, so the README cannot promise what does not work.
+outside the stack: ``docs/policies/<name>.json`` documents them (``docs/deploy.md`` links to
+them), and this module reads them from there, so the docs cannot promise what does not work.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ from tests.infra.harness import ACCOUNT, Run, run_program
 from tests.infra.iam import Policy, Request, Verdict, evaluate
 from tests.infra.matrix import DEPLOYER, EDGE, FUNCTIONS, OPERATOR, EdgeStack, Row, Stack, rows
 
-README: Final = Path(__file__).resolve().parents[2] / "README.md"
+POLICIES: Final = Path(__file__).resolve().parents[2] / "docs" / "policies"
 SECRETS: Final = {
     "stripeSigningSecret": "whsec_stripe_test",
     "genericSigningSecret": "whsec_Z2VuZXJpYw==",
@@ -48,16 +47,17 @@ KEY_POLICY: Final = "key policy"
 RECEIVER_POLICY: Final = "receiver resource policy"
 
 
-def documented_policies(readme: str, stack: Stack) -> dict[str, Policy]:
-    """The IAM policies the README documents, by name, with its placeholders filled in."""
+def documented_policies(stack: Stack, directory: Path = POLICIES) -> dict[str, Policy]:
+    """The IAM policies the docs document, by name, with their placeholders filled in."""
     found = {}
-    for name, body in re.findall(r"<!-- policy: (\w+) -->\s*```json\n(.*?)```", readme, re.S):
+    for path in sorted(directory.glob("*.json")):
         text = (
-            body.replace("<account>", stack.account)
+            path.read_text()
+            .replace("<account>", stack.account)
             .replace("<region>", stack.region)
             .replace("<suffix>", stack.suffix)
         )
-        found[name] = Policy(f"README {name} policy", json.loads(text))
+        found[path.stem] = Policy(f"documented {path.stem} policy", json.loads(text))
     return found
 
 
@@ -174,8 +174,8 @@ class Policies:
         return evaluate(request, identity)
 
 
-def policies_of(run: Run, stack: Stack, readme: str) -> Policies:
-    """The policies ``run`` generated, and the README's."""
+def policies_of(run: Run, stack: Stack) -> Policies:
+    """The policies ``run`` generated, and the documented ones."""
     roles = {f: run.one("aws:iam/role:Role", f"webhook-{f}-") for f in FUNCTIONS}
     identity: dict[str, list[Policy]] = {}
     for function, role in roles.items():
@@ -191,7 +191,7 @@ def policies_of(run: Run, stack: Stack, readme: str) -> Policies:
             for policy in run.of_type("aws:iam/rolePolicy:RolePolicy")
             if policy.inputs["role"] == f"{role.name}-id"
         ]
-    documented = documented_policies(readme, stack)
+    documented = documented_policies(stack)
     identity[DEPLOYER] = [documented[DEPLOYER]]
     identity[OPERATOR] = [documented[OPERATOR]]
     key = Policy(KEY_POLICY, run.one("aws:kms/key:Key").json_input("policy"))
@@ -224,5 +224,5 @@ def evaluate_all(
     """Run the program with ``config`` and judge the whole matrix (for printing)."""
     run = run_program(config, secret_keys, stack=stack_name)
     stack = stack_of(run)
-    policies = policies_of(run, stack, README.read_text())
+    policies = policies_of(run, stack)
     return [(row, v.allowed, v.reason) for row, v in judge(rows(stack), policies, stack)]

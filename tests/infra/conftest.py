@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.builders import SECRETS as PROVIDER_SECRETS
 from tests.infra.harness import Run, run_program
+from tests.support.builders import SECRETS as PROVIDER_SECRETS
 
 #: A signing secret for every provider the application ships, as ``pulumi config set --secret``;
 #: Stripe's lists two, as while a secret is rotated.

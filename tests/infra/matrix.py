@@ -4,7 +4,7 @@ One :class:`Row` per call: who makes it (the deployer, an operator, a function's
 principal, or anyone on the internet), the action, the resource, the request context AWS sends,
 and the AWS page that says the call happens. ``tests/infra/test_access.py`` evaluates every row
 against the policies the program generates (and, for the people whose IAM policies live outside
-the stack, the policies the README documents); ``python -m tests.infra.matrix`` (``make
+the stack, the policies docs/policies documents); ``python -m tests.infra.matrix`` (``make
 access-matrix``) prints the table. What rows are made of is in ``tests/infra/stack.py``.
 """
 
@@ -19,6 +19,7 @@ from tests.infra.stack import (
     ALARMS,
     DDB_TRANSACTIONS,
     DEPLOYER,
+    DOCS_HANDOFF,
     EDGE,
     FUNCTIONS,
     KMS_ALIAS,
@@ -34,7 +35,6 @@ from tests.infra.stack import (
     OPERATOR,
     PASS_ROLE,
     PUBLISHER,
-    README_HANDOFF,
     RECEIVER,
     SNS_ALARMS,
     SNS_KMS,
@@ -261,7 +261,7 @@ def run_rows(stack: Stack) -> Iterator[Row]:
         PUBLISHER,
         "dynamodb:GetItem",
         stack.table,
-        README_HANDOFF,
+        DOCS_HANDOFF,
         "read the hand-off mark of an event before publishing an old record",
     )
     yield Row(
@@ -269,7 +269,7 @@ def run_rows(stack: Stack) -> Iterator[Row]:
         PUBLISHER,
         "dynamodb:UpdateItem",
         stack.table,
-        README_HANDOFF,
+        DOCS_HANDOFF,
         "mark an event handed off before queueing its key",
     )
     for action in ("kms:GenerateDataKey", "kms:Decrypt"):
@@ -283,7 +283,7 @@ def run_rows(stack: Stack) -> Iterator[Row]:
             via(stack, "sns"),
         )
     yield from _sends_to(
-        stack, PUBLISHER, stack.publish_failures, README_HANDOFF, "hand an event's key off"
+        stack, PUBLISHER, stack.publish_failures, DOCS_HANDOFF, "hand an event's key off"
     )
     yield Row(
         "run",

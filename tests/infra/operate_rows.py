@@ -1,4 +1,4 @@
-"""The access matrix's operate rows: what ``webhook-processor aws ...`` and the README's
+"""The access matrix's operate rows: what ``webhook-processor aws ...`` and the docs'
 procedures (rotating a secret) do as the operator."""
 
 from __future__ import annotations
@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from tests.infra.stack import (
+    DOCS_DLQ,
+    DOCS_HANDOFF,
     OPERATOR,
-    README_DLQ,
-    README_HANDOFF,
     RECEIVER,
     SNS_KMS,
     SQS_KMS,
@@ -20,11 +20,11 @@ from tests.infra.stack import (
     table_decrypt,
     via,
 )
-from webhook_processor.storage.dynamodb import RECENCY_INDEX, TRANSACTION_INDEX
+from webhook_processor.aws.items import RECENCY_INDEX, TRANSACTION_INDEX
 
 
 def operate_rows(stack: Stack) -> Iterator[Row]:
-    """What the README's operating procedures (``webhook-processor aws ...``) do as the
+    """What the documented operating procedures (``webhook-processor aws ...``) do as the
     operator."""
     sqs, dynamodb, ssm, sns = (
         reference("amazonsqs"),
@@ -45,13 +45,11 @@ def operate_rows(stack: Stack) -> Iterator[Row]:
         OPERATOR,
         "lambda:InvokeFunction",
         stack.functions[RECEIVER],
-        README_DLQ,
+        DOCS_DLQ,
         "redrive a failed payload",
     )
     yield Row("operate", OPERATOR, "dynamodb:GetItem", stack.table, dynamodb, "read an event")
-    yield Row(
-        "operate", OPERATOR, "dynamodb:UpdateItem", stack.table, README_HANDOFF, "claim, mark"
-    )
+    yield Row("operate", OPERATOR, "dynamodb:UpdateItem", stack.table, DOCS_HANDOFF, "claim, mark")
     for index in TRANSACTION_INDEX, RECENCY_INDEX:
         yield Row(
             "operate",

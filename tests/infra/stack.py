@@ -49,8 +49,8 @@ CF_GUIDE: Final = f"{DOCS}/AmazonCloudFront/latest/DeveloperGuide"
 CF_LAMBDA_ORIGIN: Final = f"{CF_GUIDE}/private-content-restricting-access-to-lambda.html"
 CF_WAF: Final = f"{CF_GUIDE}/distribution-web-awswaf.html"
 EDGE_PERMISSIONS: Final = f"{CF_GUIDE}/lambda-edge-permissions.html"
-README_DLQ: Final = "README.md#operating-on-aws (the receiver's dead-letter queue)"
-README_HANDOFF: Final = "README.md#operating-on-aws (the publish-failures queue)"
+DOCS_DLQ: Final = "docs/operate.md#two-failure-queues-and-why (the receiver's dead-letter queue)"
+DOCS_HANDOFF: Final = "docs/operate.md#two-failure-queues-and-why (the publish-failures queue)"
 
 
 def reference(service: str) -> str:
@@ -132,7 +132,7 @@ class Stack:
         return f"arn:aws:{service}:{self.region}:{self.account}:{resource}"
 
     def person(self, who: str) -> str:
-        """The IAM identity a person acts as in the rows; the README policy is attached to it."""
+        """The IAM identity a person acts as in the rows; the documented policy is attached to it."""
         return f"arn:aws:iam::{self.account}:role/webhook-{who}"
 
     def principal(self, caller: str) -> str:

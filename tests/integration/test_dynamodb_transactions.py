@@ -12,10 +12,13 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from tests.aws import TABLE, create_table
-from tests.builders import NOW, make_event
+from tests.support.aws import TABLE, create_table
+from tests.support.builders import NOW, make_event
+from tests.support.stores import recent_transactions
+from webhook_processor.aws.dynamodb import DynamoDBStore
+from webhook_processor.errors import InvalidParameter
 from webhook_processor.model import TransactionStatus
-from webhook_processor.storage.dynamodb import DynamoDBStore
+from webhook_processor.storage.paging import EventFilter, TransactionFilter
 
 
 @pytest.fixture
@@ -41,7 +44,7 @@ def test_each_stored_event_carries_what_it_did_to_its_transaction(
             make_event("evt_3", status="pending", occurred_at=NOW - timedelta(seconds=9)),
         ]
     ) == [True, True, True]
-    timeline = {e.event_id: e.transaction for e in events.events_for_transaction("pi_1")}
+    timeline = {e.event_id: e.transaction for e in events.timeline(None, "pi_1")}
     assert timeline["evt_2"] is not None
     assert (timeline["evt_2"].status, timeline["evt_2"].refunded) == (
         TransactionStatus.PARTIALLY_REFUNDED,
@@ -107,7 +110,25 @@ def test_the_latest_events_and_transactions_are_listed_through_the_recency_index
         "before-parameter-build.dynamodb", lambda params, **_: queries.append(params)
     )
     listed = DynamoDBStore(TABLE, client)
-    assert [e.event_id for e in listed.recent_events(3)] == ["evt_11", "evt_10", "evt_9"]
-    assert [t.transaction_id for t in listed.transactions(2)] == ["pi_11", "pi_10"]
-    assert {q["IndexName"] for q in queries} == {"by_recency"}
+    first = listed.event_page(EventFilter(), None, 3)
+    assert [e.event_id for e in first.items] == ["evt_11", "evt_10", "evt_9"]
+    assert [t.transaction_id for t in recent_transactions(listed, 2)] == ["pi_11", "pi_10"]
     assert all(q["Limit"] <= 3 for q in queries)
+    # The next page continues after the cursor, through the same index; the last one ends.
+    second = listed.event_page(EventFilter(), first.next, 3)
+    assert [e.event_id for e in second.items] == ["evt_8", "evt_7", "evt_6"]
+    rest = listed.transaction_page(TransactionFilter(), None, 10)
+    after = listed.transaction_page(TransactionFilter(), rest.next, 10)
+    assert [t.transaction_id for t in after.items] == ["pi_1", "pi_0"]
+    assert after.next is None
+    assert {q["IndexName"] for q in queries} == {"by_recency"}
+
+
+def test_the_table_refuses_a_listing_it_has_no_index_for(session: boto3.Session) -> None:
+    listed = store(session)
+    with pytest.raises(InvalidParameter, match="unfiltered"):
+        listed.event_page(EventFilter(provider="stripe"), None, 10)
+    with pytest.raises(InvalidParameter, match="unfiltered"):
+        listed.transaction_page(TransactionFilter(status="refunded"), None, 10)
+    with pytest.raises(InvalidParameter, match="not one this listing gave"):
+        listed.event_page(EventFilter(), "bogus", 10)

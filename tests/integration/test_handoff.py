@@ -10,15 +10,15 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.aws import TABLE
 from tests.integration.test_lambda import Deployed, deploy, store_events
 from tests.integration.test_operate import HANDOFF, published_ids, refuse_publications
-from webhook_processor.dead_letters import PUBLISHER, RedriveFailed, Redriver, decode
+from tests.support.aws import TABLE
+from webhook_processor.aws import handoff
+from webhook_processor.aws.dynamodb import DynamoDBStore
+from webhook_processor.aws.failure_queues import PUBLISHER, RedriveFailed, Redriver, decode
+from webhook_processor.aws.publications import CLAIM_SECONDS, Publications, State
+from webhook_processor.aws.sns import SnsSink
 from webhook_processor.model import utc_now
-from webhook_processor.publishing import handoff
-from webhook_processor.publishing.sns import SnsSink
-from webhook_processor.storage.dynamodb import DynamoDBStore
-from webhook_processor.storage.publications import CLAIM_SECONDS, Publications, State
 
 
 @pytest.fixture

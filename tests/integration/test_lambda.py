@@ -21,10 +21,12 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from tests import calls as calls_module
-from tests.aws import SECRETS_PATH, TABLE, Resources, create_resources, read_stream
-from tests.bad_inputs import BAD_INPUTS
-from tests.builders import (
+from tests.infra.matrix import PUBLISHER, RECEIVER, Stack
+from tests.oracles import square as square_oracle
+from tests.support import calls as calls_module
+from tests.support.aws import SECRETS_PATH, TABLE, Resources, create_resources, read_stream
+from tests.support.bad_inputs import BAD_INPUTS
+from tests.support.builders import (
     NOW,
     SECRETS,
     STRIPE_SECRET,
@@ -37,21 +39,19 @@ from tests.builders import (
     square_event,
     stripe_event,
 )
-from tests.hostile_inputs import MAX_ERROR_RESPONSE_BYTES
-from tests.infra.matrix import PUBLISHER, RECEIVER, Stack
-from tests.oracles import square as square_oracle
-from webhook_processor.bootstrap import AwsConfig, build_publisher, build_receiver
-from webhook_processor.entrypoints import lambda_handler, observability, publisher_handler
-from webhook_processor.entrypoints.observability import Handler
+from tests.support.hostile_inputs import MAX_ERROR_RESPONSE_BYTES
+from webhook_processor.aws.bootstrap import AwsConfig, build_publisher, build_receiver
+from webhook_processor.aws.dynamodb import DynamoDBStore
+from webhook_processor.aws.handlers import observability, publisher, receiver
+from webhook_processor.aws.handlers.observability import Handler
+from webhook_processor.aws.handoff import UnreadableRecord
+from webhook_processor.aws.sns import SnsSink
 from webhook_processor.errors import (
     SignatureInvalid,
     StorageUnavailable,
     WebhookError,
 )
 from webhook_processor.model import utc_now
-from webhook_processor.publishing.handoff import UnreadableRecord
-from webhook_processor.publishing.sns import SnsSink
-from webhook_processor.storage.dynamodb import DynamoDBStore
 
 #: The resources ``create_resources`` makes, named as the program names a stack called "test".
 STACK = Stack.named("test")
@@ -173,10 +173,10 @@ def deploy() -> Iterator[Deployed]:
             session,
             resources,
             sessions,
-            lambda_handler.create_handler(
+            receiver.create_handler(
                 lambda: build_receiver(config, sessions[RECEIVER], clock=lambda: NOW)
             ),
-            publisher_handler.create_handler(
+            publisher.create_handler(
                 lambda: build_publisher(config, sessions[PUBLISHER], clock=clock)
             ),
             clock,
@@ -519,7 +519,7 @@ def test_ssm_secret_is_cached_and_a_rotated_secret_is_picked_up_after_the_ttl(
 ) -> None:
     from aws_lambda_powertools.utilities.parameters import SSMProvider
 
-    from webhook_processor.signing_secrets import SsmSecrets
+    from webhook_processor.aws.secrets import SsmSecrets
 
     ssm = deployed.session.client("ssm")
     calls = []
@@ -559,7 +559,7 @@ def test_store_failure_is_a_503_so_the_provider_retries(deployed: Deployed) -> N
     assert status == 503
     store = DynamoDBStore(TABLE, deployed.session.client("dynamodb"))
     with pytest.raises(StorageUnavailable, match="ResourceNotFoundException"):
-        store.events_for_transaction("pi_1")
+        store.timeline(None, "pi_1")
     with pytest.raises(StorageUnavailable, match="ResourceNotFoundException"):
         store.get_event("stripe", "evt_1")
 

@@ -11,9 +11,11 @@ import pytest
 from botocore.exceptions import ClientError
 from starlette.testclient import TestClient
 
-from tests.aws import SECRETS_PATH, TABLE
-from tests.builders import NOW
-from tests.deliveries import (
+from tests.infra.matrix import RECEIVER
+from tests.integration.test_lambda import Context, Deployed, url_event
+from tests.support.aws import SECRETS_PATH, TABLE
+from tests.support.builders import NOW
+from tests.support.deliveries import (
     NEW_SECRETS,
     PROVIDERS,
     STRANGER_SECRETS,
@@ -21,12 +23,12 @@ from tests.deliveries import (
     rotating_secrets,
     signed_sample,
 )
-from tests.infra.matrix import RECEIVER
-from tests.integration.test_lambda import Context, Deployed, url_event
-from tests.support import post
-from webhook_processor.bootstrap import AwsConfig, LocalProcessor, build_receiver
-from webhook_processor.entrypoints import lambda_handler
-from webhook_processor.entrypoints.server import create_app
+from tests.support.loopback import post
+from tests.support.stores import recent_events
+from webhook_processor.aws.bootstrap import AwsConfig, build_receiver
+from webhook_processor.aws.handlers import receiver
+from webhook_processor.local.bootstrap import LocalProcessor
+from webhook_processor.local.server import create_app
 
 
 @pytest.fixture
@@ -55,7 +57,7 @@ def test_the_lambda_receiver_answers_every_provider_as_the_local_server_does(
     assert [status for status, _, _ in on_lambda][:4] == [200, 200, 401, 401]
     assert on_lambda == on_local
     [item] = deployed.items()
-    [stored] = memory_processor.store.recent_events(10)
+    [stored] = recent_events(memory_processor.store, 10)
     assert (item["provider"], item["event_id"], str(item["amount"])) == (
         stored.event.provider,
         stored.event.event_id,
@@ -129,7 +131,7 @@ def test_an_interrupted_adyen_batch_is_completed_by_adyens_retry(deployed: Deplo
 def test_square_without_a_configured_url_is_503_so_square_retries(deployed: Deployed) -> None:
 
     config = AwsConfig(table_name=TABLE, secrets_path=SECRETS_PATH)
-    handler = lambda_handler.create_handler(
+    handler = receiver.create_handler(
         lambda: build_receiver(config, deployed.session, clock=lambda: NOW)
     )
     delivery = signed_sample("square")

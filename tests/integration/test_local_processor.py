@@ -12,10 +12,10 @@ from decimal import Decimal
 import httpx2 as httpx
 import pytest
 
-from tests.builders import encode, generic_body, signed
 from tests.integration.conftest import Server
-from tests.support import post
-from webhook_processor.bootstrap import LocalConfig, local_secrets
+from tests.support.builders import encode, generic_body, signed
+from tests.support.loopback import post
+from webhook_processor.local.bootstrap import LocalConfig, local_secrets
 
 pytestmark = pytest.mark.slow
 

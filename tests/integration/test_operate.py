@@ -13,18 +13,18 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.aws import SECRETS_PATH, TABLE
-from tests.builders import encode, generic_body, make_event, signed, stripe_event
 from tests.infra.harness import ACCOUNT, REGION, run_program
 from tests.infra.matrix import PUBLISHER, Stack
 from tests.integration.test_lambda import Deployed, deploy, store_events, url_event
-from tests.operating import Operator, operate
-from webhook_processor import metrics
-from webhook_processor.entrypoints import observability
-from webhook_processor.entrypoints.tables import event_row, transaction_row
+from tests.support.aws import SECRETS_PATH, TABLE
+from tests.support.builders import encode, generic_body, make_event, signed, stripe_event
+from tests.support.operating import Operator, operate
+from webhook_processor.aws import handoff, metrics
+from webhook_processor.aws.handlers import observability
+from webhook_processor.aws.items import deserialize, published_event
 from webhook_processor.errors import InvalidPayload, StorageUnavailable
-from webhook_processor.publishing import envelope, handoff
-from webhook_processor.storage.dynamodb import deserialize, published_event
+from webhook_processor.publishing import envelope
+from webhook_processor.rows import event_row, transaction_row
 from webhook_processor.transactions import apply
 
 STACK = Stack.named("test")

@@ -9,14 +9,14 @@ from decimal import Decimal
 import pytest
 from starlette.testclient import TestClient
 
-from tests.aws import TABLE
 from tests.integration.test_lambda import Deployed, url_event
-from tests.scenarios import SCENARIOS, TRANSACTION, Scenario, deliveries
-from tests.support import post
-from webhook_processor.bootstrap import LocalProcessor
-from webhook_processor.entrypoints.server import create_app
+from tests.support.aws import TABLE
+from tests.support.loopback import post
+from tests.support.scenarios import SCENARIOS, TRANSACTION, Scenario, deliveries
+from webhook_processor.aws.dynamodb import DynamoDBStore
+from webhook_processor.local.bootstrap import LocalProcessor
+from webhook_processor.local.server import create_app
 from webhook_processor.providers import default_providers
-from webhook_processor.storage.dynamodb import DynamoDBStore
 from webhook_processor.transactions import TransactionState
 
 

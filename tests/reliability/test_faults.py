@@ -22,12 +22,13 @@ from typing import Any, ClassVar
 import pytest
 from starlette.testclient import TestClient
 
-from tests.builders import encode, generic_body, signed
 from tests.conftest import ENVIRON
-from tests.support import post, read_events_file, serving
-from webhook_processor.bootstrap import LocalConfig, LocalProcessor, build_local
-from webhook_processor.entrypoints.server import create_app
+from tests.support.builders import encode, generic_body, signed
+from tests.support.loopback import post, read_events_file, serving
+from tests.support.stores import dead_letters, recent_events
 from webhook_processor.errors import StorageUnavailable
+from webhook_processor.local.bootstrap import LocalConfig, LocalProcessor, build_local
+from webhook_processor.local.server import create_app
 from webhook_processor.storage.base import Delivery
 
 pytestmark = pytest.mark.slow
@@ -114,7 +115,7 @@ def _settle(processor: LocalProcessor, timeout: float = 30.0) -> None:
     """Wait (bounded) until no outbox entry is pending: every event delivered or dead."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        records = processor.store.recent_events(10_000)
+        records = recent_events(processor.store, 10_000)
         if all(r.delivery is not Delivery.PENDING for r in records):
             return
         time.sleep(0.05)
@@ -127,7 +128,7 @@ def _check(processor: LocalProcessor, acknowledged: list[str], received: list[by
     )
     dead = {
         (d.key.removeprefix("generic:"), d.sink): d.last_error
-        for d in processor.store.dead_letters()
+        for d in dead_letters(processor.store)
     }
     file_sink, http_sink = (sink.name for sink in processor.dispatcher.sinks)
     for event_id in acknowledged:

@@ -33,10 +33,11 @@ from hypothesis import strategies as st
 
 from tests.oracles import oracle
 from tests.reliability import strategies
-from webhook_processor.bootstrap import Receiver
-from webhook_processor.counters import Counters
-from webhook_processor.entrypoints import lambda_handler
-from webhook_processor.entrypoints.server import create_app
+from tests.support.stores import recent_events
+from webhook_processor.aws.bootstrap import Receiver
+from webhook_processor.aws.handlers import receiver
+from webhook_processor.local.counters import Counters
+from webhook_processor.local.server import create_app
 from webhook_processor.pipeline import Pipeline
 from webhook_processor.providers import default_providers
 from webhook_processor.providers.generic import GenericProvider
@@ -113,7 +114,7 @@ async def _asgi(
 def _lambda(
     pipeline: Pipeline, provider: str, headers: dict[str, str], body: bytes
 ) -> tuple[int, bytes]:
-    handler = lambda_handler.create_handler(lambda: Receiver(pipeline, GenericProvider()))
+    handler = receiver.create_handler(lambda: Receiver(pipeline, GenericProvider()))
     event = copy.deepcopy(TEMPLATE)
     event["rawPath"] = event["requestContext"]["http"]["path"] = f"/webhooks/{provider}"
     event["headers"].update({name.lower(): value for name, value in headers.items()})
@@ -189,7 +190,7 @@ def deliveries(draw: st.DrawFn, provider: str) -> tuple[bytes, dict[str, str], b
 def _check(body: bytes, status: int, response: bytes, store: MemoryStore, valid: bool) -> None:
     assert status < 500, response[:300]
     assert len(response) <= 2 * len(body) + 1024
-    stored = store.recent_events(1000)
+    stored = recent_events(store, 1000)
     if stored:
         assert valid, f"stored {len(stored)} events from a request without a valid signature"
         assert status == 200
@@ -220,6 +221,8 @@ def _run(
     _check(body, status, response, store, valid)
 
 
+# Many examples through code other tests cover: run untraced (the coverage floor holds without).
+@pytest.mark.untraced
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_no_delivery_gets_a_5xx_or_stores_what_it_should_not(
     provider: str, loop: asyncio.AbstractEventLoop

@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from webhook_processor.dead_letters import (
+from webhook_processor.aws import handoff
+from webhook_processor.aws.commands import MISSING_EXTRA, Progress, StackOutputs
+from webhook_processor.aws.failure_queues import (
     PUBLISHER,
     RECEIVER,
     RedriveFailed,
@@ -22,9 +24,7 @@ from webhook_processor.dead_letters import (
     decode,
     invoker,
 )
-from webhook_processor.entrypoints.aws_commands import MISSING_EXTRA, Progress, StackOutputs
-from webhook_processor.entrypoints.cli import main
-from webhook_processor.publishing import handoff
+from webhook_processor.cli import main
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -90,7 +90,7 @@ def test_flags_override_the_outputs_file_and_the_region_comes_from_the_stack(
 def test_the_stacks_region_wins_over_the_callers_default(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from webhook_processor.entrypoints.aws_commands import session
+    from webhook_processor.aws.commands import session
 
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     outputs = StackOutputs(dlq_url="https://sqs.eu-west-1.amazonaws.com/1/webhook-dlq-x")
@@ -137,7 +137,7 @@ def test_without_boto3_the_local_commands_work_and_aws_says_what_to_install(
     """The local install has no aws extra: simulated by making ``import boto3`` fail."""
     script = (
         "import sys; sys.modules['boto3'] = None; "
-        "from webhook_processor.entrypoints.cli import main; sys.exit(main(sys.argv[1:]))"
+        "from webhook_processor.cli import main; sys.exit(main(sys.argv[1:]))"
     )
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -262,3 +262,33 @@ def test_an_invocation_that_raised_is_a_refusal_whatever_its_answer() -> None:
     assert invoker(client, "f")("{}") == {"answer": "boom", "errorMessage": "Unhandled"}
     client = FakeLambda(b"")
     assert invoker(client, "f")("{}") == {}
+
+
+def test_the_operator_builds_the_table_and_the_redrive_only_from_the_outputs_they_need() -> None:
+    import boto3
+
+    from webhook_processor.aws.bootstrap import build_operator
+    from webhook_processor.aws.dynamodb import DynamoDBStore
+    from webhook_processor.aws.sns import SnsSink
+
+    operator = build_operator(
+        boto3.Session(region_name="us-east-1"), table_name=None, queue_urls={}
+    )
+    assert operator.queues == []
+    with pytest.raises(ValueError, match="the listings need the table"):
+        operator.store()
+    with pytest.raises(ValueError, match="a redrive needs the table, the topic and the receiver"):
+        operator.redriver()
+    named = build_operator(
+        boto3.Session(region_name="us-east-1"),
+        table_name="webhook-events-test",
+        queue_urls={"receiver": "https://sqs.us-east-1.amazonaws.com/1/dlq"},
+        topic_arn="arn:aws:sns:us-east-1:1:events",
+        receiver_function_name="webhook-receiver-test",
+    )
+    assert [queue.name for queue in named.queues] == ["receiver"]
+    redriver = named.redriver()
+    assert isinstance(redriver.store, DynamoDBStore)
+    assert redriver.store.table_name == "webhook-events-test"
+    assert isinstance(redriver.sink, SnsSink)
+    assert redriver.sink.topic_arn == "arn:aws:sns:us-east-1:1:events"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from webhook_processor.entrypoints.claims import ClaimRefused, check_port, hold_data_dir
-from webhook_processor.entrypoints.cli import main
+from webhook_processor.cli import main
+from webhook_processor.local.lock import ClaimRefused, check_port, hold_data_dir
 
 
 def test_a_data_directory_is_held_by_one_server_at_a_time(tmp_path: Path) -> None:

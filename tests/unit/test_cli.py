@@ -9,13 +9,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import uvicorn
 
-from tests.builders import NOW, make_event
-from webhook_processor.entrypoints.cli import main
+from tests.support.builders import NOW, make_event
+from webhook_processor.cli import main
 from webhook_processor.errors import SignatureMismatch
+from webhook_processor.local.sqlite.store import SQLiteStore
 from webhook_processor.model import WebhookRequest
 from webhook_processor.providers.square import SquareProvider
-from webhook_processor.storage.sqlite import SQLiteStore
 
 
 @pytest.fixture
@@ -277,3 +278,26 @@ def test_a_timeline_for_scripts_and_for_unknown_or_shared_ids(
     assert code == 0
     assert "evt_g" in out
     assert "evt_refund" not in out
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        ["--max-body-bytes", "-5"],
+        ["--max-body-bytes", "0"],
+        ["--max-attempts", "0"],
+        ["--port", "70000"],
+        ["--port", "-1"],
+        ["--subscriber", "ftp://example/hook"],
+        ["--subscriber", "http://"],
+    ],
+)
+def test_serve_refuses_an_invalid_option_before_starting(
+    option: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[object] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: started.append(args))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["serve", "--data-dir", str(tmp_path), *option])
+    assert exit_info.value.code == 2
+    assert started == []

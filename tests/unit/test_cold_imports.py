@@ -17,11 +17,11 @@ LOCAL_ONLY = (
     "starlette",
     "uvicorn",
     "urllib.request",
-    "webhook_processor.entrypoints.server",
-    "webhook_processor.entrypoints.cli",
-    "webhook_processor.publishing.dispatcher",
-    "webhook_processor.publishing.sinks",
-    "webhook_processor.storage.sqlite",
+    "webhook_processor.local.server",
+    "webhook_processor.cli",
+    "webhook_processor.local.dispatcher",
+    "webhook_processor.local.sinks",
+    "webhook_processor.local.sqlite.store",
     "webhook_processor.storage.memory",
 )
 
@@ -37,8 +37,8 @@ def modules_after(statement: str) -> set[str]:
 
 #: Each handler's import, then what its first invocation builds (clients, no network call).
 FIRST_INVOCATIONS = {
-    "lambda_handler": "build_receiver(AwsConfig(table_name='t'))",
-    "publisher_handler": (
+    "receiver": "build_receiver(AwsConfig(table_name='t'))",
+    "publisher": (
         "build_publisher(AwsConfig(topic_arn='arn:aws:sns:us-east-1:1:t', table_name='t', "
         "publish_failures_url='https://sqs.us-east-1.amazonaws.com/1/q'))"
     ),
@@ -48,11 +48,11 @@ FIRST_INVOCATIONS = {
 @pytest.mark.parametrize("handler", sorted(FIRST_INVOCATIONS))
 def test_a_handler_loads_nothing_of_the_local_processor(handler: str) -> None:
     loaded = modules_after(
-        f"import webhook_processor.entrypoints.{handler}; "
-        "from webhook_processor.bootstrap import AwsConfig, build_publisher, build_receiver; "
+        f"import webhook_processor.aws.handlers.{handler}; "
+        "from webhook_processor.aws.bootstrap import AwsConfig, build_publisher, build_receiver; "
         + FIRST_INVOCATIONS[handler]
     )
-    assert {f"webhook_processor.entrypoints.{handler}", "boto3"} <= loaded
+    assert {f"webhook_processor.aws.handlers.{handler}", "boto3"} <= loaded
     # boto3 brings urllib.request with it (its own dependencies); the publisher needs boto3
     # to read stream images. What boto3 loads by itself is not ours to remove.
     boto3_own = modules_after("import boto3")
@@ -60,7 +60,7 @@ def test_a_handler_loads_nothing_of_the_local_processor(handler: str) -> None:
 
 
 def test_the_receiver_defers_boto3_and_the_providers_to_its_first_invocation() -> None:
-    loaded = modules_after("import webhook_processor.entrypoints.lambda_handler")
+    loaded = modules_after("import webhook_processor.aws.handlers.receiver")
     assert {"boto3", "webhook_processor.pipeline", "webhook_processor.providers"} & loaded == set()
 
 
@@ -80,13 +80,13 @@ def test_with_tracing_on_the_first_invocation_patches_botocore_alone() -> None:
     }
     script = (
         "import json, sys, types\n"
-        "from webhook_processor.entrypoints import lambda_handler\n"
+        "from webhook_processor.aws.handlers import receiver\n"
         "context = types.SimpleNamespace(function_name='receiver', memory_limit_in_mb=1024,\n"
         "    invoked_function_arn='arn:aws:lambda:us-east-1:1:function:receiver',\n"
         "    aws_request_id='r1')\n"
         "event = {'rawPath': '/x', 'headers': {}, 'body': '',\n"
         "    'requestContext': {'http': {'method': 'POST', 'path': '/x'}}}\n"
-        "lambda_handler.handler(event, context)\n"
+        "receiver.handler(event, context)\n"
         "from aws_xray_sdk.core import patcher\n"
         "print(json.dumps(sorted(patcher._PATCHED_MODULES)))\n"
     )

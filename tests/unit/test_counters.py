@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from tests.builders import NOW
-from webhook_processor.counters import MAX_PROVIDER_CHARS, RECENT_REJECTIONS, Counters
+from tests.support.builders import NOW
+from webhook_processor.local.counters import MAX_PROVIDER_CHARS, RECENT_REJECTIONS, Counters
 from webhook_processor.model import Disposition, Outcome
 
 

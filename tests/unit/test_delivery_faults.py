@@ -16,11 +16,13 @@ from typing import ClassVar
 
 import pytest
 
-from tests.builders import NOW, make_event
-from tests.support import serving
+from tests.support.builders import NOW, make_event
+from tests.support.loopback import serving
+from tests.support.stores import dead_letters, recent_events
+from webhook_processor.local.dispatcher import Dispatcher
+from webhook_processor.local.sinks import HttpSink, JsonLinesSink
 from webhook_processor.model import PaymentEvent
-from webhook_processor.publishing.dispatcher import Dispatcher
-from webhook_processor.publishing.sinks import HttpSink, JsonLinesSink, MemorySink
+from webhook_processor.publishing.memory import MemorySink
 from webhook_processor.storage.base import Delivery
 from webhook_processor.storage.memory import MemoryStore
 
@@ -66,7 +68,7 @@ def test_a_row_a_sink_raises_on_is_retried_then_dead_lettered_and_the_rest_flow(
     for _ in range(3):
         clock.now += timedelta(seconds=10)
         dispatcher.run_once()
-    [letter] = store.dead_letters()
+    [letter] = dead_letters(store)
     assert (letter.key, letter.attempts, letter.transient) == ("stripe:evt_2", 3, False)
     assert "ValueError: Exceeds the limit" in letter.last_error
     store.insert_all([make_event("evt_4")])
@@ -81,7 +83,7 @@ def test_the_background_lane_survives_a_poison_row_and_keeps_publishing() -> Non
     try:
         store.insert_all([make_event("evt_1")])
         dispatcher.wake()
-        assert wait_for(store.dead_letters)
+        assert wait_for(lambda: dead_letters(store))
         store.insert_all([make_event("evt_2")])
         dispatcher.wake()
         assert wait_for(lambda: sink.published)
@@ -188,13 +190,13 @@ def test_dead_letters_of_a_sink_outage_are_delivered_once_the_sink_recovers() ->
     dispatcher.run_once()
     clock.now += timedelta(seconds=5)
     dispatcher.run_once()
-    assert [d.key for d in store.dead_letters()] == ["stripe:evt_1"]
+    assert [d.key for d in dead_letters(store)] == ["stripe:evt_1"]
     store.insert_all([make_event("evt_2")])  # the sink is back: evt_2 goes through
     dispatcher.run_once()
     dispatcher.run_once()
-    assert store.dead_letters() == []
+    assert dead_letters(store) == []
     assert sorted(e.event_id for e in sink.published) == ["evt_1", "evt_2"]
-    assert {r.delivery for r in store.recent_events(10)} == {Delivery.DELIVERED}
+    assert {r.delivery for r in recent_events(store, 10)} == {Delivery.DELIVERED}
 
 
 def _lines(path: Path) -> list[dict[str, object]]:

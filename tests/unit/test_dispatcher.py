@@ -12,11 +12,13 @@ from typing import ClassVar
 
 import pytest
 
-from tests.builders import NOW, make_event
-from tests.support import serving
+from tests.support.builders import NOW, make_event
+from tests.support.loopback import serving
+from tests.support.stores import dead_letters, recent_events
+from webhook_processor.local.dispatcher import Dispatcher
+from webhook_processor.local.sinks import HttpSink, JsonLinesSink
 from webhook_processor.model import PaymentEvent
-from webhook_processor.publishing.dispatcher import Dispatcher
-from webhook_processor.publishing.sinks import HttpSink, JsonLinesSink, MemorySink
+from webhook_processor.publishing.memory import MemorySink
 from webhook_processor.storage.memory import MemoryStore
 
 
@@ -89,7 +91,7 @@ def test_failure_backs_off_and_does_not_resend_to_sinks_that_took_it(clock: Cloc
     dispatcher.run_once()
     assert len(good.published) == 1
     assert len(flaky.published) == 1
-    assert store.recent_events(1)[0].delivery == "delivered"
+    assert recent_events(store, 1)[0].delivery == "delivered"
 
 
 def test_after_max_attempts_the_event_is_a_dead_letter_until_redriven(clock: Clock) -> None:
@@ -99,7 +101,7 @@ def test_after_max_attempts_the_event_is_a_dead_letter_until_redriven(clock: Clo
     dispatcher = Dispatcher(store, [sink], clock=clock, max_attempts=3, base_delay=0)
     for _ in range(3):
         dispatcher.run_once()
-    [letter] = store.dead_letters()
+    [letter] = dead_letters(store)
     assert (letter.sink, letter.attempts, letter.last_error) == (
         "memory",
         3,
@@ -109,7 +111,7 @@ def test_after_max_attempts_the_event_is_a_dead_letter_until_redriven(clock: Clo
     store.redrive(None, clock.now)
     dispatcher.run_once()
     assert [e.event_id for e in sink.published] == ["evt_1"]
-    assert store.dead_letters() == []
+    assert dead_letters(store) == []
 
 
 def test_max_attempts_must_be_positive() -> None:

@@ -6,7 +6,7 @@ import base64
 import hashlib
 from typing import Any
 
-from webhook_processor.entrypoints.edge_handler import handler
+from webhook_processor.aws.handlers.edge import handler
 
 BODY = b'{"id":"evt_1","amount":1999}'
 

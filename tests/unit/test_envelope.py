@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.builders import NOW, make_event
+from tests.support.builders import NOW, make_event
 from webhook_processor import codec
 from webhook_processor.model import PaymentEvent, TransactionStatus, TransactionUpdate
 from webhook_processor.publishing.envelope import encode, envelope

@@ -13,19 +13,20 @@ from decimal import Decimal
 import pytest
 from starlette.testclient import TestClient
 
-from tests.bad_inputs import BAD_INPUTS, BODY
-from tests.builders import (
+from tests.support.bad_inputs import BAD_INPUTS, BODY
+from tests.support.builders import (
     encode,
     generic_body,
     signed,
     stripe_event,
 )
-from tests.hostile_inputs import MAX_ERROR_RESPONSE_BYTES
-from tests.support import post, read_events_file
-from webhook_processor.bootstrap import LocalProcessor
-from webhook_processor.entrypoints.server import create_app
+from tests.support.hostile_inputs import MAX_ERROR_RESPONSE_BYTES
+from tests.support.loopback import post, read_events_file
+from tests.support.stores import recent_events
+from webhook_processor.local.bootstrap import LocalProcessor
+from webhook_processor.local.server import create_app
 from webhook_processor.publishing.envelope import encode as encode_envelope
-from webhook_processor.publishing.sinks import MemorySink
+from webhook_processor.publishing.memory import MemorySink
 
 
 @pytest.fixture
@@ -76,7 +77,7 @@ def test_redelivery_is_a_200_duplicate_with_one_record_and_one_publication(
     again = post(client, "generic", body, headers)
     assert again.status_code == 200
     assert again.json() == {"status": "duplicate", "event_ids": ["msg_1"]}
-    assert len(memory_processor.store.recent_events(10)) == 1
+    assert len(recent_events(memory_processor.store, 10)) == 1
     assert len(published(memory_processor)) == 1
 
 
@@ -87,7 +88,7 @@ def test_authentic_event_of_an_unhandled_type_is_acknowledged_and_ignored(
     response = post(client, "stripe", body, headers)
     assert response.status_code == 200
     assert response.json() == {"status": "ignored", "event_ids": []}
-    assert memory_processor.store.recent_events(10) == []
+    assert recent_events(memory_processor.store, 10) == []
 
 
 def test_healthz(client: TestClient) -> None:
@@ -107,7 +108,7 @@ def test_bad_input_gets_a_specific_4xx_and_stores_nothing(
     assert len(response.content) <= MAX_ERROR_RESPONSE_BYTES
     assert response.json()["error"] == code
     assert detail in response.json()["detail"]
-    assert memory_processor.store.recent_events(10) == []
+    assert recent_events(memory_processor.store, 10) == []
     assert published(memory_processor) == []
 
 
@@ -122,7 +123,7 @@ def test_wrong_method_is_405_with_allow_header(
         "error": "method_not_allowed",
         "detail": f"webhooks are delivered with POST, not {method}",
     }
-    assert memory_processor.store.recent_events(10) == []
+    assert recent_events(memory_processor.store, 10) == []
 
 
 def test_declared_oversize_length_is_refused_before_reading(client: TestClient) -> None:

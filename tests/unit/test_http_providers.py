@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from tests.builders import NOW
-from tests.deliveries import (
+from tests.support.builders import NOW
+from tests.support.deliveries import (
     NEW_SECRETS,
     PROVIDERS,
     STRANGER_SECRETS,
@@ -20,10 +20,11 @@ from tests.deliveries import (
     rotating_secrets,
     signed_sample,
 )
-from tests.support import post
-from webhook_processor.bootstrap import LocalConfig, LocalProcessor, build_local
-from webhook_processor.entrypoints.server import create_app
-from webhook_processor.publishing.sinks import MemorySink
+from tests.support.loopback import post
+from tests.support.stores import recent_events
+from webhook_processor.local.bootstrap import LocalConfig, LocalProcessor, build_local
+from webhook_processor.local.server import create_app
+from webhook_processor.publishing.memory import MemorySink
 from webhook_processor.storage.memory import MemoryStore
 
 
@@ -64,7 +65,7 @@ def test_every_provider_is_accepted_then_duplicate_and_unsigned_or_tampered_is_4
     statuses = [answer(client, provider, d.body, d.headers)[0] for d in deliveries(provider)]
     assert statuses[:4] == [200, 200, 401, 401]
     assert statuses[4:] in ([], [200])  # an ignored type, where the provider has one
-    [stored] = memory_processor.store.recent_events(10)
+    [stored] = recent_events(memory_processor.store, 10)
     assert (stored.event.provider, str(stored.event.amount)) == (provider, "12.34")
 
 
@@ -81,7 +82,7 @@ def test_during_a_rotation_either_active_secret_passes_and_a_third_is_401(
     status, text = answer(client, provider, stranger.body, stranger.headers)
     assert status == 401
     assert json.loads(text)["error"] == "invalid_signature"
-    assert len(processor.store.recent_events(10)) == 2
+    assert len(recent_events(processor.store, 10)) == 2
 
 
 def test_adyen_batch_of_three_stores_three_redelivery_none_and_replies_accepted(
@@ -91,10 +92,10 @@ def test_adyen_batch_of_three_stores_three_redelivery_none_and_replies_accepted(
     response = post(client, "adyen", batch.body, batch.headers)
     assert (response.status_code, response.text) == (200, "[accepted]")
     assert response.headers["content-type"].startswith("text/plain")
-    assert len(memory_processor.store.recent_events(10)) == 3
+    assert len(recent_events(memory_processor.store, 10)) == 3
     again = post(client, "adyen", batch.body, batch.headers)
     assert (again.status_code, again.text) == (200, "[accepted]")
-    assert len(memory_processor.store.recent_events(10)) == 3
+    assert len(recent_events(memory_processor.store, 10)) == 3
 
 
 def test_adyen_batch_with_one_tampered_item_is_refused_whole(
@@ -105,4 +106,4 @@ def test_adyen_batch_with_one_tampered_item_is_refused_whole(
     response = post(client, "adyen", json.dumps(notification).encode(), {})
     assert response.status_code == 401
     assert "notificationItems[3]" in response.json()["detail"]
-    assert memory_processor.store.recent_events(10) == []
+    assert recent_events(memory_processor.store, 10) == []

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from webhook_processor.entrypoints.cli import main
-from webhook_processor.entrypoints.inspector.access import COOKIE, Access, check_token, is_loopback
+from webhook_processor.cli import main
 from webhook_processor.errors import Forbidden
+from webhook_processor.local.inspector.access import COOKIE, Access, check_token, is_loopback
 
 TOKEN = "0123456789abcdef-token"
 

@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from tests.builders import NOW, SECRETS, encode, generic_body, signed, stripe_event
-from tests.hostile_inputs import MAX_ERROR_RESPONSE_BYTES
-from tests.support import post
-from webhook_processor.bootstrap import LocalProcessor
-from webhook_processor.entrypoints.inspector.api import redact
-from webhook_processor.entrypoints.server import create_app
+from tests.support.builders import NOW, SECRETS, encode, generic_body, signed, stripe_event
+from tests.support.hostile_inputs import MAX_ERROR_RESPONSE_BYTES
+from tests.support.loopback import post
+from tests.support.stores import dead_letters, recent_events
+from webhook_processor.local.bootstrap import LocalProcessor
+from webhook_processor.local.inspector.api import redact
+from webhook_processor.local.server import create_app
 
 ORIGIN = "http://127.0.0.1:8080"
 SAME_ORIGIN = {"origin": ORIGIN, "content-type": "application/json"}
@@ -180,7 +181,7 @@ def test_redrive_queues_one_or_every_dead_letter(
     every = client.post("/inspector/api/redrive", json={"all": True}, headers=SAME_ORIGIN)
     assert every.json()["queued"] == 2
     assert sorted(every.json()["keys"]) == ["stripe:evt_0", "stripe:evt_2"]
-    assert processor.store.dead_letters() == []
+    assert dead_letters(processor.store) == []
 
 
 # -- who is answered ---------------------------------------------------------------------------
@@ -206,7 +207,7 @@ def test_a_cross_site_action_is_refused_and_changes_nothing(
     answer = client.post("/inspector/api/redrive", json={"all": True}, headers=headers)
     assert answer.status_code == 403
     assert answer.json()["error"] == "forbidden"
-    assert len(processor.store.dead_letters()) == 1
+    assert len(dead_letters(processor.store)) == 1
 
 
 def test_a_page_naming_another_host_is_refused_even_on_loopback(
@@ -253,7 +254,7 @@ def test_a_host_header_that_is_more_than_a_host_is_refused(client: TestClient, h
 
 def test_bound_beyond_loopback_only_the_token_opens_it(tmp_path: Any) -> None:
     from tests.conftest import ENVIRON
-    from webhook_processor.bootstrap import LocalConfig, build_local
+    from webhook_processor.local.bootstrap import LocalConfig, build_local
 
     def built(token: str | None) -> LocalProcessor:
         config = LocalConfig(
@@ -668,5 +669,5 @@ def test_bad_input_gets_a_specific_4xx_and_changes_nothing(
     assert response.json()["error"] == code
     assert detail in response.json()["detail"]
     assert client.get("/inspector/api/summary").json()["counters"] == before
-    assert len(processor.store.recent_events(10)) == 4
-    assert len(processor.store.dead_letters()) == 1
+    assert len(recent_events(processor.store, 10)) == 4
+    assert len(dead_letters(processor.store)) == 1

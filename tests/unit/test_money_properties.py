@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.builders import NOW, request
 from tests.oracles import oracle
+from tests.support.builders import NOW, request
 from webhook_processor import codec
 from webhook_processor.errors import InvalidAmount
 from webhook_processor.money import (

@@ -12,11 +12,12 @@ from typing import TypeVar
 
 import pytest
 
-from tests.builders import NOW, make_event
+from tests.support.builders import NOW, make_event
 from tests.unit.test_store_contract import LOCAL_STORES
 from webhook_processor.errors import InvalidParameter
+from webhook_processor.local.sqlite import pages as sqlite_pages
+from webhook_processor.local.sqlite.store import SQLiteStore
 from webhook_processor.model import PaymentEvent
-from webhook_processor.storage import sqlite_pages
 from webhook_processor.storage.base import LocalStore
 from webhook_processor.storage.paging import (
     EventFilter,
@@ -25,7 +26,6 @@ from webhook_processor.storage.paging import (
     TransactionFilter,
     encode_cursor,
 )
-from webhook_processor.storage.sqlite import SQLiteStore
 
 T = TypeVar("T")
 PROVIDERS = ("stripe", "generic", "adyen")

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from tests.builders import NOW, make_event, request
+from tests.support.builders import NOW, make_event, request
+from tests.support.stores import recent_events
 from webhook_processor.errors import InvalidPayload
 from webhook_processor.model import PaymentEvent, WebhookRequest
 from webhook_processor.pipeline import Pipeline
@@ -56,7 +57,7 @@ def test_an_adapter_tripping_on_its_input_is_a_400_not_a_5xx(error: Exception) -
     pipeline = Pipeline({"stripe": _Tripping(error)}, _Secrets(), store, clock=lambda: NOW)
     with pytest.raises(InvalidPayload, match=type(error).__name__):
         pipeline.receive(request("stripe", b"{}", {}))
-    assert store.recent_events(1) == []
+    assert recent_events(store, 1) == []
 
 
 @pytest.mark.parametrize(
@@ -74,7 +75,7 @@ def test_an_event_with_text_utf8_cannot_encode_is_refused_whoever_built_it(
     pipeline = Pipeline({"stripe": _Building(event)}, _Secrets(), store, clock=lambda: NOW)
     with pytest.raises(InvalidPayload, match="surrogate"):
         pipeline.receive(request("stripe", b"{}", {}))
-    assert store.recent_events(1) == []
+    assert recent_events(store, 1) == []
 
 
 def test_trusted_events_have_their_metadata_checked_too() -> None:

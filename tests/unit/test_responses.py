@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from webhook_processor.entrypoints.responses import error_response, outcome_response
 from webhook_processor.errors import WebhookError
 from webhook_processor.model import Disposition, Outcome, Reply
+from webhook_processor.responses import error_response, outcome_response
 
 
 def test_a_prescribed_reply_is_sent_as_the_provider_requires() -> None:

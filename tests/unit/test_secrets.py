@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from webhook_processor.errors import SecretUnavailable
+from webhook_processor.local.secrets import LocalSecrets
 from webhook_processor.providers import default_providers
-from webhook_processor.signing_secrets import LocalSecrets
 
 
 def test_generated_secrets_are_private_and_stable(tmp_path: Path) -> None:
@@ -62,3 +62,18 @@ def test_a_secret_list_that_is_empty_or_too_long_is_a_clear_error(
     secrets = LocalSecrets(tmp_path / "secrets.json", environ={"WEBHOOK_SECRET_STRIPE": value})
     with pytest.raises(SecretUnavailable, match=f"WEBHOOK_SECRET_STRIPE {message}"):
         secrets.active("stripe")
+
+
+def test_a_secret_rotated_in_the_file_is_used_within_the_ttl_without_a_restart(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "secrets.json"
+    path.write_text(json.dumps({"stripe": "whsec_old"}))
+    now = [0.0]
+    secrets = LocalSecrets(path, environ={}, ttl_seconds=5, clock=lambda: now[0])
+    assert secrets.active("stripe") == ("whsec_old",)
+    path.write_text(json.dumps({"stripe": "whsec_rotated_new"}))
+    now[0] = 1.0
+    assert secrets.active("stripe") == ("whsec_old",)  # within the TTL: the cached value
+    now[0] = 6.0
+    assert secrets.active("stripe") == ("whsec_rotated_new",)

@@ -14,11 +14,15 @@ from typing import Any
 
 import pytest
 
-from tests.builders import NOW, make_event
-from tests.support import run_coroutine
+from tests.support.builders import NOW, make_event
+from tests.support.loopback import run_coroutine
+from tests.support.stores import dead_letters, recent_events
 from webhook_processor.errors import StorageUnavailable
-from webhook_processor.storage import sqlite, sqlite_writer
-from webhook_processor.storage.sqlite import EVENT_ADDITIONS, LISTING_QUERIES, SQLiteStore
+from webhook_processor.local.sqlite import store as sqlite
+from webhook_processor.local.sqlite import writer as sqlite_writer
+from webhook_processor.local.sqlite.pages import page_queries
+from webhook_processor.local.sqlite.schema import EVENT_ADDITIONS
+from webhook_processor.local.sqlite.store import SQLiteStore
 
 
 def test_store_uses_wal_and_full_sync_and_survives_a_reopen(tmp_path: Path) -> None:
@@ -90,7 +94,7 @@ def test_a_row_stored_before_numbers_were_bounded_reads_back_and_publishes(
         conn.execute("UPDATE events SET metadata = ?", (poison,))
         conn.close()
         [item] = store.due("", make_event().received_at, 10)  # no sink registered yet
-        [record] = store.recent_events(10)
+        [record] = recent_events(store, 10)
         assert record.event == item.event
         line = encode(item.event)
         published = json.loads(line, parse_float=Decimal)  # a Python consumer can read it
@@ -129,7 +133,7 @@ def test_a_database_of_the_first_schema_is_carried_over_to_one_entry_per_sink(
         assert [i.event.key for i in migrated.due("http", make_event().received_at, 10)] == [
             "stripe:evt_1"
         ]
-        [letter] = migrated.dead_letters()
+        [letter] = dead_letters(migrated)
         assert (letter.key, letter.last_error, letter.transient) == ("stripe:evt_2", "boom", False)
         assert migrated.redrive(None, make_event().received_at) == ["stripe:evt_2"]
         assert len(migrated.due("file", make_event().received_at, 10)) == 2
@@ -162,7 +166,7 @@ def test_on_a_loop_writes_from_the_loop_and_from_other_threads_are_committed(
         thread.join(10)
         loop.close()
     reopened = SQLiteStore(tmp_path / "s.db")
-    assert {r.event.event_id for r in reopened.recent_events(10)} == {"evt_1", "evt_2"}
+    assert {r.event.event_id for r in recent_events(reopened, 10)} == {"evt_1", "evt_2"}
     reopened.close()
 
 
@@ -291,7 +295,7 @@ def test_a_database_written_before_transactions_were_kept_gets_them_on_open(
             Decimal("4.00"),
             2,
         )
-        timeline = {e.event_id: e.transaction for e in migrated.events_for_transaction("pi_1")}
+        timeline = {e.event_id: e.transaction for e in migrated.timeline(None, "pi_1")}
         assert timeline["evt_2"] is not None
         assert (timeline["evt_2"].previous_status, timeline["evt_2"].version) == (
             "partially_refunded",
@@ -305,7 +309,7 @@ def test_the_listings_read_through_indexes_never_a_scan(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "s.db")
     conn = store.connect()
     try:
-        for query, params in LISTING_QUERIES.values():
+        for query, params in page_queries().values():
             plan = " / ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {query}", params))
             # An index walked in the ORDER BY's order stops at the LIMIT; a bare SCAN would not.
             bare_scans = [
@@ -335,7 +339,7 @@ def test_a_redrive_of_many_letters_commits_batch_by_batch_each_letter_once(
     try:
         assert store.redrive(None, NOW) == keys
         assert len(writes) == 3  # 2 + 2 + 1, each its own transaction
-        assert store.dead_letters() == []
+        assert dead_letters(store) == []
         assert sorted(item.event.key for item in store.due("file", NOW, 10)) == keys
         for key in keys:
             store.fail_delivery("file", key, "boom", at=NOW, retry_at=None, transient=False)

@@ -17,15 +17,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from tests.aws import TABLE, create_table
-from tests.builders import NOW, make_event
-from tests.histories import deliveries, final, histories
-from tests.support import run_coroutine
+from tests.support.aws import TABLE, create_table
+from tests.support.builders import NOW, make_event
+from tests.support.histories import deliveries, final, histories
+from tests.support.loopback import run_coroutine
+from tests.support.stores import dead_letters, recent_events, recent_transactions
+from webhook_processor.aws.dynamodb import DynamoDBStore
+from webhook_processor.local.sqlite.store import SQLiteStore
 from webhook_processor.model import PaymentEvent
 from webhook_processor.storage.base import Delivery, EventStore, LocalStore
-from webhook_processor.storage.dynamodb import DynamoDBStore
 from webhook_processor.storage.memory import MemoryStore
-from webhook_processor.storage.sqlite import SQLiteStore
 from webhook_processor.transactions import TransactionState, apply
 
 LOCAL_STORES: dict[str, Callable[[Path], LocalStore]] = {
@@ -74,7 +75,7 @@ def test_a_batch_reports_each_event_and_a_retried_batch_completes_it(
     assert event_store.insert_all([second]) == [True]
     assert event_store.insert_all([first, second, third]) == [True, False, True]
     assert event_store.insert_all([first, second, third]) == [False, False, False]
-    assert [e.event_id for e in event_store.events_for_transaction("pi_1")] == [
+    assert [e.event_id for e in event_store.timeline(None, "pi_1")] == [
         "evt_0",
         "evt_1",
         "evt_2",
@@ -116,8 +117,8 @@ def test_events_for_transaction_are_oldest_first(event_store: EventStore) -> Non
     event_store.insert_all([later])
     event_store.insert_all([make_event("evt_1")])
     event_store.insert_all([make_event("evt_3", transaction_id="pi_other")])
-    assert [e.event_id for e in event_store.events_for_transaction("pi_1")] == ["evt_1", "evt_2"]
-    assert event_store.events_for_transaction("pi_none") == []
+    assert [e.event_id for e in event_store.timeline(None, "pi_1")] == ["evt_1", "evt_2"]
+    assert event_store.timeline(None, "pi_none") == []
 
 
 def test_concurrent_inserts_of_one_event_store_it_once(event_store: EventStore) -> None:
@@ -190,9 +191,9 @@ def test_each_sink_has_its_own_entries(store: LocalStore) -> None:
     assert store.due("file", NOW + timedelta(days=2), 10) == []
     [item] = store.due("http", NOW + timedelta(days=2), 10)
     assert item.attempts == 1
-    assert store.recent_events(1)[0].delivery is Delivery.PENDING
+    assert recent_events(store, 1)[0].delivery is Delivery.PENDING
     store.complete_deliveries("http", ["stripe:evt_1"], NOW)
-    assert store.recent_events(1)[0].delivery is Delivery.DELIVERED
+    assert recent_events(store, 1)[0].delivery is Delivery.DELIVERED
 
 
 def test_events_stored_before_any_sink_is_registered_go_to_every_sink(tmp_path: Path) -> None:
@@ -211,7 +212,7 @@ def test_complete_delivery_removes_from_outbox(store: LocalStore) -> None:
     store.insert_all([make_event("evt_2")])
     store.complete_deliveries("file", ["stripe:evt_1", "stripe:evt_2"], NOW)
     assert store.due("file", NOW + timedelta(days=1), 10) == []
-    assert {r.delivery for r in store.recent_events(10)} == {Delivery.DELIVERED}
+    assert {r.delivery for r in recent_events(store, 10)} == {Delivery.DELIVERED}
 
 
 def test_failed_delivery_is_retried_later(store: LocalStore) -> None:
@@ -221,7 +222,7 @@ def test_failed_delivery_is_retried_later(store: LocalStore) -> None:
     assert store.due("file", NOW, 10) == []
     [item] = store.due("file", later, 10)
     assert item.attempts == 1
-    [record] = store.recent_events(10)
+    [record] = recent_events(store, 10)
     assert (record.delivery, record.attempts, record.last_error) == (
         Delivery.PENDING,
         1,
@@ -235,7 +236,7 @@ def test_final_failure_moves_to_dead_letters_and_redrive_brings_it_back(
     store.insert_all([make_event()])
     store.fail_delivery("file", "stripe:evt_1", "boom", at=NOW, retry_at=None, transient=False)
     assert store.due("file", NOW + timedelta(days=1), 10) == []
-    [letter] = store.dead_letters()
+    [letter] = dead_letters(store)
     assert (letter.key, letter.sink, letter.attempts, letter.last_error, letter.failed_at) == (
         "stripe:evt_1",
         "file",
@@ -244,12 +245,12 @@ def test_final_failure_moves_to_dead_letters_and_redrive_brings_it_back(
         NOW,
     )
     assert (letter.event, letter.transient) == (make_event(), False)
-    assert store.recent_events(10)[0].delivery is Delivery.DEAD
+    assert recent_events(store, 10)[0].delivery is Delivery.DEAD
     assert store.redrive_transient("file", NOW) == 0  # the event failed, not the sink
 
     assert store.redrive(["stripe:evt_unknown"], NOW) == []
     assert store.redrive(["stripe:evt_1"], NOW) == ["stripe:evt_1"]
-    assert store.dead_letters() == []
+    assert dead_letters(store) == []
     [item] = store.due("file", NOW, 10)
     assert item.attempts == 0
 
@@ -263,7 +264,7 @@ def test_dead_letters_of_a_sink_outage_are_redriven_for_that_sink(store: LocalSt
     assert store.redrive_transient("http", NOW, limit=1) == 1
     assert [i.event.key for i in store.due("http", NOW, 10)] == ["stripe:evt_0"]
     assert store.redrive_transient("http", NOW) == 1
-    assert store.dead_letters() == []
+    assert dead_letters(store) == []
     assert len(store.due("http", NOW, 10)) == 2
 
 
@@ -278,7 +279,7 @@ def test_redrive_all(store: LocalStore) -> None:
 def test_recent_events_newest_first(store: LocalStore) -> None:
     for n in range(3):
         store.insert_all([make_event(f"evt_{n}", received_at=NOW + timedelta(seconds=n))])
-    assert [r.event.event_id for r in store.recent_events(2)] == ["evt_2", "evt_1"]
+    assert [r.event.event_id for r in recent_events(store, 2)] == ["evt_2", "evt_1"]
 
 
 def test_transactions_are_listed_latest_update_first_with_where_each_stands(
@@ -296,7 +297,7 @@ def test_transactions_are_listed_latest_update_first_with_where_each_stands(
             ),
         ]
     )
-    first, second = store.transactions(10)
+    first, second = recent_transactions(store, 10)
     assert (first.transaction_id, first.status, first.refunded, first.event_count) == (
         "pi_1",
         "partially_refunded",
@@ -308,7 +309,7 @@ def test_transactions_are_listed_latest_update_first_with_where_each_stands(
         Decimal("5.00"),
         1,
     )
-    assert [t.transaction_id for t in store.transactions(1)] == ["pi_1"]
+    assert [t.transaction_id for t in recent_transactions(store, 1)] == ["pi_1"]
 
 
 # -- transactions (every store) ----------------------------------------------------------------
@@ -323,7 +324,7 @@ def test_each_stored_event_is_applied_once_to_its_transaction(event_store: Event
     assert state is not None
     assert (state.status, state.refunded, state.version) == ("refunded", Decimal("10.00"), 2)
     assert event_store.transaction("generic", "pi_1") is None
-    updates = {e.event_id: e.transaction for e in event_store.events_for_transaction("pi_1")}
+    updates = {e.event_id: e.transaction for e in event_store.timeline(None, "pi_1")}
     assert updates["evt_2"] is not None
     assert (updates["evt_2"].previous_status, updates["evt_2"].status) == (
         "succeeded",
@@ -331,6 +332,8 @@ def test_each_stored_event_is_applied_once_to_its_transaction(event_store: Event
     )
 
 
+# Many examples through code other tests cover: run untraced (the coverage floor holds without).
+@pytest.mark.untraced
 @settings(
     max_examples=40,
     deadline=None,

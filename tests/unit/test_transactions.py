@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.builders import NOW
-from tests.histories import deliveries, event, final, histories
+from tests.support.builders import NOW
+from tests.support.histories import deliveries, event, final, histories
 from webhook_processor import codec
 from webhook_processor.model import PaymentEvent, PaymentStatus, TransactionStatus
 from webhook_processor.transactions import (

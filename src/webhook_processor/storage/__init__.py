@@ -1,3 +1,3 @@
-"""Event stores. The protocols live in ``base``; each implementation in its own module
-(``memory``, ``sqlite``, ``dynamodb``), imported where it is chosen, so that the Lambda
-functions never load SQLite and the local processor never loads boto3."""
+"""The storage ports (``base``), the record every store writes (``records``), the listings'
+pages (``paging``) and the in-memory fake (``memory``). The stores themselves are the wings':
+``webhook_processor.local.sqlite`` and ``webhook_processor.aws.dynamodb``."""

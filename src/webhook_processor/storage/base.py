@@ -5,7 +5,7 @@ event. :class:`LocalStore` adds the transactional outbox and the inspection quer
 processor (on AWS the table's stream is the outbox and CloudWatch the inspection tool).
 
 Implementations: :class:`~webhook_processor.storage.memory.MemoryStore` (the fake, shipped),
-:class:`~webhook_processor.storage.sqlite.SQLiteStore`, and on AWS the DynamoDB store. One
+:class:`~webhook_processor.local.sqlite.store.SQLiteStore`, and on AWS the DynamoDB store. One
 contract test suite runs against each of them.
 """
 
@@ -45,13 +45,39 @@ class EventStore(Protocol):
         """The stored event with that key, or None."""
         ...
 
-    def events_for_transaction(self, transaction_id: str) -> list[PaymentEvent]:
-        """Every event of one transaction, oldest first (by occurred_at, received_at, then key),
-        each with what it did to the transaction (``event.transaction``)."""
-        ...
+
+class Listings(Protocol):
+    """What is stored, page by page (see :mod:`webhook_processor.storage.paging`): each read
+    takes at most ``limit`` rows through an index, and continues after the cursor of the page
+    before. A store refuses a filter it has no index for with InvalidParameter."""
 
     def transaction(self, provider: str, transaction_id: str) -> TransactionState | None:
         """The transaction's state after every event stored for it, or None."""
+        ...
+
+    def event_page(self, where: EventFilter, after: str | None, limit: int) -> Page[PaymentEvent]:
+        """Events, newest first (pending or dead ones in key order; a search: the events of
+        its keys, then its transaction's newest by provider time first)."""
+        ...
+
+    def transaction_page(
+        self, where: TransactionFilter, after: str | None, limit: int
+    ) -> Page[TransactionState]:
+        """Transactions, latest update first (by id: each provider's, in provider order)."""
+        ...
+
+    def timeline(
+        self, provider: str | None, transaction_id: str, limit: int | None = None
+    ) -> list[PaymentEvent]:
+        """The events of one transaction (of every provider's transaction of that id if
+        ``provider`` is None), oldest first by provider time (occurred_at, received_at, then
+        key), each with what it did to the transaction (``event.transaction``); the first
+        ``limit``, or all."""
+        ...
+
+    def deliveries(self, keys: Sequence[str]) -> dict[str, list[SinkDelivery]]:
+        """For each key, the sinks that have yet to take its event or gave up on it (a sink
+        not listed took it)."""
         ...
 
 
@@ -79,9 +105,27 @@ class EventRecord:
     """A stored event and where its publication stands (the furthest-behind sink's state)."""
 
     event: PaymentEvent
-    delivery: Delivery
-    attempts: int
+    #: A :class:`Delivery`, or on AWS where the stream or the redrive has it.
+    delivery: str
+    attempts: int | None
     last_error: str | None
+
+    @classmethod
+    def of(cls, event: PaymentEvent, deliveries: Sequence[SinkDelivery]) -> EventRecord:
+        """The event with the furthest-behind of its sinks: one still pending, then one that
+        gave up, then whatever else a platform reports; the most attempts of those."""
+        if not deliveries:
+            return cls(event, Delivery.DELIVERED, 0, None)
+        rank: dict[str, int] = {Delivery.PENDING: 0, Delivery.DEAD: 1}
+        worst = min(deliveries, key=lambda d: (rank.get(d.state, 2), -(d.attempts or 0)))
+        state = Delivery(worst.state) if worst.state in rank else worst.state
+        return cls(event, state, worst.attempts, worst.last_error)
+
+
+def event_records(store: Listings, events: Sequence[PaymentEvent]) -> list[EventRecord]:
+    """``events`` (a page of them), each with where its publication stands."""
+    found = store.deliveries([event.key for event in events])
+    return [EventRecord.of(event, found.get(event.key, [])) for event in events]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,11 +145,12 @@ class DeadLetter:
     transient: bool
 
 
-class LocalStore(EventStore, Protocol):
+class LocalStore(EventStore, Listings, Protocol):
     """An event store that is also the outbox, for the single-machine processor.
 
     The outbox holds one entry per stored event and sink, so each sink is published to at its
-    own pace: a subscriber that hangs does not hold back the events file.
+    own pace: a subscriber that hangs does not hold back the events file. A sink that gave up
+    on an event leaves a dead letter, until a redrive queues it again.
     """
 
     def run_on(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -139,10 +184,6 @@ class LocalStore(EventStore, Protocol):
         """Count a failed attempt; retry at ``retry_at``, or move to the dead letters if None."""
         ...
 
-    def dead_letters(self, limit: int | None = None) -> list[DeadLetter]:
-        """The dead letters, oldest first (the ``limit`` oldest, or all)."""
-        ...
-
     def redrive(self, keys: Sequence[str] | None, now: datetime) -> list[str]:
         """Queue dead letters again, for every sink that gave up on them (all of them if
         ``keys`` is None); return the keys queued."""
@@ -154,40 +195,8 @@ class LocalStore(EventStore, Protocol):
         takes events again, and with a limit of one to probe whether it does."""
         ...
 
-    def recent_events(self, limit: int) -> list[EventRecord]:
-        """The most recently received events with their delivery state, newest first."""
-        ...
-
-    def transactions(self, limit: int) -> list[TransactionState]:
-        """The ``limit`` most recently updated transactions, newest first."""
-        ...
-
-    # -- the inspector's pages (see storage.paging): each reads at most ``limit`` rows
-    # -- through an index, and continues after the cursor of the page before.
-
-    def event_page(self, where: EventFilter, after: str | None, limit: int) -> Page[PaymentEvent]:
-        """Events, newest first (pending or dead ones in key order; a search: the events of
-        its keys, then its transaction's newest by provider time first)."""
-        ...
-
-    def transaction_page(
-        self, where: TransactionFilter, after: str | None, limit: int
-    ) -> Page[TransactionState]:
-        """Transactions, latest update first (by id: each provider's, in provider order)."""
-        ...
-
     def dead_letter_page(self, after: str | None, limit: int) -> Page[DeadLetter]:
         """Dead letters, oldest failure first."""
-        ...
-
-    def timeline(self, provider: str, transaction_id: str, limit: int) -> list[PaymentEvent]:
-        """The first ``limit`` events of one transaction, in the order of
-        :meth:`events_for_transaction`."""
-        ...
-
-    def deliveries(self, keys: Sequence[str]) -> dict[str, list[SinkDelivery]]:
-        """For each key, the sinks that have yet to take its event or gave up on it (a sink
-        not listed took it)."""
         ...
 
     def close(self) -> None: ...

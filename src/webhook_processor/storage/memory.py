@@ -16,8 +16,6 @@ from webhook_processor.model import PaymentEvent
 from webhook_processor.storage.base import (
     EVERY_SINK,
     DeadLetter,
-    Delivery,
-    EventRecord,
     OutboxItem,
 )
 from webhook_processor.storage.paging import (
@@ -82,11 +80,6 @@ class MemoryStore:
         with self._lock:
             return self._transactions.get((provider, transaction_id))
 
-    def events_for_transaction(self, transaction_id: str) -> list[PaymentEvent]:
-        with self._lock:
-            found = [e for e in self._events.values() if e.transaction_id == transaction_id]
-        return sorted(found, key=lambda e: (e.occurred_at, e.received_at, e.key))
-
     def run_on(self, loop: asyncio.AbstractEventLoop) -> None:
         """Nothing to hand over: every write is done under the lock, at once."""
 
@@ -140,11 +133,6 @@ class MemoryStore:
             else:
                 self._outbox[key, sink] = _Pending(attempts, retry_at, error)
 
-    def dead_letters(self, limit: int | None = None) -> list[DeadLetter]:
-        with self._lock:
-            letters = sorted(self._dead.values(), key=lambda d: (d.failed_at, d.key, d.sink))
-        return letters[:limit]
-
     def redrive(self, keys: Sequence[str] | None, now: datetime) -> list[str]:
         with self._lock:
             dead_keys = {key for key, _ in self._dead}
@@ -164,20 +152,7 @@ class MemoryStore:
                 self._outbox[key] = _Pending(0, now)
             return len(chosen)
 
-    def recent_events(self, limit: int) -> list[EventRecord]:
-        with self._lock:
-            newest = sorted(
-                self._events.values(), key=lambda e: (e.received_at, e.key), reverse=True
-            )
-            return [self._record(event) for event in newest[:limit]]
-
-    def transactions(self, limit: int) -> list[TransactionState]:
-        with self._lock:
-            states = list(self._transactions.values())
-        states.sort(key=lambda t: (t.updated_at, t.provider, t.transaction_id), reverse=True)
-        return states[:limit]
-
-    # -- the inspector's pages: the same orders and cursors as SQLite, by sorting --------------
+    # -- Listings: the same orders and cursors as SQLite, by sorting ---------------------------
 
     def event_page(self, where: EventFilter, after: str | None, limit: int) -> Page[PaymentEvent]:
         with self._lock:
@@ -232,15 +207,24 @@ class MemoryStore:
         return _page(states, limit, lambda t: encode_cursor("transactions", _updated(t)))
 
     def dead_letter_page(self, after: str | None, limit: int) -> Page[DeadLetter]:
-        letters = self.dead_letters()
+        with self._lock:
+            letters = sorted(self._dead.values(), key=_failed)
         if after is not None:
             position = tuple(decode_cursor("dead-letters", after, 3))
             letters = [d for d in letters if _failed(d) > position]
         return _page(letters, limit, lambda d: encode_cursor("dead-letters", _failed(d)))
 
-    def timeline(self, provider: str, transaction_id: str, limit: int) -> list[PaymentEvent]:
-        events = self.events_for_transaction(transaction_id)
-        return [e for e in events if e.provider == provider][:limit]
+    def timeline(
+        self, provider: str | None, transaction_id: str, limit: int | None = None
+    ) -> list[PaymentEvent]:
+        with self._lock:
+            found = [
+                e
+                for e in self._events.values()
+                if e.transaction_id == transaction_id and provider in (None, e.provider)
+            ]
+        found.sort(key=lambda e: (e.occurred_at, e.received_at, e.key))
+        return found[:limit]
 
     def deliveries(self, keys: Sequence[str]) -> dict[str, list[SinkDelivery]]:
         found: dict[str, list[SinkDelivery]] = {key: [] for key in keys}
@@ -269,16 +253,6 @@ class MemoryStore:
 
     def close(self) -> None:
         """Nothing to release; present for the protocol."""
-
-    def _record(self, event: PaymentEvent) -> EventRecord:
-        pending = [p for (key, _), p in self._outbox.items() if key == event.key]
-        if pending:
-            worst = max(pending, key=lambda p: p.attempts)
-            return EventRecord(event, Delivery.PENDING, worst.attempts, worst.last_error)
-        dead = [d for (key, _), d in self._dead.items() if key == event.key]
-        if dead:
-            return EventRecord(event, Delivery.DEAD, dead[0].attempts, dead[0].last_error)
-        return EventRecord(event, Delivery.DELIVERED, 0, None)
 
 
 def _page(items: list[T], limit: int, cursor: Callable[[T], str]) -> Page[T]:

@@ -66,8 +66,12 @@ class SinkDelivery:
     """Where one event stands with one sink that has not (yet) taken it."""
 
     sink: str
-    state: str  # "pending" or "dead"
-    attempts: int
+    #: "pending" or "dead" (:class:`~webhook_processor.storage.base.Delivery`); on AWS, the
+    #: stream's or the publication mark's (``stream``, ``handed_off``, ``redriving``,
+    #: ``redriven``).
+    state: str
+    #: None where the platform does not count them (Lambda retries a stream batch, not an event).
+    attempts: int | None
     last_error: str | None
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from Adyen.util import generate_notification_sig, is_valid_hmac_notification
 
-from tests.builders import (
+from tests.support.builders import (
     ADYEN_SECRET,
     MISSING,
     NOW,

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 import standardwebhooks
 
-from tests.builders import (
+from tests.support.builders import (
     GENERIC_SECRET,
     NOW,
     encode,

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from tests.builders import NOW, request, sample_event, sample_names
 from tests.oracles import oracle
+from tests.support.builders import NOW, request, sample_event, sample_names
 from webhook_processor.errors import SecretUnavailable, SignatureInvalid, SignatureMismatch
 from webhook_processor.limits import MAX_ACTIVE_SECRETS
 from webhook_processor.model import Disposition, Outcome, PaymentStatus

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from square.utils.webhooks_helper import verify_signature
 
-from tests.builders import (
+from tests.oracles import square as square_oracle
+from tests.support.builders import (
     NOW,
     SQUARE_SECRET,
     encode,
@@ -18,7 +19,6 @@ from tests.builders import (
     signed,
     square_event,
 )
-from tests.oracles import square as square_oracle
 from webhook_processor.errors import (
     InvalidPayload,
     ProviderNotConfigured,

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 import stripe
 
-from tests.builders import (
+from tests.support.builders import (
     NOW,
     STRIPE_SECRET,
     encode,

@@ -1,0 +1,228 @@
+"""The DynamoDB store: events and their transactions in one table, on AWS.
+
+The items are :mod:`webhook_processor.aws.items`'s. Storing an event is one
+``TransactWriteItems``: the event's conditional put (``attribute_not_exists(pk)``, exactly "one
+record per provider event", whatever the payload says) and the transaction's put conditioned
+on the version read just before. Two events of one transaction that race (two receivers, an
+Adyen batch) cannot both win: the loser reads again and re-applies, so every event is applied
+exactly once, and a duplicate changes nothing.
+
+The table's stream (NEW_IMAGE) is the outbox, read from the transaction items: DynamoDB orders
+the stream records of one item, so a transaction's updates reach the publisher, and its
+subscribers, in the order they were applied, whichever shards its events' items are on.
+
+The listings (:class:`~webhook_processor.storage.base.Listings`) read the indexes: the latest
+events and transactions through ``by_recency``, one transaction's events through
+``by_transaction``, and where a publication stands from the event's mark.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Final, TypeVar
+
+from botocore.exceptions import ClientError
+
+from webhook_processor.aws import items
+from webhook_processor.aws.errors import dynamodb_errors
+from webhook_processor.aws.publications import Publications
+from webhook_processor.errors import InvalidParameter, StorageUnavailable
+from webhook_processor.model import PaymentEvent
+from webhook_processor.storage.paging import (
+    EventFilter,
+    Page,
+    SinkDelivery,
+    TransactionFilter,
+    decode_cursor,
+    encode_cursor,
+)
+from webhook_processor.transactions import TransactionState, apply
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+T = TypeVar("T")
+#: Attempts to apply an event while other events of its transaction keep winning the race.
+MAX_CONFLICTS: Final = 8
+
+
+class DynamoDBStore:
+    """An EventStore and its Listings on one DynamoDB table (see the module docstring)."""
+
+    def __init__(self, table_name: str, client: DynamoDBClient) -> None:
+        self.table_name = table_name
+        self._client = client
+
+    def insert_all(self, events: Sequence[PaymentEvent]) -> list[bool]:
+        """Each event in its own transaction with its transaction's item, in order: a batch
+        cannot be one (a transaction fails whole on one duplicate), and each is safe to repeat,
+        so a retried batch completes what a failure interrupted."""
+        return [self._insert(event) for event in events]
+
+    async def insert_all_async(self, events: Sequence[PaymentEvent]) -> list[bool]:
+        """The same writes on a worker thread; imported lazily, the Lambda functions never load
+        asyncio."""
+        import asyncio
+
+        return await asyncio.to_thread(self.insert_all, events)
+
+    def _insert(self, event: PaymentEvent) -> bool:
+        for _ in range(MAX_CONFLICTS):
+            current = self.transaction(event.provider, event.transaction_id)
+            transition = apply(current, event)
+            stored = replace(event, transaction=transition.update)
+            reasons = self._write(stored, transition.after, current)
+            if reasons is None:
+                return True
+            if reasons[0] == "ConditionalCheckFailed":
+                return False  # the event is stored already: a redelivery
+            # Another event of this transaction was applied since the read: read it again.
+        raise StorageUnavailable(
+            f"DynamoDB transaction {event.transaction_id!r} kept changing while storing an event"
+        )
+
+    def _write(
+        self, event: PaymentEvent, after: TransactionState, before: TransactionState | None
+    ) -> list[str] | None:
+        """Put the event and the transaction's new version together; None if both went in,
+        else DynamoDB's reason for each item (``ConditionalCheckFailed``, ``None``, ...)."""
+        version = 0 if before is None else before.version
+        with dynamodb_errors("transaction write"):
+            try:
+                self._client.transact_write_items(
+                    TransactItems=[
+                        {
+                            "Put": {
+                                "TableName": self.table_name,
+                                "Item": items.serialize(items.to_item(event)),
+                                "ConditionExpression": "attribute_not_exists(pk)",
+                            }
+                        },
+                        {
+                            "Put": {
+                                "TableName": self.table_name,
+                                "Item": items.serialize(items.transaction_item(after, event)),
+                                # Unchanged since the read: no other event was applied between.
+                                "ConditionExpression": "attribute_not_exists(pk) OR version = :v",
+                                "ExpressionAttributeValues": {":v": {"N": str(version)}},
+                            }
+                        },
+                    ]
+                )
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise
+                reasons = exc.response.get("CancellationReasons", [])
+                return [str(reason.get("Code", "None")) for reason in reasons] or ["unknown"]
+        return None
+
+    def get_event(self, provider: str, event_id: str) -> PaymentEvent | None:
+        item = self._get(items.event_key(provider, event_id))
+        return None if item is None else items.from_item(item)
+
+    def transaction(self, provider: str, transaction_id: str) -> TransactionState | None:
+        """The transaction's state now (a strongly consistent read), or None."""
+        item = self._get(items.transaction_key(provider, transaction_id))
+        return None if item is None else items.state_from_item(item)
+
+    def _get(self, key: str) -> dict[str, Any] | None:
+        with dynamodb_errors("get"):
+            response = self._client.get_item(
+                TableName=self.table_name, Key=items.key(key), ConsistentRead=True
+            )
+        item = response.get("Item")
+        return None if item is None else items.deserialize(item)
+
+    # -- Listings: what the table has an index for ----------------------------------------------
+
+    def event_page(self, where: EventFilter, after: str | None, limit: int) -> Page[PaymentEvent]:
+        """The latest events, newest first (``by_recency``). The table has no index for the
+        local filters: a filter is refused with InvalidParameter (``timeline`` lists one
+        transaction's events)."""
+        if where != EventFilter():
+            raise InvalidParameter("the table lists events newest first, unfiltered")
+        found = self._recent(items.EVENT, after, limit)
+        return _page([items.from_item(item) for item in found], found, limit)
+
+    def transaction_page(
+        self, where: TransactionFilter, after: str | None, limit: int
+    ) -> Page[TransactionState]:
+        """The latest updated transactions, newest first (``by_recency``); unfiltered, as
+        :meth:`event_page`."""
+        if where != TransactionFilter():
+            raise InvalidParameter("the table lists transactions latest first, unfiltered")
+        found = self._recent(items.TRANSACTION, after, limit)
+        return _page([items.state_from_item(item) for item in found], found, limit)
+
+    def timeline(
+        self, provider: str | None, transaction_id: str, limit: int | None = None
+    ) -> list[PaymentEvent]:
+        events = [
+            items.from_item(item)
+            for item in self._query(
+                IndexName=items.TRANSACTION_INDEX,
+                KeyConditionExpression="transaction_id = :t",
+                ExpressionAttributeValues={":t": {"S": transaction_id}},
+            )
+        ]
+        chosen = [event for event in events if provider in (None, event.provider)]
+        return chosen[:limit]
+
+    def deliveries(self, keys: Sequence[str]) -> dict[str, list[SinkDelivery]]:
+        """Where each event's publication stands: the stream's (it publishes every stored
+        event at least once) unless the publisher handed the event off, then its mark's
+        (``handed_off``, ``redriving``, ``redriven``). The stream counts no attempts."""
+        publications = Publications(self.table_name, self._client)
+        found: dict[str, list[SinkDelivery]] = {}
+        for key in keys:
+            provider, _, event_id = key.partition(":")
+            mark = publications.get(provider, event_id)
+            state = STREAM if mark is None else mark.state.value
+            found[key] = [SinkDelivery(STREAM, state, None, None if mark is None else mark.error)]
+        return found
+
+    def _recent(self, kind: str, after: str | None, limit: int) -> list[dict[str, Any]]:
+        """The ``limit`` newest items of ``kind``: a bounded query of each shard, merged."""
+        condition, values = "recent_shard = :s", {}
+        if after is not None:
+            [position] = decode_cursor(kind, after, 1)
+            condition += " AND recent_key < :after"
+            values[":after"] = {"S": position}
+        found: list[dict[str, Any]] = []
+        for shard in range(items.RECENCY_SHARDS):
+            found += self._query(
+                IndexName=items.RECENCY_INDEX,
+                KeyConditionExpression=condition,
+                ExpressionAttributeValues={":s": {"S": f"{kind}#{shard}"}, **values},
+                ScanIndexForward=False,
+                Limit=limit,
+                pages=1,
+            )
+        found.sort(key=lambda item: str(item["recent_key"]), reverse=True)
+        return found[:limit]
+
+    def _query(self, *, pages: int | None = None, **query: Any) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        query["TableName"] = self.table_name
+        with dynamodb_errors("query"):
+            while True:
+                page = self._client.query(**query)
+                found += [items.deserialize(item) for item in page.get("Items", [])]
+                if pages is not None:
+                    pages -= 1
+                if "LastEvaluatedKey" not in page or pages == 0:
+                    return found
+                query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+#: Where an event stands that the stream publishes (the only sink on AWS: the topic).
+STREAM: Final = "stream"
+
+
+def _page(found: list[T], raw: list[dict[str, Any]], limit: int) -> Page[T]:
+    """A page of the recency index, and the cursor after its last item if it is full."""
+    if len(raw) < limit or not raw:
+        return Page(found, None)
+    kind = str(raw[-1]["kind"])
+    return Page(found, encode_cursor(kind, [str(raw[-1]["recent_key"])]))

@@ -1,0 +1,315 @@
+"""The deployed stack's two failure queues, decoded for an operator, and their redrive.
+
+* The receiver's dead-letter queue holds direct invocations that failed every asynchronous
+  retry: Lambda puts the invocation's payload in the message body and the error in its
+  ``ErrorCode`` and ``ErrorMessage`` attributes. Redriving one invokes the receiver with the
+  payload again, synchronously; the receiver stores an event once, so a payload stored since is
+  answered ``duplicate``.
+* The publish-failures queue holds the keys of stored events the publisher gave up on
+  (:mod:`webhook_processor.aws.handoff`). Redriving one re-reads the event from the
+  table and publishes it, exactly once (:mod:`webhook_processor.aws.publications`): the
+  stream is not needed, so the 24 hours it keeps records do not matter.
+
+A message is deleted only after its redrive succeeded; one that fails stays in its queue,
+visible again at once, with the error. Nothing here prints: the CLI
+(:mod:`webhook_processor.aws.commands`) does.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any, Final, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from webhook_processor import codec
+from webhook_processor.aws import handoff
+from webhook_processor.aws.publications import State
+from webhook_processor.errors import WebhookError
+from webhook_processor.model import utc_now
+
+if TYPE_CHECKING:
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_sqs import SQSClient
+
+    from webhook_processor.aws.publications import PublicationMarks
+    from webhook_processor.publishing.base import Sink
+    from webhook_processor.storage.base import EventStore
+
+
+RECEIVER: Final = "receiver"
+PUBLISHER: Final = "publisher"
+#: Errors and payload fields are cut to this for display: enough to act on.
+SHOWN: Final = 200
+
+
+@dataclass(frozen=True)
+class QueuedFailure:
+    """One message of a failure queue, decoded (a local sink's failure is a ``DeadLetter``
+    of the store; this is a message of an SQS queue)."""
+
+    queue: str
+    message_id: str
+    receipt: str
+    #: ``invocation`` (receiver), ``handed_off``, ``unreadable_record``, ``stream_batch``
+    #: (publisher), or ``unreadable`` (a body neither kind).
+    kind: str
+    provider: str | None
+    event_id: str | None
+    amount: Decimal | None
+    currency: str | None
+    error: str
+    sent_at: datetime | None
+    body: str
+
+
+class RedriveFailed(Exception):
+    """A message could not be redriven; it stays in its queue."""
+
+
+class FailureQueueReader(Protocol):
+    """What the ``aws`` commands do with a failure queue (:class:`QueueReader` on SQS)."""
+
+    name: str
+
+    def depth(self) -> int: ...
+
+    def messages(self, limit: int | None, hold_seconds: int) -> Iterator[QueuedFailure]: ...
+
+    def delete(self, letter: QueuedFailure) -> None: ...
+
+    def keep(self, letter: QueuedFailure) -> None: ...
+
+
+class QueueReader:
+    """Reads one failure queue: without consuming, deleting, releasing."""
+
+    def __init__(self, name: str, url: str, client: SQSClient, *, wait_seconds: int = 1) -> None:
+        self.name, self.url = name, url
+        self._client = client
+        self._wait = wait_seconds
+
+    def depth(self) -> int:
+        """About how many messages are visible (SQS's approximate count)."""
+        attributes = self._client.get_queue_attributes(
+            QueueUrl=self.url, AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]
+        return int(attributes.get("ApproximateNumberOfMessages", 0))
+
+    def messages(self, limit: int | None, hold_seconds: int) -> Iterator[QueuedFailure]:
+        """Up to ``limit`` messages, each hidden from other readers for ``hold_seconds`` until
+        it is deleted (:meth:`delete`) or kept (:meth:`keep`: visible again once the iteration
+        ends, so that it is not read twice meanwhile). Long polling: an empty answer means an
+        empty queue."""
+        seen: set[str] = set()
+        self._kept: list[str] = []
+        try:
+            while limit is None or len(seen) < limit:
+                batch = self._client.receive_message(
+                    QueueUrl=self.url,
+                    MaxNumberOfMessages=10 if limit is None else min(10, limit - len(seen)),
+                    VisibilityTimeout=hold_seconds,
+                    WaitTimeSeconds=self._wait,
+                    MessageSystemAttributeNames=["SentTimestamp"],
+                    MessageAttributeNames=["All"],
+                ).get("Messages", [])
+                # Read again: its hold ran out while the run went on. It is kept all the same.
+                self._kept += [m["ReceiptHandle"] for m in batch if m["MessageId"] in seen]
+                fresh = [m for m in batch if m["MessageId"] not in seen]
+                if not fresh:
+                    return
+                for message in fresh:
+                    seen.add(message["MessageId"])
+                    yield decode(self.name, message)
+        finally:
+            for receipt in self._kept:
+                self._client.change_message_visibility(
+                    QueueUrl=self.url, ReceiptHandle=receipt, VisibilityTimeout=0
+                )
+
+    def delete(self, letter: QueuedFailure) -> None:
+        """The message is done with."""
+        self._client.delete_message(QueueUrl=self.url, ReceiptHandle=letter.receipt)
+
+    def keep(self, letter: QueuedFailure) -> None:
+        """The message stays in the queue: visible again when the reading ends."""
+        self._kept.append(letter.receipt)
+
+
+def decode(queue: str, message: Mapping[str, Any]) -> QueuedFailure:
+    """``message`` of ``queue`` (:data:`RECEIVER` or :data:`PUBLISHER`) decoded; a body that
+    cannot be read is kind ``unreadable``, never an exception."""
+    body = str(message.get("Body", ""))
+    sent = message.get("Attributes", {}).get("SentTimestamp")
+    common = {
+        "queue": queue,
+        "message_id": message["MessageId"],
+        "receipt": message["ReceiptHandle"],
+        "sent_at": None if sent is None else datetime.fromtimestamp(int(sent) / 1000, UTC),
+        "body": body,
+    }
+    fields = (
+        _invocation(body, message.get("MessageAttributes", {}))
+        if queue == RECEIVER
+        else _publication(body)
+    )
+    return QueuedFailure(**common, **fields)
+
+
+def _blank(kind: str, error: str) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "provider": None,
+        "event_id": None,
+        "amount": None,
+        "currency": None,
+        "error": error[:SHOWN],
+    }
+
+
+def _invocation(body: str, attributes: dict[str, Any]) -> dict[str, Any]:
+    """A direct invocation's payload: the generic payload itself, or ``{"body": ...}`` with or
+    without the provider's ``headers``."""
+    error = str(attributes.get("ErrorMessage", {}).get("StringValue", "(no error recorded)"))
+    try:
+        payload = codec.loads_object(body)
+        wrapped = isinstance(payload.get("body"), str)
+        inner = codec.loads_object(payload["body"]) if wrapped else payload
+    except WebhookError as exc:
+        return _blank("unreadable", f"not an invocation payload: {exc.detail}")
+    headers = payload["headers"] if isinstance(payload.get("headers"), dict) else {}
+    event_id = inner.get("event_id") or inner.get("id") or headers.get("webhook-id")
+    return {
+        **_blank("invocation", error),
+        # A replay names its provider; the generic payload's own "provider" is the sender's.
+        "provider": str((wrapped and payload.get("provider")) or "generic")[:SHOWN],
+        "event_id": None if event_id is None else str(event_id)[:SHOWN],
+        "amount": _amount(inner.get("amount")),
+        "currency": None if inner.get("currency") is None else str(inner["currency"])[:SHOWN],
+    }
+
+
+def _publication(body: str) -> dict[str, Any]:
+    try:
+        message = handoff.decode(body)
+    except ValueError as exc:
+        batch = _stream_batch(body)
+        return batch if batch is not None else _blank("unreadable", str(exc))
+    if isinstance(message, handoff.UnreadableRecord):
+        fields = _blank("unreadable_record", message.error)
+        return {**fields, "event_id": f"{message.transaction_key} @{message.sequence_number}"}
+    return {
+        "kind": "handed_off",
+        "provider": message.provider,
+        "event_id": message.event_id,
+        "amount": message.amount,
+        "currency": message.currency,
+        "error": message.error[:SHOWN],
+    }
+
+
+def _stream_batch(body: str) -> dict[str, Any] | None:
+    """Lambda's record of a stream batch it discarded (on-failure destination)."""
+    try:
+        record = codec.loads_object(body)
+        batch = record["DDBStreamBatchInfo"]
+        where = f"{batch['shardId']} {batch['startSequenceNumber']}..{batch['endSequenceNumber']}"
+    except (WebhookError, KeyError, TypeError):
+        return None
+    condition = record.get("requestContext", {}).get("condition", "discarded")
+    first = batch.get("approximateArrivalOfFirstRecord", "?")
+    return {
+        **_blank("stream_batch", f"{condition}: records from {first}, Lambda discarded them"),
+        "event_id": where[:SHOWN],
+    }
+
+
+def _amount(value: Any) -> Decimal | None:
+    try:
+        return None if value is None else Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+# -- redrive -----------------------------------------------------------------------------------
+
+
+def invoker(client: LambdaClient, function_name: str) -> Callable[[str], dict[str, Any]]:
+    """Invoke ``function_name`` synchronously with a payload; its answer, with
+    ``errorMessage`` if the function raised."""
+
+    def invoke(payload: str) -> dict[str, Any]:
+        response = client.invoke(
+            FunctionName=function_name,
+            InvocationType="RequestResponse",
+            Payload=payload.encode("utf-8"),
+        )
+        answer = codec.loads(response["Payload"].read() or b"{}")
+        if not isinstance(answer, dict):
+            answer = {"answer": answer}
+        if "FunctionError" in response and "errorMessage" not in answer:
+            answer["errorMessage"] = response["FunctionError"]
+        return answer
+
+    return invoke
+
+
+@dataclass
+class Redriver:
+    """What a redrive needs: the receiver to invoke, and the table and topic to publish from."""
+
+    invoke: Callable[[str], dict[str, Any]]
+    store: EventStore
+    publications: PublicationMarks
+    sink: Sink
+    clock: Callable[[], datetime] = utc_now
+
+    def redrive(self, letter: QueuedFailure) -> str:
+        """Redrive one message; what became of it, or :class:`RedriveFailed`."""
+        try:
+            if letter.kind == "invocation":
+                return self._invoke(letter)
+            if letter.kind == "handed_off":
+                return self._republish(letter)
+        except (ClientError, BotoCoreError, WebhookError) as exc:
+            raise RedriveFailed(str(exc)[:SHOWN]) from exc
+        raise RedriveFailed(_why_not[letter.kind])
+
+    def _invoke(self, letter: QueuedFailure) -> str:
+        answer = self.invoke(letter.body)
+        if "errorMessage" in answer:
+            raise RedriveFailed(f"the receiver refused it again: {answer['errorMessage']}"[:SHOWN])
+        return f"{answer.get('status', 'stored')} {', '.join(answer.get('event_ids', []))}"
+
+    def _republish(self, letter: QueuedFailure) -> str:
+        provider, event_id = str(letter.provider), str(letter.event_id)
+        event = self.store.get_event(provider, event_id)
+        if event is None:
+            raise RedriveFailed(f"no stored event {provider}:{event_id} in the table")
+        mark = self.publications.get(provider, event_id)
+        if mark is None:
+            raise RedriveFailed("the publisher never handed it off: the stream published it")
+        if mark.state is State.REDRIVEN:
+            return "already published by an earlier redrive"
+        token = uuid.uuid4().hex
+        if not self.publications.claim(provider, event_id, token, self.clock()):
+            raise RedriveFailed("another redrive is publishing it now; try again later")
+        refused = self.sink.publish_batch([event]).get(event.key)
+        if refused is not None:
+            self.publications.release(provider, event_id, token)
+            raise RedriveFailed(refused[:SHOWN])
+        self.publications.redriven(provider, event_id, token, self.clock())
+        return "published"
+
+
+_why_not: Final = {
+    "unreadable_record": "the stream record could not be read into an event: fix its item, "
+    "then delete this message",
+    "stream_batch": "a stream batch Lambda discarded: its records have left the stream; its "
+    "events are in the table (webhook-processor aws events)",
+    "unreadable": "not a message this processor writes",
+}

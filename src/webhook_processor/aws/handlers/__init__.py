@@ -1,0 +1,1 @@
+"""The Lambda functions' entry points: they reach adapters through ``aws.bootstrap`` only."""
