@@ -26,7 +26,6 @@ from botocore.exceptions import ClientError
 
 from webhook_processor.aws import items
 from webhook_processor.aws.errors import dynamodb_errors
-from webhook_processor.aws.publications import Publications
 from webhook_processor.errors import InvalidParameter, StorageUnavailable
 from webhook_processor.model import PaymentEvent
 from webhook_processor.storage.paging import (
@@ -173,6 +172,9 @@ class DynamoDBStore:
         """Where each event's publication stands: the stream's (it publishes every stored
         event at least once) unless the publisher handed the event off, then its mark's
         (``handed_off``, ``redriving``, ``redriven``). The stream counts no attempts."""
+        # Only the operator's listings read the marks: the receiver never loads them.
+        from webhook_processor.aws.publications import Publications
+
         publications = Publications(self.table_name, self._client)
         found: dict[str, list[SinkDelivery]] = {}
         for key in keys:
