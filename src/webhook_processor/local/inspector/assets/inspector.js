@@ -204,7 +204,7 @@ async function timeline(provider, transactionId) {
       el("tr", { "data-event": r.event_id },
         cell(r.version, "num"), cell(time(r.received_at)), cell(r.event_id, "id"), cell(r.event_type),
         el("td", {}, badge(r.says)), cell(r.amount, "num"),
-        cell(`${r.before || "∅"} → ${r.after || "?"}`), cell(r.refunded, "num"),
+        cell(`${r.before || "∅"} → ${r.after || "?"}`),
         cell(Number(r.reversed) > 0 ? `refund reversed ${r.reversed}` : (r.late || ""))),
     ),
   );
