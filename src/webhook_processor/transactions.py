@@ -29,10 +29,12 @@ movements: ``refunds`` and ``captures``
     The winning dispute event: ``disputed`` is beaten by an outcome (``dispute_won``,
     ``dispute_lost``), ties again by time, sequence, id.
 
-A tally's amount is the sum of its live movements, unless the provider's running total is newer
-than every movement report, when it is the larger of the two: an integration that listens only
-to ``charge.refunded`` has the total and no refunds, one that listens to both has refunds that
-the total must not add to, and a stale total delivered late changes nothing.
+A tally's amount is the sum of its live movements without a running total. With one, it is the
+total where no movement was reported after it (the provider's own word: an integration that
+listens only to ``charge.refunded`` has the total and no refunds, one that listens to both has
+refunds the total must not add to); where a movement was reported after it, the larger of the
+live sum and the total less the refunds that failed since (``charge.refunded`` and then
+``refund.failed``). A stale total delivered late changes nothing.
 
 The life cycle a person reads (:class:`TransactionStatus`) is derived from the dimensions::
 
@@ -169,18 +171,30 @@ class Tally:
     newest: datetime | None = None
     #: The provider's latest running total (Stripe's ``amount_refunded``), if it reports one.
     total: Mark | None = None
+    #: The movements that failed or were canceled after the running total was reported (all
+    #: of them while there is none): ``(when, movement id, amount)``, latest first, at most
+    #: :data:`MAX_REVERSALS`. The total still counts them; the provider has taken them back.
+    reversals: tuple[tuple[datetime, str, Decimal], ...] = ()
 
     @property
     def amount(self) -> Decimal:
-        """The live movements' sum; the provider's running total instead where it is newer
-        than every movement report and larger (it counts what no movement event reported)."""
+        """The provider's running total where it is the newest report (its own word: an
+        integration may not hear every movement event); where a movement was reported after
+        it, the larger of the live movements' sum and the total less what was taken back since
+        (a refund that failed after ``charge.refunded``). The live sum without a total."""
         total = self.total
-        if total is None or (self.newest is not None and self.newest >= total.position[1]):
+        if total is None:
             return self.live
-        return max(self.live, total.amount)
+        if self.newest is None or self.newest <= total.position[1]:
+            return total.amount
+        taken_back = sum((amount for _, _, amount in self.reversals), _ZERO)
+        return max(self.live, total.amount - taken_back)
 
 
 _NO_TALLY: Final = Tally()
+#: Reversals a tally keeps: failures of refunds since the provider's last running total. Exact
+#: up to this many; beyond, the oldest are dropped (they would count as still refunded).
+MAX_REVERSALS: Final = 64
 
 
 def _position(event: PaymentEvent, phase: int, rank: int) -> Position:
@@ -517,9 +531,30 @@ def _tallied(
             live += after.amount
     count = tally.count + (before is None)
     newest = reported_at if tally.newest is None or reported_at > tally.newest else tally.newest
-    if live == tally.live and count == tally.count and newest == tally.newest:
+    reversals = tally.reversals
+    if after is not before and not after.live:
+        reversals = _reversals(
+            [r for r in reversals if r[1] != after.movement_id]
+            + [(after.updated_at, after.movement_id, after.amount)],
+            tally.total,
+        )
+    if (
+        live == tally.live
+        and count == tally.count
+        and newest == tally.newest
+        and reversals == tally.reversals
+    ):
         return tally
-    return Tally(live, count, newest, tally.total)
+    return Tally(live, count, newest, tally.total, reversals)
+
+
+def _reversals(
+    entries: list[tuple[datetime, str, Decimal]], total: Mark | None
+) -> tuple[tuple[datetime, str, Decimal], ...]:
+    """The reversals after ``total`` (all without one), latest first, at most MAX_REVERSALS."""
+    kept = [entry for entry in entries if total is None or entry[0] > total.position[1]]
+    kept.sort(key=lambda entry: (entry[0], entry[1]), reverse=True)
+    return tuple(kept[:MAX_REVERSALS])
 
 
 def _with_total(tally: Tally, event: PaymentEvent, amount: Decimal) -> Tally:
@@ -530,7 +565,8 @@ def _with_total(tally: Tally, event: PaymentEvent, amount: Decimal) -> Tally:
     known = tally.total
     if known is not None and _total_order(mark) <= _total_order(known):
         return tally
-    return Tally(tally.live, tally.count, tally.newest, mark)
+    reversals = _reversals(list(tally.reversals), mark)
+    return Tally(tally.live, tally.count, tally.newest, mark, reversals)
 
 
 def _total_order(mark: Mark) -> tuple[datetime, Decimal, Position]:
@@ -567,7 +603,7 @@ def dimensions_to_json(state: TransactionState) -> str:
     :func:`codec.dumps` writes for ``{"payment": ..., "authorization": ..., "dispute": ...,
     "captures": tally, "refunds": tally, "movement_currency": ...}``, each mark as ``[phase,
     time, rank, sequence, event id, status, amount, currency]`` and each tally as ``[live,
-    count, newest, total mark]``; ``legacy_refunds`` only where release 0.1.0 left some.
+    count, newest, total mark, reversals]``; ``legacy_refunds`` only where release 0.1.0 left some.
     Written directly since every stored event writes it."""
     text = codec.string
     legacy = ""
@@ -585,7 +621,14 @@ def dimensions_to_json(state: TransactionState) -> str:
 
 def _tally_json(tally: Tally) -> str:
     newest = "null" if tally.newest is None else codec.string(tally.newest.isoformat())
-    return f"[{codec.scalar(tally.live)},{int(tally.count)},{newest},{_mark_json(tally.total)}]"
+    reversals = ",".join(
+        f"[{codec.string(when.isoformat())},{codec.string(movement_id)},{codec.scalar(amount)}]"
+        for when, movement_id, amount in tally.reversals
+    )
+    return (
+        f"[{codec.scalar(tally.live)},{int(tally.count)},{newest},{_mark_json(tally.total)},"
+        f"[{reversals}]]"
+    )
 
 
 def _mark_json(mark: Mark | None) -> str:
@@ -661,12 +704,13 @@ def _legacy_tally(refunds: Mapping[str, Mark]) -> Tally:
 
 
 def _tally(value: list[Any]) -> Tally:
-    live, count, newest, total = value
+    live, count, newest, total, reversals = value
     return Tally(
         Decimal(live),
         int(count),
         None if newest is None else datetime.fromisoformat(newest),
         _mark_from_list(total),
+        tuple((datetime.fromisoformat(w), m, Decimal(a)) for w, m, a in reversals),
     )
 
 

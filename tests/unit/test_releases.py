@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.builders import NOW, make_event
+from tests.support.builders import NOW, SECRETS, make_event, sample_event, signed
 from webhook_processor import codec
 from webhook_processor.aws.items import (
     from_item,
@@ -27,6 +28,8 @@ from webhook_processor.aws.items import (
 )
 from webhook_processor.cli import main
 from webhook_processor.local.sqlite.store import SQLiteStore
+from webhook_processor.model import WebhookRequest
+from webhook_processor.providers.adyen import AdyenProvider
 from webhook_processor.storage.paging import EventFilter
 
 RELEASE = Path(__file__).parent.parent / "support" / "data" / "release-0.1.0"
@@ -146,3 +149,23 @@ def test_the_dynamodb_items_release_0_1_0_wrote_read_back_and_keep_their_attribu
         assert _within(kept, again), item["pk"]
         assert {"authorized", "captured", "disputed"} <= set(again)
         assert state_from_item(again) == state
+
+
+def test_an_adyen_refund_stored_by_release_0_1_0_can_fail_after_the_upgrade(
+    data_dir: Path,
+) -> None:
+    """0.1.0 kept no refund id for Adyen; its REFUND's pspReference names it now."""
+    store = SQLiteStore(data_dir / "webhooks.db")
+    try:
+        before = store.transaction("adyen", "9913140798220028")
+        assert before is not None
+        assert before.refunded == Decimal("5.00")
+        body, headers = signed("adyen", sample_event("adyen", "REFUND_FAILED"))
+        request = WebhookRequest.build("adyen", headers, body, NOW)
+        events = AdyenProvider().parse(request, SECRETS["adyen"], NOW)
+        assert store.insert_all(events) == [True]
+        after = store.transaction("adyen", "9913140798220028")
+        assert after is not None
+        assert after.refunded == 0
+    finally:
+        store.close()

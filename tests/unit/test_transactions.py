@@ -248,3 +248,33 @@ def test_every_capture_reported_one_by_one_failed_is_a_failed_payment() -> None:
     recaptured = event(4, S.SUCCEEDED, "10.00", seconds=3, movement_id="cp_2")
     state, _ = run([authorised, capture, failed, recaptured])
     assert (state.status, state.captured) == (TransactionStatus.SUCCEEDED, Decimal("10.00"))
+
+
+def test_a_refund_that_fails_after_the_running_total_is_taken_off_it() -> None:
+    """An integration that listens to charge.refunded and refund.failed: two refunds known only
+    by the total (3.00, then 5.00 in all), then the first one fails. Stripe's amount_refunded
+    is 2.00."""
+    capture = event(1, S.SUCCEEDED, "10.00")
+    first = event(2, S.REFUNDED, "10.00", seconds=1, refunded_total=Decimal("3.00"))
+    second = event(3, S.REFUNDED, "10.00", seconds=2, refunded_total=Decimal("5.00"))
+    failed = event(4, S.REFUND_FAILED, "3.00", seconds=9, movement_id="re_1")
+    for order in ([capture, first, second, failed], [failed, second, capture, first]):
+        state, _ = run(order)
+        assert (state.status, state.refunded) == (
+            TransactionStatus.PARTIALLY_REFUNDED,
+            Decimal("2.00"),
+        )
+    # A refund reported after the total, and not failed, takes nothing off it.
+    updated = event(5, S.REFUNDED, "3.00", seconds=9, movement_id="re_1")
+    state, _ = run([capture, first, second, updated])
+    assert state.refunded == Decimal("5.00")
+
+
+def test_the_running_total_is_the_providers_word_where_it_is_the_newest_report() -> None:
+    """A refund whose failure the integration never heard: the charge's later total says."""
+    capture = event(1, S.SUCCEEDED, "20.00")
+    failed_silently = event(2, S.REFUNDED, "10.00", seconds=1, movement_id="re_1")
+    other = event(3, S.REFUNDED, "5.00", seconds=5, movement_id="re_2")
+    total = event(4, S.REFUNDED, "20.00", seconds=5, refunded_total=Decimal("5.00"))
+    state, _ = run([capture, failed_silently, other, total])
+    assert state.refunded == Decimal("5.00")

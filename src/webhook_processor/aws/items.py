@@ -11,7 +11,7 @@ One table, ``pk`` its only key:
   the state after every event applied so far (:mod:`webhook_processor.transactions`), a
   ``version`` counting them, and ``last_event``, the event that made this version. It holds
   totals only, so it stays small whatever the transaction's history.
-* a refund or capture: ``pk`` = ``"mov#{provider}#{transaction_id}#{kind}#{movement_id}"``,
+* a refund or capture: ``pk`` = ``"mov#{provider}#{len}:{transaction_id}#{kind}#{movement_id}"``,
   ``kind`` = ``movement``: where that one movement stands, written with the event that moved it.
 
 Indexes: ``by_transaction`` (``transaction_id``, ``occurred_key``) lists one transaction's
@@ -141,8 +141,11 @@ def transaction_item(state: TransactionState, event: PaymentEvent) -> dict[str, 
 
 
 def movement_key(provider: str, transaction_id: str, kind: str, movement_id: str) -> str:
-    """The ``pk`` of a refund's or capture's item."""
-    return f"{MOVEMENT_PREFIX}{provider}#{transaction_id}#{kind}#{movement_id}"
+    """The ``pk`` of a refund's or capture's item. The transaction id is prefixed with its
+    length: ids may hold ``#``, and ``A#refund#B`` + ``C`` must not be ``A`` + ``B#refund#C``."""
+    return (
+        f"{MOVEMENT_PREFIX}{provider}#{len(transaction_id)}:{transaction_id}#{kind}#{movement_id}"
+    )
 
 
 def movement_item(provider: str, transaction_id: str, movement: Movement) -> dict[str, Any]:

@@ -49,6 +49,17 @@ STATUS_WORDS: Final = {
 }
 
 
+#: The statuses of a refund event, whose body's ``refund_id`` names the refund.
+REFUND_STATUSES: Final = frozenset(
+    {
+        PaymentStatus.REFUND_PENDING,
+        PaymentStatus.REFUNDED,
+        PaymentStatus.REFUND_FAILED,
+        PaymentStatus.REFUND_CANCELED,
+    }
+)
+
+
 def normalise_status(word: str) -> PaymentStatus:
     status = STATUS_WORDS.get(word.strip().lower())
     if status is None:
@@ -97,7 +108,7 @@ class GenericProvider(Provider):
             payment_method=optional_str(body, "payment_method"),
             metadata=_metadata(body),
             # A refund reported more than once (pending, then succeeded or failed) names itself.
-            movement_id=optional_str(body, "refund_id"),
+            movement_id=optional_str(body, "refund_id") if status in REFUND_STATUSES else None,
             occurred_at=received_at,
             received_at=received_at,
         )

@@ -283,8 +283,8 @@ def _transaction_id(event_type: str, obj: dict[str, Any], where: str) -> str:
     intent = optional_str(obj, "payment_intent", where)
     if intent:
         return intent
-    if event_type.startswith("charge.") and not event_type.startswith("charge.dispute."):
-        return require_str(obj, "id", where)
+    if _is_charge(event_type):
+        return require_str(obj, "id", where)  # the charge itself
     charge = _id_of(obj.get("charge"), f"{where}.charge")
     if not charge:
         raise InvalidPayload(f"{where} names neither a payment_intent nor a charge")
@@ -311,9 +311,13 @@ def _refunded(charge: dict[str, Any], currency: str, *, remainder_refunded: bool
     """The charge's running total of refunds. Before API version 2025-03-31 Stripe counted the
     uncaptured remainder of a partial capture in ``amount_refunded`` though no money went back:
     it is taken off where the charge says what was captured."""
+    if "amount_refunded" not in charge:
+        raise InvalidPayload("body.data.object.amount_refunded is missing from a charge.refunded")
     refunded = charge.get("amount_refunded")
-    if refunded is None:
-        return None
+    if charge.get("captured") is False:
+        # Cancelling an uncaptured charge released the authorisation; before 2025-03-31 Stripe
+        # counted it in amount_refunded, but no money was taken, so none went back.
+        return Decimal(0)
     exponent = STRIPE_EXPONENTS.get(currency)
     total = from_minor_units(refunded, currency, exponent)
     captured = charge.get("amount_captured")
@@ -357,5 +361,15 @@ def _captured_by_charges(intent: dict[str, Any], currency: str) -> Decimal | Non
             total += from_minor_units(charge.get("amount_captured"), currency, exponent)
         else:
             amount = from_minor_units(charge.get("amount"), currency, exponent)
-            total += amount - from_minor_units(charge.get("amount_refunded", 0), currency, exponent)
+            refunded = from_minor_units(charge.get("amount_refunded", 0), currency, exponent)
+            total += max(amount - refunded, Decimal(0))
     return total
+
+
+def _is_charge(event_type: str) -> bool:
+    """Whether the event's object is a charge (not a dispute, nor a refund of one)."""
+    return (
+        event_type.startswith("charge.")
+        and not event_type.startswith("charge.dispute.")
+        and event_type not in REFUND_EVENTS
+    )

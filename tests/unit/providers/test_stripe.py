@@ -289,3 +289,29 @@ def test_the_stripe_librarys_test_payload_verifies_when_the_library_signs_it() -
         StripeProvider().parse(
             request("stripe", payload.encode(), headers), "whsec_test_secreT", NOW
         )
+
+
+def test_cancelling_an_uncaptured_charge_refunds_nothing() -> None:
+    """Before 2025-03-31 cancelling an uncaptured charge sent charge.refunded with the whole
+    amount in amount_refunded: no money was taken, so none went back."""
+    charge = stripe_event(
+        event_type="charge.refunded", id="ch_1", object="charge", amount=1000, amount_refunded=1000
+    )
+    charge["data"]["object"] |= {"captured": False, "amount_captured": 0}
+    charge["api_version"] = "2024-06-20"
+    [event] = parse_stripe(charge)
+    assert event.refunded_total == 0
+
+
+def test_a_charge_refunded_without_its_total_is_refused() -> None:
+    charge = stripe_event(event_type="charge.refunded", id="ch_1", object="charge")
+    with pytest.raises(InvalidPayload, match="amount_refunded is missing"):
+        parse_stripe(charge)
+
+
+def test_a_refund_update_of_a_charge_without_an_intent_belongs_to_the_charge() -> None:
+    for event_type in ("refund.updated", "charge.refund.updated", "refund.failed"):
+        refund = stripe_event(event_type=event_type, id="re_9", object="refund", charge="ch_9")
+        refund["data"]["object"]["payment_intent"] = None
+        [event] = parse_stripe(refund)
+        assert (event.transaction_id, event.movement_id) == ("ch_9", "re_9")

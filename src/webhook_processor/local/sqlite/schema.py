@@ -204,3 +204,13 @@ def add_event_columns(conn: sqlite3.Connection, missing: list[str]) -> None:
         conn.execute(f"ALTER TABLE events ADD COLUMN {name} {EVENT_ADDITIONS[name]}")
     if "movement_id" in missing and "refund_id" in present:
         conn.execute("UPDATE events SET movement_id = refund_id")
+    if "movement_id" in missing:
+        # What the Adyen adapter names a refund or capture by since they are records of their
+        # own: a modification's own pspReference (its metadata), so that a REFUND_FAILED
+        # delivered after the upgrade finds the REFUND stored before it.
+        conn.execute(
+            "UPDATE events SET movement_id = json_extract(metadata, '$.psp_reference') "
+            "WHERE provider = 'adyen' AND movement_id IS NULL "
+            "AND status IN ('refunded', 'succeeded') "
+            "AND transaction_id != json_extract(metadata, '$.psp_reference')"
+        )
