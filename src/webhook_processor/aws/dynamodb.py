@@ -178,36 +178,28 @@ class DynamoDBStore:
     def timeline(
         self, provider: str | None, transaction_id: str, limit: int | None = None
     ) -> list[PaymentEvent]:
-        events = [
-            items.from_item(item)
-            for item in self._query(
-                IndexName=items.TRANSACTION_INDEX,
-                KeyConditionExpression="transaction_id = :t AND occurred_key < :m",
-                ExpressionAttributeValues={
-                    ":t": {"S": transaction_id},
-                    ":m": {"S": items.MOVEMENT_PREFIX},
-                },
-            )
-        ]
-        chosen = [event for event in events if provider in (None, event.provider)]
-        return chosen[:limit]
+        found = self._of_transaction(transaction_id, "occurred_key < :m")
+        events = [items.from_item(item) for item in found]
+        return [event for event in events if provider in (None, event.provider)][:limit]
 
     def movements(
         self, provider: str, transaction_id: str, limit: int | None = None
     ) -> list[Movement]:
-        found = [
-            items.movement_from_item(item)
-            for item in self._query(
-                IndexName=items.TRANSACTION_INDEX,
-                KeyConditionExpression="transaction_id = :t AND begins_with(occurred_key, :m)",
-                ExpressionAttributeValues={
-                    ":t": {"S": transaction_id},
-                    ":m": {"S": items.MOVEMENT_PREFIX},
-                },
-            )
-            if item["provider"] == provider
-        ]
-        return found[:limit]
+        found = self._of_transaction(transaction_id, "begins_with(occurred_key, :m)")
+        chosen = [items.movement_from_item(item) for item in found if item["provider"] == provider]
+        return chosen[:limit]
+
+    def _of_transaction(self, transaction_id: str, condition: str) -> list[dict[str, Any]]:
+        """One transaction's items in ``by_transaction``: its events sort before its movements
+        (``:m`` is where the movements' sort keys start)."""
+        return self._query(
+            IndexName=items.TRANSACTION_INDEX,
+            KeyConditionExpression=f"transaction_id = :t AND {condition}",
+            ExpressionAttributeValues={
+                ":t": {"S": transaction_id},
+                ":m": {"S": items.MOVEMENT_PREFIX},
+            },
+        )
 
     def deliveries(self, keys: Sequence[str]) -> dict[str, list[SinkDelivery]]:
         """Where each event's publication stands: the stream's (it publishes every stored
