@@ -5,7 +5,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import cold_start, cost, listings, load, pipeline
+from bench import cold_start, cost, listings, load, pipeline, refunds
 
 results: dict[str, object] = {"when": datetime.now(UTC).isoformat(timespec="seconds")}
 for name, section in (
@@ -14,6 +14,7 @@ for name, section in (
     ("cold_start", cold_start),
     ("cost_per_million", cost),
     ("listings", listings),
+    ("refunds_of_one_transaction", refunds),
 ):
     results[name] = section.main()
     print()

@@ -168,6 +168,12 @@ def _parser() -> argparse.ArgumentParser:
         help="an event of this transaction (a refund of an earlier payment, say; default: a new "
         "transaction). Try: send stripe --status refunded --transaction pi_...",
     )
+    send.add_argument(
+        "--refund",
+        metavar="ID",
+        help="the refund a refund event reports (default: a new one). Try: send stripe "
+        "--status refund_failed --transaction pi_... --refund re_... to fail one sent before",
+    )
     send.add_argument("--file", type=Path, help="send this file's bytes as the body instead")
     send.add_argument(
         "--items",
@@ -358,7 +364,9 @@ def _send(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"error: cannot read --file {args.file}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    choice = SampleChoice(args.amount, args.currency, args.status, args.items, args.transaction)
+    choice = SampleChoice(
+        args.amount, args.currency, args.status, args.items, args.transaction, args.refund
+    )
     delivery = signed_delivery(
         provider, local_secrets(config), utc_now(), choice, event_id=args.event_id, body=body
     )

@@ -81,10 +81,17 @@ class PaymentEvent:
     #: The provider's own ordering of the object's versions, where it has one (Square's
     #: ``version``): it breaks ties between events of one provider time.
     sequence: int | None = None
-    #: For a ``refunded`` event, the provider's id of the refund it reports, where a provider
-    #: reports one refund more than once (Square's refund.updated): it counts once. None: the
-    #: event is the refund.
-    refund_id: str | None = None
+    #: For an event that reports one refund or capture, the provider's id of it (Stripe's
+    #: ``re_...``, Adyen's modification ``pspReference``, Square's refund id): every report of
+    #: one id is one record, counted once. None: a refund event is its own refund.
+    movement_id: str | None = None
+    #: The provider's running total of the transaction's live refunds as of this event, where
+    #: the event carries one (Stripe's charge ``amount_refunded``, Square's payment
+    #: ``refunded_money``).
+    refunded_total: Decimal | None = None
+    #: What a ``succeeded`` event says has been captured so far, where it differs from
+    #: ``amount`` (Stripe's ``amount_received`` and ``amount_captured``: a partial capture).
+    captured: Decimal | None = None
     #: What storing this event did to its transaction; set by the store, None before. Not part
     #: of the event's identity: the same event compares equal before and after.
     transaction: TransactionUpdate | None = field(default=None, compare=False)
@@ -98,11 +105,12 @@ class PaymentEvent:
 class PaymentStatus(enum.StrEnum):
     """The statuses every provider's vocabulary is normalised to (the README has the table).
 
-    A ``refunded`` event's amount is the amount of that one refund, never a running total, so
-    refunds can be added up per transaction. A dispute has two ways out, so they have their own
-    statuses: ``dispute_won`` (the money stays with the merchant) and ``dispute_lost`` (it went
-    back to the cardholder); neither ``succeeded`` nor ``refunded`` could say that without
-    moving a disputed payment backwards in its life cycle.
+    A refund event's amount is the amount of that one refund; a refund has a life cycle of its
+    own (``refund_pending``, ``refunded``, then ``refund_failed`` or ``refund_canceled``), so
+    refunds can be added up per transaction without counting a failed one. A dispute has two
+    ways out, so they have their own statuses: ``dispute_won`` (the money stays with the
+    merchant) and ``dispute_lost`` (it went back to the cardholder). ``capture_failed`` is a
+    capture the provider reported one by one and then failed (Adyen's ``CAPTURE_FAILED``).
     """
 
     PENDING = "pending"
@@ -111,7 +119,15 @@ class PaymentStatus(enum.StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELED = "canceled"
+    #: A refund that has been asked for and not yet gone through.
+    REFUND_PENDING = "refund_pending"
+    #: A refund that succeeded (or, with ``refunded_total``, a running total of refunds).
     REFUNDED = "refunded"
+    #: A refund that failed (also after it was reported succeeded) or was reversed: the money
+    #: is the merchant's again.
+    REFUND_FAILED = "refund_failed"
+    REFUND_CANCELED = "refund_canceled"
+    CAPTURE_FAILED = "capture_failed"
     DISPUTED = "disputed"
     DISPUTE_WON = "dispute_won"
     DISPUTE_LOST = "dispute_lost"
@@ -182,3 +198,11 @@ class TransactionUpdate:
     #: Counts the transaction's applied events: a subscriber can drop an update older than one
     #: it already has.
     version: int
+    #: The amounts a team reconciles with (see :class:`~webhook_processor.transactions.
+    #: TransactionState`); None on an event stored before they were kept.
+    authorized: Decimal | None = None
+    captured: Decimal | None = None
+    disputed: Decimal | None = None
+    #: How much this event took off ``refunded``: a refund that failed or was canceled (the
+    #: provider's truth, recorded as a refund reversal). Zero for every other event.
+    refund_reversed: Decimal | None = None

@@ -153,7 +153,10 @@ class Pipeline:
 def _check_event(event: PaymentEvent) -> None:
     """What every store needs of an event, whichever adapter built it: bounded printable ids
     and text fields that UTF-8 can encode."""
-    for name, value in (("event id", event.event_id), ("transaction id", event.transaction_id)):
+    ids = [("event id", event.event_id), ("transaction id", event.transaction_id)]
+    if event.movement_id is not None:  # a refund's id is a key in every store too
+        ids.append(("refund id", event.movement_id))
+    for name, value in ids:
         if len(value) > MAX_ID_LENGTH:
             raise InvalidPayload(f"{name} is {len(value)} characters; the limit is {MAX_ID_LENGTH}")
         if not value.isprintable():

@@ -17,7 +17,7 @@ from webhook_processor.storage.paging import EventFilter, TransactionFilter
 if TYPE_CHECKING:
     from webhook_processor.model import PaymentEvent
     from webhook_processor.storage.base import DeadLetter
-    from webhook_processor.transactions import TransactionState
+    from webhook_processor.transactions import Movement, TransactionState
 
 
 def latest_events(store: Listings, limit: int) -> list[dict[str, Any]]:
@@ -48,7 +48,10 @@ def transaction_row(t: TransactionState) -> dict[str, Any]:
         "provider": t.provider,
         "status": t.status,
         "amount": t.amount,
+        "authorized": t.authorized,
+        "captured": t.captured,
         "refunded": t.refunded,
+        "disputed": t.disputed,
         "currency": t.currency,
         "events": t.event_count,
         "late": t.late_count,
@@ -75,14 +78,33 @@ def print_timeline(
         return 2
     state = store.transaction(providers[0], transaction_id)
     rows = timeline_rows(events)
+    money = [movement_row(m) for m in store.movements(providers[0], transaction_id)]
     if as_json:
         summary = transaction_row(state) if state is not None else None
-        sys.stdout.write(codec.dumps({"transaction": summary, "timeline": rows}) + "\n")
+        document = {"transaction": summary, "movements": money, "timeline": rows}
+        sys.stdout.write(codec.dumps(document) + "\n")
         return 0
     if state is not None:
         print_rows([transaction_row(state)], as_json=False)
         print()
+    if money:
+        print_rows(money, as_json=False)
+        print()
     return print_rows(rows, as_json=False)
+
+
+def movement_row(movement: Movement) -> dict[str, Any]:
+    """One refund or capture of a transaction, as its latest report says."""
+    return {
+        "kind": movement.kind,
+        "movement_id": movement.movement_id,
+        "status": movement.status,
+        "amount": movement.amount,
+        "currency": movement.currency,
+        "counted": "yes" if movement.live else "no",
+        "provider_time": movement.updated_at.isoformat(),
+        "event_id": movement.event_id,
+    }
 
 
 def timeline_rows(events: Sequence[PaymentEvent]) -> list[dict[str, Any]]:
@@ -105,6 +127,7 @@ def timeline_rows(events: Sequence[PaymentEvent]) -> list[dict[str, Any]]:
                 "before": None if update is None else update.previous_status,
                 "after": None if update is None else update.status,
                 "refunded": None if update is None else update.refunded,
+                "reversed": None if update is None else update.refund_reversed,
                 "late": None if update is None else ("late" if update.late else ""),
             }
         )

@@ -38,6 +38,8 @@ class SampleChoice:
     items: int = 1
     #: The transaction the event belongs to; None: a new one.
     transaction_id: str | None = None
+    #: The refund the event reports (to fail one sent before); None: a new one.
+    refund_id: str | None = None
 
 
 def signed_delivery(
@@ -63,6 +65,7 @@ def signed_delivery(
             now,
             choice.items,
             choice.transaction_id,
+            movement_id=choice.refund_id,
         )
         body = provider.sample(spec)
     signed = provider.sign(body, secret, now, event_id)

@@ -15,6 +15,7 @@ from moto import mock_aws
 from tests.support.aws import TABLE, create_table
 from tests.support.builders import NOW, make_event
 from tests.support.stores import recent_transactions
+from webhook_processor.aws import items
 from webhook_processor.aws.dynamodb import DynamoDBStore
 from webhook_processor.errors import InvalidParameter
 from webhook_processor.model import TransactionStatus
@@ -132,3 +133,10 @@ def test_the_table_refuses_a_listing_it_has_no_index_for(session: boto3.Session)
         listed.transaction_page(TransactionFilter(status="refunded"), None, 10)
     with pytest.raises(InvalidParameter, match="not one this listing gave"):
         listed.event_page(EventFilter(), "bogus", 10)
+
+
+def test_a_movements_item_key_cannot_be_another_transactions() -> None:
+    """Ids may hold ``#``: the transaction id's length is in the key."""
+    assert items.movement_key("generic", "A#refund#B", "refund", "C") != items.movement_key(
+        "generic", "A", "refund", "B#refund#C"
+    )

@@ -428,6 +428,10 @@ def test_stream_to_sns_delivers_the_exact_envelope_with_filter_attributes(
         "refunded": Decimal(0),
         "currency": "USD",
         "version": 1,
+        "authorized": Decimal("10.00"),
+        "captured": Decimal("10.00"),
+        "disputed": Decimal(0),
+        "refund_reversed": Decimal(0),
     }
     attributes = {
         name: value["StringValue"] for name, value in message["MessageAttributes"].items()

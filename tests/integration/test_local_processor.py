@@ -56,6 +56,34 @@ def test_send_stripe_is_stored_listed_and_published_with_the_exact_amount(server
     assert "19.99" in events.stdout
 
 
+def test_send_a_refund_then_its_failure_and_the_transaction_says_so(server: Server) -> None:
+    where = ("--url", server.url, "--transaction", "pi_books", "--currency", "EUR")
+    steps = [
+        ("--status", "succeeded", "--amount", "20"),
+        ("--status", "refunded", "--amount", "5", "--refund", "re_books"),
+        ("--status", "refund_failed", "--amount", "5", "--refund", "re_books"),
+    ]
+    for step in steps:
+        sent = server.cli("send", "stripe", *where, *step)
+        assert sent.returncode == 0, sent.stderr
+        assert '"status":"accepted"' in sent.stdout
+    shown = server.cli("transaction", "pi_books", "--json")
+    answer = json.loads(shown.stdout, parse_float=Decimal)
+    stored = answer["transaction"]
+    assert (stored["status"], stored["captured"], stored["refunded"]) == (
+        "succeeded",
+        Decimal("20.00"),
+        0,
+    )
+    [refund] = answer["movements"]
+    assert (refund["movement_id"], refund["status"], refund["counted"]) == (
+        "re_books",
+        "failed",
+        "no",
+    )
+    assert [row["reversed"] for row in answer["timeline"]] == [0, 0, Decimal("5.00")]
+
+
 def test_send_adyen_batch_is_answered_accepted_and_stores_every_item(server: Server) -> None:
     sent = server.cli("send", "adyen", "--items", "3", "--amount", "5", "--url", server.url)
     assert sent.returncode == 0, sent.stderr

@@ -21,7 +21,7 @@ from moto import mock_aws
 
 from tests.integration.test_lambda import Context
 from tests.support.aws import TABLE, create_table, read_stream
-from tests.support.histories import deliveries, final, histories
+from tests.support.histories import deliveries, final, histories, replay
 from webhook_processor.aws.dynamodb import DynamoDBStore
 from webhook_processor.aws.handlers import publisher as publisher_handler
 from webhook_processor.aws.handoff import FailureQueue
@@ -29,13 +29,11 @@ from webhook_processor.aws.publications import Publications
 from webhook_processor.aws.stream import StreamPublisher
 from webhook_processor.model import PaymentEvent
 from webhook_processor.publishing.memory import MemorySink
-from webhook_processor.transactions import TransactionState, apply
+from webhook_processor.transactions import TransactionState
 
 
 def in_order(history: list[PaymentEvent]) -> TransactionState:
-    state: TransactionState | None = None
-    for event in history:
-        state = apply(state, event).after
+    state = replay(history).state
     assert state is not None
     return state
 
@@ -103,3 +101,8 @@ def test_any_delivery_order_on_two_receivers_is_published_in_applied_order_and_e
     last = sink.published[-1].transaction
     assert last is not None
     assert (last.status, last.refunded) == (stored.status, stored.refunded)
+    assert (last.authorized, last.captured, last.disputed) == (
+        stored.authorized,
+        stored.captured,
+        stored.disputed,
+    )

@@ -233,8 +233,26 @@ def test_a_transactions_timeline_shows_each_event_before_and_after_with_late_mar
 ) -> None:
     code, out, _ = run(capsys, "transaction", "pi_9", "--data-dir", str(refunded_before_captured))
     assert code == 0
-    summary, timeline = out.split("\n\n")
+    summary, movements, timeline = out.split("\n\n")
     assert "refunded" in summary.splitlines()[1]
+    assert movements.splitlines()[0].split() == [
+        "kind",
+        "movement_id",
+        "status",
+        "amount",
+        "currency",
+        "counted",
+        "provider_time",
+        "event_id",
+    ]
+    assert movements.splitlines()[1].split()[:6] == [
+        "refund",
+        "stripe:evt_refund",
+        "succeeded",
+        "25.00",
+        "USD",
+        "yes",
+    ]
     header, *lines = timeline.splitlines()
     assert header.split() == [
         "version",
@@ -247,6 +265,7 @@ def test_a_transactions_timeline_shows_each_event_before_and_after_with_late_mar
         "before",
         "after",
         "refunded",
+        "reversed",
         "late",
     ]
     assert [line.split()[3] for line in lines] == ["evt_refund", "evt_capture", "evt_processing"]

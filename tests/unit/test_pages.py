@@ -133,7 +133,7 @@ def test_a_search_lists_its_keys_then_its_transaction_by_provider_time(
 def test_transactions_are_walked_latest_update_first_and_found_by_id(
     store: LocalStore,
 ) -> None:
-    refund = {"event_type": "refund.created", "status": "refunded", "refund_id": "re_1"}
+    refund = {"event_type": "refund.created", "status": "refunded", "movement_id": "re_1"}
     store.insert_all([event(n) for n in range(6)])
     store.insert_all([event(20, transaction_id="txn_1", provider="generic", **refund)])
     store.insert_all([event(21, transaction_id="txn_1", provider="stripe")])

@@ -84,3 +84,22 @@ def test_trusted_events_have_their_metadata_checked_too() -> None:
     with pytest.raises(InvalidPayload, match="surrogate"):
         pipeline.accept_trusted("stripe", [make_event(metadata={"k": "\ud800"})])
     assert pipeline.accept_trusted("stripe", [make_event(metadata={"k": Decimal(1)})])
+
+
+@pytest.mark.parametrize(
+    ("event", "problem"),
+    [
+        (make_event(status="refunded", movement_id="re_" + "x" * 300), "refund id is 303"),
+        (make_event(status="refunded", movement_id="re_\n1"), "refund id contains control"),
+    ],
+)
+def test_a_refund_id_is_bounded_and_printable_like_every_id(
+    event: PaymentEvent, problem: str
+) -> None:
+    """A refund's id is a key in every store (DynamoDB refuses a key over 2,048 bytes: a
+    signed event with a longer one would be a 503 forever, and retried for days)."""
+    store = MemoryStore()
+    pipeline = Pipeline({"stripe": _Building(event)}, _Secrets(), store, clock=lambda: NOW)
+    with pytest.raises(InvalidPayload, match=problem):
+        pipeline.receive(request("stripe", b"{}", {}))
+    assert recent_events(store, 1) == []

@@ -2,10 +2,11 @@
 
 The items are :mod:`webhook_processor.aws.items`'s. Storing an event is one
 ``TransactWriteItems``: the event's conditional put (``attribute_not_exists(pk)``, exactly "one
-record per provider event", whatever the payload says) and the transaction's put conditioned
-on the version read just before. Two events of one transaction that race (two receivers, an
-Adyen batch) cannot both win: the loser reads again and re-applies, so every event is applied
-exactly once, and a duplicate changes nothing.
+record per provider event", whatever the payload says), the transaction's put conditioned
+on the version read just before, and, for an event that moved a refund or capture, that
+movement's put (the version condition orders it too). Two events of one transaction that race
+(two receivers, an Adyen batch) cannot both win: the loser reads again and re-applies, so every
+event is applied exactly once, and a duplicate changes nothing.
 
 The table's stream (NEW_IMAGE) is the outbox, read from the transaction items: DynamoDB orders
 the stream records of one item, so a transaction's updates reach the publisher, and its
@@ -36,7 +37,13 @@ from webhook_processor.storage.paging import (
     decode_cursor,
     encode_cursor,
 )
-from webhook_processor.transactions import TransactionState, apply
+from webhook_processor.transactions import (
+    Movement,
+    TransactionState,
+    Transition,
+    apply,
+    movement_key,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -67,11 +74,13 @@ class DynamoDBStore:
         return await asyncio.to_thread(self.insert_all, events)
 
     def _insert(self, event: PaymentEvent) -> bool:
+        reported = movement_key(event)
         for _ in range(MAX_CONFLICTS):
             current = self.transaction(event.provider, event.transaction_id)
-            transition = apply(current, event)
+            known = None if reported is None else self._movement(event, *reported)
+            transition = apply(current, event, known)
             stored = replace(event, transaction=transition.update)
-            reasons = self._write(stored, transition.after, current)
+            reasons = self._write(stored, transition, current)
             if reasons is None:
                 return True
             if reasons[0] == "ConditionalCheckFailed":
@@ -81,12 +90,23 @@ class DynamoDBStore:
             f"DynamoDB transaction {event.transaction_id!r} kept changing while storing an event"
         )
 
+    def _movement(self, event: PaymentEvent, kind: str, movement_id: str) -> Movement | None:
+        pk = items.movement_key(event.provider, event.transaction_id, kind, movement_id)
+        item = self._get(pk)
+        return None if item is None else items.movement_from_item(item)
+
     def _write(
-        self, event: PaymentEvent, after: TransactionState, before: TransactionState | None
+        self, event: PaymentEvent, transition: Transition, before: TransactionState | None
     ) -> list[str] | None:
-        """Put the event and the transaction's new version together; None if both went in,
-        else DynamoDB's reason for each item (``ConditionalCheckFailed``, ``None``, ...)."""
+        """Put the event, the transaction's new version and the movement it changed together;
+        None if all went in, else DynamoDB's reason for each item (``ConditionalCheckFailed``,
+        ``None``, ...)."""
         version = 0 if before is None else before.version
+        after = transition.after
+        moved: list[Any] = []
+        if transition.movement_changed and transition.movement is not None:
+            item = items.movement_item(event.provider, event.transaction_id, transition.movement)
+            moved = [{"Put": {"TableName": self.table_name, "Item": items.serialize(item)}}]
         with dynamodb_errors("transaction write"):
             try:
                 self._client.transact_write_items(
@@ -107,6 +127,7 @@ class DynamoDBStore:
                                 "ExpressionAttributeValues": {":v": {"N": str(version)}},
                             }
                         },
+                        *moved,
                     ]
                 )
             except ClientError as exc:
@@ -157,16 +178,28 @@ class DynamoDBStore:
     def timeline(
         self, provider: str | None, transaction_id: str, limit: int | None = None
     ) -> list[PaymentEvent]:
-        events = [
-            items.from_item(item)
-            for item in self._query(
-                IndexName=items.TRANSACTION_INDEX,
-                KeyConditionExpression="transaction_id = :t",
-                ExpressionAttributeValues={":t": {"S": transaction_id}},
-            )
-        ]
-        chosen = [event for event in events if provider in (None, event.provider)]
+        found = self._of_transaction(transaction_id, "occurred_key < :m")
+        events = [items.from_item(item) for item in found]
+        return [event for event in events if provider in (None, event.provider)][:limit]
+
+    def movements(
+        self, provider: str, transaction_id: str, limit: int | None = None
+    ) -> list[Movement]:
+        found = self._of_transaction(transaction_id, "begins_with(occurred_key, :m)")
+        chosen = [items.movement_from_item(item) for item in found if item["provider"] == provider]
         return chosen[:limit]
+
+    def _of_transaction(self, transaction_id: str, condition: str) -> list[dict[str, Any]]:
+        """One transaction's items in ``by_transaction``: its events sort before its movements
+        (``:m`` is where the movements' sort keys start)."""
+        return self._query(
+            IndexName=items.TRANSACTION_INDEX,
+            KeyConditionExpression=f"transaction_id = :t AND {condition}",
+            ExpressionAttributeValues={
+                ":t": {"S": transaction_id},
+                ":m": {"S": items.MOVEMENT_PREFIX},
+            },
+        )
 
     def deliveries(self, keys: Sequence[str]) -> dict[str, list[SinkDelivery]]:
         """Where each event's publication stands: the stream's (it publishes every stored

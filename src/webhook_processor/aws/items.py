@@ -9,10 +9,14 @@ One table, ``pk`` its only key:
   :mod:`webhook_processor.aws.publications`).
 * a transaction: ``pk`` = ``"txn#{provider}#{transaction_id}"``, ``kind`` = ``transaction``:
   the state after every event applied so far (:mod:`webhook_processor.transactions`), a
-  ``version`` counting them, and ``last_event``, the event that made this version.
+  ``version`` counting them, and ``last_event``, the event that made this version. It holds
+  totals only, so it stays small whatever the transaction's history.
+* a refund or capture: ``pk`` = ``"mov#{provider}#{len}:{transaction_id}#{kind}#{movement_id}"``,
+  ``kind`` = ``movement``: where that one movement stands, written with the event that moved it.
 
 Indexes: ``by_transaction`` (``transaction_id``, ``occurred_key``) lists one transaction's
-events in order (a transaction item has no ``occurred_key``, so it is not in it);
+events in order, and its movements after them (their ``occurred_key`` starts ``mov#``, after
+every time; a transaction item has no ``occurred_key``, so it is not in it);
 ``by_recency`` (``recent_shard``, ``recent_key``) lists the latest events and transactions
 with a bounded query per shard (no Scan); eight shards spread the writes.
 
@@ -37,7 +41,12 @@ from webhook_processor.storage.records import (
     state_to_record,
     to_record,
 )
-from webhook_processor.transactions import TransactionState
+from webhook_processor.transactions import (
+    Movement,
+    TransactionState,
+    movement_from_record,
+    movement_to_record,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
@@ -45,7 +54,9 @@ if TYPE_CHECKING:
 TRANSACTION_INDEX: Final = "by_transaction"
 RECENCY_INDEX: Final = "by_recency"
 RECENCY_SHARDS: Final = 8
-EVENT, TRANSACTION = "event", "transaction"
+EVENT, TRANSACTION, MOVEMENT = "event", "transaction", "movement"
+#: Where a movement's ``occurred_key`` starts: after every event's (an ISO time).
+MOVEMENT_PREFIX: Final = "mov#"
 
 #: The table's keys and indexes, as CreateTable takes them. The Pulumi program and the tests
 #: build the table from this one definition, so the deployed schema cannot drift from the code.
@@ -127,6 +138,32 @@ def transaction_item(state: TransactionState, event: PaymentEvent) -> dict[str, 
         "last_event": to_item(event),
         **_recency(TRANSACTION, key, record["updated_at"]),
     }
+
+
+def movement_key(provider: str, transaction_id: str, kind: str, movement_id: str) -> str:
+    """The ``pk`` of a refund's or capture's item. The transaction id is prefixed with its
+    length: ids may hold ``#``, and ``A#refund#B`` + ``C`` must not be ``A`` + ``B#refund#C``."""
+    return (
+        f"{MOVEMENT_PREFIX}{provider}#{len(transaction_id)}:{transaction_id}#{kind}#{movement_id}"
+    )
+
+
+def movement_item(provider: str, transaction_id: str, movement: Movement) -> dict[str, Any]:
+    """One refund or capture of a transaction, as its latest report says."""
+    record = movement_to_record(provider, transaction_id, movement)
+    return {
+        "pk": movement_key(provider, transaction_id, movement.kind, movement.movement_id),
+        **record,
+        "kind": MOVEMENT,
+        "movement_kind": movement.kind,
+        "occurred_key": f"{MOVEMENT_PREFIX}{record['reported_at']}#{movement.kind}#"
+        f"{movement.movement_id}",
+    }
+
+
+def movement_from_item(item: Mapping[str, Any]) -> Movement:
+    """Inverse of :func:`movement_item`."""
+    return movement_from_record({**item, "kind": item["movement_kind"]})
 
 
 def state_from_item(item: Mapping[str, Any]) -> TransactionState:

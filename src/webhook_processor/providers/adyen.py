@@ -78,21 +78,29 @@ ADYEN_EXPONENTS: Final = {"CLP": 2, "CVE": 0, "IDR": 0, "ISK": 2}
 _S = PaymentStatus
 
 #: (eventCode, success) -> normalised status. Anything else is acknowledged and ignored: a
-#: refused capture, refund or cancellation (``success: false``) changed nothing.
+#: refused cancellation (``success: false``) changed nothing. A refund or capture is a record of
+#: its own, keyed by its ``pspReference`` (see :data:`MOVEMENTS`), so a ``REFUND_FAILED`` takes
+#: back the ``REFUND`` it names. ``docs/events.md`` cites Adyen's page for each row.
 EVENT_STATUS: Final = {
     ("AUTHORISATION", True): _S.AUTHORIZED,
     ("AUTHORISATION", False): _S.FAILED,
     ("AUTHORISATION_ADJUSTMENT", True): _S.AUTHORIZED,
+    # One capture each (several partial captures add up); a refused or failed one took nothing.
     ("CAPTURE", True): _S.SUCCEEDED,
-    ("CAPTURE_FAILED", True): _S.FAILED,
+    ("CAPTURE", False): _S.CAPTURE_FAILED,
+    ("CAPTURE_FAILED", True): _S.CAPTURE_FAILED,
     ("CANCELLATION", True): _S.CANCELED,
     ("TECHNICAL_CANCEL", True): _S.CANCELED,
     ("OFFER_CLOSED", True): _S.CANCELED,
     ("EXPIRE", True): _S.CANCELED,
     # Cancelled or refunded, whichever Adyen did: additionalData["modification.action"].
     ("CANCEL_OR_REFUND", True): _S.CANCELED,
-    # One item per refund, with that refund's own amount.
+    # One item per refund, with that refund's own amount; a refund can fail after it was
+    # reported (REFUND_FAILED) or come back from the scheme (REFUNDED_REVERSED).
     ("REFUND", True): _S.REFUNDED,
+    ("REFUND", False): _S.REFUND_FAILED,
+    ("REFUND_FAILED", True): _S.REFUND_FAILED,
+    ("REFUNDED_REVERSED", True): _S.REFUND_FAILED,
     ("NOTIFICATION_OF_CHARGEBACK", True): _S.DISPUTED,
     ("REQUEST_FOR_INFORMATION", True): _S.DISPUTED,
     ("CHARGEBACK", True): _S.DISPUTED,
@@ -109,10 +117,15 @@ SAMPLE_EVENTS: Final = {
     "succeeded": ("CAPTURE", "true"),
     "canceled": ("CANCELLATION", "true"),
     "refunded": ("REFUND", "true"),
+    "refund_failed": ("REFUND_FAILED", "true"),
+    "capture_failed": ("CAPTURE_FAILED", "true"),
     "disputed": ("CHARGEBACK", "true"),
     "dispute_won": ("CHARGEBACK_REVERSED", "true"),
     "dispute_lost": ("SECOND_CHARGEBACK", "true"),
 }
+
+#: The statuses whose item is one refund or capture, named by the item's own pspReference.
+MOVEMENTS: Final = frozenset({_S.SUCCEEDED, _S.CAPTURE_FAILED, _S.REFUNDED, _S.REFUND_FAILED})
 
 ACCEPTED: Final = Reply("text/plain", b"[accepted]")
 
@@ -157,16 +170,21 @@ class AdyenProvider(Provider):
         amount = require_object(item, "amount", where)
         currency = require_str(amount, "currency", f"{where}.amount").upper()
         merchant_reference = optional_str(item, "merchantReference", where)
+        original = optional_str(item, "originalReference", where)
+        # A modification (a capture, a refund) has a pspReference of its own; a payment's own
+        # item (an AUTHORISATION captured at once) is no separate capture.
+        movement = psp_reference if original and status in MOVEMENTS else None
         return PaymentEvent(
             provider=self.name,
             event_id=f"{event_code}:{psp_reference}:{success_text}",
-            transaction_id=optional_str(item, "originalReference", where) or psp_reference,
+            transaction_id=original or psp_reference,
             event_type=event_code,
             amount=from_minor_units(amount.get("value"), currency, ADYEN_EXPONENTS.get(currency)),
             currency=currency,
             status=status,
             customer_id=optional_str(additional, "shopperReference", f"{where}.additionalData"),
             payment_method=optional_str(item, "paymentMethod", where),
+            movement_id=movement,
             metadata={
                 "psp_reference": psp_reference,
                 **({"merchant_reference": merchant_reference} if merchant_reference else {}),
@@ -195,7 +213,8 @@ class AdyenProvider(Provider):
             raise InvalidPayload(f"adyen samples have status {', '.join(SAMPLE_EVENTS)}")
         event_code, success = SAMPLE_EVENTS[spec.status]
         currency = spec.currency.upper()
-        value = to_minor_units(spec.amount, currency, ADYEN_EXPONENTS.get(currency))
+        amount = spec.captured if spec.captured is not None else spec.amount
+        value = to_minor_units(amount, currency, ADYEN_EXPONENTS.get(currency))
         references = (
             [spec.event_id]
             if spec.items == 1
@@ -220,6 +239,7 @@ class AdyenProvider(Provider):
                 item["pspReference"] = spec.transaction_id or reference
             else:
                 item["originalReference"] = payment
+                item["pspReference"] = spec.movement_id or reference
             items.append({"NotificationRequestItem": item})
         return codec.dumps({"live": "false", "notificationItems": items}).encode()
 

@@ -92,6 +92,14 @@ class Sample:
     #: The transaction the event belongs to (a refund of an earlier payment, say); None: a new
     #: transaction, named after the event.
     transaction_id: str | None = None
+    #: The refund or capture the event reports (so several events can report one refund);
+    #: None: one named after the event.
+    movement_id: str | None = None
+    #: For a payment event: what was captured, where less than ``amount`` (a partial capture).
+    captured: Decimal | None = None
+    #: For a provider's running total of refunds (Stripe's ``refunded_total`` sample, a
+    #: ``charge.refunded``): the total; ``amount`` is then the payment's.
+    refunded_total: Decimal | None = None
 
 
 def parse_signed(

@@ -38,11 +38,26 @@ STATUS_WORDS: Final = {
     **dict.fromkeys(["succeeded", "success", "completed", "captured", "paid"], "succeeded"),
     **dict.fromkeys(["failed", "failure", "declined", "error"], "failed"),
     **dict.fromkeys(["canceled", "cancelled", "voided", "expired"], "canceled"),
-    **dict.fromkeys(["refunded", "refund"], "refunded"),
+    **dict.fromkeys(["refunded", "refund", "refund_succeeded"], "refunded"),
+    **dict.fromkeys(["refund_pending"], "refund_pending"),
+    **dict.fromkeys(["refund_failed", "refund_reversed"], "refund_failed"),
+    **dict.fromkeys(["refund_canceled", "refund_cancelled"], "refund_canceled"),
+    **dict.fromkeys(["capture_failed"], "capture_failed"),
     **dict.fromkeys(["disputed", "dispute", "chargeback"], "disputed"),
     **dict.fromkeys(["dispute_won", "chargeback_reversed"], "dispute_won"),
     **dict.fromkeys(["dispute_lost"], "dispute_lost"),
 }
+
+
+#: The statuses of a refund event, whose body's ``refund_id`` names the refund.
+REFUND_STATUSES: Final = frozenset(
+    {
+        PaymentStatus.REFUND_PENDING,
+        PaymentStatus.REFUNDED,
+        PaymentStatus.REFUND_FAILED,
+        PaymentStatus.REFUND_CANCELED,
+    }
+)
 
 
 def normalise_status(word: str) -> PaymentStatus:
@@ -92,7 +107,8 @@ class GenericProvider(Provider):
             customer_id=optional_str(body, "customer_id"),
             payment_method=optional_str(body, "payment_method"),
             metadata=_metadata(body),
-            refund_id=optional_str(body, "refund_id"),
+            # A refund reported more than once (pending, then succeeded or failed) names itself.
+            movement_id=optional_str(body, "refund_id") if status in REFUND_STATUSES else None,
             occurred_at=received_at,
             received_at=received_at,
         )
@@ -113,6 +129,7 @@ class GenericProvider(Provider):
                 "customer_id": "cus_local",
                 "payment_method": "card",
                 "metadata": {"source": "webhook-processor send"},
+                **({"refund_id": spec.movement_id} if spec.movement_id else {}),
             }
         ).encode()
 

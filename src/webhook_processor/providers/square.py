@@ -26,6 +26,7 @@ import hashlib
 import hmac
 import secrets
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Final
 
 from webhook_processor import codec
@@ -65,15 +66,19 @@ EVENT_OBJECTS: Final = {
     "dispute.state.updated": "dispute",
 }
 
-#: (object, its status or state) -> normalised status. Others are acknowledged and ignored: a
-#: refund counts once it is COMPLETED, with that refund's own amount.
+#: (object, its status or state) -> normalised status. Others are acknowledged and ignored. A
+#: refund is a record of its own, keyed by its id: it counts from PENDING, and REJECTED or
+#: FAILED takes it back. ``docs/events.md`` cites Square's page for each row.
 STATUSES: Final = {
     ("payment", "PENDING"): _S.PENDING,
     ("payment", "APPROVED"): _S.AUTHORIZED,
     ("payment", "COMPLETED"): _S.SUCCEEDED,
     ("payment", "CANCELED"): _S.CANCELED,
     ("payment", "FAILED"): _S.FAILED,
+    ("refund", "PENDING"): _S.REFUND_PENDING,
     ("refund", "COMPLETED"): _S.REFUNDED,
+    ("refund", "REJECTED"): _S.REFUND_FAILED,
+    ("refund", "FAILED"): _S.REFUND_FAILED,
     ("dispute", "INQUIRY_EVIDENCE_REQUIRED"): _S.DISPUTED,
     ("dispute", "INQUIRY_PROCESSING"): _S.DISPUTED,
     ("dispute", "INQUIRY_CLOSED"): _S.DISPUTE_WON,
@@ -93,6 +98,8 @@ SAMPLE_EVENTS: Final = {
     "canceled": ("payment.updated", "CANCELED"),
     "failed": ("payment.updated", "FAILED"),
     "refunded": ("refund.updated", "COMPLETED"),
+    "refund_pending": ("refund.created", "PENDING"),
+    "refund_failed": ("refund.updated", "FAILED"),
     "disputed": ("dispute.created", "EVIDENCE_REQUIRED"),
     "dispute_won": ("dispute.state.updated", "WON"),
     "dispute_lost": ("dispute.state.updated", "LOST"),
@@ -143,7 +150,8 @@ class SquareProvider(Provider):
                 customer_id=optional_str(obj, "customer_id", where),
                 payment_method=optional_str(obj, "source_type", where),
                 metadata=_references(kind, obj, where),
-                refund_id=require_str(obj, "id", where) if kind == "refund" else None,
+                movement_id=require_str(obj, "id", where) if kind == "refund" else None,
+                refunded_total=_refunded_money(kind, obj, where),
                 occurred_at=from_rfc3339(
                     event.get("created_at"), "body.created_at", request.received_at
                 ),
@@ -184,8 +192,12 @@ class SquareProvider(Provider):
         if kind == "payment":
             obj |= {"id": payment_id, "status": state, "source_type": "CARD"}
             obj |= {"total_money": money, "order_id": f"order{spec.event_id}"}
+            if spec.refunded_total is not None:
+                refunded = to_minor_units(spec.refunded_total, currency)
+                obj["refunded_money"] = {"amount": refunded, "currency": currency}
         elif kind == "refund":
-            obj |= {"id": f"{spec.event_id}_refund", "payment_id": payment_id, "status": state}
+            refund_id = spec.movement_id or f"{spec.event_id}_refund"
+            obj |= {"id": refund_id, "payment_id": payment_id, "status": state}
         else:
             obj |= {"id": f"dispute{spec.event_id}", "state": state, "reason": "NOT_AS_DESCRIBED"}
             obj |= {"disputed_payment": {"payment_id": payment_id}, "card_brand": "VISA"}
@@ -200,6 +212,15 @@ class SquareProvider(Provider):
 
     def new_secret(self) -> str:
         return secrets.token_urlsafe(16)
+
+
+def _refunded_money(kind: str, obj: dict[str, Any], where: str) -> Decimal | None:
+    """A payment's ``refunded_money``: Square's running total of its refunds, if it says."""
+    if kind != "payment" or obj.get("refunded_money") is None:
+        return None
+    money = require_object(obj, "refunded_money", where)
+    currency = require_str(money, "currency", f"{where}.refunded_money").upper()
+    return from_minor_units(money.get("amount"), currency)
 
 
 def _payment_id(kind: str, obj: dict[str, Any], where: str) -> str:

@@ -8,13 +8,17 @@ Every sink (the JSON Lines file, HTTP subscribers, SNS) publishes these same byt
               "amount": 19.99, "currency": "USD", "status": "succeeded", ...},
      "transaction": {"status": "partially_refunded", "previous_status": "succeeded",
                      "late": false, "amount": 19.99, "refunded": 5.00, "currency": "USD",
-                     "version": 2}}
+                     "version": 2, "authorized": 19.99, "captured": 19.99, "disputed": 0,
+                     "refund_reversed": 0}}
 
 ``amount`` is a JSON number whose text is the stored decimal: float consumers read the same
 value as before, decimal consumers read it exactly. ``data`` is what the event said;
 ``transaction`` is where its transaction stands after it (:class:`TransactionUpdate`), so a
 subscriber need not solve the ordering of events itself: a ``late`` event changed nothing, and
-an update whose ``version`` is not above the last one seen can be dropped.
+an update whose ``version`` is not above the last one seen can be dropped. ``authorized``,
+``captured``, ``refunded`` and ``disputed`` are the amounts a team reconciles with;
+``refund_reversed`` is what this event took off ``refunded`` (a refund that failed: a refund
+reversal). They are null for an event stored before they were kept.
 """
 
 from __future__ import annotations
@@ -63,7 +67,9 @@ def encode(event: PaymentEvent) -> bytes:
             f'"previous_status":{"null" if previous is None else string(previous)},'
             f'"late":{"true" if update.late else "false"},"amount":{number(update.amount)},'
             f'"refunded":{number(update.refunded)},"currency":{string(update.currency)},'
-            f'"version":{int(update.version)}}}'
+            f'"version":{int(update.version)},"authorized":{number(update.authorized)},'
+            f'"captured":{number(update.captured)},"disputed":{number(update.disputed)},'
+            f'"refund_reversed":{number(update.refund_reversed)}}}'
         )
     return (text + "}").encode()
 
@@ -99,6 +105,10 @@ def _transaction(update: TransactionUpdate | None) -> dict[str, Any]:
             "refunded": update.refunded,
             "currency": update.currency,
             "version": update.version,
+            "authorized": update.authorized,
+            "captured": update.captured,
+            "disputed": update.disputed,
+            "refund_reversed": update.refund_reversed,
         }
     }
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Final, Protocol
 
 from webhook_processor.model import PaymentEvent
 from webhook_processor.storage.paging import EventFilter, Page, SinkDelivery, TransactionFilter
-from webhook_processor.transactions import TransactionState
+from webhook_processor.transactions import Movement, TransactionState
 
 if TYPE_CHECKING:
     import asyncio
@@ -73,6 +73,13 @@ class Listings(Protocol):
         ``provider`` is None), oldest first by provider time (occurred_at, received_at, then
         key), each with what it did to the transaction (``event.transaction``); the first
         ``limit``, or all."""
+        ...
+
+    def movements(
+        self, provider: str, transaction_id: str, limit: int | None = None
+    ) -> list[Movement]:
+        """The refunds and captures of one transaction, each as its latest report says,
+        oldest report first; the first ``limit``, or all."""
         ...
 
     def deliveries(self, keys: Sequence[str]) -> dict[str, list[SinkDelivery]]:

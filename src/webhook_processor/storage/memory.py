@@ -27,7 +27,7 @@ from webhook_processor.storage.paging import (
     encode_cursor,
 )
 from webhook_processor.storage.records import iso
-from webhook_processor.transactions import TransactionState, apply
+from webhook_processor.transactions import Movement, TransactionState, apply, movement_key
 
 if TYPE_CHECKING:
     import asyncio
@@ -52,6 +52,7 @@ class MemoryStore:
         self._outbox: dict[tuple[str, str], _Pending] = {}
         self._dead: dict[tuple[str, str], DeadLetter] = {}
         self._transactions: dict[tuple[str, str], TransactionState] = {}
+        self._movements: dict[tuple[str, str, str, str], Movement] = {}
 
     def insert_all(self, events: Sequence[PaymentEvent]) -> list[bool]:
         with self._lock:
@@ -60,8 +61,13 @@ class MemoryStore:
                 is_new = event.key not in self._events
                 if is_new:
                     key = (event.provider, event.transaction_id)
-                    transition = apply(self._transactions.get(key), event)
+                    reported = movement_key(event)
+                    moved = None if reported is None else (*key, *reported)
+                    known = None if moved is None else self._movements.get(moved)
+                    transition = apply(self._transactions.get(key), event, known)
                     self._transactions[key] = transition.after
+                    if moved is not None and transition.movement is not None:
+                        self._movements[moved] = transition.movement
                     self._events[event.key] = replace(event, transaction=transition.update)
                     for sink in self._sinks or (EVERY_SINK,):
                         self._outbox[event.key, sink] = _Pending(0, event.received_at)
@@ -224,6 +230,18 @@ class MemoryStore:
                 if e.transaction_id == transaction_id and provider in (None, e.provider)
             ]
         found.sort(key=lambda e: (e.occurred_at, e.received_at, e.key))
+        return found[:limit]
+
+    def movements(
+        self, provider: str, transaction_id: str, limit: int | None = None
+    ) -> list[Movement]:
+        with self._lock:
+            found = [
+                movement
+                for (p, t, _, _), movement in self._movements.items()
+                if (p, t) == (provider, transaction_id)
+            ]
+        found.sort(key=lambda m: (m.updated_at.isoformat(), m.kind, m.movement_id))
         return found[:limit]
 
     def deliveries(self, keys: Sequence[str]) -> dict[str, list[SinkDelivery]]:

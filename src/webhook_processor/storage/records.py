@@ -51,7 +51,9 @@ def to_record(event: PaymentEvent) -> dict[str, Any]:
         "occurred_at": iso(event.occurred_at),
         "received_at": iso(event.received_at),
         "sequence": event.sequence,
-        "refund_id": event.refund_id,
+        "movement_id": event.movement_id,
+        "refunded_total": event.refunded_total,
+        "captured": event.captured,
         **update_to_record(event.transaction),
     }
 
@@ -66,6 +68,10 @@ UPDATE_COLUMNS: Final = (
     "txn_refunded",
     "txn_currency",
     "txn_version",
+    "txn_authorized",
+    "txn_captured",
+    "txn_disputed",
+    "txn_refund_reversed",
 )
 
 
@@ -81,6 +87,10 @@ def update_to_record(update: TransactionUpdate | None) -> dict[str, Any]:
         "txn_refunded": update.refunded,
         "txn_currency": update.currency,
         "txn_version": update.version,
+        "txn_authorized": update.authorized,
+        "txn_captured": update.captured,
+        "txn_disputed": update.disputed,
+        "txn_refund_reversed": update.refund_reversed,
     }
 
 
@@ -97,6 +107,10 @@ def update_from_record(record: Record) -> TransactionUpdate | None:
         refunded=Decimal(record["txn_refunded"]),
         currency=record["txn_currency"],
         version=int(record["txn_version"]),
+        authorized=_optional_decimal(record, "txn_authorized"),
+        captured=_optional_decimal(record, "txn_captured"),
+        disputed=_optional_decimal(record, "txn_disputed"),
+        refund_reversed=_optional_decimal(record, "txn_refund_reversed"),
     )
 
 
@@ -116,7 +130,10 @@ def from_record(record: Record) -> PaymentEvent:
         occurred_at=datetime.fromisoformat(record["occurred_at"]),
         received_at=datetime.fromisoformat(record["received_at"]),
         sequence=_optional_int(record, "sequence"),
-        refund_id=_optional(record, "refund_id"),
+        # Release 0.1.0 called a refund's id refund_id (DynamoDB items keep that name).
+        movement_id=_optional(record, "movement_id") or _optional(record, "refund_id"),
+        refunded_total=_optional_decimal(record, "refunded_total"),
+        captured=_optional_decimal(record, "captured"),
         transaction=update_from_record(record),
     )
 
@@ -135,6 +152,11 @@ def _optional_int(record: Record, name: str) -> int | None:
     return None if value is None else int(value)
 
 
+def _optional_decimal(record: Record, name: str) -> Decimal | None:
+    value = _optional(record, name)
+    return None if value is None else Decimal(value)
+
+
 def state_to_record(state: TransactionState) -> dict[str, Any]:
     """A transaction's state as plain values: the columns it is listed by, and its dimensions
     as JSON text (everything :func:`state_from_record` needs)."""
@@ -145,6 +167,9 @@ def state_to_record(state: TransactionState) -> dict[str, Any]:
         "amount": state.amount,
         "refunded": state.refunded,
         "currency": state.currency,
+        "authorized": state.authorized,
+        "captured": state.captured,
+        "disputed": state.disputed,
         "dimensions": dimensions_to_json(state),
         "event_count": state.event_count,
         "late_count": state.late_count,

@@ -262,9 +262,16 @@ def test_amounts_use_adyens_minor_units(currency: str, value: int, expected: Dec
     assert (event.amount, event.currency) == (expected, currency)
 
 
-def test_an_unknown_or_refused_modification_is_acknowledged_and_not_stored() -> None:
+def test_an_unknown_or_refused_cancellation_is_acknowledged_and_not_stored() -> None:
     assert parse(adyen_notification(adyen_item(eventCode="REPORT_AVAILABLE"))) == []
-    assert parse(adyen_notification(adyen_item(eventCode="REFUND", success="false"))) == []
+    assert parse(adyen_notification(adyen_item(eventCode="CANCELLATION", success="false"))) == []
+
+
+def test_a_refused_refund_is_that_refund_failed_so_it_never_counts() -> None:
+    item = adyen_item(eventCode="REFUND", success="false", originalReference="PAY1")
+    [event] = parse(adyen_notification(item))
+    assert (event.status, event.transaction_id) == ("refund_failed", "PAY1")
+    assert event.movement_id == item["pspReference"]
 
 
 def test_success_must_be_true_or_false() -> None:
@@ -285,7 +292,7 @@ SAMPLE_STATUSES = {
     "AUTHORISATION--refused": "failed",
     "AUTHORISATION_ADJUSTMENT": "authorized",
     "CAPTURE": "succeeded",
-    "CAPTURE_FAILED": "failed",
+    "CAPTURE_FAILED": "capture_failed",
     "CANCELLATION": "canceled",
     "TECHNICAL_CANCEL": "canceled",
     "OFFER_CLOSED": "canceled",
@@ -293,7 +300,9 @@ SAMPLE_STATUSES = {
     "CANCEL_OR_REFUND": "canceled",
     "CANCEL_OR_REFUND--refund": "refunded",
     "REFUND": "refunded",
-    "REFUND--refused": None,
+    "REFUND--refused": "refund_failed",
+    "REFUND_FAILED": "refund_failed",
+    "REFUNDED_REVERSED": "refund_failed",
     "NOTIFICATION_OF_CHARGEBACK": "disputed",
     "REQUEST_FOR_INFORMATION": "disputed",
     "CHARGEBACK": "disputed",
@@ -315,7 +324,8 @@ def test_adyen_documented_events_normalise_to_their_status(name: str, status: st
     events = AdyenProvider().parse(request("adyen", body, headers), ADYEN_SECRET, NOW)
     assert [event.status for event in events] == ([status] if status else [])
     for event in events:
-        assert event.amount == (Decimal("5.00") if name == "REFUND" else Decimal("10.00"))
+        refund = name in ("REFUND", "REFUND_FAILED", "REFUNDED_REVERSED")
+        assert event.amount == (Decimal("5.00") if refund else Decimal("10.00"))
 
 
 @pytest.mark.parametrize("status", sorted(SAMPLE_EVENTS))

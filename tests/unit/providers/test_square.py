@@ -141,7 +141,7 @@ def test_an_unknown_payment_status_or_event_type_is_acknowledged_and_not_stored(
 SAMPLE_STATUSES = {
     "payment.created": "authorized",
     "payment.updated": "succeeded",
-    "refund.created": None,  # PENDING: it counts once COMPLETED
+    "refund.created": "refund_pending",  # PENDING: owed, counted until it fails
     "refund.updated": "refunded",
     "dispute.created": "disputed",
     "dispute.state.updated": "dispute_won",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import timedelta
 from decimal import Decimal
 
@@ -21,7 +22,12 @@ from tests.support.builders import (
 from webhook_processor.errors import InvalidPayload, SignatureInvalid, SignatureMismatch
 from webhook_processor.model import PaymentEvent, PaymentStatus
 from webhook_processor.providers.base import Sample
-from webhook_processor.providers.stripe import EVENT_STATUS, SAMPLE_EVENTS, StripeProvider
+from webhook_processor.providers.stripe import (
+    EVENT_STATUS,
+    REFUND_EVENTS,
+    SAMPLE_EVENTS,
+    StripeProvider,
+)
 
 
 def parse_stripe(event: dict[str, object]) -> list[PaymentEvent]:
@@ -80,19 +86,82 @@ def test_stripe_charge_belongs_to_its_payment_intent() -> None:
     assert event.customer_id == "cus_9"
 
 
-def test_stripe_refund_is_the_amount_of_that_refund_and_charge_refunded_is_ignored() -> None:
-    """charge.refunded carries only the running total (amount_refunded); refund.created, one
-    per refund, carries the refund's own amount, so refunds add up exactly."""
+def test_a_refund_event_is_that_refund_and_charge_refunded_is_the_running_total() -> None:
+    """refund.created, one per refund, carries the refund's own amount and id; charge.refunded
+    carries the charge's amount_refunded, which is never one refund."""
     refund = stripe_event(
         event_type="refund.created", id="re_1", object="refund", amount=1500, charge="ch_1"
     )
     refund["data"]["object"]["payment_intent"] = "pi_9"
     [event] = parse_stripe(refund)
     assert (event.transaction_id, event.status, event.amount) == ("pi_9", "refunded", Decimal(15))
+    assert (event.movement_id, event.refunded_total) == ("re_1", None)
     running_total = stripe_event(
         event_type="charge.refunded", id="ch_1", object="charge", amount=5000, amount_refunded=3000
     )
-    assert parse_stripe(running_total) == []
+    [total] = parse_stripe(running_total)
+    assert (total.status, total.movement_id, total.refunded_total) == ("refunded", None, 30)
+
+
+@pytest.mark.parametrize(
+    ("api_version", "refunded"),
+    [("2024-06-20", Decimal(10)), ("2025-03-31.basil", Decimal(30)), (None, Decimal(30))],
+)
+def test_the_remainder_of_a_partial_capture_is_no_refund(
+    api_version: str | None, refunded: Decimal
+) -> None:
+    """Before 2025-03-31.basil a partial capture refunded the uncaptured remainder: Stripe
+    counted it in amount_refunded, though no money went back to the customer."""
+    charge = stripe_event(
+        event_type="charge.refunded", id="ch_1", object="charge", amount=5000, amount_refunded=3000
+    )
+    charge["data"]["object"] |= {"captured": True, "amount_captured": 3000}
+    charge["api_version"] = api_version
+    [event] = parse_stripe(charge)
+    assert event.refunded_total == refunded
+
+
+def test_both_api_shapes_of_charge_refunded_give_the_same_running_total() -> None:
+    """Before 2022-11-15 the charge lists (the first page of) its refunds; since, it does not.
+    amount_refunded is the whole total in both, so it is the one figure taken."""
+    modern = stripe_event(
+        event_type="charge.refunded", id="ch_1", object="charge", amount=5000, amount_refunded=3000
+    )
+    listed = copy.deepcopy(modern)
+    listed["api_version"] = "2020-08-27"
+    listed["data"]["object"]["refunds"] = {
+        "object": "list",
+        "data": [{"id": "re_1", "object": "refund", "amount": 3000, "status": "succeeded"}],
+        "has_more": False,
+        "total_count": 1,
+    }
+    [one], [other] = parse_stripe(modern), parse_stripe(listed)
+    assert one.refunded_total == other.refunded_total == Decimal(30)
+
+
+@pytest.mark.parametrize(
+    ("status", "normalised"),
+    [
+        ("pending", "refund_pending"),
+        ("requires_action", "refund_pending"),
+        ("succeeded", "refunded"),
+        ("failed", "refund_failed"),
+        ("canceled", "refund_canceled"),
+    ],
+)
+def test_a_refund_events_status_is_its_refunds_status(status: str, normalised: str) -> None:
+    for event_type in ("refund.created", "refund.updated", "charge.refund.updated"):
+        refund = stripe_event(event_type=event_type, id="re_1", object="refund", charge="ch_1")
+        refund["data"]["object"]["status"] = status
+        [event] = parse_stripe(refund)
+        assert event.status == normalised
+
+
+def test_a_refund_in_an_unknown_status_is_refused() -> None:
+    refund = stripe_event(event_type="refund.updated", id="re_1", object="refund", charge="ch_1")
+    refund["data"]["object"]["status"] = "teleported"
+    with pytest.raises(InvalidPayload, match="no refund status"):
+        parse_stripe(refund)
 
 
 def test_stripe_refund_of_a_charge_without_an_intent_belongs_to_the_charge() -> None:
@@ -122,7 +191,11 @@ SAMPLE_STATUSES = {
     "charge.failed": "failed",
     "charge.expired": "canceled",
     "refund.created": "refunded",
-    "charge.refunded": None,
+    "refund.created--pending": "refund_pending",
+    "refund.updated": "refunded",
+    "refund.failed": "refund_failed",
+    "charge.refund.updated": "refund_failed",
+    "charge.refunded": "refunded",
     "charge.dispute.created": "disputed",
     "charge.dispute.updated": "disputed",
     "charge.dispute.funds_withdrawn": "disputed",
@@ -145,7 +218,9 @@ def test_stripe_documented_events_normalise_to_their_status(name: str, status: s
     for event in events:
         # One payment throughout the samples: every event lists under its PaymentIntent.
         assert event.transaction_id == "pi_1PgafyB7WZ01zgkWSjxsAJo3"
-        assert event.amount == (Decimal("5.00") if status == "refunded" else Decimal("10.99"))
+        refund = event.event_type in REFUND_EVENTS
+        assert event.amount == (Decimal("5.00") if refund else Decimal("10.99"))
+        assert event.movement_id == ("re_1Pgc72B7WZ01zgkWqPvrRrPE" if refund else None)
 
 
 def test_stripe_charge_without_payment_intent_is_its_own_transaction() -> None:
@@ -180,11 +255,13 @@ def test_stripe_samples_parse_back_to_what_was_asked(status: str) -> None:
         body.decode(), headers["Stripe-Signature"], STRIPE_SECRET, tolerance=None
     )
     [event] = provider.parse(request("stripe", body, headers), STRIPE_SECRET, NOW)
+    # refunded_total is charge.refunded: a refund status, with the charge's running total.
+    expected = "refunded" if status == "refunded_total" else status
     assert (event.event_id, event.amount, event.currency, event.status) == (
         "evt_s",
         Decimal("12.34"),
         "EUR",
-        status,
+        expected,
     )
 
 
@@ -212,3 +289,29 @@ def test_the_stripe_librarys_test_payload_verifies_when_the_library_signs_it() -
         StripeProvider().parse(
             request("stripe", payload.encode(), headers), "whsec_test_secreT", NOW
         )
+
+
+def test_cancelling_an_uncaptured_charge_refunds_nothing() -> None:
+    """Before 2025-03-31 cancelling an uncaptured charge sent charge.refunded with the whole
+    amount in amount_refunded: no money was taken, so none went back."""
+    charge = stripe_event(
+        event_type="charge.refunded", id="ch_1", object="charge", amount=1000, amount_refunded=1000
+    )
+    charge["data"]["object"] |= {"captured": False, "amount_captured": 0}
+    charge["api_version"] = "2024-06-20"
+    [event] = parse_stripe(charge)
+    assert event.refunded_total == 0
+
+
+def test_a_charge_refunded_without_its_total_is_refused() -> None:
+    charge = stripe_event(event_type="charge.refunded", id="ch_1", object="charge")
+    with pytest.raises(InvalidPayload, match="amount_refunded is missing"):
+        parse_stripe(charge)
+
+
+def test_a_refund_update_of_a_charge_without_an_intent_belongs_to_the_charge() -> None:
+    for event_type in ("refund.updated", "charge.refund.updated", "refund.failed"):
+        refund = stripe_event(event_type=event_type, id="re_9", object="refund", charge="ch_9")
+        refund["data"]["object"]["payment_intent"] = None
+        [event] = parse_stripe(refund)
+        assert (event.transaction_id, event.movement_id) == ("ch_9", "re_9")

@@ -32,6 +32,7 @@ from webhook_processor.responses import status_for
 from webhook_processor.rows import (
     dead_letter_row,
     event_row,
+    movement_row,
     timeline_rows,
     transaction_row,
 )
@@ -172,10 +173,12 @@ class Api:
         if state is None:
             raise NotFound(f"no {provider} transaction {transaction_id[:100]!r}")
         events = self._store.timeline(provider, transaction_id, TIMELINE_LIMIT)
+        movements = self._store.movements(provider, transaction_id, TIMELINE_LIMIT)
         return {
             "transaction": transaction_row(state),
+            "movements": [movement_row(m) for m in movements],
             "timeline": timeline_rows(events),
-            "truncated": len(events) == TIMELINE_LIMIT,
+            "truncated": len(events) == TIMELINE_LIMIT or len(movements) == TIMELINE_LIMIT,
         }
 
     def _events(self, given: Json) -> Json:

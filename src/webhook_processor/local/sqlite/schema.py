@@ -3,9 +3,10 @@ brought up to date when it is opened (nothing a user has stored is lost or rewri
 
 * The first release kept one outbox row per event with the sinks that took it:
   :data:`MIGRATE_FROM_ONE_OUTBOX` carries its entries over as entries for every sink.
-* Before transactions were kept, events had no ``txn_*`` columns: :func:`add_event_columns`
-  adds them, and the store applies every stored event to its transaction, in the order
-  received.
+* Before transactions were kept, events had no ``txn_*`` columns, and before refunds and
+  captures were records of their own (release 0.1.0 kept them inside the transaction) there
+  were no movements: :func:`add_event_columns` adds the columns an earlier database lacks, and
+  the store then applies every stored event to its transaction again, in the order received.
 
 ``tests/unit/test_sqlite_store.py`` opens a database made by each earlier schema.
 """
@@ -47,6 +48,7 @@ CREATE TABLE IF NOT EXISTS outbox (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (sink, next_attempt_at);
 {transactions}
+{movements}
 CREATE TABLE IF NOT EXISTS dead_letters (
     key             TEXT NOT NULL REFERENCES events (key),
     sink            TEXT NOT NULL,
@@ -60,10 +62,13 @@ CREATE INDEX IF NOT EXISTS dead_letters_by_failure ON dead_letters (failed_at);
 """
 
 #: What storing each event did to its transaction (:class:`TransactionUpdate`), beside it, and
-#: the provider's own ordering and refund identity. Added to an existing database on open.
+#: the provider's own ordering, the refund or capture it reports and the running totals it
+#: carries. Added to an existing database on open.
 EVENT_ADDITIONS: Final = {
     "sequence": "INTEGER",
-    "refund_id": "TEXT",
+    "movement_id": "TEXT",
+    "refunded_total": "TEXT",  # exact decimal text
+    "captured": "TEXT",
     "txn_status": "TEXT",
     "txn_previous_status": "TEXT",
     "txn_late": "INTEGER",
@@ -71,7 +76,43 @@ EVENT_ADDITIONS: Final = {
     "txn_refunded": "TEXT",
     "txn_currency": "TEXT",
     "txn_version": "INTEGER",
+    "txn_authorized": "TEXT",
+    "txn_captured": "TEXT",
+    "txn_disputed": "TEXT",
+    "txn_refund_reversed": "TEXT",
 }
+
+#: Each refund and capture of a transaction, as its latest report says: a row of its own, so
+#: storing an event reads and writes one row whatever the transaction's history.
+MOVEMENTS: Final = """
+CREATE TABLE IF NOT EXISTS movements (
+    provider        TEXT NOT NULL,
+    transaction_id  TEXT NOT NULL,
+    kind            TEXT NOT NULL,   -- refund | capture
+    movement_id     TEXT NOT NULL,
+    status          TEXT NOT NULL,   -- pending | succeeded | failed | canceled
+    amount          TEXT NOT NULL,   -- exact decimal text
+    currency        TEXT NOT NULL,
+    rank            INTEGER NOT NULL,
+    reported_at     TEXT NOT NULL,   -- the provider's time of the report that won
+    sequence        INTEGER NOT NULL,
+    event_id        TEXT NOT NULL,
+    PRIMARY KEY (provider, transaction_id, kind, movement_id)
+) WITHOUT ROWID;
+"""
+MOVEMENT_COLUMNS: Final = (
+    "provider",
+    "transaction_id",
+    "kind",
+    "movement_id",
+    "status",
+    "amount",
+    "currency",
+    "rank",
+    "reported_at",
+    "sequence",
+    "event_id",
+)
 
 #: Each transaction's state after every event applied to it, and the columns it is listed by.
 TRANSACTIONS: Final = """
@@ -119,7 +160,7 @@ COMMIT;
 
 def schema() -> str:
     additions = ",\n    ".join(f"{name} {kind}" for name, kind in EVENT_ADDITIONS.items())
-    return SCHEMA.format(event_additions=additions, transactions=TRANSACTIONS)
+    return SCHEMA.format(event_additions=additions, transactions=TRANSACTIONS, movements=MOVEMENTS)
 
 
 #: The event columns: the keys of the store's event rows, bound by name.
@@ -155,7 +196,21 @@ def open_schema(conn: sqlite3.Connection) -> list[str]:
 
 
 def add_event_columns(conn: sqlite3.Connection, missing: list[str]) -> None:
-    """Add the event columns a database written before transactions were kept lacks; the
-    store then applies its events to their transactions, in the same transaction."""
+    """Add the event columns an earlier database lacks (release 0.1.0's ``refund_id`` is
+    carried over as ``movement_id``); the store then applies its events to their transactions
+    again, in the same transaction."""
+    present = {row[1] for row in conn.execute("PRAGMA table_info(events)")}
     for name in missing:
         conn.execute(f"ALTER TABLE events ADD COLUMN {name} {EVENT_ADDITIONS[name]}")
+    if "movement_id" in missing and "refund_id" in present:
+        conn.execute("UPDATE events SET movement_id = refund_id")
+    if "movement_id" in missing:
+        # What the Adyen adapter names a refund or capture by since they are records of their
+        # own: a modification's own pspReference (its metadata), so that a REFUND_FAILED
+        # delivered after the upgrade finds the REFUND stored before it.
+        conn.execute(
+            "UPDATE events SET movement_id = json_extract(metadata, '$.psp_reference') "
+            "WHERE provider = 'adyen' AND movement_id IS NULL "
+            "AND status IN ('refunded', 'succeeded') "
+            "AND transaction_id != json_extract(metadata, '$.psp_reference')"
+        )

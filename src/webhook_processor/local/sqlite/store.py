@@ -17,6 +17,7 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
@@ -25,6 +26,7 @@ from webhook_processor.local.sqlite import outbox
 from webhook_processor.local.sqlite.pages import Pages
 from webhook_processor.local.sqlite.schema import (
     EVENT_COLUMNS,
+    MOVEMENT_COLUMNS,
     SELECT_EVENT,
     add_event_columns,
     open_schema,
@@ -43,7 +45,14 @@ from webhook_processor.storage.records import (
     to_record,
     update_to_record,
 )
-from webhook_processor.transactions import TransactionState, apply
+from webhook_processor.transactions import (
+    Movement,
+    TransactionState,
+    apply,
+    movement_from_record,
+    movement_key,
+    movement_to_record,
+)
 
 #: Dead letters a redrive moves back to the outbox in one transaction.
 REDRIVE_BATCH: Final = 500
@@ -109,6 +118,16 @@ class SQLiteStore:
         self, provider: str | None, transaction_id: str, limit: int | None = None
     ) -> list[PaymentEvent]:
         return self._pages.timeline(provider, transaction_id, limit)
+
+    def movements(
+        self, provider: str, transaction_id: str, limit: int | None = None
+    ) -> list[Movement]:
+        rows = self._read(
+            "SELECT * FROM movements WHERE provider = ? AND transaction_id = ? "
+            "ORDER BY reported_at, kind, movement_id LIMIT ?",
+            (provider, transaction_id, -1 if limit is None else limit),
+        )
+        return [movement_from_record(row) for row in rows]
 
     def deliveries(self, keys: Sequence[str]) -> dict[str, list[SinkDelivery]]:
         return self._pages.deliveries(keys)
@@ -257,12 +276,18 @@ class _Insert(Bulk):
 
 
 class _Transactions:
-    """The states of the transactions a group of events touches: read once, applied to in
-    order, written back once."""
+    """The states of the transactions a group of events touches, and the refunds and captures
+    those events report: read once, applied to in order, written back once."""
 
-    def __init__(self, states: dict[tuple[str, str], TransactionState | None]) -> None:
+    def __init__(
+        self,
+        states: dict[tuple[str, str], TransactionState | None],
+        movements: dict[tuple[str, str, str, str], Movement | None],
+    ) -> None:
         self._states = states
+        self._movements = movements
         self._touched: set[tuple[str, str]] = set()
+        self._moved: set[tuple[str, str, str, str]] = set()
 
     @classmethod
     def load(cls, conn: sqlite3.Connection, events: Sequence[PaymentEvent]) -> _Transactions:
@@ -274,18 +299,61 @@ class _Transactions:
             params = [value for pair in chunk for value in pair]
             for row in conn.execute(f"SELECT * FROM transactions WHERE {marks}", params):
                 states[(row["provider"], row["transaction_id"])] = state_from_record(row)
-        return cls(states)
+        reported = [key for key in dict.fromkeys(map(_movement_of, events)) if key is not None]
+        movements: dict[tuple[str, str, str, str], Movement | None] = dict.fromkeys(reported)
+        for start in range(0, len(reported), 200):  # four parameters each
+            batch = reported[start : start + 200]
+            marks = " OR ".join(
+                ["(provider = ? AND transaction_id = ? AND kind = ? AND movement_id = ?)"]
+                * len(batch)
+            )
+            params = [value for key in batch for value in key]
+            for row in conn.execute(f"SELECT * FROM movements WHERE {marks}", params):
+                movements[_row_movement_key(row)] = movement_from_record(row)
+        return cls(states, movements)
 
     def apply(self, event: PaymentEvent) -> TransactionUpdate:
         key = (event.provider, event.transaction_id)
-        transition = apply(self._states[key], event)
+        reported = _movement_of(event)
+        known = None if reported is None else self._movements[reported]
+        transition = apply(self._states[key], event, known)
         self._states[key] = transition.after
         self._touched.add(key)
+        if reported is not None and transition.movement_changed:
+            self._movements[reported] = transition.movement
+            self._moved.add(reported)
         return transition.update
 
     def save(self, conn: sqlite3.Connection) -> None:
         rows = [_state_row(self._states[key]) for key in sorted(self._touched)]
         conn.executemany(_UPSERT_TRANSACTION, rows)
+        moved = [(key, self._movements[key]) for key in sorted(self._moved)]
+        conn.executemany(
+            _UPSERT_MOVEMENT,
+            [_movement_row(key, movement) for key, movement in moved if movement is not None],
+        )
+
+
+def _movement_of(event: PaymentEvent) -> tuple[str, str, str, str] | None:
+    key = movement_key(event)
+    return None if key is None else (event.provider, event.transaction_id, *key)
+
+
+def _row_movement_key(row: sqlite3.Row) -> tuple[str, str, str, str]:
+    return (row["provider"], row["transaction_id"], row["kind"], row["movement_id"])
+
+
+def _movement_row(key: tuple[str, str, str, str], movement: Movement) -> dict[str, Any]:
+    record = movement_to_record(key[0], key[1], movement)
+    return {**record, "amount": format_amount(movement.amount)}
+
+
+_UPSERT_MOVEMENT: Final = (
+    f"INSERT INTO movements ({', '.join(MOVEMENT_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + column for column in MOVEMENT_COLUMNS)}) "
+    "ON CONFLICT (provider, transaction_id, kind, movement_id) DO UPDATE SET "
+    + ", ".join(f"{column} = excluded.{column}" for column in MOVEMENT_COLUMNS[4:])
+)
 
 
 _TRANSACTION_COLUMNS: Final = (
@@ -327,16 +395,33 @@ def _update_row(update: TransactionUpdate) -> dict[str, Any]:
     return {
         **record,
         "txn_late": int(update.late),
-        "txn_amount": format_amount(update.amount),
-        "txn_refunded": format_amount(update.refunded),
+        **{name: _text(record[name]) for name in _UPDATE_AMOUNTS},
     }
 
 
+_UPDATE_AMOUNTS: Final = (
+    "txn_amount",
+    "txn_refunded",
+    "txn_authorized",
+    "txn_captured",
+    "txn_disputed",
+    "txn_refund_reversed",
+)
+
+
+def _text(amount: Decimal | None) -> str | None:
+    """An amount as its exact text (SQLite has no decimal)."""
+    return None if amount is None else format_amount(amount)
+
+
 def _add_transactions(conn: sqlite3.Connection, missing: list[str]) -> None:
-    """Bring a database written before transactions were kept up to date: add the event
-    columns it lacks, then apply its events to their transactions in the order received."""
+    """Bring an earlier database up to date: add the event columns it lacks, then apply its
+    events to their transactions again, in the order received (what it kept of them is
+    rebuilt: refunds and captures become records of their own)."""
     conn.execute("BEGIN IMMEDIATE")
     add_event_columns(conn, missing)
+    conn.execute("DELETE FROM movements")
+    conn.execute("DELETE FROM transactions")
     events = [
         from_record(row)
         for row in conn.execute(f"SELECT {SELECT_EVENT} FROM events e ORDER BY received_at, key")
@@ -352,4 +437,10 @@ def _add_transactions(conn: sqlite3.Connection, missing: list[str]) -> None:
 def _event_row(event: PaymentEvent) -> dict[str, Any]:
     """The event's record with its key, the amount as its exact text (SQLite has no decimal)."""
     record = to_record(event)
-    return {**record, "key": event.key, "amount": format_amount(event.amount)}
+    return {
+        **record,
+        "key": event.key,
+        "amount": format_amount(event.amount),
+        "refunded_total": _text(event.refunded_total),
+        "captured": _text(event.captured),
+    }

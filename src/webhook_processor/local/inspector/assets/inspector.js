@@ -191,13 +191,21 @@ async function timeline(provider, transactionId) {
   const t = data.transaction;
   document.getElementById("timeline-title").textContent = `${provider} ${t.transaction_id}`;
   const summaryLine = document.getElementById("timeline-summary");
-  summaryLine.replaceChildren(badge(t.status), ` ${t.amount} ${t.currency}, refunded ${t.refunded}, ${t.events} events, ${t.late} late`);
+  summaryLine.replaceChildren(badge(t.status),
+    ` ${t.amount} ${t.currency}: authorized ${t.authorized}, captured ${t.captured}, refunded ${t.refunded}, disputed ${t.disputed}; ${t.events} events, ${t.late} late`);
+  document.getElementById("timeline-movements").replaceChildren(
+    ...data.movements.map((m) =>
+      el("li", { "data-movement": m.movement_id },
+        `${m.kind} ${m.movement_id} ${m.amount} ${m.currency} `, badge(m.status),
+        m.counted === "yes" ? "" : " not counted")),
+  );
   aside.querySelector("tbody").replaceChildren(
     ...data.timeline.map((r) =>
       el("tr", { "data-event": r.event_id },
         cell(r.version, "num"), cell(time(r.received_at)), cell(r.event_id, "id"), cell(r.event_type),
         el("td", {}, badge(r.says)), cell(r.amount, "num"),
-        cell(`${r.before || "∅"} → ${r.after || "?"}`), cell(r.late || "")),
+        cell(`${r.before || "∅"} → ${r.after || "?"}`),
+        cell(Number(r.reversed) > 0 ? `refund reversed ${r.reversed}` : (r.late || ""))),
     ),
   );
   const note = document.getElementById("timeline-note");
