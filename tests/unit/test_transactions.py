@@ -278,3 +278,16 @@ def test_the_running_total_is_the_providers_word_where_it_is_the_newest_report()
     total = event(4, S.REFUNDED, "20.00", seconds=5, refunded_total=Decimal("5.00"))
     state, _ = run([capture, failed_silently, other, total])
     assert state.refunded == Decimal("5.00")
+
+
+def test_a_superseded_report_that_moves_the_amount_is_not_late() -> None:
+    """A refund's pending report after its success changes no record, but, being newer than
+    the running total, it makes the live refunds count: refunded moves, so it is not late."""
+    capture = event(1, S.SUCCEEDED, "20.00")
+    refund = event(2, S.REFUNDED, "8.00", seconds=1, movement_id="re_1")
+    total = event(3, S.REFUNDED, "20.00", seconds=2, refunded_total=Decimal("5.00"))
+    pending = event(4, S.REFUND_PENDING, "8.00", seconds=3, movement_id="re_1")
+    state, lates = run([capture, refund, total])
+    assert state.refunded == Decimal("5.00")
+    state, lates = run([capture, refund, total, pending])
+    assert (state.refunded, lates[-1]) == (Decimal("8.00"), False)
