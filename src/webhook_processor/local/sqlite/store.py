@@ -15,7 +15,7 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -293,23 +293,12 @@ class _Transactions:
     def load(cls, conn: sqlite3.Connection, events: Sequence[PaymentEvent]) -> _Transactions:
         wanted = list(dict.fromkeys((event.provider, event.transaction_id) for event in events))
         states: dict[tuple[str, str], TransactionState | None] = dict.fromkeys(wanted)
-        for start in range(0, len(wanted), 400):  # two parameters each; at most 999 bound
-            chunk = wanted[start : start + 400]
-            marks = " OR ".join(["(provider = ? AND transaction_id = ?)"] * len(chunk))
-            params = [value for pair in chunk for value in pair]
-            for row in conn.execute(f"SELECT * FROM transactions WHERE {marks}", params):
-                states[(row["provider"], row["transaction_id"])] = state_from_record(row)
+        for row in _rows_by_key(conn, "transactions", ("provider", "transaction_id"), wanted):
+            states[(row["provider"], row["transaction_id"])] = state_from_record(row)
         reported = [key for key in dict.fromkeys(map(_movement_of, events)) if key is not None]
         movements: dict[tuple[str, str, str, str], Movement | None] = dict.fromkeys(reported)
-        for start in range(0, len(reported), 200):  # four parameters each
-            batch = reported[start : start + 200]
-            marks = " OR ".join(
-                ["(provider = ? AND transaction_id = ? AND kind = ? AND movement_id = ?)"]
-                * len(batch)
-            )
-            params = [value for key in batch for value in key]
-            for row in conn.execute(f"SELECT * FROM movements WHERE {marks}", params):
-                movements[_row_movement_key(row)] = movement_from_record(row)
+        for row in _rows_by_key(conn, "movements", _MOVEMENT_KEY, reported):
+            movements[_row_movement_key(row)] = movement_from_record(row)
         return cls(states, movements)
 
     def apply(self, event: PaymentEvent) -> TransactionUpdate:
@@ -332,6 +321,24 @@ class _Transactions:
             _UPSERT_MOVEMENT,
             [_movement_row(key, movement) for key, movement in moved if movement is not None],
         )
+
+
+def _rows_by_key(
+    conn: sqlite3.Connection, table: str, columns: tuple[str, ...], keys: Sequence[tuple[str, ...]]
+) -> Iterator[sqlite3.Row]:
+    """The rows of ``table`` whose ``columns`` are one of ``keys``, a few statements for any
+    number (SQLite binds at most 999 parameters to one)."""
+    match = "(" + " AND ".join(f"{column} = ?" for column in columns) + ")"
+    per = 800 // len(columns)
+    for start in range(0, len(keys), per):
+        chunk = keys[start : start + per]
+        params = [value for key in chunk for value in key]
+        yield from conn.execute(
+            f"SELECT * FROM {table} WHERE {' OR '.join([match] * len(chunk))}", params
+        )
+
+
+_MOVEMENT_KEY: Final = ("provider", "transaction_id", "kind", "movement_id")
 
 
 def _movement_of(event: PaymentEvent) -> tuple[str, str, str, str] | None:
