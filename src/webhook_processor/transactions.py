@@ -722,36 +722,3 @@ def _mark(value: list[Any]) -> Mark:
     phase, moment, rank, sequence, event_id, status, amount, currency = value
     position = (phase, datetime.fromisoformat(moment), rank, sequence, event_id)
     return Mark(position, status, Decimal(amount), currency)
-
-
-def movement_to_record(provider: str, transaction_id: str, movement: Movement) -> dict[str, Any]:
-    """A movement as plain values: what every store keeps of it."""
-    rank, moment, _, sequence, event_id = movement.position
-    return {
-        "provider": provider,
-        "transaction_id": transaction_id,
-        "kind": movement.kind,
-        "movement_id": movement.movement_id,
-        "status": movement.status.value,
-        "amount": movement.amount,
-        "currency": movement.currency,
-        "rank": rank,
-        "reported_at": moment.isoformat(),
-        "sequence": sequence,
-        "event_id": event_id,
-    }
-
-
-def movement_from_record(record: Any) -> Movement:
-    """Inverse of :func:`movement_to_record` (a dict or a ``sqlite3.Row``)."""
-    moment = datetime.fromisoformat(record["reported_at"])
-    event_id = record["event_id"]
-    return Movement(
-        kind=record["kind"],
-        movement_id=record["movement_id"],
-        status=MovementStatus(record["status"]),
-        amount=Decimal(record["amount"]),
-        currency=record["currency"],
-        position=(int(record["rank"]), moment, 0, int(record["sequence"]), event_id),
-        event_id=event_id,
-    )

@@ -37,6 +37,8 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from webhook_processor.model import PaymentEvent
 from webhook_processor.storage.records import (
     from_record,
+    movement_from_record,
+    movement_to_record,
     state_from_record,
     state_to_record,
     to_record,
@@ -44,8 +46,6 @@ from webhook_processor.storage.records import (
 from webhook_processor.transactions import (
     Movement,
     TransactionState,
-    movement_from_record,
-    movement_to_record,
 )
 
 if TYPE_CHECKING:

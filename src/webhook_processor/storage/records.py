@@ -1,4 +1,5 @@
-"""An event as a flat record of plain values: what every store writes and reads back.
+"""An event, a transaction and its refunds and captures as flat records of plain values: what
+every store writes and reads back.
 
 One definition, so the stores cannot disagree on how an event is kept: the amount is a
 ``Decimal`` (SQLite keeps its exact text, DynamoDB a number), metadata is JSON text (a sender's
@@ -16,6 +17,8 @@ from typing import Any, Final, Protocol
 from webhook_processor import codec
 from webhook_processor.model import PaymentEvent, TransactionStatus, TransactionUpdate
 from webhook_processor.transactions import (
+    Movement,
+    MovementStatus,
     TransactionState,
     dimensions_to_json,
     state_from_columns,
@@ -190,4 +193,37 @@ def state_from_record(record: Record) -> TransactionState:
         version=int(record["version"]),
         last_event_id=record["last_event_id"],
         updated_at=datetime.fromisoformat(record["updated_at"]),
+    )
+
+
+def movement_to_record(provider: str, transaction_id: str, movement: Movement) -> dict[str, Any]:
+    """A movement as plain values: what every store keeps of it."""
+    rank, moment, _, sequence, event_id = movement.position
+    return {
+        "provider": provider,
+        "transaction_id": transaction_id,
+        "kind": movement.kind,
+        "movement_id": movement.movement_id,
+        "status": movement.status.value,
+        "amount": movement.amount,
+        "currency": movement.currency,
+        "rank": rank,
+        "reported_at": iso(moment),  # fixed width: its text order is its time order
+        "sequence": sequence,
+        "event_id": event_id,
+    }
+
+
+def movement_from_record(record: Record) -> Movement:
+    """Inverse of :func:`movement_to_record`."""
+    moment = datetime.fromisoformat(record["reported_at"])
+    event_id = record["event_id"]
+    return Movement(
+        kind=record["kind"],
+        movement_id=record["movement_id"],
+        status=MovementStatus(record["status"]),
+        amount=Decimal(record["amount"]),
+        currency=record["currency"],
+        position=(int(record["rank"]), moment, 0, int(record["sequence"]), event_id),
+        event_id=event_id,
     )

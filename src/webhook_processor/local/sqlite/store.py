@@ -40,6 +40,8 @@ from webhook_processor.storage.records import (
     UPDATE_COLUMNS,
     from_record,
     iso,
+    movement_from_record,
+    movement_to_record,
     state_from_record,
     state_to_record,
     to_record,
@@ -49,9 +51,7 @@ from webhook_processor.transactions import (
     Movement,
     TransactionState,
     apply,
-    movement_from_record,
     movement_key,
-    movement_to_record,
 )
 
 #: Dead letters a redrive moves back to the outbox in one transaction.
