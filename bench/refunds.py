@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from webhook_processor.providers import default_providers
 from webhook_processor.providers.base import Sample
@@ -31,13 +31,13 @@ WINDOW = 500
 AWS_WINDOW = 30
 SECRET = "whsec_bench_refunds_0123456789abcdef"  # noqa: S105 - a benchmark fixture
 INTENT = "pi_bench_refunds"
+_STRIPE: Final = default_providers()["stripe"]
 
 
 def _deliveries(count: int) -> list[bytes]:
     """The payment, then ``count`` refunds of one cent, each with a 255-character id:
     unsigned bodies (each is signed as it is sent, so no signature grows stale)."""
-    stripe = default_providers()["stripe"]
-    now = datetime.now(UTC)
+    stripe, now = _STRIPE, datetime.now(UTC)
     payment = Sample("evt_payment", Decimal(count), "USD", "succeeded", now, transaction_id=INTENT)
     specs = [payment] + [
         Sample(
@@ -55,7 +55,7 @@ def _deliveries(count: int) -> list[bytes]:
 
 
 def _signed(body: bytes) -> tuple[bytes, dict[str, str]]:
-    signed = default_providers()["stripe"].sign(body, SECRET, datetime.now(UTC), "")
+    signed = _STRIPE.sign(body, SECRET, datetime.now(UTC), "")
     return signed.body, {**signed.headers, "content-type": "application/json"}
 
 
@@ -153,8 +153,7 @@ def _aws(deliveries: list[Any]) -> dict[str, Any]:
         )
         seconds = _timed(deliver, head)
         # The middle refunds, stored as the receiver would have stored them.
-        stripe = default_providers()["stripe"]
-        now = datetime.now(UTC)
+        stripe, now = _STRIPE, datetime.now(UTC)
         state = store.transaction("stripe", INTENT)
         puts = []
         for unsigned in middle:

@@ -133,6 +133,17 @@ class PaymentStatus(enum.StrEnum):
     DISPUTE_LOST = "dispute_lost"
 
 
+#: The statuses of an event that reports one refund.
+REFUND_STATUSES: frozenset[str] = frozenset(
+    {
+        PaymentStatus.REFUND_PENDING,
+        PaymentStatus.REFUNDED,
+        PaymentStatus.REFUND_FAILED,
+        PaymentStatus.REFUND_CANCELED,
+    }
+)
+
+
 class Disposition(enum.StrEnum):
     """What the processor did with a verified delivery."""
 

@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 from tests.support.builders import NOW
 from tests.support.histories import Replay, deliveries, event, final, histories, replay
 from webhook_processor import codec
-from webhook_processor.model import PaymentEvent, PaymentStatus, TransactionStatus
+from webhook_processor.model import REFUND_STATUSES, PaymentEvent, PaymentStatus, TransactionStatus
 from webhook_processor.transactions import (
+    MOVEMENT_REPORTS,
     TransactionState,
     apply,
     dimensions_to_json,
@@ -291,3 +292,8 @@ def test_a_superseded_report_that_moves_the_amount_is_not_late() -> None:
     assert state.refunded == Decimal("5.00")
     state, lates = run([capture, refund, total, pending])
     assert (state.refunded, lates[-1]) == (Decimal("8.00"), False)
+
+
+def test_the_refund_statuses_are_the_ones_the_life_cycle_counts_as_refunds() -> None:
+    refunds = {status for status, (kind, _) in MOVEMENT_REPORTS.items() if kind == "refund"}
+    assert refunds == REFUND_STATUSES

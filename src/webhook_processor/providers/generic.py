@@ -18,7 +18,7 @@ from typing import Any, Final
 
 from webhook_processor import codec
 from webhook_processor.errors import InvalidPayload
-from webhook_processor.model import PaymentEvent, PaymentStatus, WebhookRequest
+from webhook_processor.model import REFUND_STATUSES, PaymentEvent, PaymentStatus, WebhookRequest
 from webhook_processor.money import parse_amount
 from webhook_processor.providers import standard_webhooks_scheme as scheme
 from webhook_processor.providers.base import (
@@ -47,17 +47,6 @@ STATUS_WORDS: Final = {
     **dict.fromkeys(["dispute_won", "chargeback_reversed"], "dispute_won"),
     **dict.fromkeys(["dispute_lost"], "dispute_lost"),
 }
-
-
-#: The statuses of a refund event, whose body's ``refund_id`` names the refund.
-REFUND_STATUSES: Final = frozenset(
-    {
-        PaymentStatus.REFUND_PENDING,
-        PaymentStatus.REFUNDED,
-        PaymentStatus.REFUND_FAILED,
-        PaymentStatus.REFUND_CANCELED,
-    }
-)
 
 
 def normalise_status(word: str) -> PaymentStatus:

@@ -241,7 +241,7 @@ class MemoryStore:
                 for (p, t, _, _), movement in self._movements.items()
                 if (p, t) == (provider, transaction_id)
             ]
-        found.sort(key=lambda m: (m.updated_at.isoformat(), m.kind, m.movement_id))
+        found.sort(key=lambda m: (m.updated_at, m.kind, m.movement_id))
         return found[:limit]
 
     def deliveries(self, keys: Sequence[str]) -> dict[str, list[SinkDelivery]]:
