@@ -69,6 +69,7 @@ EVENT_ADDITIONS: Final = {
     "movement_id": "TEXT",
     "refunded_total": "TEXT",  # exact decimal text
     "captured": "TEXT",
+    "arrival": "TEXT",  # webhook | reconciliation; NULL: stored before it was kept (webhook)
     "txn_status": "TEXT",
     "txn_previous_status": "TEXT",
     "txn_late": "INTEGER",
@@ -162,6 +163,10 @@ def schema() -> str:
     additions = ",\n    ".join(f"{name} {kind}" for name, kind in EVENT_ADDITIONS.items())
     return SCHEMA.format(event_additions=additions, transactions=TRANSACTIONS, movements=MOVEMENTS)
 
+
+#: Event columns whose absence needs no transaction rebuilt: added with NULL (what their
+#: readers take for the value every earlier event had).
+PLAIN_ADDITIONS: Final = frozenset({"arrival"})
 
 #: The event columns: the keys of the store's event rows, bound by name.
 EVENT_COLUMNS: Final = (

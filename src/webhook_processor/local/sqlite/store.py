@@ -28,6 +28,7 @@ from webhook_processor.local.sqlite.schema import (
     EVENT_COLUMNS,
     MOVEMENT_COLUMNS,
     SELECT_EVENT,
+    PLAIN_ADDITIONS,
     add_event_columns,
     open_schema,
 )
@@ -427,6 +428,9 @@ def _add_transactions(conn: sqlite3.Connection, missing: list[str]) -> None:
     rebuilt: refunds and captures become records of their own)."""
     conn.execute("BEGIN IMMEDIATE")
     add_event_columns(conn, missing)
+    if PLAIN_ADDITIONS.issuperset(missing):
+        conn.execute("COMMIT")
+        return
     conn.execute("DELETE FROM movements")
     conn.execute("DELETE FROM transactions")
     events = [
