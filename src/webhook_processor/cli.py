@@ -221,6 +221,10 @@ def _parser() -> argparse.ArgumentParser:
     chosen.add_argument("keys", nargs="*", default=[], metavar="KEY", help="dead letters to queue")
     redrive.set_defaults(command=_redrive)
 
+    from webhook_processor.local import commands as local_commands
+
+    local_commands.add_commands(commands, data_dir, providers)
+
     from webhook_processor.aws import commands as aws_commands
 
     aws_commands.add_commands(commands)

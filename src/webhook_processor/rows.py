@@ -147,6 +147,7 @@ def event_row(
         "currency": event.currency,
         "status": event.status,
         "received_at": event.received_at.isoformat(),
+        "arrival": event.arrival,
         "delivery": delivery,
         "attempts": attempts,
         "last_error": last_error,

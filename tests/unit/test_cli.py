@@ -96,9 +96,12 @@ def test_help_lists_every_command_with_what_it_does(capsys: pytest.CaptureFixtur
         "dead-letters",
         "transaction",
         "redrive",
+        "reconcile",
+        "completeness",
         "aws",
     ]
     assert "list stored events with their delivery state" in out
+    assert "recover events the provider never delivered" in out
 
 
 def test_send_without_a_secret_explains_how_to_get_one(
