@@ -135,6 +135,15 @@ def _parser() -> argparse.ArgumentParser:
         f"{TOKEN_RULE})",
     )
     serve.add_argument(
+        "--reconcile-every",
+        type=_interval,
+        default=None,
+        metavar="DURATION",
+        help="reconcile every provider with an events-API key (WEBHOOK_API_KEY_<PROVIDER>) this "
+        "often (15m, 1h; at least 1m), from where the last run ended less 10 minutes: see "
+        "'reconcile --help'",
+    )
+    serve.add_argument(
         "--log-level",
         default="info",
         choices=["debug", "info", "warning"],
@@ -244,6 +253,22 @@ def _port(text: str) -> int:
     return value
 
 
+def _interval(text: str) -> float:
+    """A duration of at least a minute (``15m``, ``1h``), in seconds."""
+    from webhook_processor.errors import InvalidParameter
+    from webhook_processor.reconcile.run import parse_duration
+
+    try:
+        seconds = parse_duration(text)
+    except InvalidParameter as exc:
+        raise argparse.ArgumentTypeError(exc.detail) from None
+    if seconds < 60:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is under a minute; reconcile at most once a minute"
+        )
+    return seconds
+
+
 def _http_url(text: str) -> str:
     parts = urllib.parse.urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -298,6 +323,7 @@ def _serve(args: argparse.Namespace) -> int:
         max_attempts=args.max_attempts,
         base_url=f"http://{args.host}:{args.port}",
         inspector_token=token,
+        reconcile_every=args.reconcile_every,
     )
     processor = build_local(config)
     generated = processor.secrets.ensure(processor.providers)
@@ -315,6 +341,9 @@ def _serve(args: argparse.Namespace) -> int:
         + "; WEBHOOK_SECRET_<PROVIDER> overrides"
     )
     print(f"  square URL:  {config.square_url} (signed by Square; {SQUARE_URL_ENV} overrides)")
+    if processor.reconciling is not None:
+        listed = ", ".join(processor.reconciling.providers) or "no provider: none has an API key"
+        print(f"  reconcile:   every {args.reconcile_every / 60:g} min: {listed}")
     print(
         f"  try:         webhook-processor send {{{','.join(processor.providers)}}} "
         f"--amount 19.99 --currency USD{_send_options(config)}",

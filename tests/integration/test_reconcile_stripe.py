@@ -192,3 +192,49 @@ def test_a_summary_for_people_says_who_publishes(unreachable: str, tmp_path: Pat
     assert re.search(r": recovered [1-9]", done.stdout), done.stdout
     assert "published when 'webhook-processor serve' next runs" in done.stdout
     assert API_KEY not in done.stdout + done.stderr
+
+
+def test_serve_reconciles_on_its_own_resumes_after_a_restart_and_the_report_shows_it(
+    unreachable: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missed = _payment_events(_pay(1))
+    for name, value in (
+        ("WEBHOOK_SECRET_STRIPE", SECRET),
+        ("WEBHOOK_API_KEY_STRIPE", API_KEY),
+        ("WEBHOOK_API_BASE_STRIPE", unreachable),
+    ):
+        monkeypatch.setenv(name, value)
+    server = Server(tmp_path, options=("--reconcile-every", "15m"))
+    server.start()
+    try:
+        published = _published(server, len(missed))
+        assert sorted(p["event_id"] for p in published) == missed
+    finally:
+        server.stop()
+    log = (tmp_path / "server.log").read_text()
+    assert re.search(rf"reconciled stripe: listed \d+, recovered {len(missed)}\n", log), log
+    assert API_KEY not in log
+
+    restarted = Server(tmp_path, options=("--reconcile-every", "15m"))
+    restarted.start()
+    try:
+        deadline = time.monotonic() + 20
+        while log.count("reconciled stripe") < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+            log = (tmp_path / "server.log").read_text()
+        # From the stored mark less the overlap: nothing listed again is recovered again.
+        runs = re.findall(r"reconciled stripe: listed \d+, recovered (\d+)", log)
+        assert runs == [str(len(missed)), "0"], log
+        report = restarted.cli("completeness", "--since", "1d", "--json")
+    finally:
+        restarted.stop()
+    assert report.returncode == 0, report.stderr
+    today = next(
+        row
+        for row in json.loads(report.stdout)
+        if row["provider"] == "stripe" and row["day"] == datetime.now(UTC).date().isoformat()
+    )
+    assert today["recovered"] >= len(missed)
+    assert today["listed"] >= today["recovered"]
+    assert today["reconciled"] in ("part", "whole")
+    assert len(restarted.published()) == len(missed)

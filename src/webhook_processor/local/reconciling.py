@@ -25,7 +25,13 @@ from webhook_processor.reconcile.apis import (
     Transport,
     http_transport,
 )
-from webhook_processor.reconcile.run import ReconcileBusy, Reconciler, ReconcileStore, Source
+from webhook_processor.reconcile.run import (
+    ReconcileBusy,
+    Reconciler,
+    ReconcileStore,
+    Source,
+    no_source,
+)
 from webhook_processor.storage.journal import Listing
 
 log = logging.getLogger(__name__)
@@ -47,8 +53,6 @@ def event_api(
     for a provider without an events API or a root that would send the key in clear text."""
     api_type = _APIS.get(provider)
     if api_type is None:
-        from webhook_processor.reconcile.run import no_source
-
         raise ProviderNotConfigured(no_source(provider))
     key = secrets.api_key(provider)
     if key is None:
@@ -87,6 +91,11 @@ class ReconcileLoop:
         self._interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="reconcile", daemon=True)
+
+    @property
+    def providers(self) -> list[str]:
+        """The providers it reconciles."""
+        return list(self._reconciler.sources)
 
     def start(self) -> None:
         self._thread.start()

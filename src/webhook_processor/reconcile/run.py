@@ -258,14 +258,21 @@ def no_source(provider: str) -> str:
     return f"no API key for {provider}: set WEBHOOK_API_KEY_{provider.upper()}"
 
 
+def parse_duration(text: str) -> float:
+    """``text`` as a duration in seconds (``15m``, ``1h30m``, ``7d``, ``90s``)."""
+    match = _DURATION.fullmatch(text.strip())
+    if not text.strip() or match is None:
+        raise InvalidParameter(f"{text[:40]!r} is not a duration (15m, 1h, 7d, 90s)")
+    days, hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds).total_seconds()
+
+
 def parse_moment(text: str, now: datetime, what: str) -> datetime:
     """``text`` as a moment: a duration before ``now`` (``72h``, ``15m``, ``7d``, ``1h30m``,
     ``90s``), an ISO 8601 time with its offset (``2026-12-01T08:00:00Z``), or a UTC date."""
     text = text.strip()
-    match = _DURATION.fullmatch(text)
-    if text and match:
-        days, hours, minutes, seconds = (int(part or 0) for part in match.groups())
-        return now - timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    if text and _DURATION.fullmatch(text):
+        return now - timedelta(seconds=parse_duration(text))
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
     except ValueError:
