@@ -27,8 +27,8 @@ from webhook_processor.local.sqlite.pages import Pages
 from webhook_processor.local.sqlite.schema import (
     EVENT_COLUMNS,
     MOVEMENT_COLUMNS,
-    SELECT_EVENT,
     PLAIN_ADDITIONS,
+    SELECT_EVENT,
     add_event_columns,
     open_schema,
 )
