@@ -14,6 +14,7 @@ import pytest
 
 from tests.support.builders import NOW
 from tests.support.square_events import RETENTION, SquareEventsFake, serving
+from webhook_processor.local.sqlite.store import SQLiteStore
 from webhook_processor.model import Arrival
 from webhook_processor.providers.base import Sample
 from webhook_processor.providers.square import SquareProvider
@@ -29,12 +30,17 @@ SAMPLES = Path(__file__).parents[1] / "events" / "square"
 #: store joins once it keeps the journal (``claim_reconciliation`` and the rest).
 STORES: dict[str, Callable[[Path], ReconcileStore]] = {
     "memory": lambda _directory: MemoryStore(),
+    "sqlite": lambda directory: SQLiteStore(directory / "webhooks.db"),
 }
 
 
 @pytest.fixture(params=list(STORES))
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> ReconcileStore:
-    return STORES[request.param](tmp_path)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ReconcileStore]:
+    made = STORES[request.param](tmp_path)
+    yield made
+    close = getattr(made, "close", None)
+    if close is not None:
+        close()
 
 
 @pytest.fixture

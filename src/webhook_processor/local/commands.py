@@ -29,7 +29,12 @@ from webhook_processor.local.lock import server_holds
 from webhook_processor.model import utc_now
 from webhook_processor.reconcile.apis import DEFAULT_BASES
 from webhook_processor.reconcile.completeness import completeness
-from webhook_processor.reconcile.run import DEFAULT_SINCE, ReconcileFailed, parse_moment
+from webhook_processor.reconcile.run import (
+    DEFAULT_SINCE,
+    ReconcileFailed,
+    check_window,
+    parse_moment,
+)
 from webhook_processor.rows import print_rows
 from webhook_processor.storage.journal import Listing, Report
 
@@ -109,6 +114,7 @@ def _reconcile(args: argparse.Namespace, environ: Mapping[str, str] | None = Non
     api = event_api(args.provider, secrets, environ)
     if api is None:
         raise ProviderNotConfigured(no_source(args.provider))
+    check_window(api, since, until, now)  # before anything is opened or asked
     if args.enable:
         enable = getattr(api, "enable", None)
         if enable is None:

@@ -229,14 +229,22 @@ class Reconciler:
             mark = self._store.reconciled_until(api.provider)
             start = max(oldest, (mark - OVERLAP) if mark else now - DEFAULT_SINCE)
             return Window(min(start, end), end)
-        if since < oldest:
-            raise InvalidParameter(
-                f"--since {iso(since)} is before what {api.provider} keeps: its events API "
-                f"lists the last {api.retention.days} days (from {iso(oldest)})"
-            )
-        if since >= end:
-            raise InvalidParameter(f"--since {iso(since)} is not before --until {iso(end)}")
-        return Window(since, end)
+        return check_window(api, since, end, now)
+
+
+def check_window(api: EventApi, since: datetime, until: datetime | None, now: datetime) -> Window:
+    """The window from ``since`` to ``until`` (default, and at most: now), if ``api`` keeps
+    what it covers; InvalidParameter if it does not, or if it is empty."""
+    oldest = now - api.retention
+    end = min(until or now, now)
+    if since < oldest:
+        raise InvalidParameter(
+            f"--since {iso(since)} is before what {api.provider} keeps: its events API "
+            f"lists the last {api.retention.days} days (from {iso(oldest)})"
+        )
+    if since >= end:
+        raise InvalidParameter(f"--since {iso(since)} is not before --until {iso(end)}")
+    return Window(since, end)
 
 
 class ReconcileBusy(ServiceUnavailable):

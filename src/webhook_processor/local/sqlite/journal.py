@@ -45,7 +45,8 @@ def finish(report: Report, holder: str, now: datetime) -> Callable[[sqlite3.Conn
             ],
         )
         conn.execute(
-            "INSERT INTO reconciled_windows (provider, since, until, ran_at) VALUES (?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO reconciled_windows (provider, since, until, ran_at) "
+            "VALUES (?, ?, ?, ?)",
             (provider, iso(window.since), iso(window.until), iso(now)),
         )
         conn.execute(
