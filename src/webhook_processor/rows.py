@@ -129,6 +129,7 @@ def timeline_rows(events: Sequence[PaymentEvent]) -> list[dict[str, Any]]:
                 "refunded": None if update is None else update.refunded,
                 "reversed": None if update is None else update.refund_reversed,
                 "late": None if update is None else ("late" if update.late else ""),
+                "arrival": event.arrival,
             }
         )
     return rows

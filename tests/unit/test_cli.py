@@ -270,11 +270,12 @@ def test_a_transactions_timeline_shows_each_event_before_and_after_with_late_mar
         "refunded",
         "reversed",
         "late",
+        "arrival",
     ]
     assert [line.split()[3] for line in lines] == ["evt_refund", "evt_capture", "evt_processing"]
     assert lines[0].split()[7:10] == ["-", "partially_refunded", "25.00"]
     assert lines[1].split()[7:9] == ["partially_refunded", "refunded"]
-    assert lines[2].split()[-1] == "late"
+    assert lines[2].split()[-2:] == ["late", "webhook"]
 
 
 def test_a_timeline_for_scripts_and_for_unknown_or_shared_ids(

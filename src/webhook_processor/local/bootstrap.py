@@ -109,6 +109,9 @@ class LocalProcessor:
     counters: Counters
     #: ``serve --reconcile-every``'s loop; None without it.
     reconciling: ReconcileLoop | None = None
+    #: Where its API keys and roots are read (``reconcile``, the completeness view).
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    clock: Callable[[], datetime] = utc_now
 
     def start(self) -> None:
         self.dispatcher.start()
@@ -165,6 +168,7 @@ def build_local(
         max_body_bytes=config.max_body_bytes,
         on_accepted=dispatcher.wake,
     )
+    environ = os.environ if environ is None else environ
     reconciling = None
     if config.reconcile_every is not None:
         from webhook_processor.local.reconciling import ReconcileLoop, build_reconciler
@@ -173,14 +177,23 @@ def build_local(
             providers,
             secrets,
             store,
-            os.environ if environ is None else environ,
+            environ,
             transport=transport,
             clock=clock,
             on_recovered=dispatcher.wake,
         )
         reconciling = ReconcileLoop(reconciler, config.reconcile_every)
     return LocalProcessor(
-        config, providers, secrets, store, dispatcher, pipeline, counters, reconciling
+        config,
+        providers,
+        secrets,
+        store,
+        dispatcher,
+        pipeline,
+        counters,
+        reconciling,
+        environ,
+        clock,
     )
 
 

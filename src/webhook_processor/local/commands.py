@@ -20,7 +20,6 @@ from webhook_processor import codec
 from webhook_processor.errors import (
     InvalidParameter,
     ProviderNotConfigured,
-    SecretUnavailable,
     ServiceUnavailable,
     WebhookError,
 )
@@ -191,23 +190,12 @@ def _completeness(args: argparse.Namespace) -> int:
     since = parse_moment(args.since, now, "--since")
     if since > now or now - since > timedelta(days=366):
         raise InvalidParameter(f"--since {args.since!r} must be within the past year")
-    listable = _listable(config)
+    from webhook_processor.local.reconciling import listable
+
+    with_api = listable(local_secrets(config), os.environ)
     store = open_local_store(config)
     try:
-        rows = completeness(store, since, now, listable=listable)
+        rows = completeness(store, since, now, listable=with_api)
     finally:
         store.close()
     return print_rows([row.as_json() for row in rows], args.json)
-
-
-def _listable(config: LocalConfig) -> list[str]:
-    """The providers with an events API and a key."""
-    secrets = local_secrets(config)
-    found = []
-    for provider in sorted(DEFAULT_BASES):
-        try:
-            if secrets.api_key(provider):
-                found.append(provider)
-        except SecretUnavailable:
-            continue
-    return found

@@ -61,6 +61,19 @@ def event_api(
     return api_type(key, base, transport or http_transport())
 
 
+def listable(secrets: LocalSecrets, environ: Mapping[str, str]) -> list[str]:
+    """The providers that have an events API and a key (a key that cannot be read counts as
+    none here; ``reconcile`` says what is wrong with it)."""
+    found = []
+    for provider in sorted(_APIS):
+        try:
+            if secrets.api_key(provider):
+                found.append(provider)
+        except WebhookError:
+            continue
+    return found
+
+
 def build_reconciler(
     providers: Mapping[str, Provider],
     secrets: LocalSecrets,

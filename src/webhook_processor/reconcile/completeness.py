@@ -16,10 +16,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from webhook_processor.model import Arrival
+from webhook_processor.reconcile.apis import DEFAULT_BASES
 from webhook_processor.storage.journal import Completeness, Listing, Reconciled
 
-#: What ``reconciled`` says of a provider that has no events API (Adyen, generic).
+#: What ``reconciled`` says of a provider that has no events API (Adyen, generic), and of one
+#: that has one but no key here (so nothing was reconciled).
 NO_API = "no events API"
+NO_KEY = "never: no key"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +35,7 @@ class DayRow:
     unreadable: int
     #: What the provider's API listed that day; None where no window of it was reconciled.
     listed: int | None
-    #: ``whole``, ``part``, ``never``, or :data:`NO_API`.
+    #: ``whole``, ``part``, ``never``, :data:`NO_KEY` or :data:`NO_API`.
     reconciled: str
 
     def as_json(self) -> dict[str, Any]:
@@ -70,7 +73,9 @@ def completeness(
             came = arrivals.get((provider, key), {})
             listed = listings.get((provider, key), {})
             coverage = _coverage(windows, provider, day, min(day + timedelta(days=1), now))
-            reconciled = coverage if provider in with_api or coverage != "never" else NO_API
+            reconciled = coverage
+            if coverage == "never" and provider not in with_api:
+                reconciled = NO_KEY if provider in DEFAULT_BASES else NO_API
             rows.append(
                 DayRow(
                     provider=provider,
