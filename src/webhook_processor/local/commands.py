@@ -38,7 +38,7 @@ from webhook_processor.rows import print_rows
 from webhook_processor.storage.journal import Listing, Report
 
 #: Where a person reads what to do when webhooks were missed.
-RUNBOOK = "docs/operate.md, 'We missed webhooks'"
+RUNBOOK = "docs/reconcile.md, 'We missed webhooks'"
 
 
 def add_commands(commands: Any, data_dir: argparse.ArgumentParser, providers: list[str]) -> None:

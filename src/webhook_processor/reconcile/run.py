@@ -48,11 +48,13 @@ OVERLAP: Final = timedelta(minutes=10)
 
 #: The providers whose events can be listed, and what their users do instead for the others.
 NO_EVENTS_API: Final = {
-    "adyen": "Adyen has no API that lists past notifications: it retries each one for up to "
-    "30 days, and its Customer Area (Developers > Webhooks, Event logs) shows the last 7 days "
-    "and can resend them; see docs/operate.md, 'We missed webhooks'",
+    "adyen": "Adyen has no API that lists past notifications: it retries each one from its "
+    "retry queue for up to 30 days, and in its Customer Area Developers > Webhooks > "
+    "Troubleshoot lists the failed ones and Developers > Event logs what was sent; see "
+    "docs/reconcile.md, 'We missed webhooks'",
     "generic": "the generic sender has no events API: ask the sending system to resend what "
-    "it sent in the window (its own outbox or logs); see docs/operate.md, 'We missed webhooks'",
+    "it sent in the window (its own outbox or logs); see docs/reconcile.md, 'We missed "
+    "webhooks'",
 }
 
 _DURATION = re.compile(r"(?:(\d{1,6})d)?(?:(\d{1,7})h)?(?:(\d{1,9})m)?(?:(\d{1,10})s)?")
