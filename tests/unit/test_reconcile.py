@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import urllib.parse
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -9,10 +11,17 @@ from typing import Any
 import pytest
 
 from tests.support.builders import NOW, stripe_event
+from webhook_processor import codec
 from webhook_processor.errors import InvalidParameter, ProviderApiError, ProviderNotConfigured
 from webhook_processor.model import Arrival
 from webhook_processor.providers.stripe import StripeProvider
-from webhook_processor.reconcile.apis import StripeEvents, check_base
+from webhook_processor.reconcile.apis import (
+    MAX_PAGE_BYTES,
+    Response,
+    StripeEvents,
+    check_base,
+    http_transport,
+)
 from webhook_processor.reconcile.run import (
     DEFAULT_SINCE,
     OVERLAP,
@@ -197,11 +206,27 @@ def test_a_moment_that_is_neither_is_refused(text: str) -> None:
         "http://10.0.0.1:12111",
         "ftp://127.0.0.1",
         "api.stripe.com",
-        "http://user:sk_live_secret@example.com",
     ],
 )
 def test_an_api_root_that_would_send_the_key_in_clear_text_is_refused(base: str) -> None:
-    with pytest.raises(ProviderNotConfigured, match="must be https") as refused:
+    with pytest.raises(ProviderNotConfigured, match="must be https"):
+        check_base("stripe", base)
+
+
+@pytest.mark.parametrize(
+    "base",
+    [
+        "https://user:sk_live_secret@api.stripe.com",
+        "http://sk_live_secret@127.0.0.1:8",
+        "https://api.stripe.com/?key=sk_live_secret",
+    ],
+)
+def test_an_api_root_holding_credentials_or_a_query_is_refused_without_quoting_them(
+    base: str,
+) -> None:
+    with pytest.raises(
+        ProviderNotConfigured, match=r"must not hold credentials|must be a root"
+    ) as refused:
         check_base("stripe", base)
     assert "sk_live_secret" not in refused.value.detail
 
@@ -212,3 +237,117 @@ def test_an_api_root_that_would_send_the_key_in_clear_text_is_refused(base: str)
 )
 def test_https_or_loopback_roots_are_taken(base: str) -> None:
     assert check_base("stripe", base) == base.rstrip("/")
+
+
+class Recorded:
+    """A transport that answers from a list and records each request."""
+
+    def __init__(self, *answers: Response) -> None:
+        self._answers = list(answers)
+        self.requests: list[tuple[str, str, dict[str, str], bytes | None]] = []
+
+    def __call__(
+        self, method: str, url: str, headers: dict[str, str], body: bytes | None
+    ) -> Response:
+        self.requests.append((method, url, headers, body))
+        return self._answers.pop(0)
+
+
+def _page(*ids: str, has_more: bool) -> Response:
+    events = [_event(int(i.removeprefix("evt_"))) for i in ids]
+    return Response(
+        200, codec.dumps({"object": "list", "data": events, "has_more": has_more}).encode()
+    )
+
+
+def test_stripe_is_paged_by_the_last_id_of_each_page_over_the_created_window() -> None:
+    transport = Recorded(_page("evt_3", "evt_2", has_more=True), _page("evt_1", has_more=False))
+    api = StripeEvents("sk_test_key", "https://api.stripe.com", transport)
+    since, until = NOW - timedelta(hours=1), NOW - timedelta(microseconds=500)
+    pages = list(api.pages(since, until))
+    assert [[e["id"] for e in page] for page in pages] == [["evt_3", "evt_2"], ["evt_1"]]
+    urls = [urllib.parse.urlsplit(url) for _, url, _, _ in transport.requests]
+    queries = [dict(urllib.parse.parse_qsl(url.query)) for url in urls]
+    window = {
+        "created[gte]": str(int(since.timestamp())),
+        "created[lt]": str(int(NOW.timestamp())),  # the end's second, rounded up
+        "limit": "100",
+    }
+    assert queries == [window, {**window, "starting_after": "evt_2"}]
+    assert {url.path for url in urls} == {"/v1/events"}
+    assert {h["Authorization"] for _, _, h, _ in transport.requests} == {"Bearer sk_test_key"}
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (
+            Response(
+                401,
+                b'{"error": {"type": "invalid_request_error", "message": "Invalid API Key provided: sk_test_***key"}}',
+            ),
+            "the stripe events API answered 401: invalid_request_error Invalid API Key",
+        ),
+        (Response(500, b"<html>oops</html>"), "answered 500: no error message"),
+        (Response(200, b"not json"), "answered 200, not with JSON"),
+        (Response(200, b'{"data": {"id": 1}}'), "whose 'data' is not a list of events"),
+        (
+            Response(200, b'{"data": [{"id": 5}], "has_more": true}'),
+            "listed an event without an id",
+        ),
+    ],
+)
+def test_an_api_answer_that_is_not_a_page_is_the_apis_failure(
+    answer: Response, message: str
+) -> None:
+    api = StripeEvents("sk_test_key", "https://api.stripe.com", Recorded(answer))
+    with pytest.raises(ProviderApiError, match=re.escape(message)) as failed:
+        list(api.pages(NOW - timedelta(hours=1), NOW))
+    assert "sk_test_key" not in failed.value.detail
+
+
+def test_an_api_that_cannot_be_reached_or_answers_too_much_is_the_apis_failure() -> None:
+    def unreachable(method: str, url: str, headers: dict[str, str], body: bytes | None) -> Response:
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    api = StripeEvents("sk_test_key", "https://api.stripe.com", unreachable)
+    with pytest.raises(
+        ProviderApiError,
+        match=re.escape("could not be reached at https://api.stripe.com/v1/events"),
+    ):
+        list(api.pages(NOW - timedelta(hours=1), NOW))
+
+
+def test_the_http_transport_reads_at_most_a_bounded_page() -> None:
+    """A server that answers more than MAX_PAGE_BYTES is refused, not read into memory."""
+    import http.server
+    import threading
+
+    class Huge(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(MAX_PAGE_BYTES + 10))
+            self.end_headers()
+            chunk = b" " * 65536
+            sent = 0
+            try:
+                while sent <= MAX_PAGE_BYTES:
+                    self.wfile.write(chunk)
+                    sent += len(chunk)
+            except OSError:
+                pass
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet."""
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Huge)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        api = StripeEvents("sk_test_key", base, http_transport(timeout=10))
+        with pytest.raises(ProviderApiError, match=f"answered more than {MAX_PAGE_BYTES} bytes"):
+            list(api.pages(NOW - timedelta(hours=1), NOW))
+    finally:
+        server.shutdown()
+        server.server_close()

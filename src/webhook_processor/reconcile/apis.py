@@ -130,6 +130,13 @@ def check_base(provider: str, base: str) -> str:
     """``base`` without a trailing slash, if it is ``https``, or ``http`` to a loopback address
     (a test emulator): a key is never sent in clear text over a network."""
     parsed = urllib.parse.urlsplit(base)
+    if parsed.username is not None or parsed.password is not None:
+        raise ProviderNotConfigured(
+            f"the {provider} API root {_shown(base)!r} must not hold credentials: the key goes "
+            f"in WEBHOOK_API_KEY_{provider.upper()}"
+        )
+    if parsed.query or parsed.fragment:
+        raise ProviderNotConfigured(f"the {provider} API root {_shown(base)!r} must be a root URL")
     if parsed.scheme == "https" and parsed.hostname:
         return base.rstrip("/")
     if parsed.scheme == "http" and parsed.hostname and _is_loopback(parsed.hostname):
