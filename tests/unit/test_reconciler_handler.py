@@ -4,6 +4,7 @@ each event shape asks for, one provider's failure kept to itself, the counts it 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -146,3 +147,67 @@ def test_what_cannot_be_run_is_refused_saying_why(
     errors = [answer] if "code" in answer else answer["results"]
     assert [(e["code"], says in e["error"]) for e in errors] == [(code, True)]
     assert store.get_event("stripe", "evt_lost") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("not json", "must be a JSON object"),
+        ('{"stripe": "no-slash"}', "must be a JSON object"),
+        ('{"adyen": "/p/adyen"}', "names adyen: only stripe, square"),
+    ],
+)
+def test_a_bad_key_parameters_setting_is_refused_naming_it(text: str, says: str) -> None:
+    from webhook_processor.aws.reconciler import key_parameters
+    from webhook_processor.errors import InvalidParameter
+
+    with pytest.raises(InvalidParameter, match=re.escape(says)):
+        key_parameters(text)
+
+
+def test_an_unknown_provider_is_named_as_having_no_events_api(stripe: FakeStripe) -> None:
+    answer = _handler(stripe, MemoryStore(), {"stripe": PARAMETERS["stripe"]})(
+        {"provider": "paypal"}, Context()
+    )
+    [result] = answer["results"]
+    assert result["code"] == "provider_not_configured"
+    assert "paypal is no provider with an events API" in result["error"]
+
+
+class _Parameters:
+    """Powertools' SSMProvider as SsmApiKeys uses it."""
+
+    def __init__(self, value: object = None, error: Exception | None = None) -> None:
+        self.value, self.error = value, error
+        self.asked: list[tuple[str, int, bool]] = []
+
+    def get(self, name: str, max_age: int, decrypt: bool) -> object:
+        self.asked.append((name, max_age, decrypt))
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+def test_api_keys_are_read_decrypted_and_cached_and_failures_name_only_the_parameter() -> None:
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+    from webhook_processor.aws.secrets import SsmApiKeys
+    from webhook_processor.errors import ProviderNotConfigured
+
+    good = _Parameters(" sk_test_1 \n")
+    keys = SsmApiKeys(PARAMETERS, good, ttl_seconds=60)  # type: ignore[arg-type]
+    assert keys.key("stripe") == "sk_test_1"
+    assert good.asked == [(PARAMETERS["stripe"], 60, True)]
+    with pytest.raises(ProviderNotConfigured):
+        keys.key("adyen")
+    with pytest.raises(SecretUnavailable, match="is empty"):
+        SsmApiKeys(PARAMETERS, _Parameters("  ")).key("stripe")  # type: ignore[arg-type]
+    denied = _Parameters(error=GetParameterError("AccessDenied"))
+    with pytest.raises(SecretUnavailable, match=re.escape(PARAMETERS["square"])):
+        SsmApiKeys(PARAMETERS, denied).key("square")  # type: ignore[arg-type]
+
+
+def test_the_reconciler_needs_its_table() -> None:
+    config = AwsConfig(api_key_parameters=json.dumps({"stripe": PARAMETERS["stripe"]}))
+    with pytest.raises(ValueError, match="TABLE_NAME is not set"):
+        build_reconciler(config, key=lambda provider: "k")
