@@ -204,3 +204,62 @@ def test_completeness_without_a_database_says_how_to_get_one(
     code, _, err = run(capsys, "completeness", "--data-dir", str(tmp_path / "none"))
     assert code == 2
     assert "no database at" in err
+
+
+def test_a_malformed_key_is_exit_2_and_never_printed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WEBHOOK_API_KEY_STRIPE", "sk_test_never_shown\u2019")
+    code, _, err = run(capsys, "reconcile", "stripe", "--data-dir", str(tmp_path))
+    assert code == 2
+    assert "the stripe API key is malformed" in err
+    assert "Traceback" not in err
+
+
+def test_a_dry_run_writes_nothing_not_even_a_database(
+    square: str, fake: SquareEventsFake, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake.enabled = True
+    fake.add(_payment("sq-dry"))
+    data = tmp_path / "fresh"
+    code, out, _ = run(
+        capsys, "reconcile", "square", "--dry-run", "--json", "--data-dir", str(data)
+    )
+    assert code == 0
+    assert json.loads(out)["recovered"] == 1
+    assert not data.exists()
+    code, _, err = run(
+        capsys, "reconcile", "square", "--enable", "--dry-run", "--data-dir", str(data)
+    )
+    assert code == 2
+    assert "--enable changes Square's settings" in err
+    assert [r.path for r in fake.requests if r.path.endswith("/enable")] == []
+
+
+def test_the_whole_retention_is_a_window(
+    square: str, fake: SquareEventsFake, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake.enabled = True
+    code, _, err = run(capsys, "reconcile", "square", "--since", "28d", "--data-dir", str(tmp_path))
+    assert code == 0, err
+
+
+def test_the_serve_loop_outlives_a_run_that_fails_unexpectedly(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Exploding:
+        def __init__(self) -> None:
+            self.sources = {"stripe": None, "square": None}
+            self.runs: list[str] = []
+
+        def run(self, provider: str) -> None:
+            self.runs.append(provider)
+            raise RuntimeError("sk_test_never_shown in a message nobody expected")
+
+    from webhook_processor.local.reconciling import ReconcileLoop
+
+    exploding = Exploding()
+    ReconcileLoop(exploding, 60).run_once()  # type: ignore[arg-type]
+    assert exploding.runs == ["stripe", "square"]  # the first failure did not stop the second
+    assert "reconcile stripe failed unexpectedly (RuntimeError)" in caplog.text
+    assert "sk_test_never_shown" not in caplog.text

@@ -14,12 +14,19 @@ import pytest
 
 from tests.support.builders import NOW
 from tests.support.square_events import RETENTION, SquareEventsFake, serving
+from webhook_processor.errors import ProviderNotConfigured
 from webhook_processor.local.sqlite.store import SQLiteStore
 from webhook_processor.model import Arrival
 from webhook_processor.providers.base import Sample
 from webhook_processor.providers.square import SquareProvider
 from webhook_processor.reconcile.apis import SQUARE_VERSION, SquareEvents, http_transport
-from webhook_processor.reconcile.run import ReconcileFailed, Reconciler, ReconcileStore, Source
+from webhook_processor.reconcile.run import (
+    DEFAULT_SINCE,
+    ReconcileFailed,
+    Reconciler,
+    ReconcileStore,
+    Source,
+)
 from webhook_processor.storage.journal import Listing
 from webhook_processor.storage.memory import MemoryStore
 
@@ -128,7 +135,17 @@ def test_pages_smaller_than_the_limit_are_followed_and_every_event_is_recovered_
     assert (again.count(Listing.RECOVERED), again.count(Listing.ALREADY_STORED)) == (0, 9)
 
 
-@pytest.mark.parametrize("token", ["EAAAl-a-token-square-does-not-know", ""])
+def test_an_empty_or_malformed_token_is_refused_before_anything_is_sent(
+    fake: SquareEventsFake, base: str
+) -> None:
+    for token in ("", "EAAA token", "EAAA\r\nX-Injected: 1", "EAAA\u2019"):
+        with pytest.raises(ProviderNotConfigured, match="API key is malformed") as refused:
+            _api(base, token)
+        assert token not in refused.value.detail or not token
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("token", ["EAAAl-a-token-square-does-not-know"])
 def test_a_token_square_refuses_fails_the_run_naming_square_and_the_401_never_the_token(
     fake: SquareEventsFake, base: str, store: ReconcileStore, token: str
 ) -> None:
@@ -235,7 +252,8 @@ def test_an_event_at_exactly_the_window_end_is_left_to_the_next_window(
     )
     api = _api(base)
 
-    first = _reconciler(api, store).run("square", since=until - timedelta(hours=1), until=until)
+    # From as far back as a first scheduled run goes, so that the window moves the mark.
+    first = _reconciler(api, store).run("square", since=NOW - DEFAULT_SINCE, until=until)
 
     assert [listed.event_id for listed in first.listings] == ["sq-before-end"]
     assert "sq-at-end" in _listed_ids(fake)  # Square's end_at may be inclusive: it was listed

@@ -18,6 +18,7 @@ from webhook_processor.providers.stripe import StripeProvider
 from webhook_processor.reconcile.apis import (
     MAX_PAGE_BYTES,
     Response,
+    SquareEvents,
     StripeEvents,
     check_base,
     http_transport,
@@ -193,7 +194,7 @@ def test_since_is_a_duration_a_time_with_its_offset_or_a_utc_day(
     assert parse_moment(text, NOW, "--since") == expected
 
 
-@pytest.mark.parametrize("text", ["", "yesterday", "72", "2026-11-28T08:00:00", "h"])
+@pytest.mark.parametrize("text", ["", "yesterday", "72", "2026-11-28T08:00:00", "h", "1d1d"])
 def test_a_moment_that_is_neither_is_refused(text: str) -> None:
     with pytest.raises(InvalidParameter, match="--since"):
         parse_moment(text, NOW, "--since")
@@ -347,6 +348,160 @@ def test_the_http_transport_reads_at_most_a_bounded_page() -> None:
         base = f"http://127.0.0.1:{server.server_address[1]}"
         api = StripeEvents("sk_test_key", base, http_transport(timeout=10))
         with pytest.raises(ProviderApiError, match=f"answered more than {MAX_PAGE_BYTES} bytes"):
+            list(api.pages(NOW - timedelta(hours=1), NOW))
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_manual_window_after_a_gap_leaves_the_mark_where_the_gap_begins() -> None:
+    """The mark says everything before it was listed: a run over the last hour, days after the
+    last scheduled one, must not make the next scheduled run skip the days between."""
+    store = MemoryStore()
+    api = FakeApi([[]])
+    _reconciler(api, store).run("stripe")  # scheduled: the mark is NOW
+    days_later = NOW + timedelta(days=2)
+    _reconciler(api, store, days_later).run("stripe", days_later - timedelta(hours=1))
+    assert store.reconciled_until("stripe") == NOW
+    _reconciler(api, store, days_later).run("stripe")
+    assert api.windows[-1] == (NOW - OVERLAP, days_later)
+    assert store.reconciled_until("stripe") == days_later
+
+
+def test_a_first_manual_run_moves_the_mark_only_if_it_reaches_as_far_back_as_a_scheduled_one() -> (
+    None
+):
+    store = MemoryStore()
+    _reconciler(FakeApi([[]]), store).run("stripe", NOW - timedelta(hours=1))
+    assert store.reconciled_until("stripe") is None
+    _reconciler(FakeApi([[]]), store).run("stripe", NOW - DEFAULT_SINCE - timedelta(hours=1))
+    assert store.reconciled_until("stripe") == NOW
+
+
+def test_a_run_stops_at_its_deadline_keeping_what_it_stored() -> None:
+    ticks = iter(range(0, 10_000, 400))  # each page takes 400 s of the run's 600
+    store = MemoryStore()
+    source = Source(FakeApi([[_event(1)], [_event(2)], [_event(3)]]), StripeProvider().normalise)
+    reconciler = Reconciler(
+        {"stripe": source}, store, clock=lambda: NOW, monotonic=lambda: float(next(ticks))
+    )
+    with pytest.raises(
+        ReconcileFailed, match=re.escape("was still listing when the run's time was up")
+    ):
+        reconciler.run("stripe")
+    assert [store.get_event("stripe", f"evt_{n}") is not None for n in (1, 2, 3)] == [
+        True,
+        True,
+        False,
+    ]
+    assert store.reconciled_until("stripe") is None
+
+
+def test_an_event_listed_twice_or_outside_the_window_is_neither_counted_twice_nor_stored() -> None:
+    store = MemoryStore()
+    ancient = _event(7) | {"created": 0}
+    future = _event(8) | {"created": int((NOW + timedelta(days=400)).timestamp())}
+    api = FakeApi([[_event(1), _event(2)], [_event(2), ancient, future]])
+    report = _reconciler(api, store).run("stripe")
+    assert [(listed.event_id, listed.outcome) for listed in report.listings] == [
+        ("evt_1", Listing.RECOVERED),
+        ("evt_2", Listing.RECOVERED),
+    ]
+    assert store.get_event("stripe", "evt_7") is None
+    assert store.get_event("stripe", "evt_8") is None
+
+
+def test_an_id_no_event_can_have_is_reported_as_unreadable_without_quoting_it() -> None:
+    hostile = _event(1) | {"id": "evt_\x1b[31m\n" + "x" * 300}
+    report = _reconciler(FakeApi([[hostile]]), MemoryStore()).run("stripe")
+    assert [(item.event_id, item.outcome) for item in report.listings] == [
+        ("(no readable id)", Listing.UNREADABLE)
+    ]
+
+
+def test_a_window_at_the_edge_of_the_retention_is_taken_from_it() -> None:
+    """``--since 30d`` is read a moment before the window is checked: it means 30 days."""
+    api = FakeApi([[]])
+    a_moment_late = NOW + timedelta(milliseconds=5)
+    _reconciler(api, MemoryStore(), a_moment_late).run("stripe", NOW - timedelta(days=30))
+    assert api.windows == [(a_moment_late - timedelta(days=30), a_moment_late)]
+
+
+def test_stripe_listing_the_same_page_again_or_square_a_cursor_again_is_the_apis_failure() -> None:
+    same = _page("evt_2", has_more=True)
+    api = StripeEvents("sk_test_key", "https://api.stripe.com", Recorded(same, same))
+    with pytest.raises(ProviderApiError, match="listed the same page again"):
+        list(api.pages(NOW - timedelta(hours=1), NOW))
+    looping = Response(200, b'{"events": [], "cursor": "c1"}')
+    square = SquareEvents("EAAA-token", "https://connect.squareup.com", Recorded(looping, looping))
+    with pytest.raises(ProviderApiError, match="a cursor it had answered before"):
+        list(square.pages(NOW - timedelta(hours=1), NOW))
+
+
+def test_an_api_error_is_shown_on_one_line_and_without_our_key_echoed_back() -> None:
+    echoed = b'{"error": {"message": "bad key sk_test_key\\n\\u001b[2J2026 INFO forged line"}}'
+    api = StripeEvents("sk_test_key", "https://api.stripe.com", Recorded(Response(401, echoed)))
+    with pytest.raises(ProviderApiError) as failed:
+        list(api.pages(NOW - timedelta(hours=1), NOW))
+    assert "sk_test_key" not in failed.value.detail
+    assert "<key>" in failed.value.detail
+    assert failed.value.detail.isprintable()
+
+
+@pytest.mark.parametrize("key", ["", "sk live", "sk_live\nX: 1", "sk_\u2019live"])
+def test_a_key_that_cannot_be_sent_is_refused_without_quoting_it(key: str) -> None:
+    with pytest.raises(ProviderNotConfigured, match="API key is malformed") as refused:
+        StripeEvents(key, "https://api.stripe.com", Recorded())
+    assert not key or key not in refused.value.detail
+
+
+def test_a_transport_that_chokes_on_a_header_fails_the_run_without_quoting_it() -> None:
+    def choking(method: str, url: str, headers: dict[str, str], body: bytes | None) -> Response:
+        raise ValueError(f"Invalid header value {headers['Authorization']!r}")
+
+    api = StripeEvents("sk_test_key", "https://api.stripe.com", choking)
+    with pytest.raises(ProviderApiError, match=r"could not be sent \(ValueError\)") as failed:
+        list(api.pages(NOW - timedelta(hours=1), NOW))
+    assert "sk_test_key" not in failed.value.detail
+    assert failed.value.__cause__ is None
+
+
+@pytest.mark.parametrize("text", ["999999d", "0001-01-01T00:00:00+01:00"])
+def test_a_moment_out_of_range_is_bad_input(text: str) -> None:
+    with pytest.raises(InvalidParameter, match="out of range"):
+        parse_moment(text, NOW, "--since")
+
+
+def test_an_api_that_trickles_its_answer_is_cut_off_when_the_exchange_is_out_of_time() -> None:
+    """Each byte comes well within the per-read timeout; the whole exchange does not."""
+    import http.server
+    import threading
+    import time as clock
+
+    class Trickle(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            try:
+                for _ in range(1000):
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    clock.sleep(0.05)
+            except OSError:
+                pass
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet."""
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        api = StripeEvents("sk_test_key", base, http_transport(timeout=5, request_seconds=0.5))
+        with pytest.raises(ProviderApiError, match=r"took more than 0\.5 s to answer"):
             list(api.pages(NOW - timedelta(hours=1), NOW))
     finally:
         server.shutdown()

@@ -211,3 +211,19 @@ def test_the_reconciler_needs_its_table() -> None:
     config = AwsConfig(api_key_parameters=json.dumps({"stripe": PARAMETERS["stripe"]}))
     with pytest.raises(ValueError, match="TABLE_NAME is not set"):
         build_reconciler(config, key=lambda provider: "k")
+
+
+def test_an_invocation_near_its_timeout_stops_after_the_page_in_hand_and_frees_its_provider(
+    stripe: FakeStripe, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run the function's timeout cut short would hold its claim for 20 minutes: the run
+    stops while the invocation can still record it, keeping what it stored."""
+    store = MemoryStore()
+    nearly_out = Context(remaining_millis=int(reconciler.FINISH_SECONDS * 1000) - 1)
+    answer = _handler(stripe, store, {"stripe": PARAMETERS["stripe"]})(SCHEDULED, nearly_out)
+    [result] = answer["results"]
+    assert "time was up" in result["error"]
+    assert result["report"]["recovered"] == 1  # the page in hand was stored
+    assert store.get_event("stripe", "evt_lost") is not None
+    assert store.reconciled_until("stripe") is None  # the window is listed again next time
+    assert store.claim_reconciliation("stripe", "the next run", NOW)

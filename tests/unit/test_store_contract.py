@@ -73,9 +73,17 @@ def _dynamodb_journal(_: Path) -> Iterator[ReconcileStore]:
         yield DynamoDBStore(TABLE, session.client("dynamodb"))
 
 
+@contextlib.contextmanager
+def _sqlite_journal(directory: Path) -> Iterator[ReconcileStore]:
+    built = SQLiteStore(directory / "webhooks.db")
+    yield built
+    built.close()
+
+
 #: The stores that keep a reconciliation journal: a store that gains one adds its entry here.
 JOURNAL_STORES: dict[str, Callable[[Path], contextlib.AbstractContextManager[ReconcileStore]]] = {
     "memory": _memory_journal,
+    "sqlite": _sqlite_journal,
     "dynamodb": _dynamodb_journal,
 }
 
@@ -430,6 +438,20 @@ def test_finishing_advances_the_mark_and_releases_the_claim(journal: ReconcileSt
     assert journal.reconciled_until("stripe") == until
     assert journal.reconciled_until("square") is None
     assert journal.claim_reconciliation("stripe", "b", NOW)
+
+
+def test_a_window_that_leaves_a_gap_is_recorded_but_does_not_move_the_mark(
+    journal: ReconcileStore,
+) -> None:
+    journal.claim_reconciliation("stripe", "a", NOW)
+    journal.finish_reconciliation(_report("stripe", NOW - timedelta(days=3), NOW), "a", NOW)
+    later = NOW + timedelta(days=2)
+    journal.claim_reconciliation("stripe", "a", later)
+    gap = _report("stripe", later - timedelta(hours=1), later)
+    gap.advances_mark = False
+    journal.finish_reconciliation(gap, "a", later)
+    assert journal.reconciled_until("stripe") == NOW
+    assert journal.claim_reconciliation("stripe", "b", later)  # released all the same
 
 
 def test_the_mark_never_moves_back(journal: ReconcileStore) -> None:

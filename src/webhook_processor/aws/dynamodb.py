@@ -194,7 +194,7 @@ class DynamoDBStore:
         update = "SET #kind = :kind, " + ", ".join(f"{name} = :{name}" for name in last)
         end = {":end": iso(report.window.until)}
         # The mark only moves forward: a run that finishes after a later one keeps the later.
-        advanced = self._journal(
+        advanced = report.advances_mark and self._journal(
             report.provider,
             update + ", #mark = :end",
             "attribute_not_exists(#mark) OR #mark < :end",

@@ -72,9 +72,10 @@ class Reconciliation:
         until: datetime | None = None,
         *,
         dry_run: bool = False,
+        seconds: float | None = None,
     ) -> Report:
-        """Reconcile ``provider`` (see :meth:`Reconciler.run`); ProviderNotConfigured if the
-        stack holds no key for it."""
+        """Reconcile ``provider`` (see :meth:`Reconciler.run`) in at most ``seconds``;
+        ProviderNotConfigured if the stack holds no key for it."""
         if provider not in self.providers:
             raise ProviderNotConfigured(not_configured(provider))
         api = EVENT_APIS[provider](
@@ -82,7 +83,7 @@ class Reconciliation:
         )
         source = Source(api, self.normalisers[provider])
         reconciler = Reconciler({provider: source}, self.store, clock=self.clock)
-        return reconciler.run(provider, since, until, dry_run=dry_run)
+        return reconciler.run(provider, since, until, dry_run=dry_run, seconds=seconds)
 
 
 def key_parameters(text: str) -> dict[str, str]:

@@ -58,7 +58,8 @@ def add_commands(commands: Any, data_dir: argparse.ArgumentParser, providers: li
         '{"api_keys": {"stripe": "..."}}; WEBHOOK_API_BASE_<PROVIDER> sets the API root '
         "(https, or http to a loopback emulator). The key is never printed or logged.",
         epilog="Exit status: 0 it ran; 1 the provider's API failed (what was stored before "
-        "stays); 2 bad input or configuration. Adyen and generic senders have no events API: "
+        "stays), or another run holds the provider; 2 bad input or configuration. Adyen and "
+        "generic senders have no events API: "
         f"see {RUNBOOK}.",
     )
     reconcile.add_argument("provider", choices=providers)
@@ -103,6 +104,8 @@ def _reconcile(args: argparse.Namespace, environ: Mapping[str, str] | None = Non
     from webhook_processor.local.reconciling import build_reconciler, event_api
     from webhook_processor.local.sqlite.store import SQLiteStore
     from webhook_processor.reconcile.run import no_source
+    from webhook_processor.storage.base import LocalStore
+    from webhook_processor.storage.memory import MemoryStore
 
     environ = os.environ if environ is None else environ
     config = LocalConfig(data_dir=args.data_dir)
@@ -114,6 +117,8 @@ def _reconcile(args: argparse.Namespace, environ: Mapping[str, str] | None = Non
     if api is None:
         raise ProviderNotConfigured(no_source(args.provider))
     check_window(api, since, until, now)  # before anything is opened or asked
+    if args.enable and args.dry_run:
+        raise InvalidParameter("--enable changes Square's settings: run it without --dry-run")
     if args.enable:
         enable = getattr(api, "enable", None)
         if enable is None:
@@ -123,7 +128,12 @@ def _reconcile(args: argparse.Namespace, environ: Mapping[str, str] | None = Non
         except ServiceUnavailable as failed:
             return _failed(failed, None, args.json)
         print(f"{args.provider}: the Events API is enabled; it keeps events from now on")
-    store = SQLiteStore(config.database)
+    # A dry run writes nothing: without a database there is nothing stored to compare with.
+    store: LocalStore = (
+        MemoryStore()
+        if args.dry_run and not config.database.exists()
+        else SQLiteStore(config.database)
+    )
     try:
         reconciler = build_reconciler(
             local_providers(config), secrets, store, environ, only=args.provider

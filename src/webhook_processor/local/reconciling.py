@@ -126,6 +126,8 @@ class ReconcileLoop:
                 log.info("reconcile %s: another run has it", provider)
             except WebhookError as exc:
                 log.warning("reconcile %s failed: %s", provider, exc.detail)
+            except Exception as exc:  # the loop outlives anything one run meets
+                log.error("reconcile %s failed unexpectedly (%s)", provider, type(exc).__name__)
             else:
                 log.info(
                     "reconciled %s: listed %d, recovered %d",

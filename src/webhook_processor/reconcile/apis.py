@@ -21,9 +21,12 @@ goes in the ``Authorization`` header only; no message here ever includes it.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import ipaddress
 import math
+import socket
+import threading
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -49,6 +52,8 @@ PAGE_SIZE: Final = 100
 MAX_PAGE_BYTES: Final = 16 * 1024 * 1024
 #: Seconds to connect, and between bytes of an answer.
 TIMEOUT_SECONDS: Final = 30.0
+#: Seconds one exchange may take in all: connect, send, headers and body.
+REQUEST_SECONDS: Final = 60.0
 #: The most pages one run reads (100 events each): a bound on what a run can cost.
 MAX_PAGES: Final = 10_000
 
@@ -93,7 +98,7 @@ class _Api:
     provider: str
 
     def __init__(self, api_key: str, base: str, transport: Transport) -> None:
-        self._key = api_key
+        self._key = check_key(self.provider, api_key)
         self._base = check_base(self.provider, base)
         self._send = transport
 
@@ -109,9 +114,14 @@ class _Api:
         try:
             reply = self._send(method, url, self._headers(), body)
         except (OSError, http.client.HTTPException) as exc:
+            reason = _printable(str(exc)).replace(self._key, "<key>")
             raise ProviderApiError(
-                self.provider, f"could not be reached at {_shown(url)}: {exc}"
-            ) from exc
+                self.provider, f"could not be reached at {_shown(url)}: {reason}"
+            ) from None
+        except (ValueError, UnicodeError) as exc:  # http.client quotes the offending header
+            raise ProviderApiError(
+                self.provider, f"request could not be sent ({type(exc).__name__})"
+            ) from None
         try:
             document = codec.loads(reply.body) if reply.body else {}
         except (WebhookError, ValueError, RecursionError):
@@ -120,10 +130,29 @@ class _Api:
             if not isinstance(document, dict):
                 raise ProviderApiError(self.provider, f"answered {reply.status}, not with JSON")
             return document
-        message = self._error(document) or "no error message"
+        # Its own words, as text that cannot forge a log line, and never our key echoed back.
+        message = _printable(self._error(document) or "no error message").replace(
+            self._key, "<key>"
+        )
         raise ProviderApiError(
             self.provider, f"answered {reply.status}: {message}", status=reply.status
         )
+
+
+def check_key(provider: str, key: str) -> str:
+    """``key`` if it can be sent as a bearer token (printable ASCII, no spaces); the message
+    of a key that cannot never quotes it."""
+    if not key or not key.isascii() or not key.isprintable() or any(c.isspace() for c in key):
+        raise ProviderNotConfigured(
+            f"the {provider} API key is malformed (empty, or with spaces, line breaks or "
+            "characters that are not ASCII); it is not shown: set it again"
+        )
+    return key
+
+
+def _printable(text: str, limit: int = 200) -> str:
+    """``text`` on one line of printable characters, at most ``limit`` of them."""
+    return "".join(c if c.isprintable() else "?" for c in text[:limit])
 
 
 def check_base(provider: str, base: str) -> str:
@@ -193,6 +222,8 @@ class StripeEvents(_Api):
             last = events[-1].get("id")
             if not isinstance(last, str):
                 raise ProviderApiError(self.provider, "listed an event without an id")
+            if last == params.get("starting_after"):
+                raise ProviderApiError(self.provider, "listed the same page again")
             params["starting_after"] = last
         raise ProviderApiError(self.provider, f"listed more than {MAX_PAGES} pages")
 
@@ -229,6 +260,7 @@ class SquareEvents(_Api):
             "sort": {"field": "DEFAULT", "order": "ASC"},
         }
         cursor: str | None = None
+        cursors: set[str] = set()
         for _ in range(MAX_PAGES):
             request: dict[str, Any] = {"limit": PAGE_SIZE, "query": query}
             if cursor:
@@ -246,6 +278,9 @@ class SquareEvents(_Api):
                 return
             if not isinstance(cursor, str):
                 raise ProviderApiError(self.provider, "answered a cursor that is not text")
+            if cursor in cursors:
+                raise ProviderApiError(self.provider, "answered a cursor it had answered before")
+            cursors.add(cursor)
         raise ProviderApiError(self.provider, f"listed more than {MAX_PAGES} pages")
 
     def identify(self, event: dict[str, Any]) -> tuple[str | None, datetime | None]:
@@ -306,16 +341,40 @@ def _square_error(document: Any) -> str | None:
     return "; ".join(part for part in parts if part) or None
 
 
-def http_transport(timeout: float = TIMEOUT_SECONDS) -> Transport:
-    """The standard library's HTTP client, each answer read up to :data:`MAX_PAGE_BYTES`."""
+def http_transport(
+    timeout: float = TIMEOUT_SECONDS, request_seconds: float = REQUEST_SECONDS
+) -> Transport:
+    """The standard library's HTTP client: each answer read up to :data:`MAX_PAGE_BYTES`, each
+    exchange (connect, send, headers, body) within ``request_seconds`` in all. A socket timeout
+    bounds one read only: an API that trickles a byte a second would hold a run for as long as
+    it liked, so a timer shuts the socket when the exchange's time is up."""
 
     def send(method: str, url: str, headers: dict[str, str], body: bytes | None) -> Response:
         parsed = urllib.parse.urlsplit(url)
         connection_type = (
             http.client.HTTPSConnection if parsed.scheme == "https" else http.client.HTTPConnection
         )
-        connection = connection_type(parsed.netloc, timeout=timeout)
+        connection = connection_type(parsed.netloc, timeout=min(timeout, request_seconds))
+        expired = threading.Event()
+        # The connection lets go of its socket once the answer's headers say it will close;
+        # the answer keeps reading from it, so the watchdog holds it from the start.
+        opened: list[socket.socket] = []
+
+        def expire() -> None:
+            expired.set()
+            for sock in opened:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+        watchdog = threading.Timer(request_seconds, expire)
+        watchdog.daemon = True
+        watchdog.start()
         try:
+            connection.connect()
+            if connection.sock is not None:
+                opened.append(connection.sock)
+            if expired.is_set():  # out of time while connecting, before it could be shut
+                raise TimeoutError
             target = parsed.path + (f"?{parsed.query}" if parsed.query else "")
             all_headers = {"Accept": "application/json", "User-Agent": "webhook-processor"}
             connection.request(method, target, body=body, headers={**all_headers, **headers})
@@ -323,8 +382,17 @@ def http_transport(timeout: float = TIMEOUT_SECONDS) -> Transport:
             content = answer.read(MAX_PAGE_BYTES + 1)
             if len(content) > MAX_PAGE_BYTES:
                 raise http.client.HTTPException(f"it answered more than {MAX_PAGE_BYTES} bytes")
+            if expired.is_set():
+                raise TimeoutError
             return Response(answer.status, content)
+        except (OSError, http.client.HTTPException) as exc:
+            if expired.is_set():
+                raise http.client.HTTPException(
+                    f"it took more than {request_seconds:g} s to answer"
+                ) from exc
+            raise
         finally:
+            watchdog.cancel()
             connection.close()
 
     return send

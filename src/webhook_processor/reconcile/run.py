@@ -17,9 +17,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Protocol
 
@@ -31,6 +32,7 @@ from webhook_processor.errors import (
     ServiceUnavailable,
     WebhookError,
 )
+from webhook_processor.limits import MAX_ID_LENGTH
 from webhook_processor.model import Arrival, PaymentEvent, utc_now
 from webhook_processor.pipeline import INPUT_ERRORS, check_event
 from webhook_processor.reconcile.apis import EventApi
@@ -42,6 +44,10 @@ log = logging.getLogger(__name__)
 
 #: ``--since`` when none is given: Stripe's and Square's retry horizon (about 72 hours).
 DEFAULT_SINCE: Final = timedelta(hours=72)
+#: The longest one run lists before it stops (what it stored stays; the mark does not move,
+#: so the next run lists the window again): well within a claim (CLAIM_SECONDS), so two runs
+#: never list one provider at once.
+RUN_SECONDS: Final = 10 * 60
 #: How far before the last reconciled moment a scheduled run starts again: an event the API
 #: lists a little after its ``created`` time (or a clock a little off) is still seen.
 OVERLAP: Final = timedelta(minutes=10)
@@ -84,66 +90,106 @@ def reconcile(
     *,
     received_at: datetime,
     dry_run: bool = False,
+    deadline: float | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> Report:
-    """List ``api``'s events in ``window`` and store each payment event not stored yet."""
-    report = Report(api.provider, window, dry_run)
+    """List ``api``'s events in ``window`` and store each payment event not stored yet; by
+    ``deadline`` (a ``monotonic`` time), or fail there (the next run lists the window again)."""
+    run = _Run(api, normalise, store, Report(api.provider, window, dry_run), received_at)
     try:
         for page in api.pages(window.since, window.until):
-            _store_page(page, api, normalise, store, report, received_at, dry_run)
+            run.store(page)
+            if deadline is not None and monotonic() > deadline:
+                raise ProviderApiError(
+                    api.provider,
+                    "was still listing when the run's time was up: it stops here, and the "
+                    "next run lists the window again",
+                )
     except ProviderApiError as exc:
-        raise ReconcileFailed(exc, report) from exc
-    return report
+        raise ReconcileFailed(exc, run.report) from exc
+    return run.report
 
 
-def _store_page(  # noqa: PLR0917 - one page's part of reconcile(), its arguments passed on
-    page: list[dict[str, Any]],
-    api: EventApi,
-    normalise: Normalise,
-    store: EventStore,
-    report: Report,
-    received_at: datetime,
-    dry_run: bool,
-) -> None:
-    batch: dict[str, PaymentEvent] = {}
-    pending: list[tuple[str, datetime, str | None]] = []  # id, created, key (None: settled)
-    for document in page:
-        event_id, created = api.identify(document)
-        event_id = event_id or "(no id)"
-        created = created or received_at
+@dataclass
+class _Run:
+    """One reconciliation's pages, stored as they come."""
+
+    api: EventApi
+    normalise: Normalise
+    store_: EventStore
+    report: Report
+    received_at: datetime
+    #: Every event id listed so far: an API that lists one twice (a page boundary moving
+    #: under new events, a repeating cursor) has it counted and stored once.
+    seen: set[str] = field(default_factory=set)
+
+    def store(self, page: list[dict[str, Any]]) -> None:
+        report, window = self.report, self.report.window
+        batch: dict[str, PaymentEvent] = {}
+        pending: list[tuple[str, datetime, str]] = []
+        for document in page:
+            found, created = self.api.identify(document)
+            event_id = _listed_id(found)
+            if event_id in self.seen:
+                continue
+            self.seen.add(event_id)
+            if created is not None and not window.since <= created < window.until:
+                # Not what was asked for: the window's run, or none, is where it belongs.
+                log.warning("%s listed event %s outside the window", report.provider, event_id)
+                continue
+            created = created or self.received_at
+            events = self._read(document, event_id, created)
+            if events is None:
+                continue
+            for event in events:
+                batch.setdefault(event.key, event)
+            pending.append((event_id, created, events[0].key))
+        if report.dry_run:
+            stored = {
+                key: self.store_.get_event(e.provider, e.event_id) is None
+                for key, e in batch.items()
+            }
+        else:
+            inserted = self.store_.insert_all(list(batch.values())) if batch else []
+            stored = dict(zip(batch, inserted, strict=True))
+        for event_id, created, key in pending:
+            outcome = Listing.RECOVERED if stored.get(key) else Listing.ALREADY_STORED
+            report.listings.append(Listed(event_id, created, outcome))
+        verb = "would recover" if report.dry_run else "recovered"
+        for key, was_stored in stored.items():
+            if was_stored:
+                log.info("%s provider=%s event_id=%s", verb, report.provider, batch[key].event_id)
+
+    def _read(
+        self, document: dict[str, Any], event_id: str, created: datetime
+    ) -> list[PaymentEvent] | None:
+        """The document's events, as its webhook's would be read; None once it is counted as
+        ignored or unreadable."""
+        report = self.report
         try:
             events = [
                 dataclasses.replace(event, arrival=Arrival.RECONCILIATION)
-                for event in normalise(document, received_at)
+                for event in self.normalise(document, self.received_at)
             ]
             for event in events:
                 check_event(event)
         except (RequestRejected, *INPUT_ERRORS) as exc:
             detail = getattr(exc, "detail", type(exc).__name__)
-            log.warning("%s event %s could not be read: %s", report.provider, event_id, detail)
+            log.warning("%s event %s could not be read: %r", report.provider, event_id, detail)
             report.listings.append(Listed(event_id, created, Listing.UNREADABLE))
-            continue
+            return None
         if not events:
             report.listings.append(Listed(event_id, created, Listing.IGNORED))
-            continue
-        for event in events:
-            batch.setdefault(event.key, event)
-        pending.append((event_id, created, events[0].key))
-    if dry_run:
-        stored = {key: store.get_event(e.provider, e.event_id) is None for key, e in batch.items()}
-    else:
-        inserted = store.insert_all(list(batch.values())) if batch else []
-        stored = dict(zip(batch, inserted, strict=True))
-    for event_id, created, key in pending:
-        outcome = Listing.RECOVERED if key and stored.get(key) else Listing.ALREADY_STORED
-        report.listings.append(Listed(event_id, created, outcome))
-    for key, was_stored in stored.items():
-        if was_stored:
-            log.info(
-                "%s provider=%s event_id=%s",
-                "would recover" if dry_run else "recovered",
-                batch[key].provider,
-                batch[key].event_id,
-            )
+            return None
+        return events
+
+
+def _listed_id(found: str | None) -> str:
+    """A listed event's id as the report and logs may show it: its own, if it is one an event
+    can have (bounded, printable), else a placeholder (the adapter says what is wrong)."""
+    if found is None or len(found) > MAX_ID_LENGTH or not found.isprintable():
+        return "(no readable id)"
+    return found
 
 
 class ReconcileStore(EventStore, Journal, Protocol):
@@ -168,11 +214,13 @@ class Reconciler:
         *,
         clock: Callable[[], datetime] = utc_now,
         on_recovered: Callable[[], None] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.sources = sources
         self._store = store
         self._clock = clock
         self._on_recovered = on_recovered
+        self._monotonic = monotonic
         self._holder = uuid.uuid4().hex
 
     def run(
@@ -182,27 +230,39 @@ class Reconciler:
         until: datetime | None = None,
         *,
         dry_run: bool = False,
+        seconds: float | None = None,
     ) -> Report:
         """Reconcile ``provider`` from ``since`` (default: its high-water mark less
-        :data:`OVERLAP`, or :data:`DEFAULT_SINCE` ago) to ``until`` (default: now)."""
+        :data:`OVERLAP`, or :data:`DEFAULT_SINCE` ago) to ``until`` (default: now), stopping
+        after :data:`RUN_SECONDS`, or ``seconds`` if fewer (what a Lambda has left)."""
+        limit = RUN_SECONDS if seconds is None else max(0.0, min(RUN_SECONDS, seconds))
         source = self.sources.get(provider)
         if source is None:
             raise ProviderNotConfigured(no_source(provider))
         now = self._clock()
         window = self._window(source.api, since, until, now)
         if dry_run:
-            return self._reconcile(source, window, now, dry_run=True)
+            return self._reconcile(source, window, now, limit, dry_run=True)
         if not self._store.claim_reconciliation(provider, self._holder, now):
             raise ReconcileBusy(provider)
         try:
-            report = self._reconcile(source, window, now, dry_run=False)
+            mark = self._store.reconciled_until(provider)
+            report = self._reconcile(source, window, now, limit, dry_run=False)
         except BaseException:
             self._store.release_reconciliation(provider, self._holder)
             raise
+        # The mark says everything before it was listed: a window that leaves a gap behind it
+        # (a manual run over the last hour, days after the last scheduled one) is recorded but
+        # does not move it, so the next scheduled run still starts where the gap does.
+        report.advances_mark = (
+            window.since <= mark if mark is not None else window.since <= now - DEFAULT_SINCE
+        ) or since is None
         self._store.finish_reconciliation(report, self._holder, self._clock())
         return report
 
-    def _reconcile(self, source: Source, window: Window, now: datetime, *, dry_run: bool) -> Report:
+    def _reconcile(
+        self, source: Source, window: Window, now: datetime, limit: float, *, dry_run: bool
+    ) -> Report:
         try:
             report = reconcile(
                 source.api,
@@ -211,6 +271,8 @@ class Reconciler:
                 window,
                 received_at=now,
                 dry_run=dry_run,
+                deadline=self._monotonic() + limit,
+                monotonic=self._monotonic,
             )
         except ReconcileFailed as failed:
             self._recovered(failed.report)
@@ -234,11 +296,18 @@ class Reconciler:
         return check_window(api, since, end, now)
 
 
+#: How far past the provider's retention ``--since`` may reach and be taken as its start: the
+#: window is checked again a moment after the command read the clock (``--since 30d``).
+_RETENTION_GRACE: Final = timedelta(minutes=1)
+
+
 def check_window(api: EventApi, since: datetime, until: datetime | None, now: datetime) -> Window:
     """The window from ``since`` to ``until`` (default, and at most: now), if ``api`` keeps
     what it covers; InvalidParameter if it does not, or if it is empty."""
     oldest = now - api.retention
     end = min(until or now, now)
+    if oldest - _RETENTION_GRACE <= since < oldest:
+        since = oldest
     if since < oldest:
         raise InvalidParameter(
             f"--since {iso(since)} is before what {api.provider} keeps: its events API "
@@ -280,7 +349,13 @@ def parse_duration(text: str) -> float:
 def parse_moment(text: str, now: datetime, what: str) -> datetime:
     """``text`` as a moment: a duration before ``now`` (``72h``, ``15m``, ``7d``, ``1h30m``,
     ``90s``), an ISO 8601 time with its offset (``2026-12-01T08:00:00Z``), or a UTC date."""
-    text = text.strip()
+    try:
+        return _moment(text.strip(), now, what)
+    except OverflowError:
+        raise InvalidParameter(f"{what} {text[:40]!r} is out of range") from None
+
+
+def _moment(text: str, now: datetime, what: str) -> datetime:
     if text and _DURATION.fullmatch(text):
         return now - timedelta(seconds=parse_duration(text))
     try:

@@ -58,6 +58,9 @@ class Report:
     window: Window
     dry_run: bool = False
     listings: list[Listed] = field(default_factory=list)
+    #: Whether finishing it moves the provider's high-water mark to its end: False for a
+    #: window that starts after the mark (what lies between was never listed).
+    advances_mark: bool = True
 
     def count(self, outcome: Listing) -> int:
         return sum(1 for listed in self.listings if listed.outcome is outcome)
@@ -89,7 +92,7 @@ class Journal(Protocol):
 
     def finish_reconciliation(self, report: Report, holder: str, now: datetime) -> None:
         """Record ``report`` (a whole window listed), advance the high-water mark to its end
-        if that is later, and release ``holder``'s claim."""
+        if that is later and the report ``advances_mark``, and release ``holder``'s claim."""
         ...
 
     def release_reconciliation(self, provider: str, holder: str) -> None:

@@ -300,7 +300,9 @@ class MemoryStore:
                 self._listed.setdefault((provider, listed.event_id), listed)
             self._reconciled.append(Reconciled(provider, report.window, now))
             mark = self._marks.get(provider)
-            self._marks[provider] = max(mark, report.window.until) if mark else report.window.until
+            if report.advances_mark:
+                end = report.window.until
+                self._marks[provider] = max(mark, end) if mark else end
         self.release_reconciliation(provider, holder)
 
     def release_reconciliation(self, provider: str, holder: str) -> None:

@@ -75,7 +75,7 @@ def create_handler(build: Callable[[], Reconciliation]) -> Handler:
             )
             _totals(0, 0)
             return {"results": [], "error": error.detail, "code": error.code}
-        outcomes = [_run(parts, run) for run in runs]
+        outcomes = [_run(parts, run, _time_left(context)) for run in runs]
         failed = sum(1 for o in outcomes if o.failed)
         _totals(sum(o.recovered for o in outcomes), failed)
         results = [o.answer for o in outcomes]
@@ -117,11 +117,20 @@ class Outcome:
     failed: bool = False
 
 
-def _run(parts: Reconciliation, run: Run) -> Outcome:
+#: What a run leaves of the invocation's time, to record itself and release its claim: a run
+#: the timeout cut short would hold its provider until the claim expired.
+FINISH_SECONDS = 20.0
+
+
+def _time_left(context: LambdaContext) -> Callable[[], float]:
+    return lambda: context.get_remaining_time_in_millis() / 1000 - FINISH_SECONDS
+
+
+def _run(parts: Reconciliation, run: Run, time_left: Callable[[], float]) -> Outcome:
     """One provider's run, its counts emitted; an error is its entry in the answer."""
     provider = run.provider
     try:
-        report = parts.run(provider, run.since, run.until, dry_run=run.dry_run)
+        report = parts.run(provider, run.since, run.until, dry_run=run.dry_run, seconds=time_left())
     except ReconcileFailed as failed:
         recovered = failed.report.count(Listing.RECOVERED)
         _count(provider, names.EVENTS_RECOVERED, recovered)

@@ -24,7 +24,7 @@ def claim(provider: str, holder: str, now: datetime) -> Callable[[sqlite3.Connec
             "INSERT INTO reconcile_marks (provider, claimed_by, claimed_until) VALUES (?, ?, ?) "
             "ON CONFLICT (provider) DO UPDATE SET "
             "claimed_by = excluded.claimed_by, claimed_until = excluded.claimed_until "
-            "WHERE claimed_by IS NULL OR claimed_by = excluded.claimed_by OR claimed_until < ?",
+            "WHERE claimed_by IS NULL OR claimed_by = excluded.claimed_by OR claimed_until <= ?",
             (provider, holder, until, iso(now)),
         )
         return cursor.rowcount == 1
@@ -49,12 +49,13 @@ def finish(report: Report, holder: str, now: datetime) -> Callable[[sqlite3.Conn
             "VALUES (?, ?, ?, ?)",
             (provider, iso(window.since), iso(window.until), iso(now)),
         )
-        conn.execute(
-            "INSERT INTO reconcile_marks (provider, reconciled_until) VALUES (?, ?) "
-            "ON CONFLICT (provider) DO UPDATE SET reconciled_until = "
-            "max(coalesce(reconciled_until, ''), excluded.reconciled_until)",
-            (provider, iso(window.until)),
-        )
+        if report.advances_mark:
+            conn.execute(
+                "INSERT INTO reconcile_marks (provider, reconciled_until) VALUES (?, ?) "
+                "ON CONFLICT (provider) DO UPDATE SET reconciled_until = "
+                "max(coalesce(reconciled_until, ''), excluded.reconciled_until)",
+                (provider, iso(window.until)),
+            )
         release(provider, holder)(conn)
 
     return work
