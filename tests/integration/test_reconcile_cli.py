@@ -263,3 +263,61 @@ def test_the_serve_loop_outlives_a_run_that_fails_unexpectedly(
     assert exploding.runs == ["stripe", "square"]  # the first failure did not stop the second
     assert "reconcile stripe failed unexpectedly (RuntimeError)" in caplog.text
     assert "sk_test_never_shown" not in caplog.text
+
+
+def test_a_failed_enable_and_a_provider_another_run_holds_are_exit_1(
+    square: str,
+    fake: SquareEventsFake,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = ("--data-dir", str(tmp_path))
+    monkeypatch.setenv("WEBHOOK_API_KEY_SQUARE", "EAAA-wrong-token")
+    code, _, err = run(capsys, "reconcile", "square", "--enable", *data)
+    assert code == 1
+    assert "the square events API answered 401" in err
+    assert not fake.enabled
+    monkeypatch.setenv("WEBHOOK_API_KEY_SQUARE", TOKEN)
+    store = SQLiteStore(tmp_path / "webhooks.db")
+    try:
+        assert store.claim_reconciliation("square", "a scheduled run", datetime.now(UTC))
+    finally:
+        store.close()
+    code, _, err = run(capsys, "reconcile", "square", *data)
+    assert code == 1
+    assert "another reconciliation of square is running" in err
+
+
+@pytest.mark.parametrize("since", ["400d", "2099-01-01"])
+def test_completeness_takes_a_window_within_the_past_year(
+    since: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    SQLiteStore(tmp_path / "webhooks.db").close()
+    code, _, err = run(capsys, "completeness", "--since", since, "--data-dir", str(tmp_path))
+    assert code == 2
+    assert "must be within the past year" in err
+
+
+def test_the_serve_loop_logs_a_busy_or_failed_provider_and_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    from webhook_processor.errors import ProviderApiError
+    from webhook_processor.local.reconciling import ReconcileLoop
+    from webhook_processor.reconcile.run import ReconcileBusy
+
+    class Refusing:
+        def __init__(self) -> None:
+            self.sources = {"stripe": None, "square": None}
+
+        def run(self, provider: str) -> None:
+            if provider == "stripe":
+                raise ReconcileBusy(provider)
+            raise ProviderApiError(provider, "answered 503: try later")
+
+    with caplog.at_level(logging.INFO):
+        ReconcileLoop(Refusing(), 60).run_once()  # type: ignore[arg-type]
+    assert "reconcile stripe: another run has it" in caplog.text
+    assert "reconcile square failed: the square events API answered 503: try later" in caplog.text

@@ -506,3 +506,49 @@ def test_an_api_that_trickles_its_answer_is_cut_off_when_the_exchange_is_out_of_
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_an_api_that_never_stops_paging_is_stopped_at_the_page_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("webhook_processor.reconcile.apis.MAX_PAGES", 2)
+    stripe = StripeEvents(
+        "sk_test_key",
+        "https://api.stripe.com",
+        Recorded(_page("evt_2", has_more=True), _page("evt_1", has_more=True)),
+    )
+    with pytest.raises(ProviderApiError, match="listed more than 2 pages"):
+        list(stripe.pages(NOW - timedelta(hours=1), NOW))
+    pages = [Response(200, codec.dumps({"cursor": f"c{n}"}).encode()) for n in range(2)]
+    square = SquareEvents("EAAA-token", "https://connect.squareup.com", Recorded(*pages))
+    with pytest.raises(ProviderApiError, match="listed more than 2 pages"):
+        list(square.pages(NOW - timedelta(hours=1), NOW))
+    bad_cursor = Response(200, b'{"cursor": 5}')
+    square = SquareEvents("EAAA-token", "https://connect.squareup.com", Recorded(bad_cursor))
+    with pytest.raises(ProviderApiError, match="a cursor that is not text"):
+        list(square.pages(NOW - timedelta(hours=1), NOW))
+
+
+@pytest.mark.parametrize(
+    ("event", "expected"),
+    [
+        (
+            {"event_id": "e1", "created_at": "2026-11-28T11:00:00Z"},
+            ("e1", NOW - timedelta(hours=1)),
+        ),
+        ({"event_id": "e2", "created_at": "yesterday"}, ("e2", None)),
+        ({"event_id": "e3", "created_at": "2026-11-28T11:00:00"}, ("e3", None)),  # no offset
+        ({"event_id": 4, "created_at": 5}, (None, None)),
+    ],
+)
+def test_square_identifies_a_listed_event_only_by_what_it_can_read(
+    event: dict[str, Any], expected: tuple[str | None, datetime | None]
+) -> None:
+    square = SquareEvents("EAAA-token", "https://connect.squareup.com", Recorded())
+    assert square.identify(event) == expected
+
+
+@pytest.mark.parametrize("created", [True, -1, "1700000000", 2**40])
+def test_stripe_takes_no_creation_time_it_cannot_read(created: object) -> None:
+    stripe = StripeEvents("sk_test_key", "https://api.stripe.com", Recorded())
+    assert stripe.identify({"id": "evt_1", "created": created}) == ("evt_1", None)

@@ -116,3 +116,11 @@ def test_a_malformed_api_key_is_a_clear_error_that_quotes_no_key(
     path.write_text(json.dumps(content))
     with pytest.raises(SecretUnavailable, match=re.escape(message)):
         LocalSecrets(path, {}).api_key("stripe")
+
+
+def test_a_provider_whose_key_cannot_be_read_is_not_listed_as_reconciled(tmp_path: Path) -> None:
+    from webhook_processor.local.reconciling import listable
+
+    path = tmp_path / "secrets.json"
+    path.write_text(json.dumps({"api_keys": {"stripe": 5, "square": "EAAA-token"}}))
+    assert listable(LocalSecrets(path, {}), {}) == ["square"]
