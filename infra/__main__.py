@@ -7,7 +7,13 @@ from pathlib import Path
 import pulumi
 
 from component import WebhookProcessor
-from settings import WebhookProcessorArgs, alarm_settings, edge_settings
+from settings import (
+    WebhookProcessorArgs,
+    alarm_settings,
+    api_keys,
+    edge_settings,
+    reconcile_interval,
+)
 from webhook_processor.providers import default_providers
 
 config = pulumi.Config()
@@ -41,6 +47,9 @@ processor = WebhookProcessor(
         alarms=alarm_settings(config.get_object("alarms")),
         alarm_email=config.get("alarmEmail"),
         edge=edge_settings(config.get_object("edge")),
+        # The events APIs' keys, set with `pulumi config set --secret --path apiKeys.<provider>`.
+        api_keys=api_keys(config.get_object("apiKeys")),
+        reconcile_interval_minutes=reconcile_interval(config.get("reconcileIntervalMinutes")),
     ),
 )
 

@@ -6,7 +6,8 @@ the receiver answers a store, secret or KMS failure with a 503 (providers retry)
 publisher reports a refused publication in ``batchItemFailures``. The functions count these
 themselves (:mod:`webhook_processor.aws.metrics`: the same constants they emit with), and the
 alarms watch those counts, Lambda's iterator age (the publisher falling behind), both queues'
-depth, and each function's errors and throttles.
+depth, and each function's errors and throttles. With a reconciler (``apiKeys``), two more: an
+event it recovered is a webhook that was missed, and a run that failed leaves a window unlisted.
 """
 
 from __future__ import annotations
@@ -107,6 +108,31 @@ def watches(
             "Maximum",
         ),
     }
+    if "reconciler" in functions:
+        reconciler_logs = logs.format(function=scope.named("reconciler"))
+        found["missedWebhooks"] = Watch(
+            "missed-webhooks",
+            "The reconciler found events in a provider's events API that no webhook delivered, "
+            "and stored them (published as any stored event). Webhooks are being missed: check "
+            "the provider's dashboard for a disabled or failing endpoint and the receiver's "
+            f"alarms. Which provider and events: {reconciler_logs} '\"recovered\"'. To recover "
+            f"a longer window now: {CLI} reconcile <provider> --since 72h.",
+            metrics.NAMESPACE,
+            metrics.EVENTS_RECOVERED,
+            service,
+        )
+        found["reconcileFailures"] = Watch(
+            "reconcile-failures",
+            "A reconciliation failed: the provider's events API (its key, its availability), "
+            "the key's SSM parameter or the table. Its window is listed again by the next "
+            "scheduled run once the cause is gone. See why: "
+            f"{reconciler_logs} '\"reconciliation failed\"'; a rejected key needs a new one "
+            "(pulumi config set --secret --path apiKeys.<provider> ...; pulumi up); then "
+            f"{CLI} reconcile <provider> --dry-run to check.",
+            metrics.NAMESPACE,
+            metrics.RECONCILE_ERRORS,
+            service,
+        )
     for function, resource in functions.items():
         for metric, what in (("Errors", "raised or timed out"), ("Throttles", "was throttled")):
             found[f"{function}{metric}"] = Watch(

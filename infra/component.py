@@ -14,9 +14,11 @@ fail an invocation.
 One module builds each part, in the order the parts depend on one another:
 ``functions.build_roles`` (the roles come first: the key policy names them), ``keys`` (the key,
 its policy and alias), ``data`` (table, topics, queues, parameters), ``functions`` (functions,
-log groups, policies, URL, triggers), ``edge`` (only when configured: CloudFront and AWS WAF
-in front of the URL), ``alarms``. ``scope`` names, tags and parents them all;
-``settings`` holds the component's arguments and checks them before anything is made.
+log groups, policies, URL, triggers), ``reconciler`` (only when ``apiKeys`` holds a key: the
+function that recovers missed webhooks from the providers' events APIs, on a schedule),
+``edge`` (only when configured: CloudFront and AWS WAF in front of the URL), ``alarms``.
+``scope`` names, tags and parents them all; ``settings`` holds the component's arguments and
+checks them before anything is made.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from data import build_data
 from edge import build_edge
 from functions import build_functions, build_roles
 from keys import KeyUsers, build_keys
+from reconciler import build_reconciler
 from scope import Scope
 from settings import WebhookProcessorArgs
 
@@ -51,14 +54,22 @@ class WebhookProcessor(pulumi.ComponentResource):
             account=aws.get_caller_identity_output().account_id,
             region=aws.get_region_output().region,
         )
-        self.roles = build_roles(scope)
+        self.roles = build_roles(scope, reconciler=bool(args.api_keys))
         self.keys = build_keys(
             scope,
-            {"receiver": self.roles.receiver, "publisher": self.roles.publisher},
+            self.roles.by_function(),
             KeyUsers(args.deployer_principal_arns, args.operator_principal_arns),
         )
-        self.data = build_data(scope, self.keys.key, args.signing_secrets)
+        self.data = build_data(scope, self.keys.key, args.signing_secrets, args.api_keys)
         self.functions = build_functions(scope, args, self.roles, self.keys.key, self.data)
+        self.reconciler = (
+            build_reconciler(scope, args, self.roles.reconciler, self.keys.key, self.data)
+            if self.roles.reconciler is not None
+            else None
+        )
+        functions = {"receiver": self.functions.receiver, "publisher": self.functions.publisher}
+        if self.reconciler is not None:
+            functions["reconciler"] = self.reconciler.function
         self.edge = (
             build_edge(scope, args.edge, self.functions.receiver, self.functions.url)
             if args.edge.enabled
@@ -68,7 +79,7 @@ class WebhookProcessor(pulumi.ComponentResource):
             scope,
             topic=self.data.alarm_topic,
             data=self.data,
-            functions={"receiver": self.functions.receiver, "publisher": self.functions.publisher},
+            functions=functions,
             settings=args.alarms,
             handoff_after=args.handoff_after_seconds,
             email=args.alarm_email,
@@ -88,6 +99,12 @@ class WebhookProcessor(pulumi.ComponentResource):
                 "receiver_function_name": self.functions.receiver.name,
                 "publisher_function_name": self.functions.publisher.name,
                 "alarm_topic_arn": self.data.alarm_topic.arn,
+                # What `webhook-processor aws reconcile` invokes, when there is a reconciler.
+                **(
+                    {"reconciler_function_name": self.reconciler.function.name}
+                    if self.reconciler is not None
+                    else {}
+                ),
             }
         )
         self.register_outputs(self.outputs)

@@ -1,4 +1,5 @@
-"""Where events and secrets rest: the table, the two topics, two queues, the parameters.
+"""Where events and secrets rest: the table, the two topics, two queues, the parameters (the
+signing secrets, and the events-API keys when ``apiKeys`` holds any).
 
 Every one is encrypted with the stack's key. The table's keys and index come from the
 application's own DynamoDB definition (``TABLE_KEYS``), so the store and the table cannot
@@ -43,13 +44,21 @@ class Data:
     #: One SecureString per configured signing secret, under ``secrets_path``.
     parameters: list[aws.ssm.Parameter]
     secrets_path: str
+    #: One SecureString per events-API key (``apiKeys``), by provider, under ``api_keys_path``.
+    api_keys: dict[str, aws.ssm.Parameter]
+    api_keys_path: str
 
 
 def build_data(
-    scope: Scope, key: aws.kms.Key, signing_secrets: Mapping[str, pulumi.Input[str]]
+    scope: Scope,
+    key: aws.kms.Key,
+    signing_secrets: Mapping[str, pulumi.Input[str]],
+    api_keys: Mapping[str, pulumi.Input[str]] | None = None,
 ) -> Data:
-    """The stores, and a parameter for each provider in ``signing_secrets``."""
+    """The stores, and a parameter for each provider in ``signing_secrets`` and in
+    ``api_keys``."""
     secrets_path = f"/webhook-processor/{scope.suffix}/secrets"
+    api_keys_path = f"/webhook-processor/{scope.suffix}/api-keys"
     table = _table(scope, key)
     topic = _topic(scope, key, "events")
     alarm_topic = _topic(scope, key, "alarms")
@@ -68,7 +77,30 @@ def build_data(
         )
         for provider, secret in sorted(signing_secrets.items())
     ]
-    return Data(table, topic, alarm_topic, dead_letters, publish_failures, parameters, secrets_path)
+    keys = {
+        provider: aws.ssm.Parameter(
+            scope.named(f"api-key-{provider}"),
+            name=f"{api_keys_path}/{provider}",
+            type="SecureString",
+            value=value,
+            key_id=key.arn,
+            description=f"{provider} events API key (the reconciler's)",
+            tags=scope.tags(f"api-key-{provider}"),
+            opts=scope.child(),
+        )
+        for provider, value in sorted((api_keys or {}).items())
+    }
+    return Data(
+        table,
+        topic,
+        alarm_topic,
+        dead_letters,
+        publish_failures,
+        parameters,
+        secrets_path,
+        keys,
+        api_keys_path,
+    )
 
 
 def _queue(scope: Scope, key: aws.kms.Key, role: str) -> aws.sqs.Queue:

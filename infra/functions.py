@@ -41,12 +41,22 @@ class Roles:
 
     receiver: aws.iam.Role
     publisher: aws.iam.Role
+    #: Only when ``apiKeys`` holds a key (``reconciler.py``).
+    reconciler: aws.iam.Role | None = None
+
+    def by_function(self) -> dict[str, aws.iam.Role]:
+        found = {"receiver": self.receiver, "publisher": self.publisher}
+        return found | ({"reconciler": self.reconciler} if self.reconciler else {})
 
 
-def build_roles(scope: Scope) -> Roles:
+def build_roles(scope: Scope, *, reconciler: bool = False) -> Roles:
     """One role per function. They come before the key, whose policy names them; their
-    permissions come with the functions (``build_functions``)."""
-    return Roles(_role(scope, "receiver"), _role(scope, "publisher"))
+    permissions come with the functions (``build_functions``, ``reconciler.py``)."""
+    return Roles(
+        execution_role(scope, "receiver"),
+        execution_role(scope, "publisher"),
+        execution_role(scope, "reconciler") if reconciler else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -67,11 +77,11 @@ def build_functions(
 ) -> Functions:
     """Both functions and their policies, the receiver's public URL and asynchronous retries,
     and the stream mapping that feeds the publisher."""
-    receiver_log_group = _log_group(scope, args, key, "receiver")
-    publisher_log_group = _log_group(scope, args, key, "publisher")
+    receiver_log_group = log_group(scope, args, key, "receiver")
+    publisher_log_group = log_group(scope, args, key, "publisher")
     receiver_policy = _receiver_policy(scope, roles.receiver, receiver_log_group, data)
     publisher_policy = _publisher_policy(scope, roles.publisher, publisher_log_group, data)
-    receiver = _function(
+    receiver = lambda_function(
         scope,
         args,
         key,
@@ -92,7 +102,7 @@ def build_functions(
         log_group=receiver_log_group,
         policy=receiver_policy,
     )
-    publisher = _function(
+    publisher = lambda_function(
         scope,
         args,
         key,
@@ -176,7 +186,7 @@ def url_permissions(
         )
 
 
-def _role(scope: Scope, function: str) -> aws.iam.Role:
+def execution_role(scope: Scope, function: str) -> aws.iam.Role:
     trust = {
         "Version": "2012-10-17",
         "Statement": [
@@ -196,7 +206,7 @@ def _role(scope: Scope, function: str) -> aws.iam.Role:
     )
 
 
-def _log_group(
+def log_group(
     scope: Scope, args: WebhookProcessorArgs, key: aws.kms.Key, function: str
 ) -> aws.cloudwatch.LogGroup:
     """The function's explicitly named log group (30 days, encrypted)."""
@@ -210,7 +220,7 @@ def _log_group(
     )
 
 
-def _function(
+def lambda_function(
     scope: Scope,
     args: WebhookProcessorArgs,
     key: aws.kms.Key,
@@ -222,8 +232,11 @@ def _function(
     dead_letter_arn: pulumi.Output[str] | None,
     log_group: aws.cloudwatch.LogGroup,
     policy: aws.iam.RolePolicy,
+    timeout: int | None = None,
+    reserved: bool = True,
 ) -> aws.lambda_.Function:
-    """The function, created after its log group and its role's policy."""
+    """The function, created after its log group and its role's policy; ``timeout`` (default:
+    ``lambdaTimeoutSeconds``), the reserved concurrency unless ``reserved`` is False."""
     name = scope.named(function)
     return aws.lambda_.Function(
         name,
@@ -233,9 +246,9 @@ def _function(
         handler=handler,
         architectures=["arm64"],
         memory_size=args.lambda_memory_mb,
-        timeout=args.lambda_timeout_seconds,
+        timeout=args.lambda_timeout_seconds if timeout is None else timeout,
         code=pulumi.FileArchive(args.artifact_path),
-        reserved_concurrent_executions=args.reserved_concurrency,
+        reserved_concurrent_executions=args.reserved_concurrency if reserved else None,
         tracing_config={"mode": "Active"},
         dead_letter_config=(
             {"target_arn": dead_letter_arn} if dead_letter_arn is not None else None
@@ -267,61 +280,61 @@ def _receiver_policy(
         lambda v: f"arn:aws:ssm:{v[0]}:{v[1]}:parameter{data.secrets_path}/*"
     )
     statements = [
-        *_common_statements("receiver", log_group),
+        *common_statements("receiver", log_group),
         # Storing an event is a TransactWriteItems of two Puts (the event once, its transaction's
         # next version), after a GetItem of that version.
-        _statement(
+        statement(
             "StoresEventsAndTheirTransactions",
             ["dynamodb:GetItem", "dynamodb:PutItem"],
             [data.table.arn],
         ),
-        _statement("ReadsSigningSecrets", ["ssm:GetParameter"], [parameters]),
-        _statement("DeadLettersFailedInvocations", ["sqs:SendMessage"], [data.dead_letters.arn]),
+        statement("ReadsSigningSecrets", ["ssm:GetParameter"], [parameters]),
+        statement("DeadLettersFailedInvocations", ["sqs:SendMessage"], [data.dead_letters.arn]),
     ]
-    return _policy(scope, "receiver", role, statements)
+    return role_policy(scope, "receiver", role, statements)
 
 
 def _publisher_policy(
     scope: Scope, role: aws.iam.Role, log_group: aws.cloudwatch.LogGroup, data: Data
 ) -> aws.iam.RolePolicy:
     statements = [
-        *_common_statements("publisher", log_group),
+        *common_statements("publisher", log_group),
         # What the stream's event source mapping calls as this role.
-        _statement(
+        statement(
             "ReadsTheTableStream",
             ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
             [data.table.stream_arn],
         ),
         # ListStreams has no resource type: "*" is the only resource it can be granted on.
-        _statement("ListsStreams", ["dynamodb:ListStreams"], ["*"]),
-        _statement("PublishesEvents", ["sns:Publish"], [data.topic.arn]),
+        statement("ListsStreams", ["dynamodb:ListStreams"], ["*"]),
+        statement("PublishesEvents", ["sns:Publish"], [data.topic.arn]),
         # Handing an event off: its mark is read (a retried old record) and written.
-        _statement(
+        statement(
             "MarksHandedOffEvents",
             ["dynamodb:GetItem", "dynamodb:UpdateItem"],
             [data.table.arn],
         ),
         # The hand-off's messages, and Lambda's on-failure records as the last resort.
-        _statement("HandsOffFailedPublications", ["sqs:SendMessage"], [data.publish_failures.arn]),
+        statement("HandsOffFailedPublications", ["sqs:SendMessage"], [data.publish_failures.arn]),
     ]
-    return _policy(scope, "publisher", role, statements)
+    return role_policy(scope, "publisher", role, statements)
 
 
-def _common_statements(
+def common_statements(
     function: str, log_group: aws.cloudwatch.LogGroup
 ) -> list[pulumi.Output[dict[str, Any]]]:
     return [
-        _statement(
+        statement(
             f"{function.title()}WritesItsLogs",
             ["logs:CreateLogStream", "logs:PutLogEvents"],
             [log_group.arn.apply(lambda arn: f"{arn}:*")],
         ),
         # X-Ray has no resource ARNs to scope to: "*" is the only valid resource.
-        _statement("TracesToXRay", ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"]),
+        statement("TracesToXRay", ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"]),
     ]
 
 
-def _policy(
+def role_policy(
     scope: Scope, function: str, role: aws.iam.Role, statements: pulumi.Input[Any]
 ) -> aws.iam.RolePolicy:
     return aws.iam.RolePolicy(
@@ -334,7 +347,7 @@ def _policy(
     )
 
 
-def _statement(
+def statement(
     sid: str, actions: Sequence[str], resources: Sequence[pulumi.Input[str]]
 ) -> pulumi.Output[dict[str, Any]]:
     return pulumi.Output.all(*resources).apply(

@@ -91,6 +91,8 @@ GRANTS_VIA: Final = ("dynamodb", "lambda")
 FUNCTION_VIA: Final = {
     "receiver": ("dynamodb", "sqs", "ssm"),
     "publisher": ("dynamodb", "sns", "sqs"),
+    # Only with apiKeys: it writes the table and reads its keys' SecureStrings.
+    "reconciler": ("dynamodb", "ssm"),
 }
 
 

@@ -23,6 +23,18 @@ SUFFIX_CHARACTERS: Final = re.compile(r"[A-Za-z0-9_-]+")
 LONGEST_PREFIX: Final = "webhook-publisher-"
 NAME_LIMIT: Final = 64
 MAX_SUFFIX: Final = NAME_LIMIT - len(LONGEST_PREFIX)
+#: The reconciler's function and role, made only when ``apiKeys`` holds a key: one character
+#: longer than the publisher's.
+RECONCILER_PREFIX: Final = "webhook-reconciler-"
+#: The providers whose events API the reconciler can list, each with its key in ``apiKeys``.
+EVENT_API_PROVIDERS: Final = ("square", "stripe")
+#: ``reconcileIntervalMinutes``: its default and bounds. Each run must end before the next
+#: starts (the function's timeout is under the interval) and list a window that the providers'
+#: retries have not long since filled (a day at most).
+DEFAULT_RECONCILE_MINUTES: Final = 15
+RECONCILE_MINUTES: Final = (5, 1440)
+#: Lambda's longest timeout.
+MAX_TIMEOUT_SECONDS: Final = 900
 
 
 def check_suffix(suffix: str) -> str:
@@ -40,6 +52,63 @@ def check_suffix(suffix: str) -> str:
             f"limited to {NAME_LIMIT} characters"
         )
     return suffix
+
+
+def check_api_keys(names: Sequence[str], suffix: str) -> None:
+    """``apiKeys`` names only providers with an events API, and the reconciler's names fit."""
+    unknown = sorted(set(names) - set(EVENT_API_PROVIDERS))
+    if unknown:
+        raise pulumi.RunError(
+            f"apiKeys.{unknown[0]} is no provider with an events API: apiKeys takes "
+            f"{' and '.join(EVENT_API_PROVIDERS)} (Adyen and generic senders have none; "
+            "docs/operate.md, 'We missed webhooks')"
+        )
+    if names and len(RECONCILER_PREFIX + suffix) > NAME_LIMIT:
+        raise pulumi.RunError(
+            f"environmentSuffix {suffix!r} is {len(suffix)} characters: with apiKeys set, at "
+            f"most {NAME_LIMIT - len(RECONCILER_PREFIX)} fit, since '{RECONCILER_PREFIX}<suffix>' "
+            f"names a Lambda function and an IAM role, both limited to {NAME_LIMIT} characters"
+        )
+
+
+def check_interval(minutes: object) -> int:
+    """``reconcileIntervalMinutes``, if a whole number of minutes in :data:`RECONCILE_MINUTES`."""
+    low, high = RECONCILE_MINUTES
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or not low <= minutes <= high:
+        raise pulumi.RunError(
+            f"reconcileIntervalMinutes must be a whole number of minutes from {low} to {high} "
+            f"(a day), got {minutes!r}: each run must end before the next starts"
+        )
+    return minutes
+
+
+def reconcile_interval(text: str | None) -> int:
+    """``reconcileIntervalMinutes`` as the stack's config holds it (text), checked."""
+    if text is None:
+        return DEFAULT_RECONCILE_MINUTES
+    stripped = text.strip()
+    return check_interval(int(stripped) if stripped.isdigit() else stripped)
+
+
+def reconciler_timeout(minutes: int) -> int:
+    """The reconciler's timeout: a minute under the interval, at most Lambda's 900 s."""
+    return min(MAX_TIMEOUT_SECONDS, minutes * 60 - 60)
+
+
+def api_keys(config: object) -> dict[str, pulumi.Output[str]]:
+    """The ``apiKeys`` object of the stack's config, each value a Pulumi secret: which providers
+    have a key decides what is created, so their names are read in the clear; the keys never
+    are (each is wrapped as a secret, as the state stores it)."""
+    if config is None:
+        return {}
+    if not isinstance(config, Mapping) or not all(
+        isinstance(value, str) and value.strip() for value in config.values()
+    ):
+        raise pulumi.RunError(
+            "apiKeys takes an object of provider to API key: pulumi config set --secret --path "
+            "'apiKeys.stripe' rk_live_..."
+        )
+    return {str(name): pulumi.Output.secret(value.strip()) for name, value in config.items()}
 
 
 @dataclass(frozen=True)
@@ -68,7 +137,16 @@ DEFAULT_ALARMS: Final[Mapping[str, AlarmSettings]] = {
     "publisherIteratorAge": AlarmSettings(120_000, evaluation_periods=3),
     "publisherErrors": AlarmSettings(0),
     "publisherThrottles": AlarmSettings(0),
+    # Only with a reconciler (apiKeys set): events it recovered, its failures, its function.
+    "missedWebhooks": AlarmSettings(0),
+    "reconcileFailures": AlarmSettings(0),
+    "reconcilerErrors": AlarmSettings(0),
+    "reconcilerThrottles": AlarmSettings(0),
 }
+#: The alarms that exist only with a reconciler.
+RECONCILER_ALARMS: Final = frozenset(
+    {"missedWebhooks", "reconcileFailures", "reconcilerErrors", "reconcilerThrottles"}
+)
 _FIELDS: Final = {
     "threshold": "threshold",
     "periodSeconds": "period_seconds",
@@ -208,7 +286,14 @@ class WebhookProcessorArgs:
     alarm_email: str | None = None
     #: CloudFront and AWS WAF in front of the receiver (``edge.py``); off: the plain URL.
     edge: EdgeSettings = field(default_factory=EdgeSettings)
+    #: Provider -> events-API key (a Pulumi secret). With at least one, the reconciler is made
+    #: (``reconciler.py``): each key a SecureString, a function on a schedule, its alarms.
+    api_keys: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    #: How often the reconciler runs (``rate(N minutes)``).
+    reconcile_interval_minutes: int = DEFAULT_RECONCILE_MINUTES
 
     def __post_init__(self) -> None:
         check_suffix(self.environment_suffix)
         check_email(self.alarm_email)
+        check_api_keys(list(self.api_keys), self.environment_suffix)
+        check_interval(self.reconcile_interval_minutes)

@@ -135,6 +135,15 @@ def _parser() -> argparse.ArgumentParser:
         f"{TOKEN_RULE})",
     )
     serve.add_argument(
+        "--reconcile-every",
+        type=_interval,
+        default=None,
+        metavar="DURATION",
+        help="reconcile every provider with an events-API key (WEBHOOK_API_KEY_<PROVIDER>) this "
+        "often (15m, 1h; at least 1m), from where the last run ended less 10 minutes: see "
+        "'reconcile --help'",
+    )
+    serve.add_argument(
         "--log-level",
         default="info",
         choices=["debug", "info", "warning"],
@@ -221,6 +230,10 @@ def _parser() -> argparse.ArgumentParser:
     chosen.add_argument("keys", nargs="*", default=[], metavar="KEY", help="dead letters to queue")
     redrive.set_defaults(command=_redrive)
 
+    from webhook_processor.local import commands as local_commands
+
+    local_commands.add_commands(commands, data_dir, providers)
+
     from webhook_processor.aws import commands as aws_commands
 
     aws_commands.add_commands(commands)
@@ -238,6 +251,22 @@ def _port(text: str) -> int:
     if value > 65535:
         raise argparse.ArgumentTypeError(f"a port is at most 65535, got {value}")
     return value
+
+
+def _interval(text: str) -> float:
+    """A duration of at least a minute (``15m``, ``1h``), in seconds."""
+    from webhook_processor.errors import InvalidParameter
+    from webhook_processor.reconcile.run import parse_duration
+
+    try:
+        seconds = parse_duration(text)
+    except InvalidParameter as exc:
+        raise argparse.ArgumentTypeError(exc.detail) from None
+    if seconds < 60:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is under a minute; reconcile at most once a minute"
+        )
+    return seconds
 
 
 def _http_url(text: str) -> str:
@@ -294,6 +323,7 @@ def _serve(args: argparse.Namespace) -> int:
         max_attempts=args.max_attempts,
         base_url=f"http://{args.host}:{args.port}",
         inspector_token=token,
+        reconcile_every=args.reconcile_every,
     )
     processor = build_local(config)
     generated = processor.secrets.ensure(processor.providers)
@@ -311,6 +341,9 @@ def _serve(args: argparse.Namespace) -> int:
         + "; WEBHOOK_SECRET_<PROVIDER> overrides"
     )
     print(f"  square URL:  {config.square_url} (signed by Square; {SQUARE_URL_ENV} overrides)")
+    if processor.reconciling is not None:
+        listed = ", ".join(processor.reconciling.providers) or "no provider: none has an API key"
+        print(f"  reconcile:   every {args.reconcile_every / 60:g} min: {listed}")
     print(
         f"  try:         webhook-processor send {{{','.join(processor.providers)}}} "
         f"--amount 19.99 --currency USD{_send_options(config)}",

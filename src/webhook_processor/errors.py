@@ -18,7 +18,8 @@ Every failure the processor raises on purpose derives from :class:`WebhookError`
     └── ServiceUnavailable        cannot take the request now; the sender retries (5xx)
         ├── StorageUnavailable    the store did not confirm a durable write
         ├── SecretUnavailable     the provider's signing secret cannot be read
-        └── ProviderNotConfigured the provider needs a setting the deployment lacks
+        ├── ProviderNotConfigured the provider needs a setting the deployment lacks
+        └── ProviderApiError      a provider's events API failed or could not be reached
 
 Expected outcomes (an accepted or a duplicate delivery, a sink that did not take an event) are
 return values, not exceptions. Each adapter maps its SDK's errors to these in one place (a
@@ -167,3 +168,16 @@ class ProviderNotConfigured(ServiceUnavailable):
     notification URL); deliveries are answered 503, so the provider retries until it is set."""
 
     code = "provider_not_configured"
+
+
+class ProviderApiError(ServiceUnavailable):
+    """A provider's events API answered an error, an answer that cannot be read, or nothing:
+    a reconciliation stops there and keeps what it stored; the next run lists it again."""
+
+    code = "provider_api_error"
+
+    def __init__(self, provider: str, detail: str, *, status: int | None = None) -> None:
+        super().__init__(f"the {provider} events API {detail}")
+        self.provider = provider
+        #: The HTTP status it answered, if it answered.
+        self.status = status

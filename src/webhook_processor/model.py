@@ -59,6 +59,15 @@ class WebhookRequest:
         return self.headers.get(name.lower())
 
 
+class Arrival(enum.StrEnum):
+    """How a stored event reached the processor."""
+
+    #: Delivered by the provider to the webhook endpoint.
+    WEBHOOK = "webhook"
+    #: Never delivered (or not yet): found in the provider's events API by ``reconcile``.
+    RECONCILIATION = "reconciliation"
+
+
 @dataclass(frozen=True, slots=True)
 class PaymentEvent:
     """One provider event, normalised. ``(provider, event_id)`` identifies it."""
@@ -92,6 +101,9 @@ class PaymentEvent:
     #: What a ``succeeded`` event says has been captured so far, where it differs from
     #: ``amount`` (Stripe's ``amount_received`` and ``amount_captured``: a partial capture).
     captured: Decimal | None = None
+    #: How the event reached the processor: a webhook, or a reconciliation that found it in
+    #: the provider's events API (:class:`Arrival`).
+    arrival: str = Arrival.WEBHOOK
     #: What storing this event did to its transaction; set by the store, None before. Not part
     #: of the event's identity: the same event compares equal before and after.
     transaction: TransactionUpdate | None = field(default=None, compare=False)

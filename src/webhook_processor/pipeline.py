@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 #: What reading hostile input can raise in an adapter besides its own errors: values of the
 #: wrong type or range, arithmetic on them, text that is not Unicode, nesting that is too deep.
-_INPUT_ERRORS = (
+INPUT_ERRORS = (
     ArithmeticError,
     LookupError,
     RecursionError,
@@ -93,7 +93,7 @@ class Pipeline:
         invocation): the same identifier checks and idempotent write, no signature."""
         adapter = self.provider(provider)
         for event in events:
-            _check_event(event)
+            check_event(event)
             # Request bodies are checked by the codec as they are parsed; these were not.
             codec.check_strings(dict(event.metadata))
         return self._answer(adapter, events, self._store.insert_all(events) if events else [])
@@ -112,7 +112,7 @@ class Pipeline:
             )
         except WebhookError:
             raise
-        except _INPUT_ERRORS as exc:
+        except INPUT_ERRORS as exc:
             # An adapter that trips over a value it did not expect has still been handed bad
             # input: the sender must hear a 4xx (a 5xx makes providers retry it for days). The
             # traceback is logged, without the payload, so the gap can be closed in the adapter.
@@ -121,7 +121,7 @@ class Pipeline:
                 f"the {adapter.name} event could not be read ({type(exc).__name__})"
             ) from exc
         for event in events:
-            _check_event(event)
+            check_event(event)
         return adapter, events
 
     def _answer(
@@ -150,9 +150,10 @@ class Pipeline:
         return outcome if reply is None else replace(outcome, reply=reply)
 
 
-def _check_event(event: PaymentEvent) -> None:
-    """What every store needs of an event, whichever adapter built it: bounded printable ids
-    and text fields that UTF-8 can encode."""
+def check_event(event: PaymentEvent) -> None:
+    """What every store needs of an event, whichever adapter built it (or whichever way it
+    came: a webhook, a trusted invocation, a reconciliation): bounded printable ids and text
+    fields that UTF-8 can encode."""
     ids = [("event id", event.event_id), ("transaction id", event.transaction_id)]
     if event.movement_id is not None:  # a refund's id is a key in every store too
         ids.append(("refund id", event.movement_id))

@@ -129,6 +129,7 @@ def timeline_rows(events: Sequence[PaymentEvent]) -> list[dict[str, Any]]:
                 "refunded": None if update is None else update.refunded,
                 "reversed": None if update is None else update.refund_reversed,
                 "late": None if update is None else ("late" if update.late else ""),
+                "arrival": event.arrival,
             }
         )
     return rows
@@ -147,6 +148,7 @@ def event_row(
         "currency": event.currency,
         "status": event.status,
         "received_at": event.received_at.isoformat(),
+        "arrival": event.arrival,
         "delivery": delivery,
         "attempts": attempts,
         "last_error": last_error,

@@ -8,6 +8,8 @@ from __future__ import annotations
 import http.server
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -15,6 +17,9 @@ from playwright.sync_api import Browser, Page, Response, expect
 
 from tests.browser.conftest import Subscriber
 from tests.integration.conftest import Server, free_port
+from tests.support.square_events import SquareEventsFake, serving
+from webhook_processor.providers.base import Sample
+from webhook_processor.providers.square import SquareProvider
 
 pytestmark = pytest.mark.slow
 
@@ -190,4 +195,44 @@ def test_bound_beyond_loopback_the_page_needs_the_token(browser: Browser, tmp_pa
         assert "inspector:   not served on 0.0.0.0 without --inspector-token" in log
     finally:
         for server in (without, with_token):
+            server.stop()
+
+
+def test_a_recovered_event_is_marked_and_the_completeness_view_counts_it(
+    page: Page, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An event ``reconcile`` found in Square's events API (the fake, on loopback) while the
+    server runs: the events view marks it recovered, the completeness view counts it."""
+    token = "EAAA-browser-square-token"
+    fake = SquareEventsFake(token, enabled=True)
+    spec = Sample(
+        event_id="sq-browser-1",
+        amount=Decimal("3.50"),
+        currency="USD",
+        status="succeeded",
+        created=datetime.now(UTC) - timedelta(minutes=2),
+    )
+    fake.add(SquareProvider().sample(spec))
+    with serving(fake) as base:
+        monkeypatch.setenv("WEBHOOK_API_KEY_SQUARE", token)
+        monkeypatch.setenv("WEBHOOK_API_BASE_SQUARE", base)
+        server = Server(tmp_path)
+        server.start()
+        try:
+            done = server.cli("reconcile", "square", "--since", "1h")
+            assert done.returncode == 0, done.stderr
+            page.goto(f"{server.url}/#events")
+            row = event_row(page, "square:sq-browser-1")
+            expect(row.locator(".badge.recovered")).to_have_text("recovered")
+            expect(row).to_have_attribute("data-delivery", "delivered")
+
+            page.locator('[data-view="completeness"]').click()
+            today = datetime.now(UTC).date().isoformat()
+            square = page.locator(f'#completeness tbody tr[data-key="square:{today}"]')
+            expect(square).to_have_attribute("data-reconciled", "part")
+            expect(square.locator("td").nth(3)).to_have_text("1")  # recovered
+            expect(page.locator("#completeness-listable")).to_contain_text("square")
+            adyen = page.locator(f'#completeness tbody tr[data-key="adyen:{today}"]')
+            expect(adyen).to_have_attribute("data-reconciled", "no events API")
+        finally:
             server.stop()

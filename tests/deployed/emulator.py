@@ -336,6 +336,8 @@ class AwsMocks(RecordingMocks):
             extra["FunctionUrlAuthType"] = i["functionUrlAuthType"]
         if "invokedViaFunctionUrl" in i:
             extra["InvokedViaFunctionUrl"] = i["invokedViaFunctionUrl"]
+        if "sourceArn" in i:
+            extra["SourceArn"] = i["sourceArn"]
         self._client("lambda").add_permission(
             FunctionName=i["function"],
             StatementId=name,
@@ -345,13 +347,30 @@ class AwsMocks(RecordingMocks):
         )
         return name, {}
 
+    def _eventrule(self, name: str, i: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        arn = self._client("events").put_rule(
+            Name=i["name"],
+            ScheduleExpression=i["scheduleExpression"],
+            Description=i.get("description", ""),
+            Tags=[{"Key": k, "Value": v} for k, v in sorted((i.get("tags") or {}).items())],
+        )["RuleArn"]
+        return i["name"], {"arn": arn}
+
+    def _eventtarget(self, name: str, i: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        answer = self._client("events").put_targets(
+            Rule=i["rule"], Targets=[{"Id": i["targetId"], "Arn": i["arn"]}]
+        )
+        assert answer["FailedEntryCount"] == 0, answer
+        return f"{i['rule']}-{i['targetId']}", {}
+
     def _functioneventinvokeconfig(
         self, name: str, i: dict[str, Any]
     ) -> tuple[str, dict[str, Any]]:
+        age = i.get("maximumEventAgeInSeconds")
         self._client("lambda").put_function_event_invoke_config(
             FunctionName=i["functionName"],
             MaximumRetryAttempts=int(i["maximumRetryAttempts"]),
-            MaximumEventAgeInSeconds=int(i["maximumEventAgeInSeconds"]),
+            **({} if age is None else {"MaximumEventAgeInSeconds": int(age)}),
         )
         return i["functionName"], {}
 

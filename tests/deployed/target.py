@@ -24,10 +24,21 @@ from tests.deployed.emulator import Moto, assume, deploy
 from tests.integration.test_lambda import Context, url_event
 from tests.support.aws import read_stream
 from tests.support.builders import GENERIC_SECRET, STRIPE_SECRET
-from webhook_processor.aws.bootstrap import AwsConfig, build_publisher, build_receiver
-from webhook_processor.aws.handlers import publisher, receiver
+from tests.support.events_api import STRIPE_KEY
+from webhook_processor.aws.bootstrap import (
+    AwsConfig,
+    build_publisher,
+    build_receiver,
+    build_reconciler,
+)
+from webhook_processor.aws.handlers import publisher, receiver, reconciler
 
-SECRETS = {"stripeSigningSecret": STRIPE_SECRET, "genericSigningSecret": GENERIC_SECRET}
+SECRETS = {
+    "stripeSigningSecret": STRIPE_SECRET,
+    "genericSigningSecret": GENERIC_SECRET,
+    # The reconciler, with the key the fake Stripe events API takes.
+    "apiKeys": json.dumps({"stripe": STRIPE_KEY}),
+}
 
 
 class Stack(Protocol):
@@ -80,6 +91,20 @@ class EmulatedStack:
                 handler = publisher.create_handler(lambda: build_publisher(config, session))
             self._handlers[function] = handler
         return self._handlers[function]
+
+    def reconcile(self, event: dict[str, Any], stripe_base: str) -> dict[str, Any]:
+        """The deployed reconciler run in-process under its role and environment, its Stripe
+        API root pointed at ``stripe_base`` (a fake on loopback)."""
+        configuration = self.client("lambda").get_function_configuration(
+            FunctionName=self.outputs["reconciler_function_name"]
+        )
+        environment = dict(configuration["Environment"]["Variables"])
+        session = assume(self.moto, configuration["Role"], "reconciler")
+        config = AwsConfig.from_environ({**environment, "API_BASE_STRIPE": stripe_base})
+        handler = reconciler.create_handler(lambda: build_reconciler(config, session))
+        name = self.outputs["reconciler_function_name"]
+        with self.moto.enforcing():
+            return handler(event, Context(function_name=name))
 
     def _run(self, function: str, event: dict[str, Any]) -> dict[str, Any]:
         handler = self._handler(function)

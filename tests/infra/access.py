@@ -16,12 +16,24 @@ from typing import Any, Final
 
 from tests.infra.harness import ACCOUNT, Run, run_program
 from tests.infra.iam import Policy, Request, Verdict, evaluate
-from tests.infra.matrix import DEPLOYER, EDGE, FUNCTIONS, OPERATOR, EdgeStack, Row, Stack, rows
+from tests.infra.matrix import (
+    DEPLOYER,
+    EDGE,
+    FUNCTIONS,
+    OPERATOR,
+    RECONCILER,
+    EdgeStack,
+    Row,
+    Stack,
+    rows,
+)
+from tests.infra.stack import ReconcilerStack
 
 POLICIES: Final = Path(__file__).resolve().parents[2] / "docs" / "policies"
 SECRETS: Final = {
     "stripeSigningSecret": "whsec_stripe_test",
     "genericSigningSecret": "whsec_Z2VuZXJpYw==",
+    "apiKeys": json.dumps({"stripe": "rk_live_reconcile", "square": "EAAA_reconcile"}),
 }
 #: A production-like configuration: secrets set, and the deployer and operator named in the key
 #: policy (so each of their statements must earn its place on its own).
@@ -85,7 +97,11 @@ def stack_of(run: Run) -> Stack:
         functions=by_function("aws:lambda/function:Function"),
         roles={f: outputs("aws:iam/role:Role", f"webhook-{f}-")["arn"] for f in FUNCTIONS},
         log_groups=by_function("aws:cloudwatch/logGroup:LogGroup"),
-        parameters=tuple(p.outputs["arn"] for p in run.of_type("aws:ssm/parameter:Parameter")),
+        parameters=tuple(
+            p.outputs["arn"]
+            for p in run.of_type("aws:ssm/parameter:Parameter")
+            if "/secrets/" in p.inputs["name"]
+        ),
         alarms=tuple(
             a.outputs["arn"] for a in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
         ),
@@ -95,6 +111,23 @@ def stack_of(run: Run) -> Stack:
         ),
         alarm_email=bool(run.of_type("aws:sns/topicSubscription:TopicSubscription")),
         edge=_edge_of(run),
+        reconciler=_reconciler_of(run),
+    )
+
+
+def _reconciler_of(run: Run) -> ReconcilerStack | None:
+    if not run.of_type("aws:cloudwatch/eventRule:EventRule"):
+        return None
+    return ReconcilerStack(
+        function=run.one("aws:lambda/function:Function", "webhook-reconciler-").outputs["arn"],
+        role=run.one("aws:iam/role:Role", "webhook-reconciler-").outputs["arn"],
+        log_group=run.one("aws:cloudwatch/logGroup:LogGroup", "webhook-reconciler-").outputs["arn"],
+        rule=run.one("aws:cloudwatch/eventRule:EventRule").outputs["arn"],
+        api_keys=tuple(
+            p.outputs["arn"]
+            for p in run.of_type("aws:ssm/parameter:Parameter")
+            if "/api-keys/" in p.inputs["name"]
+        ),
     )
 
 
@@ -181,6 +214,14 @@ def policies_of(run: Run, stack: Stack) -> Policies:
     for function, role in roles.items():
         identity[function] = [
             Policy(f"{function} role policy", policy.json_input("policy"))
+            for policy in run.of_type("aws:iam/rolePolicy:RolePolicy")
+            if policy.inputs["role"] == f"{role.name}-id"
+        ]
+    for role in [
+        r for r in run.of_type("aws:iam/role:Role") if r.name.startswith("webhook-reconciler-")
+    ]:
+        identity[RECONCILER] = [
+            Policy("reconciler role policy", policy.json_input("policy"))
             for policy in run.of_type("aws:iam/rolePolicy:RolePolicy")
             if policy.inputs["role"] == f"{role.name}-id"
         ]

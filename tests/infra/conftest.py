@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.infra.harness import Run, run_program
@@ -11,6 +13,8 @@ SECRETS = {f"{provider}SigningSecret": secret for provider, secret in PROVIDER_S
     "stripeSigningSecret": f"whsec_stripe_new,{PROVIDER_SECRETS['stripe']}"
 }
 SQUARE_URL = "https://payments.example.com/webhooks/square"
+#: The events APIs' keys, as ``pulumi config set --secret --path apiKeys.<provider>`` sets them.
+API_KEYS = {"stripe": "rk_live_stripe_reconcile", "square": "EAAAsquare_reconcile"}
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +34,8 @@ def configured() -> Run:
             "reservedConcurrency": "50",
             "costCenter": "cc-1234",
             "owner": "payments-team",
+            "apiKeys": json.dumps(API_KEYS),
         },
-        secret_keys=tuple(SECRETS),
+        secret_keys=(*SECRETS, "apiKeys"),
         stack="production",
     )

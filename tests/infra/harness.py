@@ -35,6 +35,7 @@ _ARNS = {
         "arn:aws:cloudfront::{account}:origin-access-control/{id}"
     ),
     "aws:wafv2/webAcl:WebAcl": "arn:aws:wafv2:{region}:{account}:global/webacl/{name}/{id}",
+    "aws:cloudwatch/eventRule:EventRule": "arn:aws:events:{region}:{account}:rule/{name}",
 }
 #: The ID AWS gives a distribution, an origin access control or a web ACL (here: fixed).
 RESOURCE_ID = "1A2B3C4D5E6F7"

@@ -15,6 +15,11 @@ from collections.abc import Iterator, Sequence
 
 from tests.infra.edge_rows import edge_deploy_rows, edge_run_rows, public_url_rows
 from tests.infra.operate_rows import operate_rows
+from tests.infra.reconciler_rows import (
+    reconciler_deploy_rows,
+    reconciler_operate_rows,
+    reconciler_run_rows,
+)
 from tests.infra.stack import (
     ALARMS,
     DDB_TRANSACTIONS,
@@ -36,6 +41,7 @@ from tests.infra.stack import (
     PASS_ROLE,
     PUBLISHER,
     RECEIVER,
+    RECONCILER,
     SNS_ALARMS,
     SNS_KMS,
     SQS_KMS,
@@ -57,6 +63,7 @@ __all__ = [
     "OPERATOR",
     "PUBLISHER",
     "RECEIVER",
+    "RECONCILER",
     "EdgeStack",
     "Row",
     "Stack",
@@ -185,6 +192,8 @@ def deploy_rows(stack: Stack) -> Iterator[Row]:
     )
     if stack.edge is not None:
         yield from edge_deploy_rows(stack, stack.edge)
+    if stack.reconciler is not None:
+        yield from reconciler_deploy_rows(stack, stack.reconciler)
     cloudwatch = reference("amazoncloudwatch")
     for alarm in stack.alarms:
         yield deploys("cloudwatch:PutMetricAlarm", alarm, cloudwatch, "an alarm")
@@ -313,11 +322,14 @@ def run_rows(stack: Stack) -> Iterator[Row]:
         yield from public_url_rows(stack)
     else:
         yield from edge_run_rows(stack, stack.edge)
+    if stack.reconciler is not None:
+        yield from reconciler_run_rows(stack, stack.reconciler)
 
 
 def rows(stack: Stack) -> list[Row]:
     """The whole matrix for ``stack``."""
-    return [*deploy_rows(stack), *run_rows(stack), *operate_rows(stack)]
+    extra = [] if stack.reconciler is None else reconciler_operate_rows(stack, stack.reconciler)
+    return [*deploy_rows(stack), *run_rows(stack), *operate_rows(stack), *extra]
 
 
 # -- printing -------------------------------------------------------------------------------------

@@ -19,6 +19,9 @@ ANYONE: Final = "anyone"
 CLOUDFRONT: Final = "cloudfront"
 EDGE: Final = "edge"
 FUNCTIONS: Final = (RECEIVER, PUBLISHER)
+#: Only with ``apiKeys``: the reconciler's role, and EventBridge, which runs it on a schedule.
+RECONCILER: Final = "reconciler"
+EVENTS: Final = "events"
 
 # -- where each row comes from --------------------------------------------------------------
 DOCS = "https://docs.aws.amazon.com"
@@ -49,6 +52,20 @@ CF_GUIDE: Final = f"{DOCS}/AmazonCloudFront/latest/DeveloperGuide"
 CF_LAMBDA_ORIGIN: Final = f"{CF_GUIDE}/private-content-restricting-access-to-lambda.html"
 CF_WAF: Final = f"{CF_GUIDE}/distribution-web-awswaf.html"
 EDGE_PERMISSIONS: Final = f"{CF_GUIDE}/lambda-edge-permissions.html"
+EVENTS_SCHEDULE_LAMBDA: Final = f"{DOCS}/eventbridge/latest/userguide/eb-run-lambda-schedule.html"
+EVENTS_RESOURCE_POLICY: Final = (
+    f"{DOCS}/eventbridge/latest/userguide/eb-use-resource-based.html#eb-lambda-permissions"
+)
+#: What the AWS provider calls for each resource, as its resource code says (pulumi-aws is
+#: generated from terraform-provider-aws).
+TF_AWS: Final = "https://github.com/hashicorp/terraform-provider-aws/blob/main/internal/service"
+TF_EVENT_RULE: Final = f"{TF_AWS}/events/rule.go (PutRule, DescribeRule, DeleteRule; tags_gen.go)"
+TF_EVENT_TARGET: Final = f"{TF_AWS}/events/target.go (PutTargets, ListTargetsByRule, RemoveTargets)"
+TF_LAMBDA_PERMISSION: Final = (
+    f"{TF_AWS}/lambda/permission.go (AddPermission, GetPolicy, RemovePermission)"
+)
+TF_SSM_PARAMETER: Final = f"{TF_AWS}/ssm/parameter.go (PutParameter, GetParameter, DeleteParameter)"
+DOCS_RECONCILE: Final = "docs/deploy.md#recovering-missed-webhooks (the reconciler)"
 DOCS_DLQ: Final = "docs/operate.md#two-failure-queues-and-why (the receiver's dead-letter queue)"
 DOCS_HANDOFF: Final = "docs/operate.md#two-failure-queues-and-why (the publish-failures queue)"
 
@@ -68,6 +85,18 @@ class EdgeStack:
     web_acl: str
     function: str
     role: str
+
+
+@dataclass(frozen=True)
+class ReconcilerStack:
+    """What ``apiKeys`` adds: the reconciler's function, role and log group, the schedule's
+    rule, and one SecureString per key."""
+
+    function: str
+    role: str
+    log_group: str
+    rule: str
+    api_keys: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -96,11 +125,20 @@ class Stack:
     alarm_email: bool = False
     #: CloudFront and AWS WAF in front of the receiver, when configured.
     edge: EdgeStack | None = None
+    #: The reconciler, when ``apiKeys`` holds a key.
+    reconciler: ReconcilerStack | None = None
 
     @classmethod
-    def named(cls, suffix: str, account: str = "123456789012", region: str = "us-east-1") -> Stack:
+    def named(
+        cls,
+        suffix: str,
+        account: str = "123456789012",
+        region: str = "us-east-1",
+        api_keys: tuple[str, ...] = ("square", "stripe"),
+    ) -> Stack:
         """The stack by convention (``webhook-{role}-{suffix}``), for code that runs on
-        resources named that way without the program having made them."""
+        resources named that way without the program having made them; with a reconciler
+        holding ``api_keys`` unless that is empty."""
 
         def arn(service: str, resource: str) -> str:
             return f"arn:aws:{service}:{region}:{account}:{resource}"
@@ -122,6 +160,20 @@ class Stack:
             log_groups={
                 f: arn("logs", f"log-group:/aws/lambda/webhook-{f}-{suffix}") for f in FUNCTIONS
             },
+            reconciler=(
+                ReconcilerStack(
+                    function=arn("lambda", f"function:webhook-{RECONCILER}-{suffix}"),
+                    role=f"arn:aws:iam::{account}:role/webhook-{RECONCILER}-{suffix}",
+                    log_group=arn("logs", f"log-group:/aws/lambda/webhook-{RECONCILER}-{suffix}"),
+                    rule=arn("events", f"rule/webhook-reconcile-schedule-{suffix}"),
+                    api_keys=tuple(
+                        arn("ssm", f"parameter/webhook-processor/{suffix}/api-keys/{provider}")
+                        for provider in api_keys
+                    ),
+                )
+                if api_keys
+                else None
+            ),
         )
 
     @property
@@ -140,7 +192,10 @@ class Stack:
             return self.roles[caller]
         if caller == EDGE and self.edge is not None:
             return self.edge.role
+        if caller == RECONCILER and self.reconciler is not None:
+            return self.reconciler.role
         services = {
+            EVENTS: "events.amazonaws.com",
             LOGS: f"logs.{self.region}.amazonaws.com",
             ALARMS: "cloudwatch.amazonaws.com",
             CLOUDFRONT: "cloudfront.amazonaws.com",

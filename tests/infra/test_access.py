@@ -10,6 +10,7 @@ AWS's own catalogue).
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -27,7 +28,8 @@ from tests.infra.access import (
 )
 from tests.infra.harness import Run, run_program
 from tests.infra.iam import Policy, Request, UnknownOperator, as_list, evaluate
-from tests.infra.matrix import DEPLOYER, OPERATOR, Row, Stack, main, rows
+from tests.infra.matrix import DEPLOYER, OPERATOR, RECONCILER, Row, Stack, main, rows
+from tests.infra.stack import EVENTS
 
 
 @pytest.fixture(scope="module")
@@ -203,7 +205,14 @@ def test_every_row_cites_aws_documentation_and_names_a_real_action_on_its_resour
     _, _, all_rows = _judged(production)
     problems = []
     for row in all_rows:
-        if not row.doc.startswith(("https://docs.aws.amazon.com/", "docs/")):
+        # AWS's pages, ours, or the AWS provider's resource code (what it calls, and when).
+        if not row.doc.startswith(
+            (
+                "https://docs.aws.amazon.com/",
+                "docs/",
+                "https://github.com/hashicorp/terraform-provider-aws/blob/main/internal/service/",
+            )
+        ):
             problems.append(f"{row.key}: cites {row.doc}")
         templates = reference.resource_types(row.action)
         if not reference.action_exists(row.action):
@@ -366,3 +375,47 @@ def test_a_service_principal_must_be_named_and_anyone_only_by_star() -> None:
     )
     assert evaluate(Request("*", "lambda:InvokeFunctionUrl", "arn:f"), [], url).allowed
     assert not evaluate(Request("*", "lambda:InvokeFunction", "arn:f"), [], url).allowed
+
+
+def test_the_reconcilers_calls_are_rows_and_only_its_schedule_may_invoke_it(
+    production: Run,
+) -> None:
+    stack, policies, all_rows = _judged(production)
+    assert stack.reconciler is not None
+    mine = [row for row in all_rows if row.caller == RECONCILER]
+    assert {row.action for row in mine} >= {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "ssm:GetParameter",
+    }
+    judged = [v.allowed for row, v in judge(all_rows, policies, stack) if row.caller == RECONCILER]
+    assert len(judged) == len(mine) >= 10
+    assert all(judged)
+    [scheduled] = [row for row in all_rows if row.caller == EVENTS]
+    assert policies.decide(scheduled, stack).allowed
+    foreign = replace(scheduled, context={"aws:SourceArn": stack.arn("events", "rule/other")})
+    assert not policies.decide(foreign, stack).allowed
+    # The deployer may make the schedule, and nothing else of EventBridge's.
+    deployer_events = {r.action for r in all_rows if r.caller == DEPLOYER and "events:" in r.action}
+    assert deployer_events == {
+        "events:PutRule",
+        "events:DescribeRule",
+        "events:ListTagsForResource",
+        "events:TagResource",
+        "events:DeleteRule",
+        "events:PutTargets",
+        "events:ListTargetsByRule",
+        "events:RemoveTargets",
+    }
+    other_rule = replace(
+        next(r for r in all_rows if r.action == "events:PutRule"),
+        resource=stack.arn("events", "rule/someone-elses"),
+    )
+    assert not policies.decide(other_rule, stack).allowed
+
+
+def test_without_api_keys_the_matrix_has_no_reconciler_rows(bare: Run) -> None:
+    stack, _, all_rows = _judged(bare)
+    assert stack.reconciler is None
+    assert [r.key for r in all_rows if r.caller in {RECONCILER, EVENTS}] == []

@@ -68,6 +68,8 @@ def test_the_artifact_holds_the_package_and_its_dependencies_and_nothing_else(
     assert {info.date_time for info in infos} == {(1980, 1, 1, 0, 0, 0)}
     assert "webhook_processor/aws/handlers/receiver.py" in names
     assert "webhook_processor/aws/handlers/publisher.py" in names
+    assert "webhook_processor/aws/handlers/reconciler.py" in names
+    assert "webhook_processor/reconcile/apis.py" in names
     assert any(n.startswith("aws_lambda_powertools/") for n in names)
     assert any(n.startswith("aws_xray_sdk/") for n in names)
     assert any(n.startswith("boto3/") for n in names)

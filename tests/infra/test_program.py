@@ -102,7 +102,12 @@ def test_reserved_concurrency_only_when_configured(configured: Run) -> None:
     assert {
         fn.name: fn.inputs.get("reservedConcurrentExecutions")
         for fn in configured.of_type(FUNCTION)
-    } == {"webhook-receiver-prod": 50, "webhook-publisher-prod": 50}
+    } == {
+        "webhook-receiver-prod": 50,
+        "webhook-publisher-prod": 50,
+        # One run per provider at a time is the journal's claim: no share of the pool.
+        "webhook-reconciler-prod": None,
+    }
 
 
 def test_log_groups_are_named_kept_30_days_and_encrypted(bare: Run) -> None:
@@ -289,7 +294,9 @@ def test_no_secrets_configured_means_no_parameters(bare: Run) -> None:
 
 def test_one_secure_string_per_provider_the_application_ships(configured: Run) -> None:
     parameters = {
-        p.inputs["name"]: p.inputs for p in configured.of_type("aws:ssm/parameter:Parameter")
+        p.inputs["name"]: p.inputs
+        for p in configured.of_type("aws:ssm/parameter:Parameter")
+        if "/secrets/" in p.inputs["name"]
     }
     assert sorted(parameters) == [
         f"/webhook-processor/prod/secrets/{provider}" for provider in sorted(default_providers())

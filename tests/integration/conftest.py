@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -126,3 +127,29 @@ def deployed() -> Iterator[Deployed]:
 
     with deploy() as deployment:
         yield deployment
+
+
+@pytest.fixture(scope="module")
+def localstripe() -> Iterator[str]:
+    """localstripe (the stateful Stripe emulator) on a loopback port, for the module."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.localstripe_server", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            urllib.request.urlopen(base, timeout=1)
+        except urllib.error.HTTPError:
+            break  # it answers (401 without a key): ready
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise RuntimeError("localstripe did not start") from None
+            time.sleep(0.05)
+    yield base
+    process.terminate()
+    process.wait(timeout=10)

@@ -68,6 +68,10 @@ class Context:
         "arn:aws:lambda:us-east-1:123456789012:function:webhook-receiver-test"
     )
     aws_request_id: str = "c1f2e3d4-a5b6-47c8-9d0e-1f2a3b4c5d6e"
+    remaining_millis: int = 300_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_millis
 
 
 class Clock:

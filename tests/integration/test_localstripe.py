@@ -17,8 +17,6 @@ in ``tests/events/stripe`` (``refund.failed``, ``charge.refund.updated``).
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
@@ -33,39 +31,13 @@ from typing import Any
 import pytest
 import stripe
 
-from tests.integration.conftest import Server, free_port
+from tests.integration.conftest import Server
 from tests.oracles import stripe as stripe_oracle
 
 SECRET = stripe_oracle.SECRET
 CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}
 #: A card localstripe declines when it is charged (its own test card list).
 DECLINED = "pm_card_chargeCustomerFail"
-
-
-@pytest.fixture(scope="module")
-def localstripe() -> Iterator[str]:
-    """localstripe on a loopback port, for the module."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.localstripe_server", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            urllib.request.urlopen(base, timeout=1)
-        except urllib.error.HTTPError:
-            break  # it answers (401 without a key): ready
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                raise RuntimeError("localstripe did not start") from None
-            time.sleep(0.05)
-    yield base
-    process.terminate()
-    process.wait(timeout=10)
 
 
 @pytest.fixture

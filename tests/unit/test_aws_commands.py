@@ -38,7 +38,14 @@ def test_help_lists_the_operators_commands(capsys: pytest.CaptureFixture[str]) -
         main(["aws", "--help"])
     out = capsys.readouterr().out
     names = [line.split()[0] for line in out.splitlines() if len(line) - len(line.lstrip()) == 4]
-    assert names == ["dead-letters", "redrive", "events", "transactions", "transaction"]
+    assert names == [
+        "dead-letters",
+        "redrive",
+        "events",
+        "transactions",
+        "transaction",
+        "reconcile",
+    ]
     assert "pulumi stack output --json" in out
 
 

@@ -96,9 +96,12 @@ def test_help_lists_every_command_with_what_it_does(capsys: pytest.CaptureFixtur
         "dead-letters",
         "transaction",
         "redrive",
+        "reconcile",
+        "completeness",
         "aws",
     ]
     assert "list stored events with their delivery state" in out
+    assert "recover events the provider never delivered" in out
 
 
 def test_send_without_a_secret_explains_how_to_get_one(
@@ -267,11 +270,12 @@ def test_a_transactions_timeline_shows_each_event_before_and_after_with_late_mar
         "refunded",
         "reversed",
         "late",
+        "arrival",
     ]
     assert [line.split()[3] for line in lines] == ["evt_refund", "evt_capture", "evt_processing"]
     assert lines[0].split()[7:10] == ["-", "partially_refunded", "25.00"]
     assert lines[1].split()[7:9] == ["partially_refunded", "refunded"]
-    assert lines[2].split()[-1] == "late"
+    assert lines[2].split()[-2:] == ["late", "webhook"]
 
 
 def test_a_timeline_for_scripts_and_for_unknown_or_shared_ids(

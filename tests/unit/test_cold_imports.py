@@ -42,6 +42,10 @@ FIRST_INVOCATIONS = {
         "build_publisher(AwsConfig(topic_arn='arn:aws:sns:us-east-1:1:t', table_name='t', "
         "publish_failures_url='https://sqs.us-east-1.amazonaws.com/1/q'))"
     ),
+    "reconciler": (
+        "build_reconciler(AwsConfig(table_name='t', "
+        """api_key_parameters='{"stripe": "/webhook-processor/t/api-keys/stripe"}'))"""
+    ),
 }
 
 
@@ -49,7 +53,8 @@ FIRST_INVOCATIONS = {
 def test_a_handler_loads_nothing_of_the_local_processor(handler: str) -> None:
     loaded = modules_after(
         f"import webhook_processor.aws.handlers.{handler}; "
-        "from webhook_processor.aws.bootstrap import AwsConfig, build_publisher, build_receiver; "
+        "from webhook_processor.aws.bootstrap import "
+        "AwsConfig, build_publisher, build_receiver, build_reconciler; "
         + FIRST_INVOCATIONS[handler]
     )
     assert {f"webhook_processor.aws.handlers.{handler}", "boto3"} <= loaded
@@ -62,6 +67,19 @@ def test_a_handler_loads_nothing_of_the_local_processor(handler: str) -> None:
 def test_the_receiver_defers_boto3_and_the_providers_to_its_first_invocation() -> None:
     loaded = modules_after("import webhook_processor.aws.handlers.receiver")
     assert {"boto3", "webhook_processor.pipeline", "webhook_processor.providers"} & loaded == set()
+
+
+def test_the_reconciler_loads_no_http_library_beyond_the_standard_librarys() -> None:
+    """The events APIs are two requests on ``http.client``: no SDK, no third-party client."""
+    loaded = modules_after(
+        "import webhook_processor.aws.handlers.reconciler; "
+        "from webhook_processor.aws.bootstrap import AwsConfig, build_reconciler; "
+        + FIRST_INVOCATIONS["reconciler"]
+    )
+    assert "webhook_processor.reconcile.apis" in loaded
+    assert {"stripe", "square", "httpx", "requests", "urllib3.poolmanager"} & loaded <= {
+        m for m in ("urllib3.poolmanager",) if m in modules_after("import boto3")
+    }
 
 
 def test_with_tracing_on_the_first_invocation_patches_botocore_alone() -> None:

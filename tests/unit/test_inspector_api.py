@@ -671,3 +671,25 @@ def test_bad_input_gets_a_specific_4xx_and_changes_nothing(
     assert client.get("/inspector/api/summary").json()["counters"] == before
     assert len(recent_events(processor.store, 10)) == 4
     assert len(dead_letters(processor.store)) == 1
+
+
+def test_completeness_counts_each_providers_days_and_says_what_was_never_reconciled(
+    client: TestClient,
+) -> None:
+    store_some(client)
+    answer = client.get("/inspector/api/completeness", params={"days": 2}).json()
+    assert answer["listable"] == []  # no events-API key in this environment
+    rows = {(r["provider"], r["day"]): r for r in answer["items"]}
+    assert {day for _, day in rows} == {"2026-11-28", "2026-11-27"}
+    stripe = rows["stripe", "2026-11-28"]
+    assert (stripe["webhook"], stripe["recovered"], stripe["listed"]) == (3, 0, None)
+    assert stripe["reconciled"] == "never: no key"
+    assert rows["adyen", "2026-11-28"]["reconciled"] == "no events API"
+    assert rows["stripe", "2026-11-27"]["webhook"] == 0
+
+
+@pytest.mark.parametrize("days", ["0", "32", "x", "1.5", "\uff17"])
+def test_completeness_refuses_a_day_count_out_of_range(client: TestClient, days: str) -> None:
+    answer = client.get("/inspector/api/completeness", params={"days": days})
+    assert answer.status_code == 400
+    assert "days must be a whole number of days from 1 to 31" in answer.json()["detail"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import stat
 from pathlib import Path
 
@@ -77,3 +78,49 @@ def test_a_secret_rotated_in_the_file_is_used_within_the_ttl_without_a_restart(
     assert secrets.active("stripe") == ("whsec_old",)  # within the TTL: the cached value
     now[0] = 6.0
     assert secrets.active("stripe") == ("whsec_rotated_new",)
+
+
+def test_an_api_key_comes_from_the_environment_or_the_files_api_keys(tmp_path: Path) -> None:
+    path = tmp_path / "secrets.json"
+    path.write_text(json.dumps({"stripe": "whsec_x", "api_keys": {"stripe": " rk_file "}}))
+    from_file = LocalSecrets(path, {})
+    assert from_file.api_key("stripe") == "rk_file"
+    assert from_file.api_key("square") is None
+    assert from_file.active("stripe") == ("whsec_x",)
+    environ = {"WEBHOOK_API_KEY_STRIPE": "rk_env"}
+    assert LocalSecrets(path, environ).api_key("stripe") == "rk_env"
+    assert LocalSecrets(tmp_path / "none.json", {}).api_key("stripe") is None
+
+
+def test_generating_signing_secrets_keeps_the_files_api_keys(tmp_path: Path) -> None:
+    path = tmp_path / "secrets.json"
+    path.write_text(json.dumps({"api_keys": {"square": "EAAA-token"}}))
+    secrets = LocalSecrets(path, {})
+    assert secrets.ensure(default_providers()) == sorted(default_providers())
+    assert json.loads(path.read_text())["api_keys"] == {"square": "EAAA-token"}
+    assert secrets.api_key("square") == "EAAA-token"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ({"api_keys": ["rk"]}, "'api_keys' must be an object"),
+        ({"api_keys": {"stripe": 5}}, "api_keys['stripe'] must be a non-empty string"),
+        ({"api_keys": {"stripe": " "}}, "api_keys['stripe'] must be a non-empty string"),
+    ],
+)
+def test_a_malformed_api_key_is_a_clear_error_that_quotes_no_key(
+    tmp_path: Path, content: dict[str, object], message: str
+) -> None:
+    path = tmp_path / "secrets.json"
+    path.write_text(json.dumps(content))
+    with pytest.raises(SecretUnavailable, match=re.escape(message)):
+        LocalSecrets(path, {}).api_key("stripe")
+
+
+def test_a_provider_whose_key_cannot_be_read_is_not_listed_as_reconciled(tmp_path: Path) -> None:
+    from webhook_processor.local.reconciling import listable
+
+    path = tmp_path / "secrets.json"
+    path.write_text(json.dumps({"api_keys": {"stripe": 5, "square": "EAAA-token"}}))
+    assert listable(LocalSecrets(path, {}), {}) == ["square"]

@@ -444,3 +444,46 @@ def test_on_a_loop_a_failed_commit_is_every_callers_error_and_the_next_group_com
     reopened = sqlite3.connect(tmp_path / "s.db")
     assert [r[0] for r in reopened.execute("SELECT x FROM probe")] == ["kept"]
     reopened.close()
+
+
+def test_a_database_from_before_arrivals_were_kept_gains_the_column_without_a_rebuild(
+    tmp_path: Path,
+) -> None:
+    """Every event of such a database arrived by webhook; nothing else needs recomputing, so
+    its transactions are kept as they are (a rebuild would rewrite each one)."""
+    path = tmp_path / "webhooks.db"
+    store = SQLiteStore(path)
+    store.insert_all([make_event("evt_old")])
+    store.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("ALTER TABLE events DROP COLUMN arrival")
+        conn.execute("UPDATE transactions SET late_count = 7")  # a rebuild would reset it
+    reopened = SQLiteStore(path)
+    try:
+        event = reopened.get_event("stripe", "evt_old")
+        assert event is not None
+        assert event.arrival == "webhook"
+        state = reopened.transaction("stripe", "pi_1")
+        assert state is not None
+        assert state.late_count == 7
+    finally:
+        reopened.close()
+
+
+def test_another_process_queues_what_it_stores_for_the_sinks_the_server_registered(
+    tmp_path: Path,
+) -> None:
+    """A ``reconcile`` command beside a running ``serve``: the server's lanes find the
+    entries under their own names at their next poll, not under the unregistered name."""
+    path = tmp_path / "webhooks.db"
+    server = SQLiteStore(path)
+    server.register_sinks(["file:events.jsonl", "http:hook"])
+    command = SQLiteStore(path)
+    try:
+        command.insert_all([make_event("evt_recovered")])
+        for sink in ("file:events.jsonl", "http:hook"):
+            assert [i.event.event_id for i in server.due(sink, NOW, 10)] == ["evt_recovered"]
+        assert server.due("", NOW, 10) == []
+    finally:
+        command.close()
+        server.close()

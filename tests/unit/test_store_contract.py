@@ -1,13 +1,15 @@
 """The store contract: every EventStore implementation passes the first half, every LocalStore
-(the stores that are also the local outbox) the second."""
+(the stores that are also the local outbox) the second, and every store reconciled into
+(:data:`JOURNAL_STORES`) the journal's."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,8 +26,10 @@ from tests.support.loopback import run_coroutine
 from tests.support.stores import dead_letters, recent_events, recent_transactions
 from webhook_processor.aws.dynamodb import DynamoDBStore
 from webhook_processor.local.sqlite.store import SQLiteStore
-from webhook_processor.model import PaymentEvent
+from webhook_processor.model import Arrival, PaymentEvent
+from webhook_processor.reconcile.run import ReconcileStore
 from webhook_processor.storage.base import Delivery, EventStore, LocalStore
+from webhook_processor.storage.journal import CLAIM_SECONDS, Listed, Listing, Report, Window
 from webhook_processor.storage.memory import MemoryStore
 
 LOCAL_STORES: dict[str, Callable[[Path], LocalStore]] = {
@@ -54,6 +58,40 @@ def event_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Even
         session = boto3.Session()
         create_table(session)
         yield DynamoDBStore(TABLE, session.client("dynamodb"))
+
+
+@contextlib.contextmanager
+def _memory_journal(_: Path) -> Iterator[ReconcileStore]:
+    yield MemoryStore()
+
+
+@contextlib.contextmanager
+def _dynamodb_journal(_: Path) -> Iterator[ReconcileStore]:
+    with mock_aws():
+        session = boto3.Session()
+        create_table(session)
+        yield DynamoDBStore(TABLE, session.client("dynamodb"))
+
+
+@contextlib.contextmanager
+def _sqlite_journal(directory: Path) -> Iterator[ReconcileStore]:
+    built = SQLiteStore(directory / "webhooks.db")
+    yield built
+    built.close()
+
+
+#: The stores that keep a reconciliation journal: a store that gains one adds its entry here.
+JOURNAL_STORES: dict[str, Callable[[Path], contextlib.AbstractContextManager[ReconcileStore]]] = {
+    "memory": _memory_journal,
+    "sqlite": _sqlite_journal,
+    "dynamodb": _dynamodb_journal,
+}
+
+
+@pytest.fixture(params=sorted(JOURNAL_STORES))
+def journal(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ReconcileStore]:
+    with JOURNAL_STORES[request.param](tmp_path) as built:
+        yield built
 
 
 # -- EventStore ------------------------------------------------------------------------------
@@ -360,3 +398,100 @@ def test_any_delivery_order_with_redeliveries_ends_in_the_in_order_state(
     assert stored == expected.movements
     if state.refunds.total is None:  # no running total: refunded is the live refunds' sum
         assert state.refunded == expected.live_refunds()
+
+
+# -- Journal (the stores reconciled into) ------------------------------------------------------
+
+
+def _report(provider: str, since: datetime, until: datetime, *outcomes: Listing) -> Report:
+    listings = [Listed(f"evt_{n}", since, outcome) for n, outcome in enumerate(outcomes)]
+    return Report(provider, Window(since, until), listings=listings)
+
+
+def test_a_provider_never_reconciled_has_no_mark(journal: ReconcileStore) -> None:
+    assert journal.reconciled_until("stripe") is None
+
+
+def test_a_claim_excludes_other_holders_until_it_expires(journal: ReconcileStore) -> None:
+    assert journal.claim_reconciliation("stripe", "a", NOW)
+    assert not journal.claim_reconciliation("stripe", "b", NOW + timedelta(minutes=1))
+    assert journal.claim_reconciliation("square", "b", NOW)  # each provider has its own
+    expired = NOW + timedelta(seconds=CLAIM_SECONDS)
+    assert journal.claim_reconciliation("stripe", "b", expired)
+    assert not journal.claim_reconciliation("stripe", "a", expired)
+
+
+def test_a_holder_may_claim_again_and_release_lets_others_in(journal: ReconcileStore) -> None:
+    assert journal.claim_reconciliation("stripe", "a", NOW)
+    assert journal.claim_reconciliation("stripe", "a", NOW + timedelta(minutes=1))
+    journal.release_reconciliation("stripe", "b")  # not b's: nothing changes
+    assert not journal.claim_reconciliation("stripe", "b", NOW + timedelta(minutes=2))
+    journal.release_reconciliation("stripe", "a")
+    assert journal.claim_reconciliation("stripe", "b", NOW + timedelta(minutes=2))
+
+
+def test_finishing_advances_the_mark_and_releases_the_claim(journal: ReconcileStore) -> None:
+    since, until = NOW - timedelta(hours=1), NOW
+    assert journal.claim_reconciliation("stripe", "a", NOW)
+    report = _report("stripe", since, until, Listing.RECOVERED, Listing.ALREADY_STORED)
+    journal.finish_reconciliation(report, "a", NOW)
+    assert journal.reconciled_until("stripe") == until
+    assert journal.reconciled_until("square") is None
+    assert journal.claim_reconciliation("stripe", "b", NOW)
+
+
+def test_a_window_that_leaves_a_gap_is_recorded_but_does_not_move_the_mark(
+    journal: ReconcileStore,
+) -> None:
+    journal.claim_reconciliation("stripe", "a", NOW)
+    journal.finish_reconciliation(_report("stripe", NOW - timedelta(days=3), NOW), "a", NOW)
+    later = NOW + timedelta(days=2)
+    journal.claim_reconciliation("stripe", "a", later)
+    gap = _report("stripe", later - timedelta(hours=1), later)
+    gap.advances_mark = False
+    journal.finish_reconciliation(gap, "a", later)
+    assert journal.reconciled_until("stripe") == NOW
+    assert journal.claim_reconciliation("stripe", "b", later)  # released all the same
+
+
+def test_the_mark_never_moves_back(journal: ReconcileStore) -> None:
+    """Two runs finishing out of order keep the later window's end."""
+    later, earlier = NOW, NOW - timedelta(hours=1)
+    journal.claim_reconciliation("stripe", "a", NOW)
+    journal.finish_reconciliation(_report("stripe", earlier - timedelta(hours=1), later), "a", NOW)
+    journal.claim_reconciliation("stripe", "b", NOW)
+    journal.finish_reconciliation(
+        _report("stripe", earlier - timedelta(hours=2), earlier), "b", NOW
+    )
+    assert journal.reconciled_until("stripe") == later
+    assert journal.claim_reconciliation("stripe", "c", NOW)  # b's finish released its claim
+
+
+def test_a_released_claim_keeps_the_mark(journal: ReconcileStore) -> None:
+    journal.claim_reconciliation("stripe", "a", NOW)
+    journal.finish_reconciliation(_report("stripe", NOW - timedelta(hours=1), NOW), "a", NOW)
+    journal.claim_reconciliation("stripe", "b", NOW + timedelta(minutes=15))
+    journal.release_reconciliation("stripe", "b")
+    assert journal.reconciled_until("stripe") == NOW
+
+
+def test_finishing_does_not_release_another_holders_claim(journal: ReconcileStore) -> None:
+    """A run whose claim expired and was taken over finishes without freeing the new claim."""
+    journal.claim_reconciliation("stripe", "a", NOW)
+    taken = NOW + timedelta(seconds=CLAIM_SECONDS)
+    assert journal.claim_reconciliation("stripe", "b", taken)
+    journal.finish_reconciliation(_report("stripe", NOW - timedelta(hours=1), NOW), "a", taken)
+    assert journal.reconciled_until("stripe") == NOW
+    assert not journal.claim_reconciliation("stripe", "c", taken)
+
+
+def test_recovered_events_are_stored_through_the_stores_one_write(
+    journal: ReconcileStore,
+) -> None:
+    """A recovered event and its live delivery race to the same conditional write: one wins."""
+    recovered = replace(make_event(), arrival=Arrival.RECONCILIATION)
+    assert journal.insert_all([recovered]) == [True]
+    assert journal.insert_all([make_event()]) == [False]
+    stored = journal.get_event("stripe", "evt_1")
+    assert stored is not None
+    assert stored.arrival == Arrival.RECONCILIATION

@@ -1,15 +1,16 @@
 """The AWS wing's composition root: the one place where its adapters are chosen.
 
-The Lambda handlers call :func:`build_receiver` and :func:`build_publisher`; the ``aws``
-commands call :func:`build_operator`. Each takes a ``boto3.Session`` (the functions' own, or
-the operator's) and builds its clients from it; nothing is built at import time. The table and
-queue clients of the publisher, needed only to hand a failure off, are made on first use.
+The Lambda handlers call :func:`build_receiver`, :func:`build_publisher` and
+:func:`build_reconciler`; the ``aws`` commands call :func:`build_operator`. Each takes a
+``boto3.Session`` (the functions' own, or the operator's) and builds its clients from it;
+nothing is built at import time. The table and queue clients of the publisher, needed only to
+hand a failure off, are made on first use.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -21,9 +22,12 @@ if TYPE_CHECKING:
     from botocore.config import Config
 
     from webhook_processor.aws.failure_queues import FailureQueueReader, Redriver
+    from webhook_processor.aws.reconciler import Reconciliation
     from webhook_processor.aws.stream import StreamPublisher
     from webhook_processor.pipeline import Pipeline
     from webhook_processor.providers.generic import GenericProvider
+    from webhook_processor.reconcile.apis import Transport
+    from webhook_processor.reconcile.run import ReconcileStore
     from webhook_processor.storage.base import Listings
 
 
@@ -43,6 +47,11 @@ class AwsConfig:
     #: The notification URL registered with Square; None answers Square's deliveries with 503
     #: (it retries) until the stack sets ``squareNotificationUrl``.
     square_notification_url: str | None = None
+    #: The reconciler's events-API keys: provider -> SSM SecureString name
+    #: (``API_KEY_PARAMETERS``, a JSON object), and API roots overriding the providers' own
+    #: (``API_BASE_<PROVIDER>``: a sandbox, a test emulator on loopback).
+    api_key_parameters: str = ""
+    api_bases: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> AwsConfig:
@@ -60,6 +69,12 @@ class AwsConfig:
             ),
             max_body_bytes=int(environ.get("MAX_BODY_BYTES", defaults.max_body_bytes)),
             square_notification_url=environ.get("SQUARE_NOTIFICATION_URL") or None,
+            api_key_parameters=environ.get("API_KEY_PARAMETERS", ""),
+            api_bases={
+                name.removeprefix("API_BASE_").lower(): value
+                for name, value in environ.items()
+                if name.startswith("API_BASE_") and value
+            },
         )
 
 
@@ -154,6 +169,60 @@ def build_publisher(
         Publications(config.table_name, table),
         FailureQueue(config.publish_failures_url, queue),
         handoff_after=timedelta(seconds=config.handoff_after_seconds),
+        clock=clock,
+    )
+
+
+def build_reconciler(
+    config: AwsConfig,
+    session: boto3.Session | None = None,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    store: ReconcileStore | None = None,
+    key: Callable[[str], str] | None = None,
+    transport: Transport | None = None,
+) -> Reconciliation:
+    """The reconciler function: the providers ``API_KEY_PARAMETERS`` names, their keys from
+    SSM (cached for ``SECRETS_TTL_SECONDS``), the table as store and journal, the standard
+    library's HTTP client. Each adapter can be overridden (tests pass fakes)."""
+    from webhook_processor.aws.reconciler import Reconciliation, key_parameters
+    from webhook_processor.providers.square import SquareProvider
+    from webhook_processor.providers.stripe import StripeProvider
+    from webhook_processor.reconcile.apis import DEFAULT_BASES, check_base, http_transport
+
+    parameters = key_parameters(config.api_key_parameters)
+    bases = {
+        provider: check_base(provider, config.api_bases.get(provider, DEFAULT_BASES[provider]))
+        for provider in parameters
+    }
+    if store is None or key is None:
+        import boto3
+
+        made = session or boto3.Session()
+        if store is None:
+            from webhook_processor.aws.dynamodb import DynamoDBStore
+
+            if not config.table_name:
+                raise ValueError("TABLE_NAME is not set: the reconciler needs its DynamoDB table")
+            client = made.client("dynamodb", config=aws_client_config())
+            store = DynamoDBStore(config.table_name, client)
+        if key is None:
+            from aws_lambda_powertools.utilities.parameters import SSMProvider
+
+            from webhook_processor.aws.secrets import SsmApiKeys
+
+            ssm = SSMProvider(boto3_client=made.client("ssm", config=aws_client_config()))
+            key = SsmApiKeys(parameters, ssm, config.secrets_ttl_seconds).key
+    return Reconciliation(
+        providers=tuple(sorted(parameters)),
+        key=key,
+        normalisers={
+            "stripe": StripeProvider().normalise,
+            "square": SquareProvider(config.square_notification_url).normalise,
+        },
+        store=store,
+        transport=transport or http_transport(),
+        bases=bases,
         clock=clock,
     )
 

@@ -64,6 +64,7 @@ class StackOutputs:
     dlq_url: str | None = None
     publish_failures_url: str | None = None
     receiver_function_name: str | None = None
+    reconciler_function_name: str | None = None
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> StackOutputs:
@@ -126,6 +127,7 @@ def add_commands(commands: Any) -> None:
         ("dlq-url", "the receiver's dead-letter queue (output dlq_url)"),
         ("publish-failures-url", "the publish-failures queue (output publish_failures_url)"),
         ("receiver-function-name", "the receiver (output receiver_function_name)"),
+        ("reconciler-function-name", "the reconciler (output reconciler_function_name)"),
     ):
         where.add_argument(f"--{name}", help=what)
     listing = argparse.ArgumentParser(add_help=False)
@@ -170,6 +172,23 @@ def add_commands(commands: Any) -> None:
     timeline.add_argument("--provider", help="whose transaction (when two providers share an id)")
     timeline.add_argument("--json", action="store_true", help="print JSON for scripts")
     timeline.set_defaults(command=_guarded(_transaction))
+    text = "recover the webhooks a provider's events API lists and the table lacks"
+    reconcile = sub.add_parser(
+        "reconcile",
+        parents=[stack],
+        help=text,
+        description=text + ": invokes the stack's reconciler function (made when apiKeys "
+        "holds the provider's key) and waits for its report. What it stores is published as "
+        "any stored event; a webhook that arrives later is a duplicate.",
+    )
+    reconcile.add_argument("provider", help="stripe or square")
+    reconcile.add_argument(
+        "--since", help="from (72h, 15m, 7d, or ISO 8601; default: the high-water mark)"
+    )
+    reconcile.add_argument("--until", help="to (same forms; default: now)")
+    reconcile.add_argument("--dry-run", action="store_true", help="list and count; store nothing")
+    reconcile.add_argument("--json", action="store_true", help="print JSON for scripts")
+    reconcile.set_defaults(command=_guarded(_reconcile))
 
 
 def _guarded(command: Command) -> Command:
@@ -305,6 +324,70 @@ def _transactions(args: argparse.Namespace) -> int:
 def _transaction(args: argparse.Namespace) -> int:
     store = _operator(args, "table_name").store()
     return print_timeline(store, args.transaction_id, args.provider, args.json)
+
+
+#: The report's fields ``aws reconcile --json`` prints.
+RECONCILE_FIELDS: Final = (
+    "provider",
+    "since",
+    "until",
+    "listed",
+    "recovered",
+    "already_stored",
+    "ignored",
+)
+#: The reconciler's error codes that are the caller's to fix (exit status 2, as bad input).
+BAD_REQUEST_CODES: Final = frozenset({"invalid_parameter", "provider_not_configured"})
+
+
+def _reconcile(args: argparse.Namespace) -> int:
+    outputs = StackOutputs.from_args(args)
+    if not outputs.reconciler_function_name:
+        raise OperatorError(
+            "the stack has no reconciler (its outputs name no reconciler_function_name): give "
+            f"it the provider's events-API key, pulumi config set --secret --path "
+            f"'apiKeys.{args.provider}' <key> in infra/, then pulumi up and pulumi stack output "
+            "--json again (docs/deploy.md, 'Recovering missed webhooks')"
+        )
+    payload: dict[str, Any] = {"provider": args.provider, "dry_run": bool(args.dry_run)}
+    payload |= {name: getattr(args, name) for name in ("since", "until") if getattr(args, name)}
+    client = session(args, outputs).client("lambda")
+    answer = client.invoke(
+        FunctionName=outputs.reconciler_function_name,
+        InvocationType="RequestResponse",
+        Payload=json.dumps(payload).encode(),
+    )
+    document = json.loads(answer["Payload"].read() or b"{}")
+    if "FunctionError" in answer:
+        print(
+            f"error: the reconciler failed: {document.get('errorMessage', document)}",
+            file=sys.stderr,
+        )
+        return 1
+    if "code" in document:  # the request itself was refused
+        print(f"error: {document.get('error')}", file=sys.stderr)
+        return 2
+    [result] = document.get("results") or [{"error": "the reconciler answered no result"}]
+    report = result.get("report")
+    if report is not None:
+        _print_report(report, args.json)
+    if "error" in result:
+        print(f"error: {result['error']}", file=sys.stderr)
+        return 2 if result.get("code") in BAD_REQUEST_CODES else 1
+    return 0
+
+
+def _print_report(report: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({name: report.get(name) for name in RECONCILE_FIELDS}))
+        return
+    verb = "would recover" if report.get("dry_run") else "recovered"
+    print(
+        f"{report['provider']} {report['since']} .. {report['until']}: listed "
+        f"{report['listed']}, {verb} {report['recovered']}, already stored "
+        f"{report['already_stored']}, ignored {report['ignored']}"
+        + (f", unreadable {report['unreadable']}" if report.get("unreadable") else "")
+    )
 
 
 class Progress:

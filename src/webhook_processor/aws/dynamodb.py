@@ -12,6 +12,13 @@ The table's stream (NEW_IMAGE) is the outbox, read from the transaction items: D
 the stream records of one item, so a transaction's updates reach the publisher, and its
 subscribers, in the order they were applied, whichever shards its events' items are on.
 
+The reconciliation journal (:class:`~webhook_processor.storage.journal.Journal`) is one item per
+provider (``recon#{provider}``): a claim is a conditional UpdateItem (no claim, our own, or an
+expired one), finishing advances the high-water mark only if later (a condition, so two
+finishes in any order keep the latest) and releases the claim only if this holder has it. The
+events a run recovers go through :meth:`DynamoDBStore.insert_all`, the receiver's conditional
+writes: a run that races a live delivery stores the event once.
+
 The listings (:class:`~webhook_processor.storage.base.Listings`) read the indexes: the latest
 events and transactions through ``by_recency``, one transaction's events through
 ``by_transaction``, and where a publication stands from the event's mark.
@@ -21,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from botocore.exceptions import ClientError
@@ -29,6 +37,7 @@ from webhook_processor.aws import items
 from webhook_processor.aws.errors import dynamodb_errors
 from webhook_processor.errors import InvalidParameter, StorageUnavailable
 from webhook_processor.model import PaymentEvent
+from webhook_processor.storage.journal import CLAIM_SECONDS, Listing, Report
 from webhook_processor.storage.paging import (
     EventFilter,
     Page,
@@ -37,6 +46,7 @@ from webhook_processor.storage.paging import (
     decode_cursor,
     encode_cursor,
 )
+from webhook_processor.storage.records import iso
 from webhook_processor.transactions import (
     Movement,
     TransactionState,
@@ -153,6 +163,84 @@ class DynamoDBStore:
             )
         item = response.get("Item")
         return None if item is None else items.deserialize(item)
+
+    # -- Journal: each provider's reconciliations -----------------------------------------------
+
+    def reconciled_until(self, provider: str) -> datetime | None:
+        item = self._get(items.reconciliation_key(provider))
+        mark = None if item is None else item.get("reconciled_until")
+        return None if mark is None else datetime.fromisoformat(str(mark))
+
+    def claim_reconciliation(self, provider: str, holder: str, now: datetime) -> bool:
+        expires = now + timedelta(seconds=CLAIM_SECONDS)
+        return self._journal(
+            provider,
+            "SET #kind = :kind, #by = :me, #until = :expires",
+            "attribute_not_exists(#by) OR #by = :me OR #until <= :now",
+            {":me": holder, ":expires": iso(expires), ":now": iso(now)},
+            "claim",
+        )
+
+    def finish_reconciliation(self, report: Report, holder: str, now: datetime) -> None:
+        counts = {f"last_{name}": report.count(Listing(name)) for name in items.LAST_RUN_COUNTS[1:]}
+        last = {
+            "last_run_at": iso(now),
+            "last_since": iso(report.window.since),
+            "last_until": iso(report.window.until),
+            "last_listed": len(report.listings),
+            **counts,
+        }
+        names = {f":{name}": value for name, value in last.items()}
+        update = "SET #kind = :kind, " + ", ".join(f"{name} = :{name}" for name in last)
+        end = {":end": iso(report.window.until)}
+        # The mark only moves forward: a run that finishes after a later one keeps the later.
+        advanced = report.advances_mark and self._journal(
+            report.provider,
+            update + ", #mark = :end",
+            "attribute_not_exists(#mark) OR #mark < :end",
+            {**names, **end},
+            "finish",
+        )
+        if not advanced:
+            self._journal(report.provider, update, None, names, "finish")
+        self.release_reconciliation(report.provider, holder)
+
+    def release_reconciliation(self, provider: str, holder: str) -> None:
+        self._journal(provider, "REMOVE #by, #until", "#by = :me", {":me": holder}, "release")
+
+    def _journal(
+        self,
+        provider: str,
+        update: str,
+        condition: str | None,
+        values: dict[str, Any],
+        what: str,
+    ) -> bool:
+        """Update the provider's journal item; False if ``condition`` did not hold."""
+        used = {
+            name: attr
+            for name, attr in items.JOURNAL_ATTRIBUTES.items()
+            if name in update + (condition or "")
+        }
+        if ":kind" in update:
+            values = {**values, ":kind": items.RECONCILIATION}
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": items.key(items.reconciliation_key(provider)),
+            "UpdateExpression": update,
+            "ExpressionAttributeNames": used,
+            "ExpressionAttributeValues": items.serialize(values),
+        }
+        if condition is not None:
+            request["ConditionExpression"] = condition
+        with dynamodb_errors(f"reconciliation {what}"):
+            try:
+                self._client.update_item(**request)
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+                return False
+        return True
 
     # -- Listings: what the table has an index for ----------------------------------------------
 

@@ -13,6 +13,11 @@ One table, ``pk`` its only key:
   totals only, so it stays small whatever the transaction's history.
 * a refund or capture: ``pk`` = ``"mov#{provider}#{len}:{transaction_id}#{kind}#{movement_id}"``,
   ``kind`` = ``movement``: where that one movement stands, written with the event that moved it.
+* a provider's reconciliation journal: ``pk`` = ``"recon#{provider}"``, ``kind`` =
+  ``reconciliation``: its high-water mark (``reconciled_until``), the claim of the run listing it
+  now (``claimed_by``, ``claimed_until``) and what the last whole run did (``last_*``, for
+  operators). It has none of the indexes' key attributes, so no listing ever shows it, and its
+  stream records are no publication (:func:`published_event` reads transaction items only).
 
 Indexes: ``by_transaction`` (``transaction_id``, ``occurred_key``) lists one transaction's
 events in order, and its movements after them (their ``occurred_key`` starts ``mov#``, after
@@ -55,6 +60,7 @@ TRANSACTION_INDEX: Final = "by_transaction"
 RECENCY_INDEX: Final = "by_recency"
 RECENCY_SHARDS: Final = 8
 EVENT, TRANSACTION, MOVEMENT = "event", "transaction", "movement"
+RECONCILIATION: Final = "reconciliation"
 #: Where a movement's ``occurred_key`` starts: after every event's (an ISO time).
 MOVEMENT_PREFIX: Final = "mov#"
 
@@ -100,6 +106,23 @@ def event_key(provider: str, event_id: str) -> str:
 def transaction_key(provider: str, transaction_id: str) -> str:
     """The ``pk`` of a transaction's item."""
     return f"txn#{provider}#{transaction_id}"
+
+
+def reconciliation_key(provider: str) -> str:
+    """The ``pk`` of a provider's reconciliation journal (no other ``pk`` starts ``recon#``)."""
+    return f"recon#{provider}"
+
+
+#: The journal item's attributes, by the placeholder names the update expressions of
+#: :class:`webhook_processor.aws.dynamodb.DynamoDBStore` use.
+JOURNAL_ATTRIBUTES: Final = {
+    "#kind": "kind",
+    "#mark": "reconciled_until",
+    "#by": "claimed_by",
+    "#until": "claimed_until",
+}
+#: What the journal item keeps of the last whole run, beside its window and when it ran.
+LAST_RUN_COUNTS: Final = ("listed", "recovered", "already_stored", "ignored", "unreadable")
 
 
 def _recency(kind: str, key: str, moment: str) -> dict[str, str]:

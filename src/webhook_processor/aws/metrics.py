@@ -47,6 +47,16 @@ PUBLISH_FAILURES: Final = "PublishFailures"
 #: Events the publisher gave up retrying in the stream and put on the publish-failures queue.
 HANDED_OFF: Final = "HandedOff"
 
+# -- the reconciler ---------------------------------------------------------------------------
+#: The dimension of the reconciler's counts: the provider whose events API was listed.
+PROVIDER: Final = "provider"
+#: Events a reconciliation found in the provider's events API and stored: webhooks that never
+#: arrived (or not yet). Any is news: the alarm "webhooks were missed" watches it.
+EVENTS_RECOVERED: Final = "EventsRecovered"
+#: Reconciliations that failed (the events API, its key, the table). The function does not raise
+#: for them (the next scheduled run lists the window again), so ``Errors`` never counts these.
+RECONCILE_ERRORS: Final = "ReconcileErrors"
+
 #: The ``reason`` of a request whose signature matched no active secret.
 INVALID_SIGNATURE: Final = SignatureInvalid.code
 

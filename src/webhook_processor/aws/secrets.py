@@ -1,12 +1,14 @@
 """The signing secrets on AWS: each provider's secret is an SSM SecureString
 ``{path}/{provider}``, decrypted and cached by Powertools for a TTL, so a rotated secret is
-picked up within one TTL (rotation: :mod:`webhook_processor.signing_secrets`)."""
+picked up within one TTL (rotation: :mod:`webhook_processor.signing_secrets`). The events APIs'
+keys (:class:`SsmApiKeys`) are SecureStrings too, read and cached the same way."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from webhook_processor.errors import SecretUnavailable
+from webhook_processor.errors import ProviderNotConfigured, SecretUnavailable
 from webhook_processor.signing_secrets import active_secrets
 
 if TYPE_CHECKING:
@@ -36,3 +38,30 @@ class SsmSecrets:
         if not isinstance(value, str) or not value:
             raise SecretUnavailable(f"SSM parameter {name} is empty")
         return active_secrets(value, f"SSM parameter {name}")
+
+
+class SsmApiKeys:
+    """Each provider's events-API key: the SecureString its parameter names (``parameters``,
+    provider -> parameter name), decrypted and cached for ``ttl_seconds``. A key is never
+    logged, and no message here includes it."""
+
+    def __init__(
+        self, parameters: Mapping[str, str], provider: SSMProvider, ttl_seconds: int = 300
+    ) -> None:
+        self.parameters = dict(parameters)
+        self._provider = provider
+        self._ttl = ttl_seconds
+
+    def key(self, provider: str) -> str:
+        from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+        name = self.parameters.get(provider)
+        if name is None:
+            raise ProviderNotConfigured(f"no API key parameter for {provider}")
+        try:
+            value = self._provider.get(name, max_age=self._ttl, decrypt=True)
+        except GetParameterError as exc:
+            raise SecretUnavailable(f"cannot read SSM parameter {name}: {exc}") from exc
+        if not isinstance(value, str) or not value.strip():
+            raise SecretUnavailable(f"SSM parameter {name} is empty")
+        return value.strip()

@@ -23,11 +23,13 @@ from webhook_processor.model import utc_now
 if TYPE_CHECKING:
     from webhook_processor.local.counters import Counters
     from webhook_processor.local.dispatcher import Dispatcher
+    from webhook_processor.local.reconciling import ReconcileLoop
     from webhook_processor.local.secrets import LocalSecrets
     from webhook_processor.local.sqlite.store import SQLiteStore
     from webhook_processor.pipeline import Pipeline
     from webhook_processor.providers.base import Provider
     from webhook_processor.publishing.base import Sink
+    from webhook_processor.reconcile.apis import Transport
     from webhook_processor.storage.base import LocalStore
 
 DATA_DIR_ENV = "WEBHOOK_DATA_DIR"
@@ -71,6 +73,9 @@ class LocalConfig:
     #: With a token, the inspector (``GET /`` and ``/inspector/``) answers only requests that
     #: carry it; without one, only requests to a loopback-bound server (see ``inspector.access``).
     inspector_token: str | None = field(default_factory=default_inspector_token)
+    #: ``serve --reconcile-every``: seconds between reconciliations of every provider with an
+    #: events-API key; None: none.
+    reconcile_every: float | None = None
 
     @property
     def square_url(self) -> str:
@@ -102,11 +107,20 @@ class LocalProcessor:
     pipeline: Pipeline
     #: What it has done since start, for the inspector.
     counters: Counters
+    #: ``serve --reconcile-every``'s loop; None without it.
+    reconciling: ReconcileLoop | None = None
+    #: Where its API keys and roots are read (``reconcile``, the completeness view).
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    clock: Callable[[], datetime] = utc_now
 
     def start(self) -> None:
         self.dispatcher.start()
+        if self.reconciling is not None:
+            self.reconciling.start()
 
     def close(self) -> None:
+        if self.reconciling is not None:
+            self.reconciling.stop()
         self.dispatcher.stop()
         self.store.close()
 
@@ -119,6 +133,7 @@ def build_local(
     providers: Mapping[str, Provider] | None = None,
     store: LocalStore | None = None,
     sinks: Sequence[Sink] | None = None,
+    transport: Transport | None = None,
 ) -> LocalProcessor:
     """The local processor: SQLite, the events file and ``config.subscribers`` unless given."""
     from webhook_processor.local.counters import Counters
@@ -153,7 +168,33 @@ def build_local(
         max_body_bytes=config.max_body_bytes,
         on_accepted=dispatcher.wake,
     )
-    return LocalProcessor(config, providers, secrets, store, dispatcher, pipeline, counters)
+    environ = os.environ if environ is None else environ
+    reconciling = None
+    if config.reconcile_every is not None:
+        from webhook_processor.local.reconciling import ReconcileLoop, build_reconciler
+
+        reconciler = build_reconciler(
+            providers,
+            secrets,
+            store,
+            environ,
+            transport=transport,
+            clock=clock,
+            on_recovered=dispatcher.wake,
+        )
+        reconciling = ReconcileLoop(reconciler, config.reconcile_every)
+    return LocalProcessor(
+        config,
+        providers,
+        secrets,
+        store,
+        dispatcher,
+        pipeline,
+        counters,
+        reconciling,
+        environ,
+        clock,
+    )
 
 
 def local_providers(config: LocalConfig) -> Mapping[str, Provider]:

@@ -61,3 +61,17 @@ def hold_data_dir(data_dir: Path) -> IO[str]:
         lock.write(f"{os.getpid()}\n")
         lock.flush()
     return lock
+
+
+def server_holds(data_dir: Path) -> bool:
+    """Whether a ``serve`` holds ``data_dir`` now (its lock cannot be taken)."""
+    path = data_dir / LOCK_FILE
+    if not path.exists():
+        return False
+    with open(path, "a+", encoding="ascii") as probe:
+        try:
+            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(probe, fcntl.LOCK_UN)
+        return False

@@ -21,6 +21,9 @@ from webhook_processor.providers.base import Provider
 from webhook_processor.signing_secrets import active_secrets
 
 ENV_PREFIX = "WEBHOOK_SECRET_"
+#: A provider's events-API key (``reconcile``): ``WEBHOOK_API_KEY_STRIPE``, or the file's
+#: ``"api_keys": {"stripe": "rk_..."}``.
+API_KEY_PREFIX = "WEBHOOK_API_KEY_"
 
 
 def env_name(provider: str) -> str:
@@ -63,6 +66,27 @@ class LocalSecrets:
             )
         return active_secrets(value, f"{self.path} [{provider!r}]")
 
+    def api_key(self, provider: str) -> str | None:
+        """The provider's events-API key, from the environment or else the secrets file's
+        ``api_keys`` object; None if neither has one."""
+        name = API_KEY_PREFIX + provider.upper()
+        value = self._environ.get(name, "").strip()
+        if value:
+            return value
+        if not self.path.exists():
+            return None
+        keys = self._read_document().get("api_keys", {})
+        if not isinstance(keys, dict):
+            raise SecretUnavailable(f"{self.path} 'api_keys' must be an object of provider: key")
+        key = keys.get(provider)
+        if key is None:
+            return None
+        if not isinstance(key, str) or not key.strip():
+            raise SecretUnavailable(
+                f"{self.path} api_keys[{provider!r}] must be a non-empty string"
+            )
+        return key.strip()
+
     def ensure(self, providers: Mapping[str, Provider]) -> list[str]:
         """Generate a secret for every provider that has none; return the names generated."""
         current = self._load()
@@ -72,7 +96,9 @@ class LocalSecrets:
             if not self._environ.get(env_name(name)) and name not in current
         ]
         if missing:
-            updated = {**current, **{name: providers[name].new_secret() for name in missing}}
+            # The whole document, so that what else it holds (its api_keys) is kept.
+            kept = self._read_document() if self.path.exists() else {}
+            updated = {**kept, **{name: providers[name].new_secret() for name in missing}}
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             temporary = self.path.with_suffix(".tmp")
             fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -100,10 +126,14 @@ class LocalSecrets:
         return self._file
 
     def _read(self) -> dict[str, str]:
+        loaded = self._read_document()
+        return {str(k): str(v) for k, v in loaded.items() if k != "api_keys"}
+
+    def _read_document(self) -> dict[str, object]:
         try:
             loaded = json.loads(self.path.read_text())
         except (OSError, ValueError) as exc:
             raise SecretUnavailable(f"cannot read {self.path}: {exc}") from exc
         if not isinstance(loaded, dict):
             raise SecretUnavailable(f"{self.path} must hold a JSON object")
-        return {str(k): str(v) for k, v in loaded.items()}
+        return loaded

@@ -123,7 +123,11 @@ class SquareProvider(Provider):
             raise SignatureMismatch(
                 f"{SIGNATURE_HEADER} does not match the notification URL and the body"
             )
-        event = codec.loads_object(request.body)
+        return self.normalise(codec.loads_object(request.body), request.received_at)
+
+    def normalise(self, event: dict[str, Any], received_at: datetime) -> list[PaymentEvent]:
+        """The events of one authentic Square event: a verified notification's body, or one
+        SearchEvents listed (the same object, with the same ``event_id``)."""
         event_type = require_str(event, "type")
         event_id = require_str(event, "event_id")
         kind = EVENT_OBJECTS.get(event_type)
@@ -152,10 +156,8 @@ class SquareProvider(Provider):
                 metadata=_references(kind, obj, where),
                 movement_id=require_str(obj, "id", where) if kind == "refund" else None,
                 refunded_total=_refunded_money(kind, obj, where),
-                occurred_at=from_rfc3339(
-                    event.get("created_at"), "body.created_at", request.received_at
-                ),
-                received_at=request.received_at,
+                occurred_at=from_rfc3339(event.get("created_at"), "body.created_at", received_at),
+                received_at=received_at,
             )
         ]
 

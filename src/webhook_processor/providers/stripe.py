@@ -138,7 +138,12 @@ class StripeProvider(Provider):
 
     def parse(self, request: WebhookRequest, secret: str, now: datetime) -> list[PaymentEvent]:
         self._verify(request, secret, now)
-        event = codec.loads_object(request.body)
+        return self.normalise(codec.loads_object(request.body), request.received_at)
+
+    def normalise(self, event: dict[str, Any], received_at: datetime) -> list[PaymentEvent]:
+        """The events of one authentic Stripe event object: a verified webhook's body, or one
+        the events API listed (``GET /v1/events`` serves the same object, in the event's own
+        API version)."""
         event_type = require_str(event, "type")
         event_id = require_str(event, "id")
         if event_type not in EVENT_STATUS:
@@ -170,7 +175,7 @@ class StripeProvider(Provider):
                 else _refunded(charge, currency, remainder_refunded=remainder_refunded),
                 captured=_captured(event_type, obj, currency),
                 occurred_at=from_unix(event.get("created"), "body.created"),
-                received_at=request.received_at,
+                received_at=received_at,
             )
         ]
 

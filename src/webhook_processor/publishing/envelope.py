@@ -5,14 +5,17 @@ Every sink (the JSON Lines file, HTTP subscribers, SNS) publishes these same byt
     {"event_id": "evt_1", "transaction_id": "pi_1", "event_type": "payment_processed",
      "timestamp": "2026-11-28T21:00:00.000000+00:00",
      "data": {"transaction_id": "pi_1", "timestamp": "...", "provider": "stripe",
-              "amount": 19.99, "currency": "USD", "status": "succeeded", ...},
+              "amount": 19.99, "currency": "USD", "status": "succeeded", ...,
+              "arrival": "webhook", "metadata": {...}},
      "transaction": {"status": "partially_refunded", "previous_status": "succeeded",
                      "late": false, "amount": 19.99, "refunded": 5.00, "currency": "USD",
                      "version": 2, "authorized": 19.99, "captured": 19.99, "disputed": 0,
                      "refund_reversed": 0}}
 
 ``amount`` is a JSON number whose text is the stored decimal: float consumers read the same
-value as before, decimal consumers read it exactly. ``data`` is what the event said;
+value as before, decimal consumers read it exactly. ``data`` is what the event said, and
+``arrival`` how it came: ``webhook``, or ``reconciliation`` for an event that was never
+delivered and was found in the provider's events API;
 ``transaction`` is where its transaction stands after it (:class:`TransactionUpdate`), so a
 subscriber need not solve the ordering of events itself: a ``late`` event changed nothing, and
 an update whose ``version`` is not above the last one seen can be dropped. ``authorized``,
@@ -57,6 +60,7 @@ def encode(event: PaymentEvent) -> bytes:
         f'"currency":{string(event.currency)},"status":{string(event.status)},'
         f'"customer_id":{_optional(event.customer_id)},'
         f'"payment_method":{_optional(event.payment_method)},'
+        f'"arrival":{string(event.arrival)},'
         f'"metadata":{codec.dumps(dict(event.metadata))}}}'
     )
     update = event.transaction
@@ -114,7 +118,7 @@ def _transaction(update: TransactionUpdate | None) -> dict[str, Any]:
 
 
 #: The event's fields that follow its amount in ``data``, in order, metadata last.
-_TAIL_FIELDS: Final = ("currency", "status", "customer_id", "payment_method")
+_TAIL_FIELDS: Final = ("currency", "status", "customer_id", "payment_method", "arrival")
 
 
 def _tail(event: PaymentEvent) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Final, Protocol
 
 from webhook_processor.model import PaymentEvent
+from webhook_processor.storage.journal import Completeness, Journal
 from webhook_processor.storage.paging import EventFilter, Page, SinkDelivery, TransactionFilter
 from webhook_processor.transactions import Movement, TransactionState
 
@@ -152,8 +153,9 @@ class DeadLetter:
     transient: bool
 
 
-class LocalStore(EventStore, Listings, Protocol):
-    """An event store that is also the outbox, for the single-machine processor.
+class LocalStore(EventStore, Listings, Journal, Completeness, Protocol):
+    """An event store that is also the outbox, for the single-machine processor, and keeps
+    what reconciliations listed (:mod:`~webhook_processor.storage.journal`).
 
     The outbox holds one entry per stored event and sink, so each sink is published to at its
     own pace: a subscriber that hangs does not hold back the events file. A sink that gave up

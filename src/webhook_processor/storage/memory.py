@@ -7,9 +7,9 @@ them. Not durable: do not serve real traffic with it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
 from webhook_processor.model import PaymentEvent
@@ -17,6 +17,13 @@ from webhook_processor.storage.base import (
     EVERY_SINK,
     DeadLetter,
     OutboxItem,
+)
+from webhook_processor.storage.journal import (
+    CLAIM_SECONDS,
+    DayCounts,
+    Listed,
+    Reconciled,
+    Report,
 )
 from webhook_processor.storage.paging import (
     EventFilter,
@@ -53,6 +60,10 @@ class MemoryStore:
         self._dead: dict[tuple[str, str], DeadLetter] = {}
         self._transactions: dict[tuple[str, str], TransactionState] = {}
         self._movements: dict[tuple[str, str, str, str], Movement] = {}
+        self._marks: dict[str, datetime] = {}
+        self._claims: dict[str, tuple[str, datetime]] = {}
+        self._listed: dict[tuple[str, str], Listed] = {}
+        self._reconciled: list[Reconciled] = []
 
     def insert_all(self, events: Sequence[PaymentEvent]) -> list[bool]:
         with self._lock:
@@ -269,8 +280,64 @@ class MemoryStore:
             return state == "delivered"
         return pending if where.delivery == "pending" else dead
 
+    # -- Journal and Completeness ----------------------------------------------------------
+
+    def reconciled_until(self, provider: str) -> datetime | None:
+        return self._marks.get(provider)
+
+    def claim_reconciliation(self, provider: str, holder: str, now: datetime) -> bool:
+        with self._lock:
+            claim = self._claims.get(provider)
+            if claim is not None and claim[0] != holder and claim[1] > now:
+                return False
+            self._claims[provider] = (holder, now + timedelta(seconds=CLAIM_SECONDS))
+            return True
+
+    def finish_reconciliation(self, report: Report, holder: str, now: datetime) -> None:
+        with self._lock:
+            provider = report.provider
+            for listed in report.listings:
+                self._listed.setdefault((provider, listed.event_id), listed)
+            self._reconciled.append(Reconciled(provider, report.window, now))
+            mark = self._marks.get(provider)
+            if report.advances_mark:
+                end = report.window.until
+                self._marks[provider] = max(mark, end) if mark else end
+        self.release_reconciliation(provider, holder)
+
+    def release_reconciliation(self, provider: str, holder: str) -> None:
+        with self._lock:
+            if self._claims.get(provider, ("",))[0] == holder:
+                del self._claims[provider]
+
+    def arrivals_by_day(self, since: datetime) -> DayCounts:
+        with self._lock:
+            events = [e for e in self._events.values() if e.occurred_at >= since]
+        return _by_day((e.provider, e.occurred_at, e.arrival) for e in events)
+
+    def listings_by_day(self, since: datetime) -> DayCounts:
+        with self._lock:
+            listed = [(p, item) for (p, _), item in self._listed.items()]
+        return _by_day(
+            (provider, item.created_at, item.outcome)
+            for provider, item in listed
+            if item.created_at >= since
+        )
+
+    def reconciled_windows(self, since: datetime) -> list[Reconciled]:
+        with self._lock:
+            return [run for run in self._reconciled if run.window.until > since]
+
     def close(self) -> None:
         """Nothing to release; present for the protocol."""
+
+
+def _by_day(items: Iterable[tuple[str, datetime, str]]) -> DayCounts:
+    counts: DayCounts = {}
+    for provider, moment, kind in items:
+        day = counts.setdefault((provider, iso(moment)[:10]), {})
+        day[kind] = day.get(kind, 0) + 1
+    return counts
 
 
 def _page(items: list[T], limit: int, cursor: Callable[[T], str]) -> Page[T]:

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any, Final, Protocol
 
 from webhook_processor import codec
-from webhook_processor.model import PaymentEvent, TransactionStatus, TransactionUpdate
+from webhook_processor.model import Arrival, PaymentEvent, TransactionStatus, TransactionUpdate
 from webhook_processor.transactions import (
     Movement,
     MovementStatus,
@@ -57,6 +57,7 @@ def to_record(event: PaymentEvent) -> dict[str, Any]:
         "movement_id": event.movement_id,
         "refunded_total": event.refunded_total,
         "captured": event.captured,
+        "arrival": event.arrival,
         **update_to_record(event.transaction),
     }
 
@@ -137,6 +138,8 @@ def from_record(record: Record) -> PaymentEvent:
         movement_id=_optional(record, "movement_id") or _optional(record, "refund_id"),
         refunded_total=_optional_decimal(record, "refunded_total"),
         captured=_optional_decimal(record, "captured"),
+        # Before events were reconciled, every one arrived by webhook.
+        arrival=_optional(record, "arrival") or Arrival.WEBHOOK,
         transaction=update_from_record(record),
     )
 

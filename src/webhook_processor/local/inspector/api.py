@@ -19,6 +19,7 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Final
 
@@ -26,8 +27,10 @@ from webhook_processor.errors import InvalidParameter, NotFound, WebhookError
 from webhook_processor.limits import MAX_ID_LENGTH
 from webhook_processor.local.bootstrap import LocalProcessor
 from webhook_processor.local.inspector import params
+from webhook_processor.local.reconciling import listable
 from webhook_processor.model import PaymentStatus, TransactionStatus, WebhookRequest
 from webhook_processor.money import format_amount
+from webhook_processor.reconcile.completeness import completeness
 from webhook_processor.responses import status_for
 from webhook_processor.rows import (
     dead_letter_row,
@@ -119,6 +122,7 @@ class Api:
                 {"cursor": params.cursor, "limit": params.page_size},
                 self._dead_letters,
             ),
+            "completeness": ({"days": params.day_count}, self._completeness),
         }
         self.actions: Mapping[str, Callable[[Json], Awaitable[tuple[int, Json]]]] = {
             "redrive": self._redrive,
@@ -218,6 +222,15 @@ class Api:
                 }
             )
         return rows
+
+    def _completeness(self, given: Json) -> Json:
+        """``webhook-processor completeness``: per provider and day, what came by webhook, what
+        reconciliation recovered, and what the providers listed."""
+        now = self._processor.clock()
+        since = now - timedelta(days=given.get("days", params.DEFAULT_DAYS) - 1)
+        with_api = listable(self._processor.secrets, self._processor.environ)
+        rows = completeness(self._store, since, now, listable=with_api, providers=self._providers)
+        return {"items": [row.as_json() for row in rows], "listable": with_api}
 
     def _dead_letters(self, given: Json) -> Json:
         page = self._store.dead_letter_page(

@@ -82,6 +82,18 @@ def text(limit: int) -> Reader:
     return read
 
 
+#: Days the completeness view shows by default, and at most.
+DEFAULT_DAYS: Final = 7
+MAX_DAYS: Final = 31
+
+
+def day_count(name: str, value: str) -> int:
+    """A number of days, 1 to :data:`MAX_DAYS`."""
+    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= MAX_DAYS:
+        raise InvalidParameter(f"{name} must be a whole number of days from 1 to {MAX_DAYS}")
+    return int(value)
+
+
 def page_size(name: str, value: str) -> int:
     """``limit``: rows in one page."""
     if not re.fullmatch(r"[0-9]{1,3}", value) or not 1 <= int(value) <= MAX_PAGE:

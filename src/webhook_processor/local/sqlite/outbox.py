@@ -18,9 +18,12 @@ Work = Callable[[sqlite3.Connection], None]
 
 
 def fan_out(sinks: Sequence[str]) -> Work:
-    """Entries queued for every sink become one entry per registered sink."""
+    """Entries queued for every sink become one entry per registered sink, and the sinks are
+    recorded for the other processes that store events in this database."""
 
     def work(conn: sqlite3.Connection) -> None:
+        conn.execute("DELETE FROM outbox_sinks")
+        conn.executemany("INSERT INTO outbox_sinks (sink) VALUES (?)", [(s,) for s in sinks])
         for sink in sinks:
             conn.execute(
                 "INSERT OR IGNORE INTO outbox (key, sink, attempts, next_attempt_at, last_error) "

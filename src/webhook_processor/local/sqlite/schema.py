@@ -47,8 +47,14 @@ CREATE TABLE IF NOT EXISTS outbox (
     PRIMARY KEY (key, sink)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (sink, next_attempt_at);
+-- The sinks the last server registered: another process storing events (a reconcile
+-- command) queues them for these, and a running server's lanes take them at their next poll.
+CREATE TABLE IF NOT EXISTS outbox_sinks (
+    sink            TEXT PRIMARY KEY
+) WITHOUT ROWID;
 {transactions}
 {movements}
+{reconciliations}
 CREATE TABLE IF NOT EXISTS dead_letters (
     key             TEXT NOT NULL REFERENCES events (key),
     sink            TEXT NOT NULL,
@@ -69,6 +75,7 @@ EVENT_ADDITIONS: Final = {
     "movement_id": "TEXT",
     "refunded_total": "TEXT",  # exact decimal text
     "captured": "TEXT",
+    "arrival": "TEXT",  # webhook | reconciliation; NULL: stored before it was kept (webhook)
     "txn_status": "TEXT",
     "txn_previous_status": "TEXT",
     "txn_late": "INTEGER",
@@ -113,6 +120,34 @@ MOVEMENT_COLUMNS: Final = (
     "sequence",
     "event_id",
 )
+
+#: The reconciliations run against this store (see :mod:`webhook_processor.storage.journal`):
+#: each provider's high-water mark and claim, each window listed whole, and each event listed
+#: with what the first run that listed it did with it (the completeness report counts them).
+RECONCILIATIONS: Final = """
+CREATE TABLE IF NOT EXISTS reconcile_marks (
+    provider          TEXT PRIMARY KEY,
+    reconciled_until  TEXT,          -- the end of the last window listed whole
+    claimed_by        TEXT,
+    claimed_until     TEXT
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS reconciled_windows (
+    provider        TEXT NOT NULL,
+    since           TEXT NOT NULL,
+    until           TEXT NOT NULL,
+    ran_at          TEXT NOT NULL,
+    PRIMARY KEY (provider, until, since, ran_at)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS reconciled_windows_by_end ON reconciled_windows (until);
+CREATE TABLE IF NOT EXISTS listed_events (
+    provider        TEXT NOT NULL,
+    event_id        TEXT NOT NULL,
+    created_at      TEXT NOT NULL,   -- the provider's time
+    outcome         TEXT NOT NULL,   -- recovered | already_stored | ignored | unreadable
+    PRIMARY KEY (provider, event_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS listed_events_by_created ON listed_events (created_at);
+"""
 
 #: Each transaction's state after every event applied to it, and the columns it is listed by.
 TRANSACTIONS: Final = """
@@ -160,8 +195,17 @@ COMMIT;
 
 def schema() -> str:
     additions = ",\n    ".join(f"{name} {kind}" for name, kind in EVENT_ADDITIONS.items())
-    return SCHEMA.format(event_additions=additions, transactions=TRANSACTIONS, movements=MOVEMENTS)
+    return SCHEMA.format(
+        event_additions=additions,
+        transactions=TRANSACTIONS,
+        movements=MOVEMENTS,
+        reconciliations=RECONCILIATIONS,
+    )
 
+
+#: Event columns whose absence needs no transaction rebuilt: added with NULL (what their
+#: readers take for the value every earlier event had).
+PLAIN_ADDITIONS: Final = frozenset({"arrival"})
 
 #: The event columns: the keys of the store's event rows, bound by name.
 EVENT_COLUMNS: Final = (

@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import Any, Final
 
 from webhook_processor.errors import StorageUnavailable
-from webhook_processor.local.sqlite import outbox
+from webhook_processor.local.sqlite import journal, outbox
 from webhook_processor.local.sqlite.pages import Pages
 from webhook_processor.local.sqlite.schema import (
     EVENT_COLUMNS,
     MOVEMENT_COLUMNS,
+    PLAIN_ADDITIONS,
     SELECT_EVENT,
     add_event_columns,
     open_schema,
@@ -35,6 +36,7 @@ from webhook_processor.local.sqlite.writer import Bulk, GroupCommitWriter, stora
 from webhook_processor.model import PaymentEvent, TransactionUpdate
 from webhook_processor.money import format_amount
 from webhook_processor.storage.base import EVERY_SINK, DeadLetter, OutboxItem
+from webhook_processor.storage.journal import DayCounts, Reconciled, Report, Window
 from webhook_processor.storage.paging import EventFilter, Page, SinkDelivery, TransactionFilter
 from webhook_processor.storage.records import (
     UPDATE_COLUMNS,
@@ -78,6 +80,9 @@ class SQLiteStore:
             missing = open_schema(writer)
             if missing:
                 _add_transactions(writer, missing)
+            # Until this process registers its own: the sinks of the server that registered
+            # last, whose lanes deliver what this process stores while that server runs.
+            self._sinks = tuple(row[0] for row in writer.execute("SELECT sink FROM outbox_sinks"))
         except (OSError, sqlite3.Error) as exc:
             raise StorageUnavailable(f"cannot open the SQLite store at {self.path}: {exc}") from exc
         self._writer = GroupCommitWriter(writer)
@@ -134,6 +139,45 @@ class SQLiteStore:
 
     def dead_letter_page(self, after: str | None, limit: int) -> Page[DeadLetter]:
         return self._pages.dead_letter_page(after, limit)
+
+    # -- Journal and Completeness (the SQL is in ``journal``) -------------------------------
+
+    def reconciled_until(self, provider: str) -> datetime | None:
+        rows = self._read(
+            "SELECT reconciled_until FROM reconcile_marks WHERE provider = ?", (provider,)
+        )
+        mark = rows[0][0] if rows else None
+        return datetime.fromisoformat(mark) if mark else None
+
+    def claim_reconciliation(self, provider: str, holder: str, now: datetime) -> bool:
+        return self._writer.write(journal.claim(provider, holder, now))
+
+    def finish_reconciliation(self, report: Report, holder: str, now: datetime) -> None:
+        self._writer.write(journal.finish(report, holder, now))
+
+    def release_reconciliation(self, provider: str, holder: str) -> None:
+        self._writer.write(journal.release(provider, holder))
+
+    def arrivals_by_day(self, since: datetime) -> DayCounts:
+        return _day_counts(self._read(journal.ARRIVALS_BY_DAY, (iso(since),)))
+
+    def listings_by_day(self, since: datetime) -> DayCounts:
+        return _day_counts(self._read(journal.LISTINGS_BY_DAY, (iso(since),)))
+
+    def reconciled_windows(self, since: datetime) -> list[Reconciled]:
+        rows = self._read(
+            "SELECT provider, since, until, ran_at FROM reconciled_windows WHERE until > ? "
+            "ORDER BY until",
+            (iso(since),),
+        )
+        return [
+            Reconciled(
+                row["provider"],
+                Window(datetime.fromisoformat(row["since"]), datetime.fromisoformat(row["until"])),
+                datetime.fromisoformat(row["ran_at"]),
+            )
+            for row in rows
+        ]
 
     # -- outbox -----------------------------------------------------------------------------
 
@@ -219,6 +263,13 @@ class SQLiteStore:
                 with self._lock:
                     self._reader_connections.append(conn)
             return conn.execute(sql, params).fetchall()
+
+
+def _day_counts(rows: list[sqlite3.Row]) -> DayCounts:
+    counts: DayCounts = {}
+    for row in rows:
+        counts.setdefault((row["provider"], row["day"]), {})[row["kind"]] = int(row["n"])
+    return counts
 
 
 def _create_private(path: Path) -> None:
@@ -427,6 +478,9 @@ def _add_transactions(conn: sqlite3.Connection, missing: list[str]) -> None:
     rebuilt: refunds and captures become records of their own)."""
     conn.execute("BEGIN IMMEDIATE")
     add_event_columns(conn, missing)
+    if PLAIN_ADDITIONS.issuperset(missing):
+        conn.execute("COMMIT")
+        return
     conn.execute("DELETE FROM movements")
     conn.execute("DELETE FROM transactions")
     events = [

@@ -6,7 +6,7 @@
 
 const API = "/inspector/api/";
 const POLL_MS = 1000;
-const views = ["transactions", "events", "dead-letters", "rejected"];
+const views = ["transactions", "events", "dead-letters", "rejected", "completeness"];
 // `asked` numbers each load of a list: an answer to an older one (a filter changed since) is
 // dropped, so the list always shows what the filters now say.
 const lists = {
@@ -33,7 +33,7 @@ function el(tag, attrs, ...children) {
 }
 
 const cell = (value, cls) => el("td", cls ? { class: cls } : {}, value === null ? "–" : value);
-const badge = (text) => el("span", { class: `badge ${text}` }, text);
+const badge = (kind, text) => el("span", { class: `badge ${kind}` }, text === undefined ? kind : text);
 const time = (iso) => (iso ? iso.slice(0, 19).replace("T", " ") : "–");
 
 function sinkLabel(name) {
@@ -76,6 +76,7 @@ function show(view) {
   }
   if (location.hash !== `#${view}`) history.replaceState(null, "", `#${view}`);
   if (lists[view]) load(view, false);
+  if (view === "completeness") completeness();
 }
 
 const current = () => location.hash.slice(1) || "transactions";
@@ -154,7 +155,9 @@ function eventRow(e) {
     cell(e.event_type),
     cell(`${e.amount} ${e.currency}`, "num"),
     el("td", {}, badge(e.status)),
-    el("td", {}, badge("stored")),
+    el("td", e.arrival === "reconciliation"
+      ? { title: "its webhook never came: found in the provider's events API by reconcile" }
+      : {}, badge(e.arrival === "reconciliation" ? "recovered" : "stored")),
     el("td", {}, sinks),
     cell(e.last_error, "error"),
   );
@@ -205,7 +208,8 @@ async function timeline(provider, transactionId) {
         cell(r.version, "num"), cell(time(r.received_at)), cell(r.event_id, "id"), cell(r.event_type),
         el("td", {}, badge(r.says)), cell(r.amount, "num"),
         cell(`${r.before || "∅"} → ${r.after || "?"}`),
-        cell(Number(r.reversed) > 0 ? `refund reversed ${r.reversed}` : (r.late || ""))),
+        cell([Number(r.reversed) > 0 ? `refund reversed ${r.reversed}` : (r.late || ""),
+          r.arrival === "reconciliation" ? "recovered" : ""].filter(Boolean).join(", "))),
     ),
   );
   const note = document.getElementById("timeline-note");
@@ -215,6 +219,25 @@ async function timeline(provider, transactionId) {
   for (const row of document.querySelectorAll("#transactions tbody tr")) {
     row.classList.toggle("chosen", row.dataset.key === openTimeline.key);
   }
+}
+
+async function completeness() {
+  const body = document.querySelector("#completeness tbody");
+  let data;
+  try {
+    data = await getJson("completeness");
+  } catch (error) {
+    body.replaceChildren(el("tr", { class: "empty" }, el("td", { colSpan: 7 }, error.message)));
+    return;
+  }
+  document.getElementById("completeness-listable").textContent = data.listable.length
+    ? `Reconciled with an events-API key: ${data.listable.join(", ")}.`
+    : "No provider has an events-API key (WEBHOOK_API_KEY_STRIPE, WEBHOOK_API_KEY_SQUARE): nothing is reconciled.";
+  body.replaceChildren(...data.items.map((r) =>
+    el("tr", { "data-key": `${r.provider}:${r.day}`, "data-reconciled": r.reconciled },
+      cell(r.day), cell(r.provider), cell(r.webhook, "num"),
+      cell(r.recovered, "num" + (r.recovered ? " error" : "")), cell(r.ignored, "num"),
+      cell(r.listed, "num"), el("td", {}, badge(r.reconciled.split(":")[0].replaceAll(" ", "-"), r.reconciled)))));
 }
 
 async function redriveKeys(body) {
@@ -270,6 +293,7 @@ async function poll() {
       revision = summary.counters.revision;
       const view = current();
       if (!first && lists[view] && lists[view].pages <= 1) load(view, false);
+      if (!first && view === "completeness") completeness();
       if (!first && openTimeline) timeline(openTimeline.provider, openTimeline.transactionId);
     }
   } catch (error) {

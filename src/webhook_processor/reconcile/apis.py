@@ -1,0 +1,398 @@
+"""The providers' events APIs: what a provider lists of the events it created in a time window.
+
+* Stripe, ``GET /v1/events`` (https://docs.stripe.com/api/events/list): the last 30 days,
+  ``created[gte]`` and ``created[lt]``, at most 100 a page, ``starting_after`` the last id of the
+  page before. An event keeps the ``id`` its webhook carried, and its ``data.object`` is
+  rendered in the event's own API version. Only ``created``, ``limit`` and ``starting_after``
+  are sent: ``localstripe`` refuses any other filter, and the event types are sorted out here
+  (that is also how ``ignored`` is counted). Stripe lists newest first and localstripe oldest
+  first; paging by the last id of a page serves both.
+* Square, ``POST /v2/events``, SearchEvents
+  (https://developer.squareup.com/reference/square/events-api/search-events): 28 days, a
+  ``query.filter.created_at`` range, at most 100 a page and often fewer, a ``cursor`` sent back
+  with the same query; only with a personal access token, and only events created while the
+  Events API was enabled (``PUT /v2/events/enable``, off by default) are listed.
+
+Written on the standard library's HTTP client, not the providers' SDKs: two requests, each
+answered with JSON that must be read with exact decimals by :mod:`webhook_processor.codec`
+(the SDKs parse it into their own objects first), and the Lambda artifact stays small. The key
+goes in the ``Authorization`` header only; no message here ever includes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import ipaddress
+import math
+import socket
+import threading
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, Protocol
+
+from webhook_processor import codec
+from webhook_processor.errors import ProviderApiError, ProviderNotConfigured, WebhookError
+from webhook_processor.storage.records import iso
+
+#: The API roots, each overridable with ``WEBHOOK_API_BASE_<PROVIDER>`` (a sandbox, a test
+#: emulator on loopback).
+DEFAULT_BASES: Final = {
+    "stripe": "https://api.stripe.com",
+    "square": "https://connect.squareup.com",
+}
+#: The Square API version asked for (the ``Square-Version`` header of Square's current SDK).
+SQUARE_VERSION: Final = "2026-08-19"
+#: Events per page asked for: each API's maximum.
+PAGE_SIZE: Final = 100
+#: The most bytes one page may take: 100 events of a few kilobytes each, with a wide margin. A
+#: larger answer is refused as a failure of the API rather than read into memory whole.
+MAX_PAGE_BYTES: Final = 16 * 1024 * 1024
+#: Seconds to connect, and between bytes of an answer.
+TIMEOUT_SECONDS: Final = 30.0
+#: Seconds one exchange may take in all: connect, send, headers and body.
+REQUEST_SECONDS: Final = 60.0
+#: The most pages one run reads (100 events each): a bound on what a run can cost.
+MAX_PAGES: Final = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    status: int
+    body: bytes
+
+
+class Transport(Protocol):
+    def __call__(
+        self, method: str, url: str, headers: dict[str, str], body: bytes | None
+    ) -> Response:
+        """Send one request; raise OSError (or http.client.HTTPException) if no answer came."""
+        ...
+
+
+class EventApi(Protocol):
+    """One provider's events API."""
+
+    #: The provider's name, as in ``/webhooks/{name}``.
+    provider: str
+    #: How far back the provider lists events.
+    retention: timedelta
+
+    def pages(self, since: datetime, until: datetime) -> Iterator[list[dict[str, Any]]]:
+        """The provider's events created at or after ``since`` and before ``until``, page by
+        page, each as the object its webhook would have carried. Raises ProviderApiError."""
+        ...
+
+    def identify(self, event: dict[str, Any]) -> tuple[str | None, datetime | None]:
+        """A listed event's id and creation time, where it has them (for the report: the
+        adapter says what is wrong with an event that lacks them)."""
+        ...
+
+
+class _Api:
+    """What both APIs share: a key sent as a bearer token to a checked root, and answers read
+    as JSON or turned into ProviderApiError with the API's own message."""
+
+    provider: str
+
+    def __init__(self, api_key: str, base: str, transport: Transport) -> None:
+        self._key = check_key(self.provider, api_key)
+        self._base = check_base(self.provider, base)
+        self._send = transport
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._key}"}
+
+    def _error(self, document: Any) -> str | None:
+        raise NotImplementedError
+
+    def _call(self, method: str, path: str, body: bytes | None = None) -> dict[str, Any]:
+        """The JSON object of a 2xx answer; ProviderApiError for any other answer or none."""
+        url = self._base + path
+        try:
+            reply = self._send(method, url, self._headers(), body)
+        except (OSError, http.client.HTTPException) as exc:
+            reason = _printable(str(exc)).replace(self._key, "<key>")
+            raise ProviderApiError(
+                self.provider, f"could not be reached at {_shown(url)}: {reason}"
+            ) from None
+        except (ValueError, UnicodeError) as exc:  # http.client quotes the offending header
+            raise ProviderApiError(
+                self.provider, f"request could not be sent ({type(exc).__name__})"
+            ) from None
+        try:
+            document = codec.loads(reply.body) if reply.body else {}
+        except (WebhookError, ValueError, RecursionError):
+            document = None
+        if 200 <= reply.status < 300:
+            if not isinstance(document, dict):
+                raise ProviderApiError(self.provider, f"answered {reply.status}, not with JSON")
+            return document
+        # Its own words, as text that cannot forge a log line, and never our key echoed back.
+        message = _printable(self._error(document) or "no error message").replace(
+            self._key, "<key>"
+        )
+        raise ProviderApiError(
+            self.provider, f"answered {reply.status}: {message}", status=reply.status
+        )
+
+
+def check_key(provider: str, key: str) -> str:
+    """``key`` if it can be sent as a bearer token (printable ASCII, no spaces); the message
+    of a key that cannot never quotes it."""
+    if not key or not key.isascii() or not key.isprintable() or any(c.isspace() for c in key):
+        raise ProviderNotConfigured(
+            f"the {provider} API key is malformed (empty, or with spaces, line breaks or "
+            "characters that are not ASCII); it is not shown: set it again"
+        )
+    return key
+
+
+def _printable(text: str, limit: int = 200) -> str:
+    """``text`` on one line of printable characters, at most ``limit`` of them."""
+    return "".join(c if c.isprintable() else "?" for c in text[:limit])
+
+
+def check_base(provider: str, base: str) -> str:
+    """``base`` without a trailing slash, if it is ``https``, or ``http`` to a loopback address
+    (a test emulator): a key is never sent in clear text over a network."""
+    parsed = urllib.parse.urlsplit(base)
+    if parsed.username is not None or parsed.password is not None:
+        raise ProviderNotConfigured(
+            f"the {provider} API root {_shown(base)!r} must not hold credentials: the key goes "
+            f"in WEBHOOK_API_KEY_{provider.upper()}"
+        )
+    if parsed.query or parsed.fragment:
+        raise ProviderNotConfigured(f"the {provider} API root {_shown(base)!r} must be a root URL")
+    if parsed.scheme == "https" and parsed.hostname:
+        return base.rstrip("/")
+    if parsed.scheme == "http" and parsed.hostname and _is_loopback(parsed.hostname):
+        return base.rstrip("/")
+    raise ProviderNotConfigured(
+        f"the {provider} API root {_shown(base)!r} is refused: it must be https "
+        "(or http to a loopback address), so the API key is never sent in clear text"
+    )
+
+
+def _shown(url: str) -> str:
+    """``url`` as an error may quote it: without any credentials in it, bounded."""
+    parsed = urllib.parse.urlsplit(url)
+    host = parsed.hostname or ""
+    port = f":{parsed.port}" if _port(parsed) else ""
+    return f"{parsed.scheme}://{host}{port}{parsed.path}"[:100]
+
+
+def _port(parsed: urllib.parse.SplitResult) -> int | None:
+    try:
+        return parsed.port
+    except ValueError:
+        return None
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class StripeEvents(_Api):
+    """Stripe's ``GET /v1/events``."""
+
+    provider = "stripe"
+    retention = timedelta(days=30)
+
+    def pages(self, since: datetime, until: datetime) -> Iterator[list[dict[str, Any]]]:
+        params = {
+            "created[gte]": str(math.floor(since.timestamp())),
+            "created[lt]": str(math.ceil(until.timestamp())),
+            "limit": str(PAGE_SIZE),
+        }
+        for _ in range(MAX_PAGES):
+            page = self._call("GET", f"/v1/events?{urllib.parse.urlencode(params)}")
+            events = _list_of(self.provider, page, "data")
+            if events:
+                yield events
+            if page.get("has_more") is not True or not events:
+                return
+            last = events[-1].get("id")
+            if not isinstance(last, str):
+                raise ProviderApiError(self.provider, "listed an event without an id")
+            if last == params.get("starting_after"):
+                raise ProviderApiError(self.provider, "listed the same page again")
+            params["starting_after"] = last
+        raise ProviderApiError(self.provider, f"listed more than {MAX_PAGES} pages")
+
+    def _error(self, document: Any) -> str | None:
+        return _stripe_error(document)
+
+    def identify(self, event: dict[str, Any]) -> tuple[str | None, datetime | None]:
+        event_id, created = event.get("id"), event.get("created")
+        when = None
+        if isinstance(created, int) and not isinstance(created, bool) and 0 <= created < 2**37:
+            when = datetime.fromtimestamp(created, UTC)
+        return (event_id if isinstance(event_id, str) else None), when
+
+
+class SquareEvents(_Api):
+    """Square's SearchEvents, ``POST /v2/events``."""
+
+    provider = "square"
+    retention = timedelta(days=28)
+
+    def _headers(self) -> dict[str, str]:
+        return {
+            **super()._headers(),
+            "Square-Version": SQUARE_VERSION,
+            "Content-Type": "application/json",
+        }
+
+    def _error(self, document: Any) -> str | None:
+        return _square_error(document)
+
+    def pages(self, since: datetime, until: datetime) -> Iterator[list[dict[str, Any]]]:
+        query = {
+            "filter": {"created_at": {"start_at": _rfc3339(since), "end_at": _rfc3339(until)}},
+            "sort": {"field": "DEFAULT", "order": "ASC"},
+        }
+        cursor: str | None = None
+        cursors: set[str] = set()
+        for _ in range(MAX_PAGES):
+            request: dict[str, Any] = {"limit": PAGE_SIZE, "query": query}
+            if cursor:
+                request["cursor"] = cursor
+            body = codec.dumps(request).encode()
+            page = self._call("POST", "/v2/events", body)
+            events = _list_of(self.provider, page, "events")
+            # The range's end is not documented as exclusive: an event at ``until`` exactly is
+            # the next window's.
+            events = [event for event in events if not _at_or_after(event, until)]
+            if events:
+                yield events
+            cursor = page.get("cursor")
+            if not cursor:
+                return
+            if not isinstance(cursor, str):
+                raise ProviderApiError(self.provider, "answered a cursor that is not text")
+            if cursor in cursors:
+                raise ProviderApiError(self.provider, "answered a cursor it had answered before")
+            cursors.add(cursor)
+        raise ProviderApiError(self.provider, f"listed more than {MAX_PAGES} pages")
+
+    def identify(self, event: dict[str, Any]) -> tuple[str | None, datetime | None]:
+        event_id = event.get("event_id")
+        return (event_id if isinstance(event_id, str) else None), _created_at(event)
+
+    def enable(self) -> None:
+        """EnableEvents, ``PUT /v2/events/enable``: Square keeps events from now on."""
+        self._call("PUT", "/v2/events/enable", b"{}")
+
+
+def _rfc3339(moment: datetime) -> str:
+    return iso(moment).replace("+00:00", "Z")
+
+
+def _created_at(event: dict[str, Any]) -> datetime | None:
+    created = event.get("created_at")
+    if not isinstance(created, str):
+        return None  # the adapter refuses it, with its reason
+    try:
+        moment = datetime.fromisoformat(created)
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo else None
+
+
+def _at_or_after(event: dict[str, Any], until: datetime) -> bool:
+    created = _created_at(event)
+    return created is not None and created >= until
+
+
+def _list_of(provider: str, page: dict[str, Any], field: str) -> list[dict[str, Any]]:
+    listed = page.get(field, [])
+    if not isinstance(listed, list) or not all(isinstance(item, dict) for item in listed):
+        raise ProviderApiError(provider, f"answered a page whose {field!r} is not a list of events")
+    return listed
+
+
+def _stripe_error(document: Any) -> str | None:
+    """Stripe's ``{"error": {"type", "code", "message"}}``."""
+    error = document.get("error") if isinstance(document, dict) else None
+    if not isinstance(error, dict):
+        return None
+    parts = [str(error[name]) for name in ("type", "code", "message") if error.get(name)]
+    return " ".join(parts) or None
+
+
+def _square_error(document: Any) -> str | None:
+    """Square's ``{"errors": [{"category", "code", "detail"}]}``."""
+    errors = document.get("errors") if isinstance(document, dict) else None
+    if not isinstance(errors, list):
+        return None
+    parts = [
+        " ".join(str(e[name]) for name in ("category", "code", "detail") if e.get(name))
+        for e in errors[:3]
+        if isinstance(e, dict)
+    ]
+    return "; ".join(part for part in parts if part) or None
+
+
+def http_transport(
+    timeout: float = TIMEOUT_SECONDS, request_seconds: float = REQUEST_SECONDS
+) -> Transport:
+    """The standard library's HTTP client: each answer read up to :data:`MAX_PAGE_BYTES`, each
+    exchange (connect, send, headers, body) within ``request_seconds`` in all. A socket timeout
+    bounds one read only: an API that trickles a byte a second would hold a run for as long as
+    it liked, so a timer shuts the socket when the exchange's time is up."""
+
+    def send(method: str, url: str, headers: dict[str, str], body: bytes | None) -> Response:
+        parsed = urllib.parse.urlsplit(url)
+        connection_type = (
+            http.client.HTTPSConnection if parsed.scheme == "https" else http.client.HTTPConnection
+        )
+        connection = connection_type(parsed.netloc, timeout=min(timeout, request_seconds))
+        expired = threading.Event()
+        # The connection lets go of its socket once the answer's headers say it will close;
+        # the answer keeps reading from it, so the watchdog holds it from the start.
+        opened: list[socket.socket] = []
+
+        def expire() -> None:
+            expired.set()
+            for sock in opened:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+        watchdog = threading.Timer(request_seconds, expire)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            connection.connect()
+            if connection.sock is not None:
+                opened.append(connection.sock)
+            if expired.is_set():  # out of time while connecting, before it could be shut
+                raise TimeoutError
+            target = parsed.path + (f"?{parsed.query}" if parsed.query else "")
+            all_headers = {"Accept": "application/json", "User-Agent": "webhook-processor"}
+            connection.request(method, target, body=body, headers={**all_headers, **headers})
+            answer = connection.getresponse()
+            content = answer.read(MAX_PAGE_BYTES + 1)
+            if len(content) > MAX_PAGE_BYTES:
+                raise http.client.HTTPException(f"it answered more than {MAX_PAGE_BYTES} bytes")
+            if expired.is_set():
+                raise TimeoutError
+            return Response(answer.status, content)
+        except (OSError, http.client.HTTPException) as exc:
+            if expired.is_set():
+                raise http.client.HTTPException(
+                    f"it took more than {request_seconds:g} s to answer"
+                ) from exc
+            raise
+        finally:
+            watchdog.cancel()
+            connection.close()
+
+    return send

@@ -1,0 +1,179 @@
+"""The access matrix's rows for the reconciler (only when ``apiKeys`` holds a key): what the
+deployer's ``pulumi up`` calls for its key parameters, function, schedule and permission; what
+EventBridge and the function's code call at run time; what ``webhook-processor aws reconcile``
+calls as the operator."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from tests.infra.stack import (
+    DDB_TRANSACTIONS,
+    DEPLOYER,
+    DOCS_RECONCILE,
+    EVENTS,
+    EVENTS_SCHEDULE_LAMBDA,
+    LAMBDA_ENV,
+    LAMBDA_LOGS,
+    LAMBDA_XRAY,
+    LOGS,
+    LOGS_KMS,
+    OPERATOR,
+    PASS_ROLE,
+    RECONCILER,
+    SSM_DECRYPT,
+    SSM_KMS,
+    TF_EVENT_RULE,
+    TF_EVENT_TARGET,
+    TF_LAMBDA_PERMISSION,
+    TF_SSM_PARAMETER,
+    ReconcilerStack,
+    Row,
+    Stack,
+    reference,
+    table_decrypt,
+    via,
+)
+
+
+def reconciler_deploy_rows(stack: Stack, reconciler: ReconcilerStack) -> Iterator[Row]:
+    """Create, read back, tag and (on ``pulumi destroy``) delete what the reconciler adds."""
+
+    def deploys(action: str, resource: str, doc: str, why: str, **context: str) -> Row:
+        return Row("deploy", DEPLOYER, action, resource, doc, why, dict(context))
+
+    iam = reference("awsidentityandaccessmanagementiam")
+    yield deploys("iam:CreateRole", reconciler.role, iam, "the reconciler's role")
+    yield deploys("iam:TagRole", reconciler.role, iam, "tag the role")
+    yield deploys("iam:PutRolePolicy", reconciler.role, iam, "its least-privilege policy")
+    yield deploys(
+        "iam:PassRole",
+        reconciler.role,
+        PASS_ROLE,
+        "hand the role to Lambda",
+        **{"iam:PassedToService": "lambda.amazonaws.com"},
+    )
+    for parameter in reconciler.api_keys:
+        for action, why in (
+            ("ssm:PutParameter", "an events-API key (SecureString)"),
+            ("ssm:GetParameter", "the provider reads it back"),
+            ("ssm:AddTagsToResource", "tag the parameter"),
+            ("ssm:ListTagsForResource", "read its tags back"),
+            ("ssm:DeleteParameter", "pulumi destroy"),
+        ):
+            yield deploys(action, parameter, TF_SSM_PARAMETER, why)
+        context = via(stack, "ssm", **{"kms:EncryptionContext:PARAMETER_ARN": parameter})
+        yield deploys(
+            "kms:Encrypt", stack.key, SSM_KMS, "PutParameter: SSM encrypts as the caller", **context
+        )
+        yield deploys(
+            "kms:Decrypt", stack.key, SSM_DECRYPT, "the provider reads the key back", **context
+        )
+    logs, lam = reference("amazoncloudwatchlogs"), reference("awslambda")
+    group = reconciler.log_group
+    yield deploys("logs:CreateLogGroup", group, logs, "the reconciler's encrypted log group")
+    yield deploys("logs:TagResource", group, logs, "tag the log group")
+    yield deploys("logs:PutRetentionPolicy", group, logs, "keep logs 30 days")
+    function = reconciler.function
+    yield deploys("lambda:CreateFunction", function, lam, "the reconciler function")
+    yield deploys("lambda:TagResource", function, lam, "tag the function")
+    yield deploys("lambda:PutFunctionEventInvokeConfig", function, lam, "no async retries")
+    for action, why in (
+        ("lambda:AddPermission", "let the schedule's rule invoke it"),
+        ("lambda:GetPolicy", "read the permission back"),
+        ("lambda:RemovePermission", "pulumi destroy"),
+    ):
+        yield deploys(action, function, TF_LAMBDA_PERMISSION, why)
+    for action, why in (
+        ("events:PutRule", "the schedule (rate expression), tagged on create"),
+        ("events:DescribeRule", "wait for the rule, read it back"),
+        ("events:ListTagsForResource", "read its tags back"),
+        ("events:TagResource", "tags changed"),
+        ("events:DeleteRule", "pulumi destroy"),
+    ):
+        yield deploys(action, reconciler.rule, TF_EVENT_RULE, why)
+    for action, why in (
+        ("events:PutTargets", "the reconciler as the rule's target"),
+        ("events:ListTargetsByRule", "read the target back"),
+        ("events:RemoveTargets", "pulumi destroy"),
+    ):
+        yield deploys(action, reconciler.rule, TF_EVENT_TARGET, why)
+
+
+def reconciler_run_rows(stack: Stack, reconciler: ReconcilerStack) -> Iterator[Row]:
+    """EventBridge runs the function; its code stores what it recovers and keeps its journal."""
+    yield Row(
+        "run",
+        EVENTS,
+        "lambda:InvokeFunction",
+        reconciler.function,
+        EVENTS_SCHEDULE_LAMBDA,
+        "the schedule's rule invokes the reconciler (its resource policy, from that rule only)",
+        {"aws:SourceArn": reconciler.rule},
+    )
+    dynamodb = reference("amazondynamodb")
+    yield Row(
+        "run",
+        RECONCILER,
+        "dynamodb:GetItem",
+        stack.table,
+        dynamodb,
+        "read a transaction's version before storing a recovered event; read the journal",
+    )
+    yield Row(
+        "run",
+        RECONCILER,
+        "dynamodb:PutItem",
+        stack.table,
+        DDB_TRANSACTIONS,
+        "TransactWriteItems: the recovered event once, its transaction's next version",
+    )
+    yield Row(
+        "run",
+        RECONCILER,
+        "dynamodb:UpdateItem",
+        stack.table,
+        DOCS_RECONCILE,
+        "the journal: claim a provider, advance its high-water mark, release the claim",
+    )
+    yield table_decrypt(stack, "run", RECONCILER, "DynamoDB decrypts the table key as the caller")
+    for parameter in reconciler.api_keys:
+        yield Row("run", RECONCILER, "ssm:GetParameter", parameter, SSM_DECRYPT, "an API key")
+        yield Row(
+            "run",
+            RECONCILER,
+            "kms:Decrypt",
+            stack.key,
+            SSM_KMS,
+            "GetParameter WithDecryption: SSM decrypts as the caller",
+            via(stack, "ssm", **{"kms:EncryptionContext:PARAMETER_ARN": parameter}),
+        )
+    stream = f"{reconciler.log_group}:log-stream:2026/12/02/[$LATEST]0123456789abcdef"
+    for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+        yield Row("run", RECONCILER, action, stream, LAMBDA_LOGS, "the function's log lines")
+    for action in ("xray:PutTraceSegments", "xray:PutTelemetryRecords"):
+        yield Row("run", RECONCILER, action, "*", LAMBDA_XRAY, "tracing is Active")
+    yield Row(
+        "run",
+        RECONCILER,
+        "kms:Decrypt",
+        stack.key,
+        LAMBDA_ENV,
+        "Lambda decrypts the environment at start",
+        via_grant="deployer kms:CreateGrant (lambda)",
+    )
+    context = {"kms:EncryptionContext:aws:logs:arn": reconciler.log_group}
+    for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+        yield Row("run", LOGS, action, stack.key, LOGS_KMS, "reconciler logs", context)
+
+
+def reconciler_operate_rows(stack: Stack, reconciler: ReconcilerStack) -> Iterator[Row]:
+    """``webhook-processor aws reconcile``: a synchronous invocation of the function."""
+    yield Row(
+        "operate",
+        OPERATOR,
+        "lambda:InvokeFunction",
+        reconciler.function,
+        DOCS_RECONCILE,
+        "aws reconcile: run the reconciler for one provider and window",
+    )
