@@ -33,8 +33,6 @@ from tests.infra.stack import (
     LAMBDA_DDB_FAILURES,
     LAMBDA_DLQ,
     LAMBDA_ENV,
-    LAMBDA_LOGS,
-    LAMBDA_XRAY,
     LOGS,
     LOGS_KMS,
     OPERATOR,
@@ -50,6 +48,7 @@ from tests.infra.stack import (
     EdgeStack,
     Row,
     Stack,
+    function_rows,
     reference,
     table_decrypt,
     via,
@@ -200,24 +199,6 @@ def deploy_rows(stack: Stack) -> Iterator[Row]:
         yield deploys("cloudwatch:TagResource", alarm, cloudwatch, "tag the alarm")
 
 
-def _lambda_rows(stack: Stack, function: str) -> Iterator[Row]:
-    """What Lambda does as every function's role: logs and traces."""
-    stream = f"{stack.log_groups[function]}:log-stream:2026/11/28/[$LATEST]0123456789abcdef"
-    for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
-        yield Row("run", function, action, stream, LAMBDA_LOGS, "the function's log lines")
-    for action in ("xray:PutTraceSegments", "xray:PutTelemetryRecords"):
-        yield Row("run", function, action, "*", LAMBDA_XRAY, "tracing is Active")
-    yield Row(
-        "run",
-        function,
-        "kms:Decrypt",
-        stack.key,
-        LAMBDA_ENV,
-        "Lambda decrypts the environment at start",
-        via_grant="deployer kms:CreateGrant (lambda)",
-    )
-
-
 def _sends_to(stack: Stack, function: str, queue: str, doc: str, why: str) -> Iterator[Row]:
     yield Row("run", function, "sqs:SendMessage", queue, doc, why)
     for action in ("kms:GenerateDataKey", "kms:Decrypt"):
@@ -258,7 +239,7 @@ def run_rows(stack: Stack) -> Iterator[Row]:
             via(stack, "ssm", **{"kms:EncryptionContext:PARAMETER_ARN": parameter}),
         )
     yield from _sends_to(stack, RECEIVER, stack.dlq, LAMBDA_DLQ, "a failed async invocation")
-    yield from _lambda_rows(stack, RECEIVER)
+    yield from function_rows(stack, RECEIVER, stack.log_groups[RECEIVER])
 
     for action in ("dynamodb:DescribeStream", "dynamodb:GetShardIterator", "dynamodb:GetRecords"):
         yield Row("run", PUBLISHER, action, stack.stream, LAMBDA_DDB, "the event source mapping")
@@ -302,7 +283,7 @@ def run_rows(stack: Stack) -> Iterator[Row]:
         LAMBDA_DDB_FAILURES,
         "Lambda's on-failure record of a discarded batch, sent as the function's role",
     )
-    yield from _lambda_rows(stack, PUBLISHER)
+    yield from function_rows(stack, PUBLISHER, stack.log_groups[PUBLISHER])
 
     for function in FUNCTIONS:
         context = {"kms:EncryptionContext:aws:logs:arn": stack.log_groups[function]}

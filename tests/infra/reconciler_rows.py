@@ -13,9 +13,6 @@ from tests.infra.stack import (
     DOCS_RECONCILE,
     EVENTS,
     EVENTS_SCHEDULE_LAMBDA,
-    LAMBDA_ENV,
-    LAMBDA_LOGS,
-    LAMBDA_XRAY,
     LOGS,
     LOGS_KMS,
     OPERATOR,
@@ -30,6 +27,7 @@ from tests.infra.stack import (
     ReconcilerStack,
     Row,
     Stack,
+    function_rows,
     reference,
     table_decrypt,
     via,
@@ -148,20 +146,7 @@ def reconciler_run_rows(stack: Stack, reconciler: ReconcilerStack) -> Iterator[R
             "GetParameter WithDecryption: SSM decrypts as the caller",
             via(stack, "ssm", **{"kms:EncryptionContext:PARAMETER_ARN": parameter}),
         )
-    stream = f"{reconciler.log_group}:log-stream:2026/12/02/[$LATEST]0123456789abcdef"
-    for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
-        yield Row("run", RECONCILER, action, stream, LAMBDA_LOGS, "the function's log lines")
-    for action in ("xray:PutTraceSegments", "xray:PutTelemetryRecords"):
-        yield Row("run", RECONCILER, action, "*", LAMBDA_XRAY, "tracing is Active")
-    yield Row(
-        "run",
-        RECONCILER,
-        "kms:Decrypt",
-        stack.key,
-        LAMBDA_ENV,
-        "Lambda decrypts the environment at start",
-        via_grant="deployer kms:CreateGrant (lambda)",
-    )
+    yield from function_rows(stack, RECONCILER, reconciler.log_group)
     context = {"kms:EncryptionContext:aws:logs:arn": reconciler.log_group}
     for action in ("kms:GenerateDataKey", "kms:Decrypt"):
         yield Row("run", LOGS, action, stack.key, LOGS_KMS, "reconciler logs", context)

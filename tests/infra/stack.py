@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -239,6 +240,24 @@ def via(stack: Stack, service: str, **extra: str) -> dict[str, str]:
         "kms:CallerAccount": stack.account,
         **extra,
     }
+
+
+def function_rows(stack: Stack, function: str, log_group: str) -> Iterator[Row]:
+    """What Lambda does as every function's role: logs and traces, and the environment."""
+    stream = f"{log_group}:log-stream:2026/11/28/[$LATEST]0123456789abcdef"
+    for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+        yield Row("run", function, action, stream, LAMBDA_LOGS, "the function's log lines")
+    for action in ("xray:PutTraceSegments", "xray:PutTelemetryRecords"):
+        yield Row("run", function, action, "*", LAMBDA_XRAY, "tracing is Active")
+    yield Row(
+        "run",
+        function,
+        "kms:Decrypt",
+        stack.key,
+        LAMBDA_ENV,
+        "Lambda decrypts the environment at start",
+        via_grant="deployer kms:CreateGrant (lambda)",
+    )
 
 
 def table_context(stack: Stack) -> dict[str, str]:
