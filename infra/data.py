@@ -65,28 +65,24 @@ def build_data(
     dead_letters = _queue(scope, key, "dlq")
     publish_failures = _queue(scope, key, "publish-failures")
     parameters = [
-        aws.ssm.Parameter(
-            scope.named(f"secret-{provider}"),
-            name=f"{secrets_path}/{provider}",
-            type="SecureString",
-            value=secret,
-            key_id=key.arn,
-            description=f"{provider} webhook signing secret",
-            tags=scope.tags(f"secret-{provider}"),
-            opts=scope.child(),
+        _secure_string(
+            scope,
+            key,
+            f"secret-{provider}",
+            f"{secrets_path}/{provider}",
+            secret,
+            f"{provider} webhook signing secret",
         )
         for provider, secret in sorted(signing_secrets.items())
     ]
     keys = {
-        provider: aws.ssm.Parameter(
-            scope.named(f"api-key-{provider}"),
-            name=f"{api_keys_path}/{provider}",
-            type="SecureString",
-            value=value,
-            key_id=key.arn,
-            description=f"{provider} events API key (the reconciler's)",
-            tags=scope.tags(f"api-key-{provider}"),
-            opts=scope.child(),
+        provider: _secure_string(
+            scope,
+            key,
+            f"api-key-{provider}",
+            f"{api_keys_path}/{provider}",
+            value,
+            f"{provider} events API key (the reconciler's)",
         )
         for provider, value in sorted((api_keys or {}).items())
     }
@@ -155,5 +151,21 @@ def _table(scope: Scope, key: aws.kms.Key) -> aws.dynamodb.Table:
         server_side_encryption={"enabled": True, "kms_key_arn": key.arn},
         deletion_protection_enabled=False,
         tags=scope.tags("events"),
+        opts=scope.child(),
+    )
+
+
+def _secure_string(  # noqa: PLR0917 - one parameter's every attribute, in its order
+    scope: Scope, key: aws.kms.Key, name: str, path: str, value: pulumi.Input[str], description: str
+) -> aws.ssm.Parameter:
+    """A SecureString under the stack's key: a signing secret or an events-API key."""
+    return aws.ssm.Parameter(
+        scope.named(name),
+        name=path,
+        type="SecureString",
+        value=value,
+        key_id=key.arn,
+        description=description,
+        tags=scope.tags(name),
         opts=scope.child(),
     )
