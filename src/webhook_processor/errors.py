@@ -171,13 +171,16 @@ class ProviderNotConfigured(ServiceUnavailable):
 
 
 class ProviderApiError(ServiceUnavailable):
-    """A provider's events API answered an error, an answer that cannot be read, or nothing:
-    a reconciliation stops there and keeps what it stored; the next run lists it again."""
+    """A provider's API (its events, its webhook endpoints) answered an error, an answer that
+    cannot be read, or nothing: a reconciliation stops there and keeps what it stored; the next
+    run lists it again."""
 
     code = "provider_api_error"
 
-    def __init__(self, provider: str, detail: str, *, status: int | None = None) -> None:
-        super().__init__(f"the {provider} events API {detail}")
+    def __init__(
+        self, provider: str, detail: str, *, status: int | None = None, api: str = "events API"
+    ) -> None:
+        super().__init__(f"the {provider} {api} {detail}")
         self.provider = provider
         #: The HTTP status it answered, if it answered.
         self.status = status

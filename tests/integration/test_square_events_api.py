@@ -19,7 +19,7 @@ from webhook_processor.local.sqlite.store import SQLiteStore
 from webhook_processor.model import Arrival
 from webhook_processor.providers.base import Sample
 from webhook_processor.providers.square import SquareProvider
-from webhook_processor.reconcile.apis import SQUARE_VERSION, SquareEvents, http_transport
+from webhook_processor.reconcile.apis import SQUARE_VERSION, SquareEvents
 from webhook_processor.reconcile.run import (
     DEFAULT_SINCE,
     ReconcileFailed,
@@ -27,6 +27,7 @@ from webhook_processor.reconcile.run import (
     ReconcileStore,
     Source,
 )
+from webhook_processor.reconcile.transport import http_transport
 from webhook_processor.storage.journal import Listing
 from webhook_processor.storage.memory import MemoryStore
 

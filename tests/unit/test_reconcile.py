@@ -11,18 +11,12 @@ from typing import Any
 import pytest
 
 from tests.support.builders import NOW, stripe_event
+from tests.support.recorded import Recorded
 from webhook_processor import codec
 from webhook_processor.errors import InvalidParameter, ProviderApiError, ProviderNotConfigured
 from webhook_processor.model import Arrival
 from webhook_processor.providers.stripe import StripeProvider
-from webhook_processor.reconcile.apis import (
-    MAX_PAGE_BYTES,
-    Response,
-    SquareEvents,
-    StripeEvents,
-    check_base,
-    http_transport,
-)
+from webhook_processor.reconcile.apis import SquareEvents, StripeEvents, check_base
 from webhook_processor.reconcile.run import (
     DEFAULT_SINCE,
     OVERLAP,
@@ -32,6 +26,7 @@ from webhook_processor.reconcile.run import (
     Source,
     parse_moment,
 )
+from webhook_processor.reconcile.transport import MAX_PAGE_BYTES, Response, http_transport
 from webhook_processor.storage.journal import Listing
 from webhook_processor.storage.memory import MemoryStore
 
@@ -238,20 +233,6 @@ def test_an_api_root_holding_credentials_or_a_query_is_refused_without_quoting_t
 )
 def test_https_or_loopback_roots_are_taken(base: str) -> None:
     assert check_base("stripe", base) == base.rstrip("/")
-
-
-class Recorded:
-    """A transport that answers from a list and records each request."""
-
-    def __init__(self, *answers: Response) -> None:
-        self._answers = list(answers)
-        self.requests: list[tuple[str, str, dict[str, str], bytes | None]] = []
-
-    def __call__(
-        self, method: str, url: str, headers: dict[str, str], body: bytes | None
-    ) -> Response:
-        self.requests.append((method, url, headers, body))
-        return self._answers.pop(0)
 
 
 def _page(*ids: str, has_more: bool) -> Response:

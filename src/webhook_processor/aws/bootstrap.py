@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     from webhook_processor.aws.stream import StreamPublisher
     from webhook_processor.pipeline import Pipeline
     from webhook_processor.providers.generic import GenericProvider
-    from webhook_processor.reconcile.apis import Transport
     from webhook_processor.reconcile.run import ReconcileStore
+    from webhook_processor.reconcile.transport import Transport
     from webhook_processor.storage.base import Listings
 
 
@@ -188,7 +188,8 @@ def build_reconciler(
     from webhook_processor.aws.reconciler import Reconciliation, key_parameters
     from webhook_processor.providers.square import SquareProvider
     from webhook_processor.providers.stripe import StripeProvider
-    from webhook_processor.reconcile.apis import DEFAULT_BASES, check_base, http_transport
+    from webhook_processor.reconcile.apis import DEFAULT_BASES, check_base
+    from webhook_processor.reconcile.transport import http_transport
 
     parameters = key_parameters(config.api_key_parameters)
     bases = {

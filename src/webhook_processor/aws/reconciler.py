@@ -20,7 +20,6 @@ from webhook_processor.reconcile.apis import (
     EventApi,
     SquareEvents,
     StripeEvents,
-    Transport,
 )
 from webhook_processor.reconcile.run import (
     NO_EVENTS_API,
@@ -29,6 +28,7 @@ from webhook_processor.reconcile.run import (
     ReconcileStore,
     Source,
 )
+from webhook_processor.reconcile.transport import Transport
 from webhook_processor.storage.journal import Report
 
 #: Each provider with an events API: how its API is made from a key, a root and a transport.

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from webhook_processor.pipeline import Pipeline
     from webhook_processor.providers.base import Provider
     from webhook_processor.publishing.base import Sink
-    from webhook_processor.reconcile.apis import Transport
+    from webhook_processor.reconcile.transport import Transport
     from webhook_processor.storage.base import LocalStore
 
 DATA_DIR_ENV = "WEBHOOK_DATA_DIR"

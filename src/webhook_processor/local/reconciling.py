@@ -22,8 +22,6 @@ from webhook_processor.reconcile.apis import (
     EventApi,
     SquareEvents,
     StripeEvents,
-    Transport,
-    http_transport,
 )
 from webhook_processor.reconcile.run import (
     ReconcileBusy,
@@ -32,6 +30,7 @@ from webhook_processor.reconcile.run import (
     Source,
     no_source,
 )
+from webhook_processor.reconcile.transport import Transport, http_transport
 from webhook_processor.storage.journal import Listing
 
 log = logging.getLogger(__name__)

@@ -21,12 +21,9 @@ goes in the ``Authorization`` header only; no message here ever includes it.
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import ipaddress
 import math
-import socket
-import threading
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,6 +32,7 @@ from typing import Any, Final, Protocol
 
 from webhook_processor import codec
 from webhook_processor.errors import ProviderApiError, ProviderNotConfigured, WebhookError
+from webhook_processor.reconcile.transport import Transport
 from webhook_processor.storage.records import iso
 
 #: The API roots, each overridable with ``WEBHOOK_API_BASE_<PROVIDER>`` (a sandbox, a test
@@ -45,31 +43,12 @@ DEFAULT_BASES: Final = {
 }
 #: The Square API version asked for (the ``Square-Version`` header of Square's current SDK).
 SQUARE_VERSION: Final = "2026-08-19"
+#: How errors of the endpoint listings name the API.
+ENDPOINTS_API: Final = "webhook endpoints API"
 #: Events per page asked for: each API's maximum.
 PAGE_SIZE: Final = 100
-#: The most bytes one page may take: 100 events of a few kilobytes each, with a wide margin. A
-#: larger answer is refused as a failure of the API rather than read into memory whole.
-MAX_PAGE_BYTES: Final = 16 * 1024 * 1024
-#: Seconds to connect, and between bytes of an answer.
-TIMEOUT_SECONDS: Final = 30.0
-#: Seconds one exchange may take in all: connect, send, headers and body.
-REQUEST_SECONDS: Final = 60.0
 #: The most pages one run reads (100 events each): a bound on what a run can cost.
 MAX_PAGES: Final = 10_000
-
-
-@dataclass(frozen=True, slots=True)
-class Response:
-    status: int
-    body: bytes
-
-
-class Transport(Protocol):
-    def __call__(
-        self, method: str, url: str, headers: dict[str, str], body: bytes | None
-    ) -> Response:
-        """Send one request; raise OSError (or http.client.HTTPException) if no answer came."""
-        ...
 
 
 class EventApi(Protocol):
@@ -108,19 +87,22 @@ class _Api:
     def _error(self, document: Any) -> str | None:
         raise NotImplementedError
 
-    def _call(self, method: str, path: str, body: bytes | None = None) -> dict[str, Any]:
-        """The JSON object of a 2xx answer; ProviderApiError for any other answer or none."""
+    def _call(
+        self, method: str, path: str, body: bytes | None = None, *, api: str = "events API"
+    ) -> dict[str, Any]:
+        """The JSON object of a 2xx answer; ProviderApiError (naming ``api``) for any other
+        answer or none."""
         url = self._base + path
         try:
             reply = self._send(method, url, self._headers(), body)
         except (OSError, http.client.HTTPException) as exc:
             reason = _printable(str(exc)).replace(self._key, "<key>")
             raise ProviderApiError(
-                self.provider, f"could not be reached at {_shown(url)}: {reason}"
+                self.provider, f"could not be reached at {_shown(url)}: {reason}", api=api
             ) from None
         except (ValueError, UnicodeError) as exc:  # http.client quotes the offending header
             raise ProviderApiError(
-                self.provider, f"request could not be sent ({type(exc).__name__})"
+                self.provider, f"request could not be sent ({type(exc).__name__})", api=api
             ) from None
         try:
             document = codec.loads(reply.body) if reply.body else {}
@@ -128,14 +110,16 @@ class _Api:
             document = None
         if 200 <= reply.status < 300:
             if not isinstance(document, dict):
-                raise ProviderApiError(self.provider, f"answered {reply.status}, not with JSON")
+                raise ProviderApiError(
+                    self.provider, f"answered {reply.status}, not with JSON", api=api
+                )
             return document
         # Its own words, as text that cannot forge a log line, and never our key echoed back.
         message = _printable(self._error(document) or "no error message").replace(
             self._key, "<key>"
         )
         raise ProviderApiError(
-            self.provider, f"answered {reply.status}: {message}", status=reply.status
+            self.provider, f"answered {reply.status}: {message}", status=reply.status, api=api
         )
 
 
@@ -230,6 +214,25 @@ class StripeEvents(_Api):
     def _error(self, document: Any) -> str | None:
         return _stripe_error(document)
 
+    def endpoints(self) -> list[Endpoint]:
+        """``GET /v1/webhook_endpoints`` (https://docs.stripe.com/api/webhook_endpoints/list):
+        every endpoint of the account, paged like the events; ``status`` is ``enabled`` or
+        ``disabled``."""
+        params = {"limit": str(PAGE_SIZE)}
+        found: list[Endpoint] = []
+        for _ in range(MAX_PAGES):
+            page = self._call(
+                "GET", f"/v1/webhook_endpoints?{urllib.parse.urlencode(params)}", api=ENDPOINTS_API
+            )
+            listed = _list_of(self.provider, page, "data")
+            found += [_endpoint(self.provider, e, e.get("status") == "enabled") for e in listed]
+            if page.get("has_more") is not True or not listed:
+                return found
+            if found[-1].id == params.get("starting_after"):
+                raise ProviderApiError(self.provider, "listed the same page again")
+            params["starting_after"] = found[-1].id
+        raise ProviderApiError(self.provider, f"listed more than {MAX_PAGES} pages")
+
     def identify(self, event: dict[str, Any]) -> tuple[str | None, datetime | None]:
         event_id, created = event.get("id"), event.get("created")
         when = None
@@ -287,9 +290,52 @@ class SquareEvents(_Api):
         event_id = event.get("event_id")
         return (event_id if isinstance(event_id, str) else None), _created_at(event)
 
+    def endpoints(self) -> list[Endpoint]:
+        """ListWebhookSubscriptions, ``GET /v2/webhooks/subscriptions``
+        (https://developer.squareup.com/reference/square/webhooksubscriptions-api/list-webhook-subscriptions):
+        the application's subscriptions, disabled ones included, a ``cursor`` to the next page;
+        each has ``enabled`` and ``notification_url``."""
+        params = {"include_disabled": "true", "limit": str(PAGE_SIZE)}
+        found: list[Endpoint] = []
+        cursors: set[str] = set()
+        for _ in range(MAX_PAGES):
+            path = f"/v2/webhooks/subscriptions?{urllib.parse.urlencode(params)}"
+            page = self._call("GET", path, api=ENDPOINTS_API)
+            listed = _list_of(self.provider, page, "subscriptions")
+            found += [
+                _endpoint(
+                    self.provider, {**e, "url": e.get("notification_url")}, e.get("enabled") is True
+                )
+                for e in listed
+            ]
+            cursor = page.get("cursor")
+            if not cursor:
+                return found
+            if not isinstance(cursor, str) or cursor in cursors:
+                raise ProviderApiError(self.provider, "answered a cursor that cannot be followed")
+            cursors.add(cursor)
+            params["cursor"] = cursor
+        raise ProviderApiError(self.provider, f"listed more than {MAX_PAGES} pages")
+
     def enable(self) -> None:
         """EnableEvents, ``PUT /v2/events/enable``: Square keeps events from now on."""
         self._call("PUT", "/v2/events/enable", b"{}")
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """A webhook endpoint (Stripe) or subscription (Square) as the provider lists it."""
+
+    id: str
+    url: str
+    enabled: bool
+
+
+def _endpoint(provider: str, listed: dict[str, Any], enabled: bool) -> Endpoint:
+    endpoint_id, url = listed.get("id"), listed.get("url")
+    if not isinstance(endpoint_id, str) or not isinstance(url, str):
+        raise ProviderApiError(provider, "listed an endpoint without an id or a URL")
+    return Endpoint(_printable(endpoint_id, 100), _printable(url, 300), enabled)
 
 
 def _rfc3339(moment: datetime) -> str:
@@ -339,60 +385,3 @@ def _square_error(document: Any) -> str | None:
         if isinstance(e, dict)
     ]
     return "; ".join(part for part in parts if part) or None
-
-
-def http_transport(
-    timeout: float = TIMEOUT_SECONDS, request_seconds: float = REQUEST_SECONDS
-) -> Transport:
-    """The standard library's HTTP client: each answer read up to :data:`MAX_PAGE_BYTES`, each
-    exchange (connect, send, headers, body) within ``request_seconds`` in all. A socket timeout
-    bounds one read only: an API that trickles a byte a second would hold a run for as long as
-    it liked, so a timer shuts the socket when the exchange's time is up."""
-
-    def send(method: str, url: str, headers: dict[str, str], body: bytes | None) -> Response:
-        parsed = urllib.parse.urlsplit(url)
-        connection_type = (
-            http.client.HTTPSConnection if parsed.scheme == "https" else http.client.HTTPConnection
-        )
-        connection = connection_type(parsed.netloc, timeout=min(timeout, request_seconds))
-        expired = threading.Event()
-        # The connection lets go of its socket once the answer's headers say it will close;
-        # the answer keeps reading from it, so the watchdog holds it from the start.
-        opened: list[socket.socket] = []
-
-        def expire() -> None:
-            expired.set()
-            for sock in opened:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-
-        watchdog = threading.Timer(request_seconds, expire)
-        watchdog.daemon = True
-        watchdog.start()
-        try:
-            connection.connect()
-            if connection.sock is not None:
-                opened.append(connection.sock)
-            if expired.is_set():  # out of time while connecting, before it could be shut
-                raise TimeoutError
-            target = parsed.path + (f"?{parsed.query}" if parsed.query else "")
-            all_headers = {"Accept": "application/json", "User-Agent": "webhook-processor"}
-            connection.request(method, target, body=body, headers={**all_headers, **headers})
-            answer = connection.getresponse()
-            content = answer.read(MAX_PAGE_BYTES + 1)
-            if len(content) > MAX_PAGE_BYTES:
-                raise http.client.HTTPException(f"it answered more than {MAX_PAGE_BYTES} bytes")
-            if expired.is_set():
-                raise TimeoutError
-            return Response(answer.status, content)
-        except (OSError, http.client.HTTPException) as exc:
-            if expired.is_set():
-                raise http.client.HTTPException(
-                    f"it took more than {request_seconds:g} s to answer"
-                ) from exc
-            raise
-        finally:
-            watchdog.cancel()
-            connection.close()
-
-    return send
