@@ -98,6 +98,7 @@ def test_help_lists_every_command_with_what_it_does(capsys: pytest.CaptureFixtur
         "redrive",
         "reconcile",
         "completeness",
+        "status",
         "aws",
     ]
     assert "list stored events with their delivery state" in out

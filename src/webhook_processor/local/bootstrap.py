@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from webhook_processor.local.reconciling import ReconcileLoop
     from webhook_processor.local.secrets import LocalSecrets
     from webhook_processor.local.sqlite.store import SQLiteStore
+    from webhook_processor.local.volume import Watch
     from webhook_processor.pipeline import Pipeline
     from webhook_processor.providers.base import Provider
     from webhook_processor.publishing.base import Sink
@@ -107,6 +108,8 @@ class LocalProcessor:
     pipeline: Pipeline
     #: What it has done since start, for the inspector.
     counters: Counters
+    #: The delivery counts and the providers' word on our endpoints (``status``).
+    watch: Watch
     #: ``serve --reconcile-every``'s loop; None without it.
     reconciling: ReconcileLoop | None = None
     #: Where its API keys and roots are read (``reconcile``, the completeness view).
@@ -115,6 +118,7 @@ class LocalProcessor:
 
     def start(self) -> None:
         self.dispatcher.start()
+        self.watch.start()
         if self.reconciling is not None:
             self.reconciling.start()
 
@@ -122,6 +126,7 @@ class LocalProcessor:
         if self.reconciling is not None:
             self.reconciling.stop()
         self.dispatcher.stop()
+        self.watch.stop()
         self.store.close()
 
 
@@ -139,6 +144,7 @@ def build_local(
     from webhook_processor.local.counters import Counters
     from webhook_processor.local.dispatcher import Dispatcher
     from webhook_processor.local.sinks import HttpSink, JsonLinesSink
+    from webhook_processor.local.volume import DeliveryCounter, Watch, ask_endpoints
     from webhook_processor.pipeline import Pipeline
 
     if providers is None:
@@ -169,6 +175,7 @@ def build_local(
         on_accepted=dispatcher.wake,
     )
     environ = os.environ if environ is None else environ
+    watch = Watch(DeliveryCounter(store, clock), lambda: ask_endpoints(secrets, environ, transport))
     reconciling = None
     if config.reconcile_every is not None:
         from webhook_processor.local.reconciling import ReconcileLoop, build_reconciler
@@ -191,6 +198,7 @@ def build_local(
         dispatcher,
         pipeline,
         counters,
+        watch,
         reconciling,
         environ,
         clock,

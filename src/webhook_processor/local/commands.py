@@ -1,4 +1,5 @@
-"""``reconcile`` and ``completeness``: recovering, on one machine, what never arrived.
+"""``reconcile``, ``completeness`` and ``status``: recovering, on one machine, what never
+arrived, and knowing when a provider goes quiet.
 
 ``reconcile PROVIDER`` lists the provider's events in a window and stores what the database
 lacks, marked as recovered; whether or not ``serve`` runs on the data directory, nothing is
@@ -25,6 +26,7 @@ from webhook_processor.errors import (
 )
 from webhook_processor.local.bootstrap import LocalConfig, local_providers, local_secrets
 from webhook_processor.local.lock import server_holds
+from webhook_processor.local.volume import ProviderStatus
 from webhook_processor.model import utc_now
 from webhook_processor.reconcile.apis import DEFAULT_BASES
 from webhook_processor.reconcile.completeness import completeness
@@ -42,7 +44,7 @@ RUNBOOK = "docs/reconcile.md, 'We missed webhooks'"
 
 
 def add_commands(commands: Any, data_dir: argparse.ArgumentParser, providers: list[str]) -> None:
-    """Add ``reconcile`` and ``completeness`` to the CLI's subcommands."""
+    """Add ``reconcile``, ``completeness`` and ``status`` to the CLI's subcommands."""
     listable = ", ".join(sorted(DEFAULT_BASES))
     reconcile = commands.add_parser(
         "reconcile",
@@ -98,6 +100,25 @@ def add_commands(commands: Any, data_dir: argparse.ArgumentParser, providers: li
     )
     report.add_argument("--json", action="store_true", help="print JSON for scripts")
     report.set_defaults(command=_completeness)
+
+    status = commands.add_parser(
+        "status",
+        parents=[data_dir],
+        help="is each provider still sending? its recent deliveries against its usual week, "
+        "and what the provider says of our endpoint",
+        description="For each provider counted by 'serve' (verified deliveries, by 5 minutes): "
+        "deliveries in the recent window, the usual count (the median of the same window of "
+        "the week over the previous 3 weeks) and the verdict: ok; quiet (below 0.2 of the "
+        "usual: look now); learning (less than 22 days of counts yet); sparse (too few "
+        "deliveries for silence to mean anything). With an events-API key "
+        "(WEBHOOK_API_KEY_<PROVIDER>, as for reconcile), the provider is asked whether an "
+        "endpoint pointing at /webhooks/<provider> exists and is enabled. The counts are what "
+        "the server wrote, at most 10 s ago.",
+        epilog="Exit status: 0 nothing needs a person; 1 a provider is quiet, or its endpoint "
+        "is disabled or missing; 2 bad input or no database. What to do: docs/status.md.",
+    )
+    status.add_argument("--json", action="store_true", help="print one JSON object")
+    status.set_defaults(command=_status)
 
 
 def _reconcile(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> int:
@@ -190,6 +211,60 @@ def _summary(report: Report, serving: bool) -> str:
             "off, run: webhook-processor reconcile square --enable"
         )
     return "\n".join(lines)
+
+
+def _status(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> int:
+    from webhook_processor.local.bootstrap import open_local_store
+    from webhook_processor.local.volume import (
+        ask_endpoints,
+        history_start,
+        status_document,
+        statuses,
+    )
+
+    environ = os.environ if environ is None else environ
+    config = LocalConfig(data_dir=args.data_dir)
+    now = utc_now()
+    store = open_local_store(config)
+    try:
+        histories = store.delivery_histories(history_start(now))
+    finally:
+        store.close()
+    endpoints = ask_endpoints(local_secrets(config, environ), environ)
+    if args.json:
+        document = status_document(histories, endpoints, now)
+        print(codec.dumps(document))
+        return 1 if document["status"] != "ok" else 0
+    found = statuses(histories, endpoints, now)
+    rows = [
+        {
+            "provider": s.provider,
+            "verdict": s.assessment.verdict.value,
+            "recent": s.assessment.recent,
+            "usual": "" if s.assessment.usual is None else f"{s.assessment.usual:g}",
+            "window": "" if s.assessment.window is None else _minutes(s.assessment.window),
+            "endpoint": s.endpoint.state.value,
+            "detail": _status_detail(s),
+        }
+        for s in found
+    ]
+    print_rows(rows, False)
+    attention = [s.provider for s in found if s.needs_attention]
+    if attention:
+        print(f"needs a person: {', '.join(attention)}; see docs/status.md", file=sys.stderr)
+    return 1 if attention else 0
+
+
+def _minutes(window: timedelta) -> str:
+    minutes = int(window.total_seconds()) // 60
+    return f"{minutes // 60}h" if minutes >= 60 and minutes % 60 == 0 else f"{minutes}m"
+
+
+def _status_detail(status: ProviderStatus) -> str:
+    assessment = status.assessment
+    if assessment.ready_at is not None:
+        return f"verdicts from {assessment.ready_at:%Y-%m-%d %H:%M} UTC; {status.endpoint.detail}"
+    return status.endpoint.detail
 
 
 def _completeness(args: argparse.Namespace) -> int:

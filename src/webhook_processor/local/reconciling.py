@@ -23,6 +23,7 @@ from webhook_processor.reconcile.apis import (
     SquareEvents,
     StripeEvents,
 )
+from webhook_processor.reconcile.endpoints import EndpointLister
 from webhook_processor.reconcile.run import (
     ReconcileBusy,
     Reconciler,
@@ -50,6 +51,25 @@ def event_api(
 ) -> EventApi | None:
     """The provider's events API with its key, or None if it has no key; ProviderNotConfigured
     for a provider without an events API or a root that would send the key in clear text."""
+    return _api(provider, secrets, environ, transport)
+
+
+def endpoint_api(
+    provider: str,
+    secrets: LocalSecrets,
+    environ: Mapping[str, str],
+    transport: Transport | None = None,
+) -> EndpointLister | None:
+    """The same API, with the same key and root, asked about the provider's webhook endpoints."""
+    return _api(provider, secrets, environ, transport)
+
+
+def _api(
+    provider: str,
+    secrets: LocalSecrets,
+    environ: Mapping[str, str],
+    transport: Transport | None,
+) -> StripeEvents | SquareEvents | None:
     api_type = _APIS.get(provider)
     if api_type is None:
         raise ProviderNotConfigured(no_source(provider))

@@ -1,7 +1,9 @@
 """The local HTTP server: a bare ASGI app on uvicorn, the same pipeline as on Lambda.
 
 Routes: ``POST /webhooks/{provider}`` (a trailing slash is the same route, answered, never
-redirected: a redirect would be built from the ``Host`` header), ``GET /healthz``, and the
+redirected: a redirect would be built from the ``Host`` header), ``GET /healthz`` (liveness),
+``GET /status`` (is each provider still sending, for monitors: see :mod:`.volume`; as private as
+the inspector, so a token opens it beyond loopback), and the
 inspector: ``GET /`` and ``/inspector/...`` (:mod:`.inspector`), looked at
 only after the webhook route, which they do not slow down. The webhook route only maps HTTP
 to a :class:`~webhook_processor.model.WebhookRequest` and the pipeline's outcome or error back
@@ -25,7 +27,6 @@ from typing import Any, Final
 from webhook_processor import codec
 from webhook_processor.errors import NotFound, PayloadTooLarge, ServiceUnavailable, WebhookError
 from webhook_processor.local.bootstrap import LocalProcessor
-from webhook_processor.local.counters import Counters
 from webhook_processor.model import WebhookRequest
 from webhook_processor.pipeline import Pipeline
 from webhook_processor.responses import (
@@ -55,7 +56,6 @@ def create_app(processor: LocalProcessor, *, run_dispatcher: bool = True) -> App
     from webhook_processor.local.inspector.app import Inspector, handles
 
     pipeline = processor.pipeline
-    counters = processor.counters
 
     @functools.cache
     def inspector() -> Inspector:
@@ -74,10 +74,13 @@ def create_app(processor: LocalProcessor, *, run_dispatcher: bool = True) -> App
         if path.startswith(_PREFIX):
             provider = path[len(_PREFIX) :].removesuffix("/")
             if provider and "/" not in provider:
-                await _webhook(pipeline, provider, scope, receive, send, counters=counters)
+                await _webhook(pipeline, provider, scope, receive, send, processor=processor)
                 return
         elif path in ("/healthz", "/healthz/") and scope["method"] in ("GET", "HEAD"):
             await _respond(send, *_health(processor, run_dispatcher))
+            return
+        elif path in ("/status", "/status/") and scope["method"] in ("GET", "HEAD"):
+            await _respond(send, *await inspector().status(scope))
             return
         elif handles(path):
             try:
@@ -115,8 +118,9 @@ async def _webhook(
     receive: Receive,
     send: Send,
     *,
-    counters: Counters,
+    processor: LocalProcessor,
 ) -> None:
+    counters = processor.counters
     counters.received()
     headers = [
         (name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]
@@ -148,6 +152,7 @@ async def _webhook(
     else:
         status, response_headers, content = outcome_response(outcome)
         counters.answered(outcome)
+        processor.watch.counter.count(provider)
     await _respond(send, status, response_headers, content)
 
 

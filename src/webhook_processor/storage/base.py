@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Final, Protocol
 from webhook_processor.model import PaymentEvent
 from webhook_processor.storage.journal import Completeness, Journal
 from webhook_processor.storage.paging import EventFilter, Page, SinkDelivery, TransactionFilter
+from webhook_processor.storage.volume import DeliveryCounts
 from webhook_processor.transactions import Movement, TransactionState
 
 if TYPE_CHECKING:
@@ -153,7 +154,7 @@ class DeadLetter:
     transient: bool
 
 
-class LocalStore(EventStore, Listings, Journal, Completeness, Protocol):
+class LocalStore(EventStore, Listings, Journal, Completeness, DeliveryCounts, Protocol):
     """An event store that is also the outbox, for the single-machine processor, and keeps
     what reconciliations listed (:mod:`~webhook_processor.storage.journal`).
 

@@ -7,12 +7,13 @@ them. Not durable: do not serve real traffic with it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
 from webhook_processor.model import PaymentEvent
+from webhook_processor.quiet import History
 from webhook_processor.storage.base import (
     EVERY_SINK,
     DeadLetter,
@@ -34,6 +35,7 @@ from webhook_processor.storage.paging import (
     encode_cursor,
 )
 from webhook_processor.storage.records import iso
+from webhook_processor.storage.volume import KEEP_BUCKETS
 from webhook_processor.transactions import Movement, TransactionState, apply, movement_key
 
 if TYPE_CHECKING:
@@ -64,6 +66,8 @@ class MemoryStore:
         self._claims: dict[str, tuple[str, datetime]] = {}
         self._listed: dict[tuple[str, str], Listed] = {}
         self._reconciled: list[Reconciled] = []
+        self._deliveries: dict[tuple[str, int], int] = {}
+        self._counted_since: dict[str, int] = {}
 
     def insert_all(self, events: Sequence[PaymentEvent]) -> list[bool]:
         with self._lock:
@@ -327,6 +331,36 @@ class MemoryStore:
     def reconciled_windows(self, since: datetime) -> list[Reconciled]:
         with self._lock:
             return [run for run in self._reconciled if run.window.until > since]
+
+    # -- DeliveryCounts ---------------------------------------------------------------------
+
+    def add_deliveries(self, counts: Mapping[tuple[str, int], int]) -> None:
+        if not counts:
+            return
+        with self._lock:
+            for (provider, bucket), count in counts.items():
+                self._deliveries[provider, bucket] = (
+                    self._deliveries.get((provider, bucket), 0) + count
+                )
+                self._counted_since[provider] = min(
+                    self._counted_since.get(provider, bucket), bucket
+                )
+            oldest = max(bucket for _, bucket in counts) - KEEP_BUCKETS
+            for key in [key for key in self._deliveries if key[1] < oldest]:
+                del self._deliveries[key]
+
+    def delivery_histories(self, since: int) -> list[History]:
+        with self._lock:
+            kept = dict(self._deliveries)
+            began = dict(self._counted_since)
+        return [
+            History(
+                provider,
+                {b: n for (p, b), n in kept.items() if p == provider and b >= since},
+                began[provider],
+            )
+            for provider in sorted(began)
+        ]
 
     def close(self) -> None:
         """Nothing to release; present for the protocol."""

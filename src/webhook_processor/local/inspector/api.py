@@ -28,6 +28,7 @@ from webhook_processor.limits import MAX_ID_LENGTH
 from webhook_processor.local.bootstrap import LocalProcessor
 from webhook_processor.local.inspector import params
 from webhook_processor.local.reconciling import listable
+from webhook_processor.local.volume import CHARTS, charts, history_start, status_document
 from webhook_processor.model import PaymentStatus, TransactionStatus, WebhookRequest
 from webhook_processor.money import format_amount
 from webhook_processor.reconcile.completeness import completeness
@@ -123,6 +124,8 @@ class Api:
                 self._dead_letters,
             ),
             "completeness": ({"days": params.day_count}, self._completeness),
+            "status": ({}, self._status),
+            "volume": ({"span": params.choice(tuple(CHARTS))}, self._volume),
         }
         self.actions: Mapping[str, Callable[[Json], Awaitable[tuple[int, Json]]]] = {
             "redrive": self._redrive,
@@ -222,6 +225,19 @@ class Api:
                 }
             )
         return rows
+
+    def _status(self, given: Json) -> Json:
+        """``webhook-processor status``: each provider's verdict and its endpoint's."""
+        now = self._processor.clock()
+        watch = self._processor.watch
+        return status_document(watch.counter.histories(history_start(now)), watch.endpoints, now)
+
+    def _volume(self, given: Json) -> Json:
+        """The chart: per provider, deliveries over the last day or week against the usual."""
+        now = self._processor.clock()
+        span = given.get("span", "day")
+        histories = self._processor.watch.counter.histories(history_start(now))
+        return {"span": span, "providers": charts(histories, now, span)}
 
     def _completeness(self, given: Json) -> Json:
         """``webhook-processor completeness``: per provider and day, what came by webhook, what

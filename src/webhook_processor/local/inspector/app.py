@@ -77,6 +77,21 @@ class Inspector:
         status, headers, content = response
         return status, {**_SECURITY, **headers}, content
 
+    async def status(self, scope: Scope) -> Response:
+        """``GET /status``: 200 while every provider is sending as usual, 503 while one needs
+        a person; to the inspector's callers only (loopback, or its token)."""
+        try:
+            headers = {
+                name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]
+            }
+            self.access.check(headers)
+            document = await self._api.read("status", b"")
+            response = _json(200 if document["status"] == "ok" else 503, document)
+        except WebhookError as error:
+            response = error_response(error)
+        status, headers, content = response
+        return status, {**_SECURITY, **headers}, content
+
     async def _answer(self, scope: Scope, read_body: BodyReader) -> Response:
         path: str = scope["path"]
         method: str = scope["method"]

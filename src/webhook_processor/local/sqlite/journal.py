@@ -1,5 +1,6 @@
 """The SQLite store's reconciliation journal and completeness counts (the tables are
-:data:`~webhook_processor.local.sqlite.schema.RECONCILIATIONS`).
+:data:`~webhook_processor.local.sqlite.schema.RECONCILIATIONS`), and its delivery counts
+(:data:`~webhook_processor.local.sqlite.schema.DELIVERY_COUNTS`).
 
 The writes are work for the group-commit writer, like the outbox's; a claim is one conditional
 upsert, so two processes on one database (``serve --reconcile-every`` and a ``reconcile``
@@ -9,11 +10,12 @@ command) never list one provider at once.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from webhook_processor.storage.journal import CLAIM_SECONDS, Report
 from webhook_processor.storage.records import iso
+from webhook_processor.storage.volume import KEEP_BUCKETS
 
 
 def claim(provider: str, holder: str, now: datetime) -> Callable[[sqlite3.Connection], bool]:
@@ -83,3 +85,27 @@ LISTINGS_BY_DAY = (
     "SELECT provider, substr(created_at, 1, 10) AS day, outcome AS kind, count(*) AS n "
     "FROM listed_events WHERE created_at >= ? GROUP BY provider, day, kind"
 )
+
+
+def add_deliveries(counts: Mapping[tuple[str, int], int]) -> Callable[[sqlite3.Connection], None]:
+    """One upsert per provider and bucket, the first bucket of each provider kept, and the
+    buckets older than :data:`~webhook_processor.storage.volume.KEEP` deleted."""
+    rows = [(provider, bucket, count) for (provider, bucket), count in counts.items()]
+
+    def work(conn: sqlite3.Connection) -> None:
+        conn.executemany(
+            "INSERT INTO delivery_counts (provider, bucket, count) VALUES (?, ?, ?) "
+            "ON CONFLICT (provider, bucket) DO UPDATE SET count = count + excluded.count",
+            rows,
+        )
+        conn.executemany(
+            "INSERT INTO delivery_counts_since (provider, bucket) VALUES (?, ?) "
+            "ON CONFLICT (provider) DO UPDATE SET bucket = min(bucket, excluded.bucket)",
+            [(provider, bucket) for provider, bucket, _ in rows],
+        )
+        conn.execute(
+            "DELETE FROM delivery_counts WHERE bucket < ?",
+            (max(bucket for _, bucket, _ in rows) - KEEP_BUCKETS,),
+        )
+
+    return work

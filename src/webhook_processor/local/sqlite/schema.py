@@ -149,6 +149,22 @@ CREATE TABLE IF NOT EXISTS listed_events (
 CREATE INDEX IF NOT EXISTS listed_events_by_created ON listed_events (created_at);
 """
 
+#: Verified deliveries by provider and 5-minute bucket (see
+#: :mod:`webhook_processor.storage.volume`), and the bucket each provider's counting began.
+DELIVERY_COUNTS: Final = """
+CREATE TABLE IF NOT EXISTS delivery_counts (
+    provider        TEXT NOT NULL,
+    bucket          INTEGER NOT NULL,   -- seconds since the epoch / 300
+    count           INTEGER NOT NULL,
+    PRIMARY KEY (provider, bucket)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS delivery_counts_by_bucket ON delivery_counts (bucket);
+CREATE TABLE IF NOT EXISTS delivery_counts_since (
+    provider        TEXT PRIMARY KEY,
+    bucket          INTEGER NOT NULL
+) WITHOUT ROWID;
+"""
+
 #: Each transaction's state after every event applied to it, and the columns it is listed by.
 TRANSACTIONS: Final = """
 CREATE TABLE IF NOT EXISTS transactions (
@@ -195,11 +211,14 @@ COMMIT;
 
 def schema() -> str:
     additions = ",\n    ".join(f"{name} {kind}" for name, kind in EVENT_ADDITIONS.items())
-    return SCHEMA.format(
-        event_additions=additions,
-        transactions=TRANSACTIONS,
-        movements=MOVEMENTS,
-        reconciliations=RECONCILIATIONS,
+    return (
+        SCHEMA.format(
+            event_additions=additions,
+            transactions=TRANSACTIONS,
+            movements=MOVEMENTS,
+            reconciliations=RECONCILIATIONS,
+        )
+        + DELIVERY_COUNTS
     )
 
 

@@ -15,7 +15,7 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -35,6 +35,7 @@ from webhook_processor.local.sqlite.schema import (
 from webhook_processor.local.sqlite.writer import Bulk, GroupCommitWriter, storage_errors
 from webhook_processor.model import PaymentEvent, TransactionUpdate
 from webhook_processor.money import format_amount
+from webhook_processor.quiet import History
 from webhook_processor.storage.base import EVERY_SINK, DeadLetter, OutboxItem
 from webhook_processor.storage.journal import DayCounts, Reconciled, Report, Window
 from webhook_processor.storage.paging import EventFilter, Page, SinkDelivery, TransactionFilter
@@ -178,6 +179,24 @@ class SQLiteStore:
             )
             for row in rows
         ]
+
+    # -- DeliveryCounts ---------------------------------------------------------------------
+
+    def add_deliveries(self, counts: Mapping[tuple[str, int], int]) -> None:
+        if counts:
+            self._writer.write(journal.add_deliveries(counts))
+
+    def delivery_histories(self, since: int) -> list[History]:
+        began = self._read(
+            "SELECT provider, bucket FROM delivery_counts_since ORDER BY provider", ()
+        )
+        rows = self._read(
+            "SELECT provider, bucket, count FROM delivery_counts WHERE bucket >= ?", (since,)
+        )
+        counts: dict[str, dict[int, int]] = {row["provider"]: {} for row in began}
+        for row in rows:
+            counts.setdefault(row["provider"], {})[row["bucket"]] = row["count"]
+        return [History(row["provider"], counts[row["provider"]], row["bucket"]) for row in began]
 
     # -- outbox -----------------------------------------------------------------------------
 

@@ -1,0 +1,264 @@
+"""Is each provider still sending? Delivery counts kept by ``serve``, the quiet-provider verdicts
+(:mod:`webhook_processor.quiet`), and what the providers say of our endpoints.
+
+``serve`` counts every verified delivery (stored, duplicate or ignored: a provider retrying, or
+sending types we do not keep, is still sending) in memory by provider and 5-minute bucket, and
+writes the counts to SQLite every :data:`FLUSH_SECONDS` and at shutdown: one upsert per provider
+and bucket, never a write per request. A crash loses at most those seconds of counts, never an
+event. Reconciled events are not counted: they are what the webhooks failed to bring.
+
+With an events-API key (``WEBHOOK_API_KEY_<PROVIDER>``), ``serve`` asks the provider every
+:data:`ENDPOINT_CHECK_SECONDS` whether our endpoint is still there and enabled
+(:mod:`webhook_processor.reconcile.endpoints`); ``status`` asks when it runs.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from webhook_processor.errors import WebhookError
+from webhook_processor.local.reconciling import endpoint_api, listable
+from webhook_processor.local.secrets import LocalSecrets
+from webhook_processor.model import utc_now
+from webhook_processor.quiet import (
+    DEFAULTS,
+    WEEK,
+    Assessment,
+    History,
+    Settings,
+    Verdict,
+    assess,
+    bucket_of,
+    timeline,
+)
+from webhook_processor.reconcile.endpoints import EndpointCheck, check_endpoints, not_asked
+from webhook_processor.reconcile.transport import Transport
+from webhook_processor.storage.volume import DeliveryCounts
+
+log = logging.getLogger(__name__)
+
+#: Seconds between writes of the counts.
+FLUSH_SECONDS: Final = 10.0
+#: Seconds between questions to the providers about our endpoints: a disabled endpoint is news
+#: within a quarter of an hour, and the providers' rate limits are not troubled.
+ENDPOINT_CHECK_SECONDS: Final = 900.0
+#: The charts: a day in 15-minute steps, a week in hours.
+CHARTS: Final = {"day": (timedelta(days=1), 3), "week": (timedelta(weeks=1), 12)}
+
+
+class DeliveryCounter:
+    """Verified deliveries counted in memory, written to ``store`` in batches. Thread-safe."""
+
+    def __init__(self, store: DeliveryCounts, clock: Callable[[], datetime] = utc_now) -> None:
+        self._store = store
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._pending: collections.Counter[tuple[str, int]] = collections.Counter()
+
+    def count(self, provider: str) -> None:
+        """One verified delivery for ``provider``, now."""
+        bucket = bucket_of(self._clock())
+        with self._lock:
+            self._pending[provider, bucket] += 1
+
+    def flush(self) -> None:
+        """Write what was counted; what cannot be written is kept for the next flush."""
+        with self._lock:
+            pending, self._pending = self._pending, collections.Counter()
+        try:
+            self._store.add_deliveries(pending)
+        except WebhookError as exc:
+            log.warning("delivery counts not written, kept for the next try: %s", exc.detail)
+            with self._lock:
+                self._pending.update(pending)
+
+    def histories(self, since: int) -> list[History]:
+        """Every provider's counts from bucket ``since``, including what is not written yet."""
+        self.flush()
+        return self._store.delivery_histories(since)
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderStatus:
+    """One provider: the detector's verdict and, where asked, the provider's word."""
+
+    assessment: Assessment
+    endpoint: EndpointCheck
+
+    @property
+    def provider(self) -> str:
+        return self.assessment.provider
+
+    @property
+    def needs_attention(self) -> bool:
+        """Quiet, or the provider says it is not sending to us."""
+        return self.assessment.verdict is Verdict.QUIET or self.endpoint.down
+
+    def as_json(self) -> dict[str, Any]:
+        a = self.assessment
+        return {
+            "provider": a.provider,
+            "verdict": a.verdict.value,
+            "recent": a.recent,
+            "usual": None if a.usual is None else round(a.usual, 1),
+            "window_minutes": None if a.window is None else int(a.window.total_seconds()) // 60,
+            "ratio": None if a.ratio is None else round(a.ratio, 3),
+            "endpoint": self.endpoint.state.value,
+            "endpoint_detail": self.endpoint.detail,
+            "ready_at": None if a.ready_at is None else a.ready_at.isoformat(),
+        }
+
+
+def statuses(
+    histories: Iterable[History],
+    endpoints: Mapping[str, EndpointCheck],
+    now: datetime,
+    settings: Settings = DEFAULTS,
+) -> list[ProviderStatus]:
+    """Every provider counted or asked about, by name."""
+    end = bucket_of(now)
+    by_provider = {history.provider: history for history in histories}
+    for provider in endpoints:  # asked about, never counted: counting begins now
+        by_provider.setdefault(provider, History(provider, {}, end))
+    return [
+        ProviderStatus(
+            assess(by_provider[name], end, settings),
+            endpoints.get(name) or not_asked(name, "not asked: no events-API key"),
+        )
+        for name in sorted(by_provider)
+    ]
+
+
+def status_document(
+    histories: Iterable[History],
+    endpoints: Mapping[str, EndpointCheck],
+    now: datetime,
+    settings: Settings = DEFAULTS,
+) -> dict[str, Any]:
+    """``GET /status`` and ``status --json``: ``attention`` while any provider needs it."""
+    found = statuses(histories, endpoints, now, settings)
+    return {
+        "status": "attention" if any(s.needs_attention for s in found) else "ok",
+        "at": now.isoformat(),
+        "providers": [s.as_json() for s in found],
+    }
+
+
+def ask_endpoints(
+    secrets: LocalSecrets, environ: Mapping[str, str], transport: Transport | None = None
+) -> dict[str, EndpointCheck]:
+    """What each provider with an events-API key says of our endpoints."""
+    found = {}
+    for provider in listable(secrets, environ):
+        try:
+            api = endpoint_api(provider, secrets, environ, transport)
+        except WebhookError as exc:
+            found[provider] = not_asked(provider, f"not asked: {exc.detail}")
+            continue
+        if api is not None:
+            found[provider] = check_endpoints(api)
+    return found
+
+
+def history_start(now: datetime, settings: Settings = DEFAULTS) -> int:
+    """The first bucket a verdict or a week's chart reads."""
+    return bucket_of(now) - int(settings.history / timedelta(weeks=1) * WEEK) - WEEK
+
+
+def charts(
+    histories: Iterable[History], now: datetime, span: str, settings: Settings = DEFAULTS
+) -> list[dict[str, Any]]:
+    """Per provider, the steps of the last day or week: received, the usual band, the verdict."""
+    length, step = CHARTS[span]
+    end = bucket_of(now)
+    start = end - int(length.total_seconds()) // 300
+    return [
+        {
+            "provider": history.provider,
+            "step_minutes": step * 5,
+            "points": [
+                {
+                    "at": point.at.isoformat(),
+                    "received": point.received,
+                    "usual": point.usual,
+                    "low": point.low,
+                    "high": point.high,
+                    "verdict": point.verdict.value,
+                }
+                for point in timeline(history, start, end, step, settings)
+            ],
+        }
+        for history in histories
+    ]
+
+
+class Watch:
+    """``serve``'s thread that writes the counts and asks the providers about our endpoints."""
+
+    def __init__(
+        self,
+        counter: DeliveryCounter,
+        ask: Callable[[], dict[str, EndpointCheck]],
+        *,
+        flush_seconds: float = FLUSH_SECONDS,
+        check_seconds: float = ENDPOINT_CHECK_SECONDS,
+        monotonic: Callable[[], float] | None = None,
+    ) -> None:
+        import time
+
+        self.counter = counter
+        self._ask = ask
+        self._flush_seconds = flush_seconds
+        self._check_seconds = check_seconds
+        self._monotonic = monotonic or time.monotonic
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="volume", daemon=True)
+        self._lock = threading.Lock()
+        self._endpoints: dict[str, EndpointCheck] = {}
+        self._checked_at: float | None = None
+
+    @property
+    def endpoints(self) -> dict[str, EndpointCheck]:
+        """The providers' latest answers (none before the first check)."""
+        with self._lock:
+            return dict(self._endpoints)
+
+    def check_endpoints(self) -> None:
+        try:
+            found = self._ask()
+        except Exception as exc:  # the thread outlives anything one check meets
+            log.error("endpoint check failed unexpectedly (%s)", type(exc).__name__)
+            return
+        for check in found.values():
+            if check.down:
+                log.error("%s endpoint %s: %s", check.provider, check.state.value, check.detail)
+        with self._lock:
+            self._endpoints = found
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+        self.counter.flush()
+
+    def tick(self) -> None:
+        """One pass: write the counts; ask the providers when it is time."""
+        self.counter.flush()
+        now = self._monotonic()
+        if self._checked_at is None or now - self._checked_at >= self._check_seconds:
+            self._checked_at = now
+            self.check_endpoints()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.tick()
+            self._stop.wait(self._flush_seconds)
