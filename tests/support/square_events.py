@@ -51,11 +51,13 @@ What Square does not document, and is guessed here:
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import http.server
 import json
 import secrets
 import threading
+import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -126,6 +128,10 @@ class SquareEventsFake:
     #: Square's EnableEvents/DisableEvents state: off, as on a new application.
     enabled: bool = False
     requests: list[Received] = field(default_factory=list)
+    #: The application's webhook subscriptions (ListWebhookSubscriptions), each with ``id``,
+    #: ``notification_url`` and ``enabled``; listed ``subscriptions_per_page`` at a time.
+    subscriptions: list[dict[str, Any]] = field(default_factory=list)
+    subscriptions_per_page: int = 100
     _events: list[dict[str, Any]] = field(default_factory=list)
     _cursors: dict[str, _Cursor] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -167,6 +173,9 @@ class SquareEventsFake:
                 if body and not isinstance(document, dict):
                     raise _invalid("EXPECTED_JSON_BODY", "The request body is not a JSON object.")
                 return 200, self._search(document or {})
+            parsed = urllib.parse.urlsplit(path)
+            if (method, parsed.path) == ("GET", "/v2/webhooks/subscriptions"):
+                return 200, self._subscriptions(dict(urllib.parse.parse_qsl(parsed.query)))
             if (method, path) in {("PUT", "/v2/events/enable"), ("PUT", "/v2/events/disable")}:
                 with self._lock:
                     self.enabled = path.endswith("/enable")
@@ -174,6 +183,21 @@ class SquareEventsFake:
             raise Refused(404, "INVALID_REQUEST_ERROR", "NOT_FOUND", f"No {method} {path}.")
         except Refused as refused:
             return refused.status, {"errors": [refused.error]}
+
+    def _subscriptions(self, query: dict[str, str]) -> dict[str, Any]:
+        """ListWebhookSubscriptions: enabled ones only unless ``include_disabled=true``; the
+        cursor is the offset of the next page, opaque to the caller."""
+        listed = [
+            s
+            for s in self.subscriptions
+            if s.get("enabled") or query.get("include_disabled") == "true"
+        ]
+        size = min(_limit(int(query.get("limit", MAX_LIMIT))), self.subscriptions_per_page)
+        offset = int(base64.urlsafe_b64decode(query["cursor"])) if "cursor" in query else 0
+        answer: dict[str, Any] = {"subscriptions": listed[offset : offset + size]}
+        if offset + size < len(listed):
+            answer["cursor"] = base64.urlsafe_b64encode(str(offset + size).encode()).decode()
+        return answer
 
     def searches(self) -> list[Received]:
         """The SearchEvents requests received, in order."""

@@ -31,6 +31,7 @@ from webhook_processor.reconcile.run import ReconcileStore
 from webhook_processor.storage.base import Delivery, EventStore, LocalStore
 from webhook_processor.storage.journal import CLAIM_SECONDS, Listed, Listing, Report, Window
 from webhook_processor.storage.memory import MemoryStore
+from webhook_processor.storage.volume import KEEP_BUCKETS
 
 LOCAL_STORES: dict[str, Callable[[Path], LocalStore]] = {
     "memory": lambda _: MemoryStore(),
@@ -495,3 +496,30 @@ def test_recovered_events_are_stored_through_the_stores_one_write(
     stored = journal.get_event("stripe", "evt_1")
     assert stored is not None
     assert stored.arrival == Arrival.RECONCILIATION
+
+
+# -- DeliveryCounts --------------------------------------------------------------------------
+
+
+def test_delivery_counts_add_up_by_provider_and_bucket(store: LocalStore) -> None:
+    assert store.delivery_histories(0) == []
+    store.add_deliveries({("stripe", 100): 2, ("square", 101): 1})
+    store.add_deliveries({("stripe", 100): 3, ("stripe", 105): 1})
+    store.add_deliveries({})
+    found = {h.provider: h for h in store.delivery_histories(0)}
+    assert sorted(found) == ["square", "stripe"]
+    assert [found["stripe"].total(100, 101), found["stripe"].total(0, 10**9)] == [5, 6]
+    assert (found["stripe"].since, found["square"].since) == (100, 101)
+    later = {h.provider: h for h in store.delivery_histories(101)}
+    assert later["stripe"].total(0, 10**9) == 1
+
+
+def test_delivery_counts_older_than_kept_are_forgotten_but_not_when_counting_began(
+    store: LocalStore,
+) -> None:
+    store.add_deliveries({("stripe", 1000): 4, ("adyen", 1000): 2})
+    store.add_deliveries({("stripe", 1000 + KEEP_BUCKETS + 1): 1})
+    found = {h.provider: h for h in store.delivery_histories(0)}
+    assert found["stripe"].total(0, 10**9) == 1
+    assert found["adyen"].total(0, 10**9) == 0
+    assert (found["stripe"].since, found["adyen"].since) == (1000, 1000)

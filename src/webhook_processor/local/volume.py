@@ -121,8 +121,10 @@ def statuses(
     now: datetime,
     settings: Settings = DEFAULTS,
 ) -> list[ProviderStatus]:
-    """Every provider counted or asked about, by name."""
-    end = bucket_of(now)
+    """Every provider counted or asked about, by name. The window judged ends with the bucket
+    still filling, so what was just delivered shows at once; it can read up to one bucket low,
+    which a ratio of 0.2 has room for."""
+    end = bucket_of(now) + 1
     by_provider = {history.provider: history for history in histories}
     for provider in endpoints:  # asked about, never counted: counting begins now
         by_provider.setdefault(provider, History(provider, {}, end))
