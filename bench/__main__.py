@@ -5,7 +5,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import cold_start, cost, listings, load, pipeline, refunds
+from bench import cold_start, cost, listings, load, pipeline, quiet, refunds
 
 results: dict[str, object] = {"when": datetime.now(UTC).isoformat(timespec="seconds")}
 for name, section in (
@@ -15,6 +15,7 @@ for name, section in (
     ("cost_per_million", cost),
     ("listings", listings),
     ("refunds_of_one_transaction", refunds),
+    ("quiet_providers", quiet),
 ):
     results[name] = section.main()
     print()

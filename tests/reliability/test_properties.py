@@ -38,6 +38,7 @@ from webhook_processor.aws.bootstrap import Receiver
 from webhook_processor.aws.handlers import receiver
 from webhook_processor.local.counters import Counters
 from webhook_processor.local.server import create_app
+from webhook_processor.local.volume import DeliveryCounter, Watch
 from webhook_processor.pipeline import Pipeline
 from webhook_processor.providers import default_providers
 from webhook_processor.providers.generic import GenericProvider
@@ -79,6 +80,7 @@ class _Processor:
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
         self.counters = Counters()
+        self.watch = Watch(DeliveryCounter(MemoryStore()), dict)
 
 
 async def _asgi(
