@@ -50,6 +50,7 @@ processor = WebhookProcessor(
         # The events APIs' keys, set with `pulumi config set --secret --path apiKeys.<provider>`.
         api_keys=api_keys(config.get_object("apiKeys")),
         reconcile_interval_minutes=reconcile_interval(config.get("reconcileIntervalMinutes")),
+        quiet_alarms=config.get_object("quietAlarms") or {},
     ),
 )
 

@@ -16,7 +16,8 @@ One module builds each part, in the order the parts depend on one another:
 its policy and alias), ``data`` (table, topics, queues, parameters), ``functions`` (functions,
 log groups, policies, URL, triggers), ``reconciler`` (only when ``apiKeys`` holds a key: the
 function that recovers missed webhooks from the providers' events APIs, on a schedule),
-``edge`` (only when configured: CloudFront and AWS WAF in front of the URL), ``alarms``.
+``edge`` (only when configured: CloudFront and AWS WAF in front of the URL), ``alarms``,
+``quiet`` (a quiet alarm per provider with a signing secret, an endpoint alarm per API key).
 ``scope`` names, tags and parents them all; ``settings`` holds the component's arguments and
 checks them before anything is made.
 """
@@ -28,6 +29,7 @@ from types import MappingProxyType
 
 import pulumi
 import pulumi_aws as aws
+from quiet import build_quiet_alarms, quiet_widths
 
 from alarms import build_alarms
 from data import build_data
@@ -54,6 +56,8 @@ class WebhookProcessor(pulumi.ComponentResource):
             account=aws.get_caller_identity_output().account_id,
             region=aws.get_region_output().region,
         )
+        # Checked before any resource is registered, as the other settings are.
+        quiet = quiet_widths(args.quiet_alarms, list(args.signing_secrets))
         self.roles = build_roles(scope, reconciler=bool(args.api_keys))
         self.keys = build_keys(
             scope,
@@ -83,6 +87,13 @@ class WebhookProcessor(pulumi.ComponentResource):
             settings=args.alarms,
             handoff_after=args.handoff_after_seconds,
             email=args.alarm_email,
+        )
+        self.quiet_alarms = build_quiet_alarms(
+            scope,
+            self.data.alarm_topic,
+            quiet,
+            list(args.api_keys),
+            args.reconcile_interval_minutes,
         )
 
         #: The stack outputs by export name: ``__main__`` exports exactly what is registered here.

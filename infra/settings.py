@@ -291,6 +291,9 @@ class WebhookProcessorArgs:
     api_keys: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     #: How often the reconciler runs (``rate(N minutes)``).
     reconcile_interval_minutes: int = DEFAULT_RECONCILE_MINUTES
+    #: ``quietAlarms``: provider -> the quiet alarm's band width, or False for none; providers
+    #: left out get the default (``quiet.quiet_widths`` checks it).
+    quiet_alarms: Mapping[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_suffix(self.environment_suffix)

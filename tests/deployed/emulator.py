@@ -396,24 +396,56 @@ class AwsMocks(RecordingMocks):
 
     def _metricalarm(self, name: str, i: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         cloudwatch = self._client("cloudwatch")
-        cloudwatch.put_metric_alarm(
-            AlarmName=i["name"],
-            AlarmDescription=i["alarmDescription"],
-            Namespace=i["namespace"],
-            MetricName=i["metricName"],
-            Dimensions=[{"Name": k, "Value": v} for k, v in i["dimensions"].items()],
-            Statistic=i["statistic"],
-            Period=int(i["period"]),
-            EvaluationPeriods=int(i["evaluationPeriods"]),
-            Threshold=i["threshold"],
-            ComparisonOperator=i["comparisonOperator"],
-            TreatMissingData=i["treatMissingData"],
-            AlarmActions=i["alarmActions"],
-            OKActions=i["okActions"],
-            Tags=_tags(i["tags"]),
-        )
+        common = {
+            "AlarmName": i["name"],
+            "AlarmDescription": i["alarmDescription"],
+            "EvaluationPeriods": int(i["evaluationPeriods"]),
+            "ComparisonOperator": i["comparisonOperator"],
+            "TreatMissingData": i["treatMissingData"],
+            "AlarmActions": i["alarmActions"],
+            "OKActions": i["okActions"],
+            "Tags": _tags(i["tags"]),
+        }
+        if "metricQueries" in i:  # an anomaly-detection band: no threshold, queries instead
+            cloudwatch.put_metric_alarm(
+                **common,
+                DatapointsToAlarm=int(i["datapointsToAlarm"]),
+                ThresholdMetricId=i["thresholdMetricId"],
+                Metrics=[_query(query) for query in i["metricQueries"]],
+            )
+        else:
+            cloudwatch.put_metric_alarm(
+                **common,
+                Namespace=i["namespace"],
+                MetricName=i["metricName"],
+                Dimensions=[{"Name": k, "Value": v} for k, v in i["dimensions"].items()],
+                Statistic=i["statistic"],
+                Period=int(i["period"]),
+                Threshold=i["threshold"],
+            )
         arn = cloudwatch.describe_alarms(AlarmNames=[i["name"]])["MetricAlarms"][0]["AlarmArn"]
         return i["name"], {"arn": arn}
+
+
+def _query(query: dict[str, Any]) -> dict[str, Any]:
+    """A Pulumi ``metricQueries`` entry as CloudWatch's ``MetricDataQuery``."""
+    found: dict[str, Any] = {"Id": query["id"], "ReturnData": query.get("returnData", False)}
+    if "expression" in query:
+        found["Expression"] = query["expression"]
+        if "label" in query:
+            found["Label"] = query["label"]
+        return found
+    metric = query["metric"]
+    found["MetricStat"] = {
+        "Metric": {
+            "Namespace": metric["namespace"],
+            "MetricName": metric["metricName"],
+            "Dimensions": [{"Name": k, "Value": v} for k, v in metric["dimensions"].items()],
+        },
+        "Period": int(metric["period"]),
+        "Stat": metric["stat"],
+    }
+    return found
 
 
 def _recorded(

@@ -324,3 +324,31 @@ def test_every_alarm_on_the_functions_counts_watches_a_series_the_handlers_print
     emitted = emitted_series(capsys.readouterr().out)
     assert watching - emitted == set()
     assert (metrics.NAMESPACE, metrics.HANDED_OFF, (("service", service),)) in emitted
+
+
+def test_each_quiet_alarm_watches_the_series_the_receiver_prints_for_its_provider(
+    deployed: Deployed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.infra.conftest import SECRETS
+
+    run = run_program(SECRETS, secret_keys=tuple(SECRETS))
+    watching = {
+        a.inputs["name"]: (
+            query["metric"]["namespace"],
+            query["metric"]["metricName"],
+            tuple(sorted(query["metric"]["dimensions"].items())),
+        )
+        for a in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+        for query in a.inputs.get("metricQueries", [])
+        if "metric" in query
+    }
+    assert "webhook-alarm-quiet-stripe-test" in watching
+    capsys.readouterr()
+    body, headers = signed("stripe", encode(stripe_event(event_id="evt_quiet")))
+    assert deployed.receive(url_event("stripe", body, headers))[0] == 200
+    forged, headers = signed("stripe", encode(stripe_event(event_id="evt_f")), secret="whsec_x")
+    assert deployed.receive(url_event("stripe", forged, headers))[0] == 401
+    emitted = emitted_series(capsys.readouterr().out)
+    assert watching["webhook-alarm-quiet-stripe-test"] in emitted
+    deliveries = [s for s in emitted if s[1] == metrics.DELIVERIES]
+    assert deliveries == [watching["webhook-alarm-quiet-stripe-test"]]  # the 401 is not one

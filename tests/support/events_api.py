@@ -26,6 +26,10 @@ class FakeStripe:
     requests: list[tuple[str, str]] = field(default_factory=list)
     failing: bool = False
     base: str = ""
+    #: Its webhook endpoints (``GET /v1/webhook_endpoints``), each with ``id``, ``url`` and
+    #: ``status`` ("enabled" or "disabled"), paged as the events are.
+    endpoints: list[dict[str, Any]] = field(default_factory=list)
+    endpoints_per_page: int = 100
 
     def answer(self, path: str, authorization: str) -> tuple[int, dict[str, Any]]:
         self.requests.append((path, authorization))
@@ -34,6 +38,8 @@ class FakeStripe:
         if self.failing:
             return 500, {"error": {"type": "api_error", "message": "Something went wrong"}}
         parsed = urllib.parse.urlsplit(path)
+        if parsed.path == "/v1/webhook_endpoints":
+            return 200, self._endpoints(dict(urllib.parse.parse_qsl(parsed.query)))
         if parsed.path != "/v1/events":
             return 404, {"error": {"type": "invalid_request_error", "message": "no such path"}}
         query = dict(urllib.parse.parse_qsl(parsed.query))
@@ -55,6 +61,20 @@ class FakeStripe:
             "url": "/v1/events",
             "has_more": len(listed) > limit,
             "data": page,
+        }
+
+    def _endpoints(self, query: dict[str, str]) -> dict[str, Any]:
+        listed = [{"object": "webhook_endpoint", **e} for e in self.endpoints]
+        after = query.get("starting_after")
+        if after is not None:
+            ids = [e["id"] for e in listed]
+            listed = listed[ids.index(after) + 1 :] if after in ids else []
+        limit = min(int(query.get("limit", 10)), self.endpoints_per_page)
+        return {
+            "object": "list",
+            "url": "/v1/webhook_endpoints",
+            "has_more": len(listed) > limit,
+            "data": listed[:limit],
         }
 
 

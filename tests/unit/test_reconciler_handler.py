@@ -227,3 +227,39 @@ def test_an_invocation_near_its_timeout_stops_after_the_page_in_hand_and_frees_i
     assert store.get_event("stripe", "evt_lost") is not None
     assert store.reconciled_until("stripe") is None  # the window is listed again next time
     assert store.claim_reconciliation("stripe", "the next run", NOW)
+
+
+@pytest.mark.parametrize(("status", "down"), [("disabled", 1), ("enabled", 0)])
+def test_a_scheduled_run_asks_whether_our_endpoint_is_enabled_and_emits_it(
+    stripe: FakeStripe,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    status: str,
+    down: int,
+) -> None:
+    stripe.endpoints_per_page = 1
+    stripe.endpoints = [
+        {"id": "we_other", "url": "https://other.example/hooks", "status": "enabled"},
+        {"id": "we_ours", "url": "https://abc.lambda-url.aws/webhooks/stripe", "status": status},
+    ]
+    capsys.readouterr()
+    _handler(stripe, MemoryStore(), PARAMETERS)(SCHEDULED, Context())
+    printed = capsys.readouterr().out
+    emitted = _emitted(printed)
+    assert emitted[metrics.ENDPOINT_DOWN, "stripe"] == down
+    # Square's key could not be read: it was not asked, and nothing says it is up or down.
+    assert (metrics.ENDPOINT_DOWN, "square") not in emitted
+    assert ("webhook endpoint down" in caplog.text) is bool(down)
+    listed = [p for p, _ in stripe.requests if p.startswith("/v1/webhook_endpoints")]
+    assert listed == [
+        "/v1/webhook_endpoints?limit=100",
+        "/v1/webhook_endpoints?limit=100&starting_after=we_other",
+    ]
+
+
+def test_the_operators_run_does_not_ask_about_endpoints(
+    stripe: FakeStripe, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _handler(stripe, MemoryStore(), PARAMETERS)({"provider": "stripe", "since": "1h"}, Context())
+    assert (metrics.ENDPOINT_DOWN, "stripe") not in _emitted(capsys.readouterr().out)
+    assert not [p for p, _ in stripe.requests if p.startswith("/v1/webhook_endpoints")]

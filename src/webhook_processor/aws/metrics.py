@@ -31,6 +31,10 @@ RECEIVED: Final = "Received"
 STORED: Final = "Stored"
 #: Deliveries of events stored before.
 DUPLICATES: Final = "Duplicates"
+#: Verified deliveries answered 2xx (stored, duplicate or ignored), by :data:`PROVIDER` as well
+#: as ``service``: a provider retrying, or sending types we do not keep, is still sending. The
+#: quiet-provider alarms watch each provider's series.
+DELIVERIES: Final = "Deliveries"
 #: Every refused request, 4xx and 5xx alike, by :data:`REASON`.
 REJECTED: Final = "Rejected"
 #: Requests answered 503 (and direct invocations that raised for the same reasons): the store,
@@ -48,7 +52,8 @@ PUBLISH_FAILURES: Final = "PublishFailures"
 HANDED_OFF: Final = "HandedOff"
 
 # -- the reconciler ---------------------------------------------------------------------------
-#: The dimension of the reconciler's counts: the provider whose events API was listed.
+#: The dimension of the per-provider series: the reconciler's counts (the provider whose events
+#: API was listed) and the receiver's :data:`DELIVERIES`.
 PROVIDER: Final = "provider"
 #: Events a reconciliation found in the provider's events API and stored: webhooks that never
 #: arrived (or not yet). Any is news: the alarm "webhooks were missed" watches it.
@@ -56,6 +61,10 @@ EVENTS_RECOVERED: Final = "EventsRecovered"
 #: Reconciliations that failed (the events API, its key, the table). The function does not raise
 #: for them (the next scheduled run lists the window again), so ``Errors`` never counts these.
 RECONCILE_ERRORS: Final = "ReconcileErrors"
+
+#: 1 when a scheduled run found the provider's endpoint pointing at us disabled or missing, 0
+#: when it is enabled (by :data:`PROVIDER`; nothing when the provider could not be asked).
+ENDPOINT_DOWN: Final = "EndpointDown"
 
 #: The ``reason`` of a request whose signature matched no active secret.
 INVALID_SIGNATURE: Final = SignatureInvalid.code

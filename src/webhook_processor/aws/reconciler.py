@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from webhook_processor.errors import InvalidParameter, ProviderNotConfigured
+from webhook_processor.errors import InvalidParameter, ProviderNotConfigured, WebhookError
 from webhook_processor.reconcile.apis import (
     DEFAULT_BASES,
-    EventApi,
     SquareEvents,
     StripeEvents,
 )
+from webhook_processor.reconcile.endpoints import EndpointCheck, check_endpoints, not_asked
 from webhook_processor.reconcile.run import (
     NO_EVENTS_API,
     Normalise,
@@ -32,7 +32,7 @@ from webhook_processor.reconcile.transport import Transport
 from webhook_processor.storage.journal import Report
 
 #: Each provider with an events API: how its API is made from a key, a root and a transport.
-EVENT_APIS: Final[Mapping[str, Callable[[str, str, Transport], EventApi]]] = {
+EVENT_APIS: Final[Mapping[str, Callable[[str, str, Transport], StripeEvents | SquareEvents]]] = {
     "stripe": StripeEvents,
     "square": SquareEvents,
 }
@@ -78,12 +78,25 @@ class Reconciliation:
         ProviderNotConfigured if the stack holds no key for it."""
         if provider not in self.providers:
             raise ProviderNotConfigured(not_configured(provider))
-        api = EVENT_APIS[provider](
-            self.key(provider), self.bases.get(provider, DEFAULT_BASES[provider]), self.transport
-        )
-        source = Source(api, self.normalisers[provider])
+        source = Source(self._api(provider), self.normalisers[provider])
         reconciler = Reconciler({provider: source}, self.store, clock=self.clock)
         return reconciler.run(provider, since, until, dry_run=dry_run, seconds=seconds)
+
+    def endpoints(self, provider: str) -> EndpointCheck:
+        """What ``provider`` says of our webhook endpoints, with the same key and root; a key
+        that cannot be read is ``unknown`` with its reason, like an API that fails."""
+        if provider not in self.providers:
+            raise ProviderNotConfigured(not_configured(provider))
+        try:
+            api = self._api(provider)
+        except WebhookError as error:
+            return not_asked(provider, f"not asked: {error.detail}")
+        return check_endpoints(api)
+
+    def _api(self, provider: str) -> StripeEvents | SquareEvents:
+        return EVENT_APIS[provider](
+            self.key(provider), self.bases.get(provider, DEFAULT_BASES[provider]), self.transport
+        )
 
 
 def key_parameters(text: str) -> dict[str, str]:

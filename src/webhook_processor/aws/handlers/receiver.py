@@ -76,7 +76,7 @@ def _function_url(pipeline: Pipeline, event: dict[str, Any]) -> dict[str, Any]:
         _count_rejection(error)
         status, headers, content = error_response(error)
     else:
-        _count_outcome(outcome)
+        _count_outcome(outcome, request.provider)
         status, headers, content = outcome_response(outcome)
     return {"statusCode": status, "headers": headers, "body": content.decode("utf-8")}
 
@@ -98,7 +98,7 @@ def _direct(receiver: Receiver, event: dict[str, Any]) -> dict[str, Any]:
     except WebhookError as error:
         _count_rejection(error)
         raise  # a failed async invocation is retried, then lands in the dead-letter queue
-    _count_outcome(outcome)
+    _count_outcome(outcome, None)
     return {"status": outcome.disposition, "event_ids": list(outcome.event_ids)}
 
 
@@ -151,8 +151,15 @@ def _sorted(value: Any) -> Any:
     return value
 
 
-def _count_outcome(outcome: Outcome) -> None:
+def _count_outcome(outcome: Outcome, provider: str | None) -> None:
+    """Counted by ``provider`` too for a provider's own delivery (a direct invocation is an
+    operator's replay or the original system's sender, not the provider sending)."""
     logger.set_correlation_id(",".join(outcome.event_ids) or None)
+    if provider is not None:
+        with single_metric(
+            name=names.DELIVERIES, unit=MetricUnit.Count, value=1, namespace=names.NAMESPACE
+        ) as metric:
+            metric.add_dimension(name=names.PROVIDER, value=provider)
     logger.info("webhook %s", outcome.disposition, extra={"event_ids": list(outcome.event_ids)})
     if outcome.disposition is Disposition.DUPLICATE:
         metrics.add_metric(name=names.DUPLICATES, unit=MetricUnit.Count, value=1)

@@ -16,6 +16,10 @@ run lists the same window again (its mark did not move), so a Lambda retry would
 the providers that succeeded. Failures are counted instead (``ReconcileErrors``, by provider)
 and logged, and an alarm watches the stack's total; Lambda's ``Errors`` is left to crashes and
 timeouts. What is stored is published by the table's stream, as a delivered webhook is.
+
+A scheduled run then asks each provider whether our webhook endpoint is still there and enabled
+(:mod:`webhook_processor.reconcile.endpoints`) and emits ``EndpointDown`` for it, which the
+provider's endpoint alarm watches.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from webhook_processor.errors import (
     RequestRejected,
     WebhookError,
 )
+from webhook_processor.reconcile.endpoints import EndpointState
 from webhook_processor.reconcile.run import ReconcileBusy, ReconcileFailed, parse_moment
 from webhook_processor.storage.journal import Listing
 
@@ -76,6 +81,9 @@ def create_handler(build: Callable[[], Reconciliation]) -> Handler:
             _totals(0, 0)
             return {"results": [], "error": error.detail, "code": error.code}
         outcomes = [_run(parts, run, _time_left(context)) for run in runs]
+        if event.get("source") == SCHEDULED:
+            for run in runs:
+                _check_endpoints(parts, run.provider)
         failed = sum(1 for o in outcomes if o.failed)
         _totals(sum(o.recovered for o in outcomes), failed)
         results = [o.answer for o in outcomes]
@@ -154,6 +162,19 @@ def _run(parts: Reconciliation, run: Run, time_left: Callable[[], float]) -> Out
     recovered = report.count(Listing.RECOVERED)
     _count(provider, names.EVENTS_RECOVERED, recovered)
     return Outcome({"provider": provider, "report": summary}, recovered)
+
+
+def _check_endpoints(parts: Reconciliation, provider: str) -> None:
+    """Ask the provider whether our endpoint is enabled: ``EndpointDown`` 1 or 0, which its
+    alarm watches; nothing when it could not be asked (the reconciliation's alarms say why)."""
+    check = parts.endpoints(provider)
+    extra = {"provider": provider, "endpoint": check.state.value, "detail": check.detail}
+    if check.down:
+        logger.error("webhook endpoint down", extra=extra)
+    else:
+        logger.info("webhook endpoint checked", extra=extra)
+    if check.state is not EndpointState.UNKNOWN:
+        _count(provider, names.ENDPOINT_DOWN, int(check.down))
 
 
 def _error(provider: str, error: WebhookError) -> dict[str, Any]:
