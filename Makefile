@@ -37,8 +37,8 @@ APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chr
 browser:  ## install Debian's Chromium for the browser tests when it is missing
 	@test -x $(CHROMIUM) || $(APT_INSTALL) || (apt-get update -q && $(APT_INSTALL))
 
-screenshots: $(VENV)/.dev browser  ## docs/inspector-*.png: the inspector's three views, in headless Chromium
-	INSPECTOR_SCREENSHOTS=docs $(BIN)/pytest tests/browser/test_screenshots.py --no-cov -q
+screenshots: $(VENV)/.dev browser  ## docs/inspector-*.png: the inspector's three views and its traffic chart, in headless Chromium
+	INSPECTOR_SCREENSHOTS=docs $(BIN)/pytest tests/browser/test_screenshots.py tests/browser/test_traffic.py --no-cov -q
 
 test-deployed: $(VENV)/.dev  ## tests/deployed against a real stack: WEBHOOK_STACK_OUTPUTS=outputs.json and AWS credentials
 	WEBHOOK_DEPLOYED_TARGET=real $(BIN)/pytest tests/deployed --no-cov

@@ -17,6 +17,12 @@ const lists = {
 let revision = null;
 let summary = null;
 let openTimeline = null;
+let span = "day";
+let trafficAt = 0;
+// The chart reloads every 10 s, and within 2 s of a change (a delivery counted).
+const TRAFFIC_MS = 10000;
+const TRAFFIC_CHANGED_MS = 2000;
+const SVG = "http://www.w3.org/2000/svg";
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -240,6 +246,68 @@ async function completeness() {
       cell(r.listed, "num"), el("td", {}, badge(r.reconciled.split(":")[0].replaceAll(" ", "-"), r.reconciled)))));
 }
 
+// -- traffic --------------------------------------------------------------------------------
+
+function svg(tag, attrs, ...children) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
+  for (const child of children) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  return node;
+}
+
+function chart(provider, points) {
+  const width = 720, height = 90, pad = 4;
+  const top = Math.max(1, ...points.map((p) => Math.max(p.received, p.high || 0)));
+  const x = (i) => pad + (i * (width - 2 * pad)) / Math.max(1, points.length - 1);
+  const y = (v) => height - pad - (v * (height - 2 * pad)) / top;
+  const line = (values) => values.map((v, i) => (v === null ? null : `${x(i).toFixed(1)},${y(v).toFixed(1)}`)).filter(Boolean).join(" ");
+  const step = points.length > 1 ? x(1) - x(0) : width;
+  const quiet = points.filter((p) => p.verdict === "quiet").length;
+  const banded = points.map((p, i) => [i, p]).filter(([, p]) => p.low !== null);
+  const band = banded.length
+    ? [...banded.map(([i, p]) => `${x(i).toFixed(1)},${y(p.high).toFixed(1)}`),
+       ...banded.reverse().map(([i, p]) => `${x(i).toFixed(1)},${y(p.low).toFixed(1)}`)].join(" ")
+    : "";
+  const label = `${provider}: ${points.reduce((n, p) => n + p.received, 0)} deliveries over the last ${span}` +
+    (quiet ? `, quiet in ${quiet} of ${points.length} steps` : "");
+  return svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", role: "img", "aria-label": label, "data-provider": provider },
+    svg("title", {}, label),
+    ...points.map((p, i) => (p.verdict === "quiet"
+      ? svg("rect", { class: "quiet", x: (x(i) - step / 2).toFixed(1), y: 0, width: Math.max(step, 2).toFixed(1), height })
+      : null)).filter(Boolean),
+    band ? svg("polygon", { class: "band", points: band }) : svg("g", {}),
+    svg("polyline", { class: "usual", points: line(points.map((p) => p.usual)) }),
+    svg("polyline", { class: "received", points: line(points.map((p) => p.received)) }));
+}
+
+function verdictLine(s) {
+  const attention = s.verdict === "quiet" || s.endpoint === "disabled" || s.endpoint === "missing";
+  const figures = s.usual === null
+    ? `learning: verdicts from ${time(s.ready_at)}`
+    : `${s.recent} in the last ${s.window_minutes} min, usually ${s.usual}`;
+  return el("p", { class: `verdict${attention ? " attention" : ""}`, "data-verdict": s.verdict, "data-endpoint": s.endpoint },
+    el("strong", {}, s.provider), " ", badge(s.verdict), " ", figures, " · endpoint ", badge(s.endpoint),
+    s.endpoint === "unknown" ? "" : ` ${s.endpoint_detail}`);
+}
+
+async function traffic(afterMs) {
+  if (Date.now() - trafficAt < afterMs) return;
+  trafficAt = Date.now();
+  const out = document.getElementById("traffic-providers");
+  let status, volume;
+  try {
+    [status, volume] = await Promise.all([getJson("status"), getJson("volume", { span })]);
+  } catch (error) {
+    out.replaceChildren(el("p", { class: "note" }, error.message));
+    return;
+  }
+  const charts = Object.fromEntries(volume.providers.map((c) => [c.provider, c.points]));
+  out.replaceChildren(...(status.providers.length
+    ? status.providers.map((s) => el("div", { class: "provider-traffic", "data-provider": s.provider },
+      verdictLine(s), charts[s.provider] ? chart(s.provider, charts[s.provider]) : null))
+    : [el("p", { class: "note" }, "no delivery counted yet: send one (webhook-processor send stripe)")]));
+}
+
 async function redriveKeys(body) {
   const out = document.getElementById("redrive-result");
   out.classList.remove("bad");
@@ -288,6 +356,7 @@ async function poll() {
     live.classList.remove("down");
     fillChoices();
     renderSummary();
+    traffic(summary.counters.revision !== revision ? TRAFFIC_CHANGED_MS : TRAFFIC_MS);
     if (summary.counters.revision !== revision) {
       const first = revision === null;
       revision = summary.counters.revision;
@@ -346,6 +415,13 @@ function start() {
       button.disabled = false;
     }
   });
+  for (const button of document.querySelectorAll("[data-span]")) {
+    button.addEventListener("click", () => {
+      span = button.dataset.span;
+      for (const other of document.querySelectorAll("[data-span]")) other.setAttribute("aria-pressed", String(other === button));
+      traffic(0);
+    });
+  }
   window.addEventListener("hashchange", () => show(current()));
   show(current());
   poll();
