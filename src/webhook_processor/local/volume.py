@@ -17,6 +17,7 @@ from __future__ import annotations
 import collections
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,6 +28,7 @@ from webhook_processor.local.reconciling import endpoint_api, listable
 from webhook_processor.local.secrets import LocalSecrets
 from webhook_processor.model import utc_now
 from webhook_processor.quiet import (
+    BUCKET,
     DEFAULTS,
     WEEK,
     Assessment,
@@ -179,7 +181,7 @@ def charts(
     """Per provider, the steps of the last day or week: received, the usual band, the verdict."""
     length, step = CHARTS[span]
     end = bucket_of(now)
-    start = end - int(length.total_seconds()) // 300
+    start = end - int(length / BUCKET)
     return [
         {
             "provider": history.provider,
@@ -210,15 +212,13 @@ class Watch:
         *,
         flush_seconds: float = FLUSH_SECONDS,
         check_seconds: float = ENDPOINT_CHECK_SECONDS,
-        monotonic: Callable[[], float] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        import time
-
         self.counter = counter
         self._ask = ask
         self._flush_seconds = flush_seconds
         self._check_seconds = check_seconds
-        self._monotonic = monotonic or time.monotonic
+        self._monotonic = monotonic
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="volume", daemon=True)
         self._lock = threading.Lock()
