@@ -23,12 +23,15 @@ from webhook_processor.quiet import WEEK, bucket_of
 pytestmark = pytest.mark.slow
 
 PNG = b"\x89PNG\r\n\x1a\n"
+#: The stylesheet's --bad and --ok.
+RED = "rgb(179, 38, 30)"
+GREEN = "rgb(31, 122, 62)"
 
 
 @pytest.fixture
 def watched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
-    """Five simulated weeks ending now (stripe busy and silent for the last hour, square steady),
-    and Square's subscription that points at us disabled."""
+    """Five simulated weeks ending now (stripe busy and silent for the last hour, square steady,
+    adyen three deliveries a week), and Square's subscription that points at us disabled."""
     _seed(tmp_path)
     fake = SquareEventsFake(TOKEN)
     fake.subscriptions = [
@@ -50,10 +53,11 @@ def watched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]
 def _seed(data_dir: Path) -> None:
     now = bucket_of(datetime.now(UTC))
     shift = now - 5 * WEEK - bucket_of(EPOCH)
-    busy, steady = PROFILES[0], PROFILES[1]
+    busy, steady, sparse = PROFILES[0], PROFILES[1], PROFILES[3]
     counts = {("stripe", b + shift): n for b, n in simulate(busy, 5, 1).items()}
     counts = {key: n for key, n in counts.items() if key[1] < now - 12}
     counts |= {("square", b + shift): n for b, n in simulate(steady, 5, 1).items()}
+    counts |= {("adyen", b + shift): n for b, n in simulate(sparse, 5, 1).items()}
     store = SQLiteStore(data_dir / "webhooks.db")
     try:
         store.add_deliveries({key: n for key, n in counts.items() if key[1] < now})
@@ -80,12 +84,38 @@ def test_the_chart_shows_the_usual_band_marks_the_quiet_provider_and_the_live_co
     points = stripe.locator("svg.chart polyline.received").get_attribute("points") or ""
     assert len(points.split()) == 96  # a day in quarter hours
 
-    sent = watched.cli("send", "stripe", "--url", watched.url)
-    assert sent.returncode == 0, sent.stderr
-    page.locator('[data-span="week"]').click()
-    expect(stripe.locator(".verdict")).to_contain_text("1 in the last 15 min")
+    expect(stripe.locator(".badge.quiet")).to_have_css("color", RED)
+    expect(square.locator(".badge.ok")).to_have_css("color", GREEN)
     expect(stripe.locator("svg.chart")).to_have_attribute(
-        "aria-label", re.compile(r"^stripe: \d+ deliveries over the last week, quiet in \d+ of 168")
+        "aria-label",
+        re.compile(r"^stripe: \d+ deliveries over the last day, 0 in the last 15 min "),
+    )
+    adyen = page.locator('.provider-traffic[data-provider="adyen"] .verdict')
+    expect(adyen).to_have_attribute("data-verdict", "sparse")
+    expect(adyen).to_contain_text("too few for silence to mean anything")
+    expect(adyen).to_have_class("verdict")  # sparse needs no person either
+
+    for provider in ("stripe", "generic"):
+        sent = watched.cli("send", provider, "--url", watched.url)
+        assert sent.returncode == 0, sent.stderr
+    # Counted by the server as it answered, in the status line and in the chart's last step.
+    expect(stripe.locator(".verdict")).to_contain_text("1 in the last 15 min, usually")
+    expect(stripe.locator("svg.chart")).to_have_attribute(
+        "aria-label",
+        re.compile(r"^stripe: \d+ deliveries over the last day, 1 in the last 15 min "),
+    )
+    expect(stripe.locator(".verdict")).to_have_attribute("data-verdict", "quiet")
+    generic = page.locator('.provider-traffic[data-provider="generic"] .verdict')
+    expect(generic).to_have_attribute("data-verdict", "learning")
+    expect(generic).to_contain_text("1 in the last 15 min; learning: verdicts from 20")
+    expect(generic).to_have_class("verdict")  # learning needs no person
+
+    page.locator('[data-span="week"]').click()
+    expect(stripe.locator("svg.chart")).to_have_attribute(
+        "aria-label",
+        re.compile(
+            r"^stripe: \d+ deliveries over the last week, 1 in the last 1 h .* of 168 steps$"
+        ),
     )
     week = stripe.locator("svg.chart polyline.received").get_attribute("points") or ""
     assert len(week.split()) == 168  # a week in hours

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from tests.support.stores import dead_letters, recent_events
 from webhook_processor.local.bootstrap import LocalProcessor
 from webhook_processor.local.inspector.api import redact
 from webhook_processor.local.server import create_app
+from webhook_processor.quiet import WEEK, bucket_of
 
 ORIGIN = "http://127.0.0.1:8080"
 SAME_ORIGIN = {"origin": ORIGIN, "content-type": "application/json"}
@@ -345,6 +347,15 @@ BAD_INPUTS: dict[str, tuple[str, str, Any, dict[str, str], int, str, str]] = {
         400,
         "invalid_parameter",
         "provider 'paypal' is not one of",
+    ),
+    "unknown span": (
+        "GET",
+        "/inspector/api/volume",
+        {"span": "month"},
+        {},
+        400,
+        "invalid_parameter",
+        "span 'month' is not one of day, week",
     ),
     "unknown status": (
         "GET",
@@ -686,6 +697,71 @@ def test_completeness_counts_each_providers_days_and_says_what_was_never_reconci
     assert stripe["reconciled"] == "never: no key"
     assert rows["adyen", "2026-11-28"]["reconciled"] == "no events API"
     assert rows["stripe", "2026-11-27"]["webhook"] == 0
+
+
+def _busy_then_silent(processor: LocalProcessor) -> None:
+    """Four weeks of stripe at 30 deliveries a bucket, none in the last hour before NOW."""
+    end = bucket_of(NOW)
+    processor.store.add_deliveries({("stripe", b): 30 for b in range(end - 4 * WEEK, end - 12)})
+
+
+def test_status_judges_the_counted_providers_with_what_the_webhook_route_just_verified(
+    client: TestClient, processor: LocalProcessor
+) -> None:
+    _busy_then_silent(processor)
+    store_some(client)  # three stripe deliveries and a generic one, counted at NOW
+
+    answer = client.get("/inspector/api/status")
+
+    assert answer.status_code == 200  # a read; GET /status is the one that answers 503
+    document = answer.json()
+    assert (document["status"], document["at"]) == ("attention", NOW.isoformat())
+    rows = {row["provider"]: row for row in document["providers"]}
+    assert list(rows) == ["generic", "stripe"]
+    assert rows["stripe"] == {
+        "provider": "stripe",
+        "verdict": "quiet",
+        "recent": 3,
+        "usual": 90,
+        "window_minutes": 15,
+        "ratio": round(3 / 90, 3),
+        "endpoint": "unknown",
+        "endpoint_detail": "not asked: no events-API key",
+        "ready_at": None,
+    }
+    generic = rows["generic"]
+    assert (generic["verdict"], generic["recent"], generic["usual"]) == ("learning", 1, None)
+    assert datetime.fromisoformat(generic["ready_at"]) == NOW + timedelta(days=22)
+    monitor = client.get("/status")
+    assert (monitor.status_code, monitor.json()) == (503, document)
+
+
+def test_volume_draws_a_day_in_quarter_hours_by_default_and_a_week_in_hours(
+    client: TestClient, processor: LocalProcessor
+) -> None:
+    _busy_then_silent(processor)
+    store_some(client)
+
+    day = client.get("/inspector/api/volume").json()
+    week = client.get("/inspector/api/volume", params={"span": "week"}).json()
+
+    assert (day["span"], week["span"]) == ("day", "week")
+    charts = {c["provider"]: c for c in day["providers"]}
+    assert list(charts) == ["generic", "stripe"]
+    stripe = charts["stripe"]
+    assert (stripe["step_minutes"], len(stripe["points"])) == (15, 96)
+    first, *_, silent, last = stripe["points"]
+    assert set(first) == {"at", "received", "usual", "low", "high", "verdict"}
+    assert (first["received"], first["usual"], first["low"], first["high"]) == (90, 90, 90, 90)
+    assert first["verdict"] == "ok"
+    assert (silent["received"], silent["verdict"]) == (0, "quiet")
+    # The last step holds the deliveries of a moment ago, and says what the status line says.
+    assert (last["received"], last["verdict"]) == (3, "quiet")
+    assert datetime.fromisoformat(last["at"]) == NOW - timedelta(minutes=10)
+    assert [p["usual"] for p in charts["generic"]["points"]] == [None] * 96
+    [stripe_week] = [c for c in week["providers"] if c["provider"] == "stripe"]
+    assert (stripe_week["step_minutes"], len(stripe_week["points"])) == (60, 168)
+    assert stripe_week["points"][-1]["received"] == 3
 
 
 @pytest.mark.parametrize("days", ["0", "32", "x", "1.5", "\uff17"])

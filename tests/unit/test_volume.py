@@ -126,15 +126,28 @@ def test_the_status_document_is_ok_until_a_provider_needs_a_person() -> None:
 
 def test_the_chart_has_a_step_per_quarter_hour_for_a_day_and_per_hour_for_a_week() -> None:
     end = bucket_of(NOW)
-    history = History("stripe", dict.fromkeys(range(end - 5 * WEEK, end), 2), end - 5 * WEEK)
+    history = History("stripe", dict.fromkeys(range(end - 5 * WEEK, end + 1), 2), end - 5 * WEEK)
     [day] = charts([history], NOW, "day")
     [week] = charts([history], NOW, "week")
     assert (day["step_minutes"], len(day["points"])) == (15, 96)
     assert (week["step_minutes"], len(week["points"])) == (60, 168)
     last = day["points"][-1]
     assert (last["received"], last["usual"], last["low"], last["high"]) == (6, 6, 6, 6)
-    assert datetime.fromisoformat(last["at"]) == NOW.replace(minute=0) - timedelta(minutes=10)
+    # The last step holds the bucket still filling (14:05 to 14:10): 13:55 to 14:10.
+    assert datetime.fromisoformat(last["at"]) == NOW.replace(minute=0) - timedelta(minutes=5)
     assert history_start(NOW) < end - 4 * WEEK
+
+
+def test_the_charts_last_step_holds_what_was_just_delivered_and_the_status_lines_verdict() -> None:
+    end = bucket_of(NOW)
+    counts = dict.fromkeys(range(end - 4 * WEEK, end - 12), 30)  # silent for the last hour
+    counts[end] = 1  # a moment ago, in the bucket still filling
+    history = History("stripe", counts, end - 4 * WEEK)
+    [day] = charts([history], NOW, "day")
+    [row] = status_document([history], {}, NOW)["providers"]
+    last = day["points"][-1]
+    assert last["received"] == row["recent"] == 1
+    assert last["verdict"] == row["verdict"] == "quiet"
 
 
 def test_endpoints_are_asked_only_with_a_key_and_a_bad_key_is_said(tmp_path: Path) -> None:

@@ -178,9 +178,11 @@ def history_start(now: datetime, settings: Settings = DEFAULTS) -> int:
 def charts(
     histories: Iterable[History], now: datetime, span: str, settings: Settings = DEFAULTS
 ) -> list[dict[str, Any]]:
-    """Per provider, the steps of the last day or week: received, the usual band, the verdict."""
+    """Per provider, the steps of the last day or week: received, the usual band, the verdict.
+    The last step ends with the bucket still filling, as the window :func:`statuses` judges
+    does: a delivery shows at once, and the last step's verdict is the status line's."""
     length, step = CHARTS[span]
-    end = bucket_of(now)
+    end = bucket_of(now) + 1
     start = end - int(length / BUCKET)
     return [
         {

@@ -19,6 +19,11 @@ let summary = null;
 let openTimeline = null;
 let span = "day";
 let trafficAt = 0;
+// A change seen since the chart last loaded: it reloads within TRAFFIC_CHANGED_MS of it.
+let trafficChanged = false;
+// Numbers each load of the chart, as `asked` does a list's: an answer to a span since changed
+// is dropped.
+let trafficAsked = 0;
 // The chart reloads every 10 s, and within 2 s of a change (a delivery counted).
 const TRAFFIC_MS = 10000;
 const TRAFFIC_CHANGED_MS = 2000;
@@ -255,7 +260,10 @@ function svg(tag, attrs, ...children) {
   return node;
 }
 
-function chart(provider, points) {
+// "15 min", "4 h": a window or a step.
+const minutes = (n) => (n % 60 ? `${n} min` : `${n / 60} h`);
+
+function chart(provider, chartSpan, stepMinutes, points) {
   const width = 720, height = 90, pad = 4;
   const top = Math.max(1, ...points.map((p) => Math.max(p.received, p.high || 0)));
   const x = (i) => pad + (i * (width - 2 * pad)) / Math.max(1, points.length - 1);
@@ -268,7 +276,9 @@ function chart(provider, points) {
     ? [...banded.map(([i, p]) => `${x(i).toFixed(1)},${y(p.high).toFixed(1)}`),
        ...banded.reverse().map(([i, p]) => `${x(i).toFixed(1)},${y(p.low).toFixed(1)}`)].join(" ")
     : "";
-  const label = `${provider}: ${points.reduce((n, p) => n + p.received, 0)} deliveries over the last ${span}` +
+  const last = points[points.length - 1];
+  const label = `${provider}: ${points.reduce((n, p) => n + p.received, 0)} deliveries over the last ${chartSpan}` +
+    (last ? `, ${last.received} in the last ${minutes(stepMinutes)}` + (last.usual === null ? "" : ` against ${last.usual} usually`) : "") +
     (quiet ? `, quiet in ${quiet} of ${points.length} steps` : "");
   return svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", role: "img", "aria-label": label, "data-provider": provider },
     svg("title", {}, label),
@@ -282,9 +292,11 @@ function chart(provider, points) {
 
 function verdictLine(s) {
   const attention = s.verdict === "quiet" || s.endpoint === "disabled" || s.endpoint === "missing";
-  const figures = s.usual === null
-    ? `learning: verdicts from ${time(s.ready_at)}`
-    : `${s.recent} in the last ${s.window_minutes} min, usually ${s.usual}`;
+  const figures = s.verdict === "learning"
+    ? `${s.recent} in the last 15 min; learning: verdicts from ${time(s.ready_at)}`
+    : s.verdict === "sparse"
+      ? `${s.recent} in the last ${minutes(s.window_minutes)}, usually ${s.usual}: too few for silence to mean anything`
+      : `${s.recent} in the last ${minutes(s.window_minutes)}, usually ${s.usual}`;
   return el("p", { class: `verdict${attention ? " attention" : ""}`, "data-verdict": s.verdict, "data-endpoint": s.endpoint },
     el("strong", {}, s.provider), " ", badge(s.verdict), " ", figures, " · endpoint ", badge(s.endpoint),
     s.endpoint === "unknown" ? "" : ` ${s.endpoint_detail}`);
@@ -293,18 +305,24 @@ function verdictLine(s) {
 async function traffic(afterMs) {
   if (Date.now() - trafficAt < afterMs) return;
   trafficAt = Date.now();
+  trafficChanged = false;
+  const asked = ++trafficAsked;
   const out = document.getElementById("traffic-providers");
   let status, volume;
   try {
     [status, volume] = await Promise.all([getJson("status"), getJson("volume", { span })]);
   } catch (error) {
-    out.replaceChildren(el("p", { class: "note" }, error.message));
+    if (asked === trafficAsked) out.replaceChildren(el("p", { class: "note" }, error.message));
     return;
   }
-  const charts = Object.fromEntries(volume.providers.map((c) => [c.provider, c.points]));
+  if (asked !== trafficAsked) return;
+  const charts = Object.fromEntries(volume.providers.map((c) => [c.provider, c]));
   out.replaceChildren(...(status.providers.length
-    ? status.providers.map((s) => el("div", { class: "provider-traffic", "data-provider": s.provider },
-      verdictLine(s), charts[s.provider] ? chart(s.provider, charts[s.provider]) : null))
+    ? status.providers.map((s) => {
+      const c = charts[s.provider];
+      return el("div", { class: "provider-traffic", "data-provider": s.provider },
+        verdictLine(s), c ? chart(s.provider, volume.span, c.step_minutes, c.points) : null);
+    })
     : [el("p", { class: "note" }, "no delivery counted yet: send one (webhook-processor send stripe)")]));
 }
 
@@ -356,7 +374,8 @@ async function poll() {
     live.classList.remove("down");
     fillChoices();
     renderSummary();
-    traffic(summary.counters.revision !== revision ? TRAFFIC_CHANGED_MS : TRAFFIC_MS);
+    if (summary.counters.revision !== revision) trafficChanged = true;
+    traffic(trafficChanged ? TRAFFIC_CHANGED_MS : TRAFFIC_MS);
     if (summary.counters.revision !== revision) {
       const first = revision === null;
       revision = summary.counters.revision;
