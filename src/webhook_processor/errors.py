@@ -7,7 +7,7 @@ Every failure the processor raises on purpose derives from :class:`WebhookError`
     │   ├── NotFound              no such route
     │   ├── UnknownProvider       no adapter of that name
     │   ├── MethodNotAllowed      webhooks arrive by POST
-    │   ├── PayloadTooLarge       body over the configured limit
+    │   ├── PayloadTooLarge       body over the configured limit, or too large to publish
     │   ├── UnsupportedMediaType  Content-Type says the body is not JSON
     │   ├── Forbidden             the inspector is not served to this request (403)
     │   ├── InvalidParameter      an inspector query parameter or form field is wrong
@@ -95,8 +95,8 @@ class PayloadTooLarge(RequestRejected):
 
     code = "payload_too_large"
 
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"body is larger than the limit of {limit} bytes")
+    def __init__(self, limit: int, detail: str | None = None) -> None:
+        super().__init__(detail or f"body is larger than the limit of {limit} bytes")
         self.limit = limit
 
 

@@ -23,9 +23,16 @@ from webhook_processor.errors import (
     UnsupportedMediaType,
     WebhookError,
 )
-from webhook_processor.limits import DEFAULT_MAX_BODY_BYTES, MAX_ID_LENGTH
+from webhook_processor.limits import (
+    DEFAULT_MAX_BODY_BYTES,
+    MAX_ENVELOPE_BYTES,
+    MAX_ID_LENGTH,
+    MAX_TEXT_LENGTH,
+    SURE_FIT_BODY_BYTES,
+)
 from webhook_processor.model import Disposition, Outcome, PaymentEvent, WebhookRequest, utc_now
 from webhook_processor.providers.base import Provider, parse_signed
+from webhook_processor.publishing.envelope import MAX_TRANSACTION_BYTES, encode
 from webhook_processor.storage.base import EventStore
 
 log = logging.getLogger(__name__)
@@ -96,6 +103,7 @@ class Pipeline:
             check_event(event)
             # Request bodies are checked by the codec as they are parsed; these were not.
             codec.check_strings(dict(event.metadata))
+            check_publishable(event)
         return self._answer(adapter, events, self._store.insert_all(events) if events else [])
 
     def _verify(self, request: WebhookRequest) -> tuple[Provider, list[PaymentEvent]]:
@@ -122,6 +130,9 @@ class Pipeline:
             ) from exc
         for event in events:
             check_event(event)
+        if len(request.body) > SURE_FIT_BODY_BYTES:
+            for event in events:
+                check_publishable(event)
         return adapter, events
 
     def _answer(
@@ -162,12 +173,38 @@ def check_event(event: PaymentEvent) -> None:
             raise InvalidPayload(f"{name} is {len(value)} characters; the limit is {MAX_ID_LENGTH}")
         if not value.isprintable():
             raise InvalidPayload(f"{name} contains control characters")
-    for text in (event.event_type, event.currency, event.status):
+    texts: list[tuple[str, str | None]] = [
+        ("event type", event.event_type),
+        ("currency", event.currency),
+        ("status", event.status),
+        ("customer id", event.customer_id),
+        ("payment method", event.payment_method),
+    ]
+    for name, text in texts:
+        if text is None:
+            continue
+        if len(text) > MAX_TEXT_LENGTH:
+            # Published whatever the metadata's size (as an SNS attribute, some of them): bounded,
+            # so that the size chain holds (limits.py).
+            raise InvalidPayload(
+                f"{name} is {len(text)} characters; the limit is {MAX_TEXT_LENGTH}"
+            )
         if not text.isascii():  # ASCII, as these nearly always are, holds no surrogate
             codec.check_strings(text)
-    for optional in (event.customer_id, event.payment_method):
-        if optional is not None and not optional.isascii():
-            codec.check_strings(optional)
+
+
+def check_publishable(event: PaymentEvent) -> None:
+    """Refuse, before it is stored, an event whose envelope could not be published: SNS takes
+    :data:`~webhook_processor.limits.MAX_ENVELOPE_BYTES` with the attributes, and the
+    transaction's state is added to the envelope once the event is stored."""
+    size = len(encode(event)) + MAX_TRANSACTION_BYTES
+    if size > MAX_ENVELOPE_BYTES:
+        raise PayloadTooLarge(
+            MAX_ENVELOPE_BYTES,
+            f"the {event.provider} event would publish as about {size} bytes; "
+            f"subscribers can be sent at most {MAX_ENVELOPE_BYTES} (SNS's 256 KiB, attributes "
+            "included): send less metadata",
+        )
 
 
 def _check_media_type(content_type: str | None) -> None:

@@ -20,6 +20,7 @@ from tests.support.builders import (
     stripe_event,
 )
 from tests.support.hostile_inputs import HOSTILE_INPUTS
+from webhook_processor.limits import DEFAULT_MAX_BODY_BYTES
 from webhook_processor.providers import standard_webhooks_scheme
 
 # -- bad input -------------------------------------------------------------------------------
@@ -196,10 +197,10 @@ BAD_INPUTS: dict[str, tuple[str, tuple[bytes, dict[str, str]], int, str, str]] =
     ),
     "oversize body": (
         "generic",
-        _generic(metadata={"pad": "x" * (256 * 1024)}),
+        _generic(metadata={"pad": "x" * DEFAULT_MAX_BODY_BYTES}),
         413,
         "payload_too_large",
-        "larger than the limit of 262144 bytes",
+        f"larger than the limit of {DEFAULT_MAX_BODY_BYTES} bytes",
     ),
     "wrong signature": (
         "generic",

@@ -32,6 +32,10 @@ from webhook_processor import codec
 from webhook_processor.model import PaymentEvent, TransactionUpdate
 
 EVENT_TYPE: Final = "payment_processed"
+#: The most the ``transaction`` member adds to an envelope: statuses, bounded amounts
+#: (``money.MAX_AMOUNT``), its currency and a version (tests/unit/test_size_chain.py measures
+#: the largest).
+MAX_TRANSACTION_BYTES: Final = 2048
 
 
 def envelope(event: PaymentEvent) -> dict[str, Any]:
