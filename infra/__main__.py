@@ -8,11 +8,13 @@ import pulumi
 
 from component import WebhookProcessor
 from settings import (
+    DEFAULT_CONCURRENCY_QUOTA,
     WebhookProcessorArgs,
     alarm_settings,
     api_keys,
     edge_settings,
     reconcile_interval,
+    reserved_concurrency,
 )
 from webhook_processor.providers import default_providers
 
@@ -24,7 +26,10 @@ secrets = {
     for provider in default_providers()
     if (secret := config.get_secret(f"{provider}SigningSecret")) is not None
 }
-reserved = config.get_int("reservedConcurrency")
+reserved = reserved_concurrency(
+    config.get_object("reservedConcurrency"),
+    config.get_int("lambdaConcurrencyQuota") or DEFAULT_CONCURRENCY_QUOTA,
+)
 
 processor = WebhookProcessor(
     "webhook-processor",

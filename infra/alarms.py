@@ -20,6 +20,7 @@ import pulumi
 import pulumi_aws as aws
 
 from data import Data
+from edge import EDGE_REGION, Edge
 from scope import Scope
 from settings import AlarmSettings
 from webhook_processor.aws import metrics
@@ -38,6 +39,8 @@ class Watch:
     metric: str
     dimensions: Mapping[str, pulumi.Input[str]]
     statistic: str = "Sum"
+    #: Where the metric lives, if not in the stack's region (the edge's, in us-east-1).
+    region: str | None = None
 
 
 def watches(
@@ -134,17 +137,74 @@ def watches(
             service,
         )
     for function, resource in functions.items():
-        for metric, what in (("Errors", "raised or timed out"), ("Throttles", "was throttled")):
-            found[f"{function}{metric}"] = Watch(
-                f"{function}-{metric.lower()}",
-                f"The {function} function {what}. See why: "
-                f"{logs.format(function=scope.named(function))} '\"ERROR\"'; raise its "
-                "concurrency (reservedConcurrency) if it is throttled.",
-                "AWS/Lambda",
-                metric,
-                {"FunctionName": resource.name},
-            )
+        found[f"{function}Errors"] = Watch(
+            f"{function}-errors",
+            f"The {function} function raised or timed out. See why: "
+            f"{logs.format(function=scope.named(function))} '\"ERROR\"'.",
+            "AWS/Lambda",
+            "Errors",
+            {"FunctionName": resource.name},
+        )
+        found[f"{function}Throttles"] = Watch(
+            f"{function}-throttles",
+            f"The {function} function was throttled: the account's concurrency is used up (a "
+            "flood of requests, or another workload). Check ConcurrentExecutions in AWS/Lambda; "
+            "if a flood takes it, turn the edge on (edge.enabled). For more concurrency, raise "
+            "the account's 'Concurrent executions' quota (aws service-quotas "
+            "get-service-quota --service-code lambda --quota-code L-B99A9384; a new account may "
+            "have 10); reservedConcurrency only moves concurrency between functions, and AWS "
+            "refuses it unless 100 stay unreserved.",
+            "AWS/Lambda",
+            "Throttles",
+            {"FunctionName": resource.name},
+        )
     return found
+
+
+def edge_watches(scope: Scope, edge: Edge) -> dict[str, Watch]:
+    """The edge's alarms: its metrics are in us-east-1, whatever the stack's region."""
+    distribution: dict[str, pulumi.Input[str]] = {
+        "DistributionId": edge.distribution.id,
+        "Region": "Global",
+    }
+    acl = f"--scope CLOUDFRONT --region {EDGE_REGION} --web-acl-arn <web ACL ARN>"
+    return {
+        "edgeBlocked": Watch(
+            "edge-blocked",
+            "AWS WAF blocked requests to the receiver (a 403 at the edge, which no receiver "
+            "metric sees): an address past edge.rateLimit. A flood is what the edge is for; a "
+            "provider's address is not: its published addresses are allowed without the limit, "
+            "so refresh them (make provider-addresses; pulumi up) or raise edge.rateLimit. See "
+            f"which addresses: aws wafv2 get-sampled-requests {acl} --rule-metric-name "
+            f"{edge.rate_metric} --time-window StartTime=<1h ago>,EndTime=<now> --max-items 100.",
+            "AWS/WAFV2",
+            "BlockedRequests",
+            {"WebACL": edge.acl_metric, "Rule": "ALL"},
+            region=EDGE_REGION,
+        ),
+        "edgeErrors": Watch(
+            "edge-5xx",
+            "CloudFront answered more than this percentage of requests with a 5xx: the receiver "
+            "behind it is failing or throttled (see its alarms), or refuses CloudFront's "
+            "signature (edge.lockFunctionUrl and the receiver-edge permission). Providers retry. "
+            "Check the distribution: aws cloudfront get-distribution --id <id>.",
+            "AWS/CloudFront",
+            "5xxErrorRate",
+            distribution,
+            "Average",
+            region=EDGE_REGION,
+        ),
+        "edgeFunctionErrors": Watch(
+            "edge-function-errors",
+            "The body-hashing Lambda@Edge function failed, so CloudFront answered 5xx. Its "
+            "logs are in the region that ran it: aws logs tail "
+            f"/aws/lambda/{EDGE_REGION}.{scope.named('edge')} --region <region> --since 1h.",
+            "AWS/CloudFront",
+            "LambdaExecutionError",
+            distribution,
+            region=EDGE_REGION,
+        ),
+    }
 
 
 def build_alarms(
@@ -156,19 +216,37 @@ def build_alarms(
     settings: Mapping[str, AlarmSettings],
     handoff_after: int,
     email: str | None = None,
+    edge: Edge | None = None,
 ) -> dict[str, aws.cloudwatch.MetricAlarm]:
-    """One alarm per watch, configured by ``settings``; ``email`` subscribed to ``topic``."""
-    if email is not None:
-        aws.sns.TopicSubscription(
-            scope.named("alarm-email"),
-            topic=topic.arn,
-            protocol="email",
-            endpoint=email,
+    """One alarm per watch, configured by ``settings``; ``email`` subscribed to ``topic``, and
+    to the edge's alarm topic in us-east-1 (an alarm notifies a topic of its own region only)."""
+    topics: dict[str | None, aws.sns.Topic] = {None: topic}
+    if edge is not None:
+        # Unencrypted: the stack's key is regional, and a CloudWatch alarm cannot publish to a
+        # topic under the AWS-managed key; an alarm's notification carries no payment data.
+        topics[EDGE_REGION] = aws.sns.Topic(
+            scope.named("edge-alarms"),
+            name=scope.named("edge-alarms"),
+            region=EDGE_REGION,
+            tags=scope.tags("edge-alarms"),
             opts=scope.child(),
         )
+    if email is not None:
+        for region, each in topics.items():
+            aws.sns.TopicSubscription(
+                scope.named("alarm-email" if region is None else "edge-alarm-email"),
+                topic=each.arn,
+                protocol="email",
+                endpoint=email,
+                region=region,
+                opts=scope.child(),
+            )
+    found = watches(scope, data, functions, handoff_after)
+    if edge is not None:
+        found.update(edge_watches(scope, edge))
     return {
-        key: _alarm(scope, topic, watch, settings[key])
-        for key, watch in watches(scope, data, functions, handoff_after).items()
+        key: _alarm(scope, topics[watch.region], watch, settings[key])
+        for key, watch in found.items()
     }
 
 
@@ -180,6 +258,7 @@ def _alarm(
     return aws.cloudwatch.MetricAlarm(
         scope.named(f"alarm-{watch.role}"),
         name=name,
+        region=watch.region,
         alarm_description=watch.description,
         namespace=watch.namespace,
         metric_name=watch.metric,

@@ -87,6 +87,7 @@ class WebhookProcessor(pulumi.ComponentResource):
             settings=args.alarms,
             handoff_after=args.handoff_after_seconds,
             email=args.alarm_email,
+            edge=self.edge,
         )
         self.quiet_alarms = build_quiet_alarms(
             scope,

@@ -41,6 +41,11 @@ ALL_VIEWER_EXCEPT_HOST_HEADER: Final = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 ALL_METHODS: Final = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 
 
+#: The providers' published webhook addresses, each list with its source and date
+#: (``make provider-addresses`` refreshes it: tools/provider_addresses.py).
+PROVIDER_ADDRESSES: Final = Path(__file__).resolve().parent / "provider_addresses.json"
+
+
 @dataclass(frozen=True)
 class Edge:
     """The distribution and what guards it."""
@@ -50,6 +55,17 @@ class Edge:
     function: aws.lambda_.Function
     #: Where providers deliver: the distribution's domain with ``/webhooks/{provider}``.
     webhook_url: pulumi.Output[str]
+    #: Per provider, its published webhook addresses, allowed past the rate rule.
+    ip_sets: dict[str, aws.wafv2.IpSet]
+    #: The CloudWatch names of the web ACL's metrics (its ``WebACL`` dimension) and the rate rule's.
+    acl_metric: str
+    rate_metric: str
+
+
+def provider_addresses(path: Path = PROVIDER_ADDRESSES) -> dict[str, dict[str, object]]:
+    """Provider -> ``{"source", "as_of", "addresses"}``: the allow-list's data."""
+    document = json.loads(path.read_text())
+    return dict(document["providers"].items())
 
 
 def build_edge(
@@ -59,7 +75,8 @@ def build_edge(
     url: aws.lambda_.FunctionUrl,
 ) -> Edge:
     """The distribution in front of ``url``, and its right to invoke ``receiver``."""
-    web_acl = _web_acl(scope, settings)
+    ip_sets = _ip_sets(scope)
+    web_acl = _web_acl(scope, settings, ip_sets)
     function = _edge_function(scope)
     access = aws.cloudfront.OriginAccessControl(
         scope.named("edge-oac"),
@@ -120,15 +137,63 @@ def build_edge(
         source_arn=distribution.arn,
     )
     webhook_url = distribution.domain_name.apply(lambda d: f"https://{d}/webhooks/{{provider}}")
-    return Edge(distribution, web_acl, function, webhook_url)
-
-
-def _web_acl(scope: Scope, settings: EdgeSettings) -> aws.wafv2.WebAcl:
-    """Allow by default; block an address past the rate limit."""
     name = scope.named("edge")
+    return Edge(distribution, web_acl, function, webhook_url, ip_sets, name, f"{name}-rate")
+
+
+def _ip_sets(scope: Scope) -> dict[str, aws.wafv2.IpSet]:
+    """One IP set per provider that publishes its webhook addresses (Stripe, Square; Adyen
+    advises against allow-listing its own, which change, so it has none)."""
+    found = {}
+    for provider, entry in provider_addresses().items():
+        name = scope.named(f"edge-{provider}")
+        found[provider] = aws.wafv2.IpSet(
+            name,
+            name=name,
+            region=EDGE_REGION,
+            scope="CLOUDFRONT",
+            ip_address_version="IPV4",
+            addresses=sorted(str(a) for a in entry["addresses"]),  # type: ignore[attr-defined]
+            description=f"{provider}'s webhook addresses as of {entry['as_of']}"[:256],
+            tags=scope.tags(f"edge-{provider}"),
+            opts=scope.child(),
+        )
+    return found
+
+
+def _web_acl(
+    scope: Scope, settings: EdgeSettings, ip_sets: dict[str, aws.wafv2.IpSet]
+) -> aws.wafv2.WebAcl:
+    """Allow by default; a provider's published address, on its own path, without a limit (an
+    allow is final: the rate rule never counts it); any other address blocked past the limit."""
+    name = scope.named("edge")
+    allowed: list[aws.wafv2.WebAclRuleArgsDict] = [
+        {
+            "name": f"allow-{provider}",
+            "priority": priority,
+            "action": {"allow": {}},
+            "statement": {
+                "and_statement": {
+                    "statements": [
+                        {"ip_set_reference_statement": {"arn": ip_set.arn}},
+                        {
+                            "byte_match_statement": {
+                                "field_to_match": {"uri_path": {}},
+                                "positional_constraint": "STARTS_WITH",
+                                "search_string": f"/webhooks/{provider}",
+                                "text_transformations": [{"priority": 0, "type": "NONE"}],
+                            }
+                        },
+                    ]
+                }
+            },
+            "visibility_config": _visibility(f"{name}-allow-{provider}"),
+        }
+        for priority, (provider, ip_set) in enumerate(sorted(ip_sets.items()))
+    ]
     rule: aws.wafv2.WebAclRuleArgsDict = {
         "name": "rate-per-address",
-        "priority": 0,
+        "priority": len(allowed),
         "action": {"block": {}},
         "statement": {
             "rate_based_statement": {
@@ -146,7 +211,7 @@ def _web_acl(scope: Scope, settings: EdgeSettings) -> aws.wafv2.WebAcl:
         scope="CLOUDFRONT",
         description="Rate limit per address in front of the webhook receiver",
         default_action={"allow": {}},
-        rules=[rule],
+        rules=[*allowed, rule],
         visibility_config=_visibility(name),
         tags=scope.tags("edge"),
         opts=scope.child(),
@@ -222,6 +287,11 @@ def _edge_function(scope: Scope) -> aws.lambda_.Function:
         memory_size=128,
         timeout=5,
         publish=True,
+        # Lambda refuses to delete a function CloudFront still replicates, for hours after the
+        # distribution lets it go, so `pulumi destroy` and turning the edge off would fail here:
+        # the function is left in place, and deleted later (docs/deploy.md, "Turning the edge
+        # on and off").
+        skip_destroy=True,
         code=pulumi.AssetArchive({f"{EDGE_MODULE}.py": pulumi.FileAsset(str(source))}),
         tags=scope.tags("edge"),
         opts=scope.child(depends_on=[policy]),

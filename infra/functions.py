@@ -128,14 +128,16 @@ def build_functions(
         opts=scope.child(),
     )
     # Behind the edge, only CloudFront may call the URL (infra/edge.py grants it); otherwise
-    # anyone may, and the provider's signature is the authentication.
+    # anyone may, and the provider's signature is the authentication. While the providers are
+    # moved to the edge (edge.lockFunctionUrl false), it answers both.
+    locked = args.edge.enabled and args.edge.lock_function_url
     url = aws.lambda_.FunctionUrl(
         scope.named("receiver-url"),
         function_name=receiver.name,
-        authorization_type="AWS_IAM" if args.edge.enabled else "NONE",
+        authorization_type="AWS_IAM" if locked else "NONE",
         opts=scope.child(),
     )
-    if not args.edge.enabled:
+    if not locked:
         url_permissions(scope, receiver, "receiver-url", principal="*", auth_type="NONE")
     aws.lambda_.EventSourceMapping(
         scope.named("publisher-stream"),
@@ -233,10 +235,9 @@ def lambda_function(
     log_group: aws.cloudwatch.LogGroup,
     policy: aws.iam.RolePolicy,
     timeout: int | None = None,
-    reserved: bool = True,
 ) -> aws.lambda_.Function:
     """The function, created after its log group and its role's policy; ``timeout`` (default:
-    ``lambdaTimeoutSeconds``), the reserved concurrency unless ``reserved`` is False."""
+    ``lambdaTimeoutSeconds``), its own reserved concurrency if ``reservedConcurrency`` has one."""
     name = scope.named(function)
     return aws.lambda_.Function(
         name,
@@ -248,7 +249,7 @@ def lambda_function(
         memory_size=args.lambda_memory_mb,
         timeout=args.lambda_timeout_seconds if timeout is None else timeout,
         code=pulumi.FileArchive(args.artifact_path),
-        reserved_concurrent_executions=args.reserved_concurrency if reserved else None,
+        reserved_concurrent_executions=args.reserved_concurrency.get(function),
         tracing_config={"mode": "Active"},
         dead_letter_config=(
             {"target_arn": dead_letter_arn} if dead_letter_arn is not None else None

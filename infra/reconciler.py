@@ -98,7 +98,6 @@ def build_reconciler(
         log_group=logs,
         policy=policy,
         timeout=reconciler_timeout(args.reconcile_interval_minutes),
-        reserved=False,  # one run at a time is the journal's claim, not a concurrency limit
     )
     aws.lambda_.FunctionEventInvokeConfig(
         scope.named("reconciler-async"),

@@ -95,6 +95,53 @@ def reconciler_timeout(minutes: int) -> int:
     return min(MAX_TIMEOUT_SECONDS, minutes * 60 - 60)
 
 
+#: The functions whose concurrency ``reservedConcurrency`` may reserve.
+CONCURRENT_FUNCTIONS: Final = ("receiver", "publisher", "reconciler")
+#: Lambda keeps at least this many of the account's concurrent executions unreserved:
+#: PutFunctionConcurrency fails past it ("decreases account's UnreservedConcurrentExecution
+#: below its minimum value of [100]"). https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
+UNRESERVED_MINIMUM: Final = 100
+#: ``lambdaConcurrencyQuota``: the account's "Concurrent executions" quota (Service Quotas), which
+#: bounds what may be reserved. 1,000 by default; new accounts may start far lower (10).
+DEFAULT_CONCURRENCY_QUOTA: Final = 1000
+
+
+def reserved_concurrency(config: object, quota: int = DEFAULT_CONCURRENCY_QUOTA) -> dict[str, int]:
+    """``reservedConcurrency``: function -> concurrent executions reserved for it, checked. Each
+    is at least 1 (0 throttles every invocation), and together they leave the account
+    :data:`UNRESERVED_MINIMUM` unreserved out of ``quota``."""
+    if config is None:
+        return {}
+    if not isinstance(config, Mapping):
+        raise pulumi.RunError(
+            f"reservedConcurrency is set per function, got {config!r}: pulumi config set --path "
+            "reservedConcurrency.receiver 50 (and .publisher, .reconciler); leave it unset "
+            "unless the account has concurrency to spare"
+        )
+    unknown = sorted(set(config) - set(CONCURRENT_FUNCTIONS))
+    if unknown:
+        raise pulumi.RunError(
+            f"reservedConcurrency.{unknown[0]} is no function: the functions are "
+            f"{', '.join(CONCURRENT_FUNCTIONS)}"
+        )
+    for function, value in config.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise pulumi.RunError(
+                f"reservedConcurrency.{function} must be a whole number of at least 1, got "
+                f"{value!r}: 0 would throttle every invocation (unset it to reserve nothing)"
+            )
+    total = sum(config.values())
+    if total > quota - UNRESERVED_MINIMUM:
+        raise pulumi.RunError(
+            f"reservedConcurrency reserves {total} concurrent executions in all: Lambda keeps "
+            f"{UNRESERVED_MINIMUM} of the account's quota unreserved, so with "
+            f"lambdaConcurrencyQuota {quota} at most {quota - UNRESERVED_MINIMUM} can be reserved "
+            "(a new account's quota may be 10, where nothing can: ask Service Quotas for more, "
+            "then set lambdaConcurrencyQuota)"
+        )
+    return {str(function): int(value) for function, value in config.items()}
+
+
 def api_keys(config: object) -> dict[str, pulumi.Output[str]]:
     """The ``apiKeys`` object of the stack's config, each value a Pulumi secret: which providers
     have a key decides what is created, so their names are read in the clear; the keys never
@@ -137,6 +184,11 @@ DEFAULT_ALARMS: Final[Mapping[str, AlarmSettings]] = {
     "publisherIteratorAge": AlarmSettings(120_000, evaluation_periods=3),
     "publisherErrors": AlarmSettings(0),
     "publisherThrottles": AlarmSettings(0),
+    # Only with the edge (edge.enabled), in us-east-1: requests AWS WAF blocked, CloudFront's
+    # 5xx rate (percent), the body-hashing function's errors.
+    "edgeBlocked": AlarmSettings(0, period_seconds=300),
+    "edgeErrors": AlarmSettings(5, period_seconds=300),
+    "edgeFunctionErrors": AlarmSettings(0, period_seconds=300),
     # Only with a reconciler (apiKeys set): events it recovered, its failures, its function.
     "missedWebhooks": AlarmSettings(0),
     "reconcileFailures": AlarmSettings(0),
@@ -147,6 +199,8 @@ DEFAULT_ALARMS: Final[Mapping[str, AlarmSettings]] = {
 RECONCILER_ALARMS: Final = frozenset(
     {"missedWebhooks", "reconcileFailures", "reconcilerErrors", "reconcilerThrottles"}
 )
+#: The alarms that exist only with the edge.
+EDGE_ALARMS: Final = frozenset({"edgeBlocked", "edgeErrors", "edgeFunctionErrors"})
 _FIELDS: Final = {
     "threshold": "threshold",
     "periodSeconds": "period_seconds",
@@ -218,6 +272,10 @@ class EdgeSettings:
     rate_window_seconds: int = 300
     #: Where CloudFront serves from: the cheapest (North America and Europe) by default.
     price_class: str = "PriceClass_100"
+    #: The Function URL answers CloudFront only (AWS_IAM). False while the providers are moved
+    #: to the distribution's URL: the Function URL stays public until they are (docs/deploy.md,
+    #: "Turning the edge on and off").
+    lock_function_url: bool = True
 
 
 _EDGE_FIELDS: Final = {
@@ -225,6 +283,7 @@ _EDGE_FIELDS: Final = {
     "rateLimit": "rate_limit",
     "rateWindowSeconds": "rate_window_seconds",
     "priceClass": "price_class",
+    "lockFunctionUrl": "lock_function_url",
 }
 
 
@@ -241,6 +300,8 @@ def edge_settings(config: Mapping[str, Any] | None) -> EdgeSettings:
         raise pulumi.RunError(f"edge.rateWindowSeconds must be one of {RATE_WINDOWS}")
     if settings.price_class not in PRICE_CLASSES:
         raise pulumi.RunError(f"edge.priceClass must be one of {', '.join(PRICE_CLASSES)}")
+    if not isinstance(settings.lock_function_url, bool) or not isinstance(settings.enabled, bool):
+        raise pulumi.RunError("edge.enabled and edge.lockFunctionUrl take true or false")
     return settings
 
 
@@ -255,8 +316,9 @@ class WebhookProcessorArgs:
     lambda_timeout_seconds: int = 60
     lambda_runtime: str = "python3.13"
     log_retention_days: int = 30
-    #: Unset by default: reserving concurrency fails on accounts with a small unreserved pool.
-    reserved_concurrency: int | None = None
+    #: Function -> concurrency reserved for it (``settings.reserved_concurrency``); none by
+    #: default: reserving fails on accounts with a small unreserved pool.
+    reserved_concurrency: Mapping[str, int] = field(default_factory=dict)
     cost_center: str = "payments"
     owner: str = "payments-platform"
     #: Provider name -> signing secret (a Pulumi secret). Providers left out get no parameter,
@@ -275,8 +337,9 @@ class WebhookProcessorArgs:
     async_retries: int = 2
     async_max_event_age_seconds: int = 3600
     stream_batch_size: int = 100
-    #: AWS's maximum: the publisher's hand-off, not Lambda's retry count, gives a record up.
-    stream_max_retries: int = 10000
+    #: A few: a record that crashes the publisher holds its shard for these retries only, then
+    #: Lambda discards it to the publish-failures queue, whence the redrive publishes it.
+    stream_max_retries: int = 5
     stream_max_record_age_seconds: int = 86400
     #: How long the publisher retries a refused record in the stream before handing it off.
     handoff_after_seconds: int = 300
@@ -300,3 +363,8 @@ class WebhookProcessorArgs:
         check_email(self.alarm_email)
         check_api_keys(list(self.api_keys), self.environment_suffix)
         check_interval(self.reconcile_interval_minutes)
+        if "reconciler" in self.reserved_concurrency and not self.api_keys:
+            raise pulumi.RunError(
+                "reservedConcurrency.reconciler is set, but there is no reconciler: it is made "
+                "only when apiKeys holds a key"
+            )

@@ -127,7 +127,7 @@ def test_8_retries_are_bounded_on_both_paths(stack: Stack) -> None:
     [mapping] = lam.list_event_source_mappings(
         FunctionName=_function(stack, "publisher")["FunctionArn"]
     )["EventSourceMappings"]
-    assert mapping["MaximumRetryAttempts"] == 10000
+    assert mapping["MaximumRetryAttempts"] == 5
     assert mapping["MaximumRecordAgeInSeconds"] == 86400
     publisher = _function(stack, "publisher")["Environment"]["Variables"]
     assert publisher["HANDOFF_AFTER_SECONDS"] == "300"

@@ -27,6 +27,7 @@ from tests.infra.matrix import (
     Stack,
     rows,
 )
+from tests.infra.provider_rows import created
 from tests.infra.stack import ReconcilerStack
 
 POLICIES: Final = Path(__file__).resolve().parents[2] / "docs" / "policies"
@@ -41,7 +42,7 @@ PRODUCTION: Final = (
     {
         **SECRETS,
         "environmentSuffix": "prod",
-        "reservedConcurrency": "50",
+        "reservedConcurrency": json.dumps({"receiver": 50, "publisher": 5}),
         "deployerPrincipalArns": json.dumps([f"arn:aws:iam::{ACCOUNT}:role/webhook-deployer"]),
         "operatorPrincipalArns": json.dumps([f"arn:aws:iam::{ACCOUNT}:role/webhook-operator"]),
         "alarmEmail": "payments-oncall@example.com",
@@ -49,6 +50,9 @@ PRODUCTION: Final = (
     tuple(SECRETS),
     "production",
 )
+#: Where the edged stack deploys: not us-east-1, so that whatever the edge puts there (its web
+#: ACL, function, alarms and their topic) is told apart from the stack's own region.
+EDGED_REGION: Final = "eu-west-3"
 #: Production with the edge in front of the receiver.
 EDGED: Final = (
     {**PRODUCTION[0], "edge": json.dumps({"enabled": True})},
@@ -91,7 +95,7 @@ def stack_of(run: Run) -> Stack:
         table=table["arn"],
         stream=table["streamArn"],
         topic=outputs("aws:sns/topic:Topic", "-events-")["arn"],
-        alarm_topic=outputs("aws:sns/topic:Topic", "-alarms-")["arn"],
+        alarm_topic=outputs("aws:sns/topic:Topic", "webhook-alarms-")["arn"],
         dlq=outputs("aws:sqs/queue:Queue", "-dlq-")["arn"],
         publish_failures=outputs("aws:sqs/queue:Queue", "-publish-failures-")["arn"],
         functions=by_function("aws:lambda/function:Function"),
@@ -112,6 +116,7 @@ def stack_of(run: Run) -> Stack:
         alarm_email=bool(run.of_type("aws:sns/topicSubscription:TopicSubscription")),
         edge=_edge_of(run),
         reconciler=_reconciler_of(run),
+        created=created(run, ACCOUNT),
     )
 
 

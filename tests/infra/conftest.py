@@ -31,7 +31,7 @@ def configured() -> Run:
             **SECRETS,
             "squareNotificationUrl": SQUARE_URL,
             "environmentSuffix": "prod",
-            "reservedConcurrency": "50",
+            "reservedConcurrency": json.dumps({"receiver": 50, "publisher": 5}),
             "costCenter": "cc-1234",
             "owner": "payments-team",
             "apiKeys": json.dumps(API_KEYS),

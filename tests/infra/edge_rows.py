@@ -11,6 +11,7 @@ from tests.infra.stack import (
     CF_WAF,
     CLOUDFRONT,
     DEPLOYER,
+    DOCS_EDGE_TEARDOWN,
     EDGE,
     EDGE_PERMISSIONS,
     LAMBDA_URL,
@@ -19,7 +20,6 @@ from tests.infra.stack import (
     EdgeStack,
     Row,
     Stack,
-    reference,
 )
 
 
@@ -52,17 +52,6 @@ def edge_deploy_rows(stack: Stack, edge: EdgeStack) -> Iterator[Row]:
     def deploys(action: str, resource: str, doc: str, why: str, **context: str) -> Row:
         return Row("deploy", DEPLOYER, action, resource, doc, why, dict(context))
 
-    waf, cloudfront, lam = (
-        reference("awswafv2"),
-        reference("amazoncloudfront"),
-        reference("awslambda"),
-    )
-    yield deploys("wafv2:CreateWebACL", edge.web_acl, waf, "the rate-based rule")
-    yield deploys("wafv2:TagResource", edge.web_acl, waf, "tag the web ACL")
-    iam = reference("awsidentityandaccessmanagementiam")
-    yield deploys("iam:CreateRole", edge.role, iam, "the edge function's role")
-    yield deploys("iam:TagRole", edge.role, iam, "tag the role")
-    yield deploys("iam:PutRolePolicy", edge.role, iam, "its logs, in any region")
     yield deploys(
         "iam:PassRole",
         edge.role,
@@ -70,12 +59,10 @@ def edge_deploy_rows(stack: Stack, edge: EdgeStack) -> Iterator[Row]:
         "hand the role to Lambda",
         **{"iam:PassedToService": "lambda.amazonaws.com"},
     )
-    yield deploys("lambda:CreateFunction", edge.function, lam, "the body-hashing function")
-    yield deploys("lambda:TagResource", edge.function, lam, "tag the function")
-    yield deploys("lambda:PublishVersion", edge.function, lam, "Lambda@Edge runs a version")
     version = f"{edge.function}:1"
     for action in ("lambda:GetFunction", "lambda:EnableReplication"):
         yield deploys(action, version, EDGE_PERMISSIONS, "associate the version with CloudFront")
+    yield deploys("lambda:DisableReplication", version, EDGE_PERMISSIONS, "the association removed")
     yield deploys(
         "iam:CreateServiceLinkedRole",
         f"arn:aws:iam::{stack.account}:role/aws-service-role/replicator.lambda.amazonaws.com/"
@@ -84,10 +71,13 @@ def edge_deploy_rows(stack: Stack, edge: EdgeStack) -> Iterator[Row]:
         "Lambda@Edge replicates the function (made once per account)",
         **{"iam:AWSServiceName": "replicator.lambda.amazonaws.com"},
     )
-    yield deploys("cloudfront:CreateOriginAccessControl", "*", CF_LAMBDA_ORIGIN, "sign to the URL")
-    yield deploys("cloudfront:CreateDistribution", "*", cloudfront, "the distribution")
-    yield deploys("cloudfront:TagResource", edge.distribution, cloudfront, "tag it")
     yield deploys("wafv2:GetWebACL", edge.web_acl, CF_WAF, "the distribution names the web ACL")
+    yield deploys(
+        "lambda:DeleteFunction",
+        edge.function,
+        DOCS_EDGE_TEARDOWN,
+        "the retained edge function, deleted by hand once CloudFront let its replicas go",
+    )
 
 
 def edge_run_rows(stack: Stack, edge: EdgeStack) -> Iterator[Row]:

@@ -36,6 +36,10 @@ _ARNS = {
     ),
     "aws:wafv2/webAcl:WebAcl": "arn:aws:wafv2:{region}:{account}:global/webacl/{name}/{id}",
     "aws:cloudwatch/eventRule:EventRule": "arn:aws:events:{region}:{account}:rule/{name}",
+    "aws:lambda/eventSourceMapping:EventSourceMapping": (
+        "arn:aws:lambda:{region}:{account}:event-source-mapping:{name}-uuid"
+    ),
+    "aws:wafv2/ipSet:IpSet": "arn:aws:wafv2:{region}:{account}:global/ipset/{name}/{id}",
 }
 #: The ID AWS gives a distribution, an origin access control or a web ACL (here: fixed).
 RESOURCE_ID = "1A2B3C4D5E6F7"
@@ -93,16 +97,18 @@ def arn_of(typ: str, name: str, region: str = REGION) -> str:
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
-    def __init__(self, run: Run) -> None:
+    def __init__(self, run: Run, region: str = REGION) -> None:
         self.run = run
+        #: The stack's region (the provider's): a resource's own ``region`` input overrides it.
+        self.region = region
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         inputs = dict(args.inputs)
         name = inputs.get("name", args.name)
-        region = inputs.get("region", REGION)
+        region = inputs.get("region", self.region)
         outputs = {**inputs, "arn": arn_of(args.typ, name, region), "name": name}
         if args.typ == "aws:dynamodb/table:Table":
-            outputs["streamArn"] = f"{arn_of(args.typ, name)}/stream/{STREAM_LABEL}"
+            outputs["streamArn"] = f"{arn_of(args.typ, name, region)}/stream/{STREAM_LABEL}"
         elif args.typ == "aws:sqs/queue:Queue":
             outputs["url"] = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{name}"
         elif args.typ == "aws:kms/key:Key":
@@ -132,7 +138,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 "userId": "test",
             }
         if args.token == "aws:index/getRegion:getRegion":
-            return {"region": REGION, "name": REGION, "id": REGION}
+            return {"region": self.region, "name": self.region, "id": self.region}
         raise NotImplementedError(f"no mock for {args.token}")
 
 
@@ -168,12 +174,14 @@ def run_program(
     mocks: Callable[[Run], pulumi.runtime.Mocks] = RecordingMocks,
     *,
     preview: bool = False,
+    region: str = REGION,
 ) -> Run:
     """Run ``infra/__main__.py`` with ``config`` (keys without the project prefix), as ``pulumi
     up`` runs it, or as ``pulumi preview`` does; ``mocks`` answers for AWS (by default:
     recording, and computing ARNs as AWS would)."""
     run = Run()
-    pulumi.runtime.set_mocks(mocks(run), project=PROJECT, stack=stack, preview=preview)
+    answering = RecordingMocks(run, region) if mocks is RecordingMocks else mocks(run)
+    pulumi.runtime.set_mocks(answering, project=PROJECT, stack=stack, preview=preview)
     pulumi.runtime.set_all_config(
         {f"{PROJECT}:{key}": value for key, value in config.items()},
         [f"{PROJECT}:{key}" for key in secret_keys],

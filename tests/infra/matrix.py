@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 
 from tests.infra.edge_rows import edge_deploy_rows, edge_run_rows, public_url_rows
 from tests.infra.operate_rows import operate_rows
+from tests.infra.provider_rows import provider_rows
 from tests.infra.reconciler_rows import (
     reconciler_deploy_rows,
     reconciler_operate_rows,
@@ -27,7 +28,6 @@ from tests.infra.stack import (
     DOCS_HANDOFF,
     EDGE,
     FUNCTIONS,
-    KMS_ALIAS,
     KMS_DYNAMODB,
     LAMBDA_DDB,
     LAMBDA_DDB_FAILURES,
@@ -76,37 +76,23 @@ __all__ = [
 
 
 def deploy_rows(stack: Stack) -> Iterator[Row]:
-    """What the deployer's ``pulumi up`` makes AWS authorise: each create call as the deployer,
-    and the KMS calls services make as the deployer for encrypted resources."""
+    """What the deployer's ``pulumi up``, ``refresh`` and ``destroy`` make AWS authorise: every
+    call the AWS provider makes for each resource (``tests/infra/provider_calls.py``, from its
+    code), and what services do as the deployer meanwhile (KMS for encrypted resources, handing
+    a role to Lambda)."""
 
     def deploys(action: str, resource: str, doc: str, why: str, **context: str) -> Row:
         return Row("deploy", DEPLOYER, action, resource, doc, why, dict(context))
 
-    kms = reference("awskeymanagementservice")
-    yield deploys("kms:CreateKey", "*", kms, "create the stack's key")
-    yield deploys("kms:TagResource", stack.key, kms, "tag the key")
-    yield deploys("kms:EnableKeyRotation", stack.key, kms, "turn rotation on")
-    yield deploys("kms:CreateAlias", stack.alias, KMS_ALIAS, "alias: permission on the alias")
-    yield deploys("kms:CreateAlias", stack.key, KMS_ALIAS, "alias: permission on the key too")
-    iam = reference("awsidentityandaccessmanagementiam")
+    yield from provider_rows(stack.created)
     for function in FUNCTIONS:
-        role = stack.roles[function]
-        yield deploys("iam:CreateRole", role, iam, f"the {function}'s role")
-        yield deploys("iam:TagRole", role, iam, "tag the role")
-        yield deploys("iam:PutRolePolicy", role, iam, "its least-privilege policy")
         yield deploys(
             "iam:PassRole",
-            role,
+            stack.roles[function],
             PASS_ROLE,
             "hand the role to Lambda",
             **{"iam:PassedToService": "lambda.amazonaws.com"},
         )
-    dynamodb = reference("amazondynamodb")
-    yield deploys("dynamodb:CreateTable", stack.table, dynamodb, "the table, stream and index")
-    yield deploys("dynamodb:TagResource", stack.table, dynamodb, "tag the table")
-    yield deploys(
-        "dynamodb:UpdateContinuousBackups", stack.table, dynamodb, "point-in-time recovery"
-    )
     yield deploys(
         "kms:DescribeKey",
         stack.key,
@@ -121,42 +107,18 @@ def deploy_rows(stack: Stack) -> Iterator[Row]:
         "CreateTable: DynamoDB creates its table grants as the caller",
         **via(stack, "dynamodb", **{"kms:GrantIsForAWSResource": "true"}),
     )
-    sns = reference("amazonsns")
-    for topic in (stack.topic, stack.alarm_topic):
-        yield deploys("sns:CreateTopic", topic, sns, "an encrypted topic")
-        yield deploys("sns:TagResource", topic, sns, "tag the topic")
-    if stack.alarm_email:
-        yield deploys("sns:Subscribe", stack.alarm_topic, sns, "alarmEmail: mail the alarms")
-    sqs = reference("amazonsqs")
-    for queue, what in (
-        (stack.dlq, "the dead-letter queue"),
-        (stack.publish_failures, "the publish-failures queue"),
-    ):
-        yield deploys("sqs:CreateQueue", queue, sqs, what)
-        yield deploys("sqs:TagQueue", queue, sqs, "tag the queue")
-    ssm = reference("awssystemsmanager")
     for parameter in stack.parameters:
-        yield deploys("ssm:PutParameter", parameter, ssm, "a signing secret (SecureString)")
-        yield deploys("ssm:AddTagsToResource", parameter, ssm, "tag the parameter")
         context = via(stack, "ssm", **{"kms:EncryptionContext:PARAMETER_ARN": parameter})
         yield deploys(
             "kms:Encrypt", stack.key, SSM_KMS, "PutParameter: SSM encrypts as the caller", **context
         )
         yield deploys(
-            "kms:Decrypt", stack.key, SSM_DECRYPT, "the provider reads the value back", **context
+            "kms:Decrypt",
+            stack.key,
+            SSM_DECRYPT,
+            "the provider reads the value back (GetParameter WithDecryption, every refresh)",
+            **context,
         )
-    logs = reference("amazoncloudwatchlogs")
-    lam = reference("awslambda")
-    for function in FUNCTIONS:
-        group = stack.log_groups[function]
-        yield deploys("logs:CreateLogGroup", group, logs, f"the {function}'s encrypted log group")
-        yield deploys("logs:TagResource", group, logs, "tag the log group")
-        yield deploys("logs:PutRetentionPolicy", group, logs, "keep logs 30 days")
-        arn = stack.functions[function]
-        yield deploys("lambda:CreateFunction", arn, lam, f"the {function} function")
-        yield deploys("lambda:TagResource", arn, lam, "tag the function")
-        if stack.reserved_concurrency:
-            yield deploys("lambda:PutFunctionConcurrency", arn, lam, "reserved concurrency")
     yield deploys(
         "kms:CreateGrant",
         stack.key,
@@ -178,25 +140,10 @@ def deploy_rows(stack: Stack) -> Iterator[Row]:
         "the provider reads the environment back",
         **via(stack, "lambda"),
     )
-    receiver = stack.functions[RECEIVER]
-    yield deploys("lambda:CreateFunctionUrlConfig", receiver, lam, "the public URL")
-    yield deploys("lambda:AddPermission", receiver, lam, "the URL's two permissions")
-    yield deploys("lambda:PutFunctionEventInvokeConfig", receiver, lam, "async retries and age")
-    yield deploys(
-        "lambda:CreateEventSourceMapping",
-        "*",
-        lam,
-        "the stream feeds the publisher",
-        **{"lambda:FunctionArn": stack.functions[PUBLISHER]},
-    )
     if stack.edge is not None:
         yield from edge_deploy_rows(stack, stack.edge)
     if stack.reconciler is not None:
         yield from reconciler_deploy_rows(stack, stack.reconciler)
-    cloudwatch = reference("amazoncloudwatch")
-    for alarm in stack.alarms:
-        yield deploys("cloudwatch:PutMetricAlarm", alarm, cloudwatch, "an alarm")
-        yield deploys("cloudwatch:TagResource", alarm, cloudwatch, "tag the alarm")
 
 
 def _sends_to(stack: Stack, function: str, queue: str, doc: str, why: str) -> Iterator[Row]:

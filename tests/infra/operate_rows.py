@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from tests.infra.stack import (
     DOCS_DLQ,
     DOCS_HANDOFF,
+    LAMBDA_DDB_FAILURES,
     OPERATOR,
     RECEIVER,
     SNS_KMS,
@@ -58,6 +59,15 @@ def operate_rows(stack: Stack) -> Iterator[Row]:
             f"{stack.table}/index/{index}",
             dynamodb,
             "aws events, aws transactions",
+        )
+    for action in ("dynamodb:GetShardIterator", "dynamodb:GetRecords"):
+        yield Row(
+            "operate",
+            OPERATOR,
+            action,
+            stack.stream,
+            LAMBDA_DDB_FAILURES,
+            "aws redrive: read back the records of a batch the stream mapping discarded",
         )
     yield table_decrypt(stack, "operate", OPERATOR, "the table is under the stack's key")
     yield Row("operate", OPERATOR, "sns:Publish", stack.topic, sns, "publish a handed-off event")

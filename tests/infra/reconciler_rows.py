@@ -20,10 +20,6 @@ from tests.infra.stack import (
     RECONCILER,
     SSM_DECRYPT,
     SSM_KMS,
-    TF_EVENT_RULE,
-    TF_EVENT_TARGET,
-    TF_LAMBDA_PERMISSION,
-    TF_SSM_PARAMETER,
     ReconcilerStack,
     Row,
     Stack,
@@ -40,10 +36,6 @@ def reconciler_deploy_rows(stack: Stack, reconciler: ReconcilerStack) -> Iterato
     def deploys(action: str, resource: str, doc: str, why: str, **context: str) -> Row:
         return Row("deploy", DEPLOYER, action, resource, doc, why, dict(context))
 
-    iam = reference("awsidentityandaccessmanagementiam")
-    yield deploys("iam:CreateRole", reconciler.role, iam, "the reconciler's role")
-    yield deploys("iam:TagRole", reconciler.role, iam, "tag the role")
-    yield deploys("iam:PutRolePolicy", reconciler.role, iam, "its least-privilege policy")
     yield deploys(
         "iam:PassRole",
         reconciler.role,
@@ -52,14 +44,6 @@ def reconciler_deploy_rows(stack: Stack, reconciler: ReconcilerStack) -> Iterato
         **{"iam:PassedToService": "lambda.amazonaws.com"},
     )
     for parameter in reconciler.api_keys:
-        for action, why in (
-            ("ssm:PutParameter", "an events-API key (SecureString)"),
-            ("ssm:GetParameter", "the provider reads it back"),
-            ("ssm:AddTagsToResource", "tag the parameter"),
-            ("ssm:ListTagsForResource", "read its tags back"),
-            ("ssm:DeleteParameter", "pulumi destroy"),
-        ):
-            yield deploys(action, parameter, TF_SSM_PARAMETER, why)
         context = via(stack, "ssm", **{"kms:EncryptionContext:PARAMETER_ARN": parameter})
         yield deploys(
             "kms:Encrypt", stack.key, SSM_KMS, "PutParameter: SSM encrypts as the caller", **context
@@ -67,35 +51,6 @@ def reconciler_deploy_rows(stack: Stack, reconciler: ReconcilerStack) -> Iterato
         yield deploys(
             "kms:Decrypt", stack.key, SSM_DECRYPT, "the provider reads the key back", **context
         )
-    logs, lam = reference("amazoncloudwatchlogs"), reference("awslambda")
-    group = reconciler.log_group
-    yield deploys("logs:CreateLogGroup", group, logs, "the reconciler's encrypted log group")
-    yield deploys("logs:TagResource", group, logs, "tag the log group")
-    yield deploys("logs:PutRetentionPolicy", group, logs, "keep logs 30 days")
-    function = reconciler.function
-    yield deploys("lambda:CreateFunction", function, lam, "the reconciler function")
-    yield deploys("lambda:TagResource", function, lam, "tag the function")
-    yield deploys("lambda:PutFunctionEventInvokeConfig", function, lam, "no async retries")
-    for action, why in (
-        ("lambda:AddPermission", "let the schedule's rule invoke it"),
-        ("lambda:GetPolicy", "read the permission back"),
-        ("lambda:RemovePermission", "pulumi destroy"),
-    ):
-        yield deploys(action, function, TF_LAMBDA_PERMISSION, why)
-    for action, why in (
-        ("events:PutRule", "the schedule (rate expression), tagged on create"),
-        ("events:DescribeRule", "wait for the rule, read it back"),
-        ("events:ListTagsForResource", "read its tags back"),
-        ("events:TagResource", "tags changed"),
-        ("events:DeleteRule", "pulumi destroy"),
-    ):
-        yield deploys(action, reconciler.rule, TF_EVENT_RULE, why)
-    for action, why in (
-        ("events:PutTargets", "the reconciler as the rule's target"),
-        ("events:ListTargetsByRule", "read the target back"),
-        ("events:RemoveTargets", "pulumi destroy"),
-    ):
-        yield deploys(action, reconciler.rule, TF_EVENT_TARGET, why)
 
 
 def reconciler_run_rows(stack: Stack, reconciler: ReconcilerStack) -> Iterator[Row]:

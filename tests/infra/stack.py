@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from webhook_processor.providers import default_providers
+
+if TYPE_CHECKING:
+    from tests.infra.provider_rows import Created
 
 DEPLOYER: Final = "deployer"
 OPERATOR: Final = "operator"
@@ -67,6 +70,7 @@ TF_LAMBDA_PERMISSION: Final = (
 )
 TF_SSM_PARAMETER: Final = f"{TF_AWS}/ssm/parameter.go (PutParameter, GetParameter, DeleteParameter)"
 DOCS_RECONCILE: Final = "docs/deploy.md#recovering-missed-webhooks (the reconciler)"
+DOCS_EDGE_TEARDOWN: Final = "docs/deploy.md#turning-the-edge-on-and-off (the retained function)"
 DOCS_DLQ: Final = "docs/operate.md#two-failure-queues-and-why (the receiver's dead-letter queue)"
 DOCS_HANDOFF: Final = "docs/operate.md#two-failure-queues-and-why (the publish-failures queue)"
 
@@ -128,6 +132,8 @@ class Stack:
     edge: EdgeStack | None = None
     #: The reconciler, when ``apiKeys`` holds a key.
     reconciler: ReconcilerStack | None = None
+    #: Every resource the program created (a mocked run's), for the provider's calls.
+    created: tuple[Created, ...] = ()
 
     @classmethod
     def named(

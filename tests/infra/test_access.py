@@ -9,6 +9,7 @@ AWS's own catalogue).
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from dataclasses import replace
 from typing import Any
@@ -18,6 +19,7 @@ import pytest
 from tests.infra import reference
 from tests.infra.access import (
     EDGED,
+    EDGED_REGION,
     KEY_POLICY,
     PRODUCTION,
     Policies,
@@ -29,6 +31,8 @@ from tests.infra.access import (
 from tests.infra.harness import Run, run_program
 from tests.infra.iam import Policy, Request, UnknownOperator, as_list, evaluate
 from tests.infra.matrix import DEPLOYER, OPERATOR, RECONCILER, Row, Stack, main, rows
+from tests.infra.provider_calls import PROVIDER_CALLS
+from tests.infra.provider_rows import NOT_AWS
 from tests.infra.stack import EVENTS
 
 
@@ -42,7 +46,7 @@ def production() -> Run:
 def edged() -> Run:
     """Production with CloudFront and AWS WAF in front of the receiver."""
     config, secret_keys, stack = EDGED
-    return run_program(config, secret_keys, stack=stack)
+    return run_program(config, secret_keys, stack=stack, region=EDGED_REGION)
 
 
 #: Actions CloudFront's Lambda@Edge guide requires written with their asterisk
@@ -403,6 +407,7 @@ def test_the_reconcilers_calls_are_rows_and_only_its_schedule_may_invoke_it(
         "events:DescribeRule",
         "events:ListTagsForResource",
         "events:TagResource",
+        "events:UntagResource",
         "events:DeleteRule",
         "events:PutTargets",
         "events:ListTargetsByRule",
@@ -419,3 +424,57 @@ def test_without_api_keys_the_matrix_has_no_reconciler_rows(bare: Run) -> None:
     stack, _, all_rows = _judged(bare)
     assert stack.reconciler is None
     assert [r.key for r in all_rows if r.caller in {RECONCILER, EVENTS}] == []
+
+
+# -- the provider's own calls ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("run_name", ["bare", "production", "edged"])
+def test_every_resource_type_the_program_creates_has_the_providers_calls(
+    run_name: str, request: pytest.FixtureRequest
+) -> None:
+    """A new resource type fails here until its create, read, update, tag and delete calls,
+    read from terraform-provider-aws, are in tests/infra/provider_calls.py."""
+    run: Run = request.getfixturevalue(run_name)
+    types = {r.typ for r in run.resources if not r.typ.startswith(NOT_AWS)}
+    assert types - set(PROVIDER_CALLS) == set()
+    deploy = [row for row in rows(stack_of(run)) if row.phase == "deploy"]
+    for typ in types:
+        kind = typ.rsplit(":", 1)[-1]
+        phases = {row.why.split(":")[0] for row in deploy if row.why.split(" ")[1] == kind}
+        assert {"create", "read", "delete"} <= phases, typ
+
+
+def test_the_table_of_calls_lists_no_type_the_program_never_creates(edged: Run) -> None:
+    types = {r.typ for r in edged.resources}
+    assert set(PROVIDER_CALLS) - types == set()
+
+
+def _statement(policies: Policies, sid: str) -> tuple[str, int]:
+    [documented] = policies.identity[DEPLOYER]
+    [index] = [i for i, s in enumerate(documented.statements) if s["Sid"] == sid]
+    return documented.name, index
+
+
+@pytest.mark.parametrize(
+    ("sid", "action", "resource"),
+    [
+        ("LogGroups", "logs:CreateLogGroup", "/aws/lambda/webhook-receiver-*:log-stream:"),
+        ("TheStreamMappingOnceMade", "lambda:ListTags", ":event-source-mapping:*"),
+    ],
+)
+def test_the_calls_that_failed_the_first_deploy_are_rows_that_need_their_statement(
+    bare: Run, sid: str, action: str, resource: str
+) -> None:
+    """Logs authorises CreateLogGroup on ``log-group:NAME:log-stream:``; the provider reads a
+    mapping's tags back (hashicorp/terraform-provider-aws#39849). Both are allowed now, and
+    only by the statement that was missing them."""
+    stack, policies, all_rows = _judged(bare)
+    [row] = [
+        r
+        for r in all_rows
+        if r.action == action and fnmatch.fnmatchcase(r.resource, f"*{resource}")
+    ]
+    assert policies.decide(row, stack).allowed
+    policies.without = {_statement(policies, sid)}
+    assert not policies.decide(row, stack).allowed

@@ -11,19 +11,20 @@ from typing import Any
 import pulumi
 import pytest
 
-from tests.infra.access import EDGED, policies_of, stack_of
-from tests.infra.harness import ACCOUNT, Run, arn_of, run_program
+from tests.infra.access import EDGED, EDGED_REGION, policies_of, stack_of
+from tests.infra.harness import ACCOUNT, INFRA, RESOURCE_ID, Run, arn_of, run_program
 from tests.infra.iam import Request, evaluate
 from tests.infra.policy import Context, violations
 
 FUNCTION = "aws:lambda/function:Function"
 PERMISSION = "aws:lambda/permission:Permission"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
 
 @pytest.fixture(scope="module")
 def edged() -> Run:
     config, secret_keys, stack = EDGED
-    return run_program(config, secret_keys, stack=stack)
+    return run_program(config, secret_keys, stack=stack, region=EDGED_REGION)
 
 
 def test_the_plain_function_url_stays_the_default(bare: Run) -> None:
@@ -81,7 +82,8 @@ def test_aws_waf_blocks_an_address_past_the_rate_limit_before_cloudfront(edged: 
         "us-east-1",
         {"allow": {}},
     )
-    [rule] = acl["rules"]
+    *allowed, rule = acl["rules"]
+    assert [r["priority"] for r in acl["rules"]] == list(range(len(allowed) + 1))
     assert rule["action"] == {"block": {}}
     assert rule["statement"]["rateBasedStatement"] == {
         "limit": 300,
@@ -136,7 +138,10 @@ def test_providers_deliver_to_the_distribution(edged: Run) -> None:
 
 def test_every_edge_resource_passes_the_policy_rules(edged: Run) -> None:
     assert (
-        violations(edged.resources, Context("prod", arn_of("aws:kms/key:Key", "webhook-key-prod")))
+        violations(
+            edged.resources,
+            Context("prod", arn_of("aws:kms/key:Key", "webhook-key-prod", EDGED_REGION)),
+        )
         == []
     )
 
@@ -159,8 +164,109 @@ def test_the_rate_limit_and_window_come_from_config() -> None:
     run = run_program(
         {"edge": json.dumps({"enabled": True, "rateLimit": 50, "rateWindowSeconds": 60})}
     )
-    [rule] = run.one("aws:wafv2/webAcl:WebAcl").inputs["rules"]
+    rule = run.one("aws:wafv2/webAcl:WebAcl").inputs["rules"][-1]
     assert (
         rule["statement"]["rateBasedStatement"]["limit"],
         rule["statement"]["rateBasedStatement"]["evaluationWindowSec"],
     ) == (50, 60)
+
+
+# -- the allow-list, the alarms in us-east-1, the teardown ------------------------------------
+
+
+def test_each_providers_published_addresses_skip_the_rate_rule_on_its_own_path(edged: Run) -> None:
+    """An allow is final in AWS WAF: a rule of lower priority than the rate rule that allows
+    a provider's address means the rate rule never counts it."""
+    published = json.loads((INFRA / "provider_addresses.json").read_text())["providers"]
+    assert set(published) == {"stripe", "square"}  # Adyen advises against allow-listing
+    ip_sets = {s.inputs["name"]: s for s in edged.of_type("aws:wafv2/ipSet:IpSet")}
+    assert set(ip_sets) == {"webhook-edge-stripe-prod", "webhook-edge-square-prod"}
+    rules = edged.one("aws:wafv2/webAcl:WebAcl").inputs["rules"]
+    for provider, entry in published.items():
+        ip_set = ip_sets[f"webhook-edge-{provider}-prod"]
+        assert (ip_set.inputs["scope"], ip_set.inputs["region"]) == ("CLOUDFRONT", "us-east-1")
+        assert ip_set.inputs["ipAddressVersion"] == "IPV4"
+        assert ip_set.inputs["addresses"] == sorted(entry["addresses"])
+        assert entry["as_of"] in ip_set.inputs["description"]
+        [rule] = [r for r in rules if r["name"] == f"allow-{provider}"]
+        assert rule["action"] == {"allow": {}}
+        assert rule["priority"] < rules[-1]["priority"]  # before the rate rule
+        ip_match, path = rule["statement"]["andStatement"]["statements"]
+        assert ip_match == {"ipSetReferenceStatement": {"arn": ip_set.outputs["arn"]}}
+        assert path["byteMatchStatement"]["searchString"] == f"/webhooks/{provider}"
+        assert path["byteMatchStatement"]["positionalConstraint"] == "STARTS_WITH"
+    assert all(
+        "/" in address and address.endswith(("/32", "/31", "/30", "/29", "/28"))
+        for entry in published.values()
+        for address in entry["addresses"]
+    )
+
+
+EDGE_ALARMS = {
+    "webhook-alarm-edge-blocked-prod": ("AWS/WAFV2", "BlockedRequests", "Sum"),
+    "webhook-alarm-edge-5xx-prod": ("AWS/CloudFront", "5xxErrorRate", "Average"),
+    "webhook-alarm-edge-function-errors-prod": ("AWS/CloudFront", "LambdaExecutionError", "Sum"),
+}
+
+
+def test_the_edges_alarms_are_in_us_east_1_and_notify_a_topic_there(edged: Run) -> None:
+    alarms = {a.inputs["name"]: a.inputs for a in edged.of_type(ALARM)}
+    topic = edged.one("aws:sns/topic:Topic", "webhook-edge-alarms-")
+    assert topic.inputs["region"] == "us-east-1"
+    for name, (namespace, metric, statistic) in EDGE_ALARMS.items():
+        alarm = alarms[name]
+        assert (alarm["namespace"], alarm["metricName"], alarm["statistic"]) == (
+            namespace,
+            metric,
+            statistic,
+        )
+        assert alarm["region"] == "us-east-1"
+        assert alarm["alarmActions"] == alarm["okActions"] == [topic.outputs["arn"]]
+    distribution = edged.one("aws:cloudfront/distribution:Distribution")
+    assert alarms["webhook-alarm-edge-5xx-prod"]["dimensions"] == {
+        "DistributionId": distribution.outputs.get("id", RESOURCE_ID),
+        "Region": "Global",
+    }
+    assert alarms["webhook-alarm-edge-blocked-prod"]["dimensions"] == {
+        "WebACL": "webhook-edge-prod",
+        "Rule": "ALL",
+    }
+    acl = edged.one("aws:wafv2/webAcl:WebAcl").inputs
+    assert acl["visibilityConfig"]["metricName"] == "webhook-edge-prod"
+    # The alarm email is subscribed in both regions.
+    subscriptions = {
+        s.inputs["topic"] for s in edged.of_type("aws:sns/topicSubscription:TopicSubscription")
+    }
+    assert topic.outputs["arn"] in subscriptions
+    assert len(subscriptions) == 2
+    # ... and a stack without the edge has none of them.
+
+
+def test_without_the_edge_there_is_no_edge_alarm(bare: Run) -> None:
+    names = {a.inputs["name"] for a in bare.of_type(ALARM)}
+    assert names & set(EDGE_ALARMS) == set()
+    assert bare.of_type("aws:wafv2/ipSet:IpSet") == []
+
+
+def test_the_edge_function_is_left_in_place_on_destroy(edged: Run) -> None:
+    """Lambda cannot delete a function CloudFront still replicates (for hours after the
+    distribution is gone): the provider leaves it (``skip_destroy``), and the deploy guide
+    says how to delete it later, with the names the program gives it."""
+    function = edged.one(FUNCTION, "webhook-edge-")
+    assert function.inputs["skipDestroy"] is True
+    assert [f for f in edged.of_type(FUNCTION) if f.inputs.get("skipDestroy")] == [function]
+    guide = (INFRA.parent / "docs" / "deploy.md").read_text()
+    assert (
+        "aws lambda delete-function --region us-east-1 --function-name webhook-edge-<suffix>"
+        in guide
+    )
+    assert "lockFunctionUrl" in guide
+
+
+def test_while_providers_move_to_the_edge_the_function_url_answers_both() -> None:
+    run = run_program({"edge": json.dumps({"enabled": True, "lockFunctionUrl": False})})
+    assert run.one("aws:lambda/functionUrl:FunctionUrl").inputs["authorizationType"] == "NONE"
+    principals = sorted(p.inputs["principal"] for p in run.of_type(PERMISSION))
+    assert principals == ["*", "*", "cloudfront.amazonaws.com", "cloudfront.amazonaws.com"]
+    with pytest.raises(pulumi.RunError, match=re.escape("edge.enabled and edge.lockFunctionUrl")):
+        run_program({"edge": json.dumps({"enabled": True, "lockFunctionUrl": "no"})}, preview=True)

@@ -103,11 +103,42 @@ def test_reserved_concurrency_only_when_configured(configured: Run) -> None:
         fn.name: fn.inputs.get("reservedConcurrentExecutions")
         for fn in configured.of_type(FUNCTION)
     } == {
+        # Each function its own: the receiver takes deliveries, the publisher one per shard.
         "webhook-receiver-prod": 50,
-        "webhook-publisher-prod": 50,
+        "webhook-publisher-prod": 5,
         # One run per provider at a time is the journal's claim: no share of the pool.
         "webhook-reconciler-prod": None,
     }
+
+
+@pytest.mark.parametrize(
+    ("reserved", "message"),
+    [
+        (50, "reservedConcurrency is set per function, got 50: pulumi config set --path"),
+        ({"receiver": 0}, "reservedConcurrency.receiver must be a whole number of at least 1"),
+        ({"receiver": "50"}, "reservedConcurrency.receiver must be a whole number"),
+        ({"edge": 5}, "reservedConcurrency.edge is no function"),
+        ({"reconciler": 1}, "there is no reconciler: it is made only when apiKeys holds a key"),
+        (
+            {"receiver": 850, "publisher": 51},
+            "reserves 901 concurrent executions in all: Lambda keeps 100 of the account's quota "
+            "unreserved, so with lambdaConcurrencyQuota 1000 at most 900 can be reserved",
+        ),
+    ],
+)
+def test_reserved_concurrency_is_checked_per_function_at_preview(
+    reserved: object, message: str
+) -> None:
+    with pytest.raises(pulumi.RunError, match=re.escape(message)):
+        run_program({"reservedConcurrency": json.dumps(reserved)}, preview=True)
+
+
+def test_a_small_accounts_quota_leaves_nothing_to_reserve() -> None:
+    config = {"reservedConcurrency": json.dumps({"receiver": 1}), "lambdaConcurrencyQuota": "10"}
+    with pytest.raises(pulumi.RunError, match="a new account's quota may be 10, where nothing"):
+        run_program(config, preview=True)
+    config["lambdaConcurrencyQuota"] = "1101"
+    assert run_program(config, preview=True).resources
 
 
 def test_log_groups_are_named_kept_30_days_and_encrypted(bare: Run) -> None:
@@ -151,7 +182,7 @@ def test_stream_mapping_is_bounded_bisects_and_reports_item_failures(bare: Run) 
     assert mapping["bisectBatchOnFunctionError"] is True
     assert mapping["functionResponseTypes"] == ["ReportBatchItemFailures"]
     # AWS's maximum: the publisher's hand-off after 300 s comes first, not Lambda's give-up.
-    assert mapping["maximumRetryAttempts"] == 10000
+    assert mapping["maximumRetryAttempts"] == 5
     assert mapping["maximumRecordAgeInSeconds"] == 86400
     assert mapping["startingPosition"] == "TRIM_HORIZON"
     assert mapping["destinationConfig"] == {

@@ -19,6 +19,7 @@ from tests.integration.test_lambda import Deployed, deploy, store_events, url_ev
 from tests.support.aws import SECRETS_PATH, TABLE
 from tests.support.builders import encode, generic_body, make_event, signed, stripe_event
 from tests.support.operating import Operator, operate
+from tests.support.stream_mapping import StreamMapping
 from webhook_processor.aws import handoff, metrics
 from webhook_processor.aws.handlers import observability
 from webhook_processor.aws.items import deserialize, published_event
@@ -177,6 +178,112 @@ def test_a_poison_message_stays_with_its_error_and_the_rest_go(
         ("handed_off", "evt_gone"),
     }
     assert any(r["error"].startswith("body is not valid JSON") for r in rows)
+
+
+def _program_mapping() -> dict[str, Any]:
+    """The stream mapping as the Pulumi program configures it (under Pulumi's mocks)."""
+    run = run_program({"environmentSuffix": "test"}, (), stack="test")
+    return run.one("aws:lambda/eventSourceMapping:EventSourceMapping").inputs
+
+
+def _mapping(deployed: Deployed, crash_on: str, sent: list[str]) -> StreamMapping:
+    """The program's mapping over the deployed stream; the publisher crashes (an exception out
+    of the handler: out of memory, a bug) on any batch announcing ``crash_on``."""
+    inputs = _program_mapping()
+    streams = deployed.session.client("dynamodbstreams")
+    arn = deployed.session.client("dynamodb").describe_table(TableName=TABLE)["Table"][
+        "LatestStreamArn"
+    ]
+    [shard] = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+
+    def publisher(batch: list[dict[str, Any]]) -> dict[str, Any]:
+        announced = [
+            published_event(deserialize(r["dynamodb"]["NewImage"]))
+            for r in batch
+            if "NewImage" in r["dynamodb"]
+        ]
+        if any(e is not None and e.event_id == crash_on for e in announced):
+            raise MemoryError("the publisher ran out of memory")
+        return deployed.publish(batch)
+
+    def on_failure(record: dict[str, Any]) -> None:
+        body = json.dumps(record)
+        deployed.session.client("sqs").send_message(
+            QueueUrl=deployed.resources.publish_failures_url, MessageBody=body
+        )
+        sent.append(body)
+
+    return StreamMapping(
+        publisher,
+        on_failure,
+        stream_arn=arn,
+        shard_id=shard["ShardId"],
+        function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:webhook-publisher-test",
+        batch_size=int(inputs["batchSize"]),
+        max_retries=int(inputs["maximumRetryAttempts"]),
+        bisect=bool(inputs["bisectBatchOnFunctionError"]),
+    )
+
+
+def test_the_program_retries_a_failing_batch_a_few_times_and_keeps_what_it_discards() -> None:
+    inputs = _program_mapping()
+    assert 1 <= int(inputs["maximumRetryAttempts"]) <= 5
+    assert inputs["bisectBatchOnFunctionError"] is True
+    assert inputs["functionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert inputs["destinationConfig"]["onFailure"]["destinationArn"].endswith(
+        "webhook-publish-failures-test"
+    )
+
+
+def test_a_record_that_crashes_the_publisher_is_retried_a_few_times_and_redriven_from_the_table(
+    deployed: Deployed, operator: Operator
+) -> None:
+    store_events(deployed, 5)
+    sent: list[str] = []
+    mapping = _mapping(deployed, "evt_2", sent)
+    discarded = mapping.run(deployed.stream_records())
+
+    # The shard was not held: every event but the crashing one's went out meanwhile.
+    assert published_ids(deployed) == ["evt_0", "evt_1", "evt_3", "evt_4"]
+    # Bisection isolated the record; it was then tried 1 + maximumRetryAttempts times only.
+    [record] = discarded
+    batch = record["DDBStreamBatchInfo"]
+    poison = batch["startSequenceNumber"]
+    assert batch["batchSize"] == 1
+    assert batch["endSequenceNumber"] == poison
+    tries = [i for i in mapping.invocations if i == [poison]]
+    assert len(tries) == 1 + mapping.max_retries <= 6
+    assert len(mapping.invocations) < 20
+
+    rows = operator.rows("dead-letters", "--queue", "publisher")
+    assert [(r["kind"], r["event_id"]) for r in rows] == [
+        ("stream_batch", f"{batch['shardId']} {poison}..{poison}"[:200])
+    ]
+    code, out, _ = operator.run("redrive", "--queue", "publisher")
+    assert code == 0, out
+    assert "published 1 of the 1 events the batch announced" in out
+    assert published_ids(deployed) == ["evt_2"]
+    assert operator.queue_bodies(deployed.resources.publish_failures_url) == []
+    # From the table, exactly once: a second message for the same batch publishes nothing.
+    deployed.session.client("sqs").send_message(
+        QueueUrl=deployed.resources.publish_failures_url, MessageBody=sent[0]
+    )
+    code, out, _ = operator.run("redrive", "--queue", "publisher")
+    assert (code, published_ids(deployed)) == (0, [])
+    assert "published 0 of the 1 events the batch announced" in out
+
+
+def test_a_discarded_batch_the_stream_has_forgotten_stays_with_what_to_do(
+    deployed: Deployed, operator: Operator
+) -> None:
+    store_events(deployed, 2)
+    [_] = _mapping(deployed, "evt_1", []).run(deployed.stream_records())
+    the_stream_forgets(deployed)
+    code, out, _ = operator.run("redrive", "--queue", "publisher")
+    assert code == 1
+    assert "the stream no longer holds this batch" in out
+    assert "webhook-processor aws events --since" in out
+    assert len(operator.queue_bodies(deployed.resources.publish_failures_url)) == 1
 
 
 # -- the receiver's dead letters -------------------------------------------------------------

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from webhook_processor.aws import handoff
@@ -21,6 +22,7 @@ from webhook_processor.aws.failure_queues import (
     RECEIVER,
     RedriveFailed,
     Redriver,
+    StreamReader,
     decode,
     invoker,
 )
@@ -247,13 +249,64 @@ def test_lambdas_record_of_a_discarded_stream_batch_is_shown_and_kept() -> None:
         "RecordAgeExceeded: records from 2026-11-28T12:00:00Z, Lambda discarded them"
     )
     nobody: Any = None
-    with pytest.raises(RedriveFailed, match="its records have left the stream"):
+    with pytest.raises(RedriveFailed, match="this redrive cannot read the stream"):
         Redriver(nobody, nobody, nobody, nobody).redrive(letter)
     unreadable = handoff.UnreadableRecord("txn#stripe#pi_1", "7", "cannot read", "2026")
     kept = decode(PUBLISHER, message(handoff.encode(unreadable)))
     assert (kept.kind, kept.event_id) == ("unreadable_record", "txn#stripe#pi_1 @7")
     with pytest.raises(RedriveFailed, match="fix its item, then delete this message"):
         Redriver(nobody, nobody, nobody, nobody).redrive(kept)
+
+
+class FakeStreams:
+    """A shard of records 100..199, read ``limit`` at a time; or an error."""
+
+    def __init__(self, error: str | None = None, limit: int = 3) -> None:
+        self.error, self.limit, self.reads = error, limit, 0
+
+    def get_shard_iterator(self, **kwargs: Any) -> dict[str, Any]:
+        if self.error:
+            raise ClientError(
+                {"Error": {"Code": self.error, "Message": "gone"}}, "GetShardIterator"
+            )
+        assert kwargs["ShardIteratorType"] == "AT_SEQUENCE_NUMBER"
+        return {"ShardIterator": kwargs["SequenceNumber"]}
+
+    def get_records(self, ShardIterator: str, Limit: int) -> dict[str, Any]:
+        self.reads += 1
+        start = int(ShardIterator)
+        records = [
+            {"dynamodb": {"SequenceNumber": str(n)}}
+            for n in range(start, min(start + self.limit, 200))
+        ]
+        return {"Records": records, "NextShardIterator": str(start + self.limit)}
+
+
+BATCH = {"streamArn": "arn", "shardId": "shardId-1", "startSequenceNumber": "100"}
+
+
+def test_a_discarded_batch_is_read_back_from_its_first_record_to_its_last() -> None:
+    streams = FakeStreams()
+    records = StreamReader(streams).batch({**BATCH, "endSequenceNumber": "107"})
+    assert [r["dynamodb"]["SequenceNumber"] for r in records] == [str(n) for n in range(100, 108)]
+    assert streams.reads == 3  # pages of 3 until the last record is passed
+
+
+@pytest.mark.parametrize("code", ["TrimmedDataAccessException", "ResourceNotFoundException"])
+def test_a_batch_the_stream_has_let_go_is_a_redrive_failure_that_says_what_to_do(code: str) -> None:
+    with pytest.raises(RedriveFailed, match="the stream no longer holds this batch"):
+        StreamReader(FakeStreams(code)).batch({**BATCH, "endSequenceNumber": "107"})
+    with pytest.raises(ClientError):  # anything else is the operator's to see, as it is
+        StreamReader(FakeStreams("AccessDeniedException")).batch(
+            {**BATCH, "endSequenceNumber": "107"}
+        )
+
+
+def test_a_batch_past_the_shards_end_reads_nothing_and_fails() -> None:
+    with pytest.raises(RedriveFailed, match="no longer holds"):
+        StreamReader(FakeStreams()).batch(
+            {**BATCH, "startSequenceNumber": "300", "endSequenceNumber": "301"}
+        )
 
 
 class FakeLambda:

@@ -264,7 +264,12 @@ def build_operator(
     Clients are made when a command first uses them; a redrive needs the table, the topic and
     the receiver's name (ValueError otherwise)."""
     from webhook_processor.aws.dynamodb import DynamoDBStore
-    from webhook_processor.aws.failure_queues import QueueReader, Redriver, invoker
+    from webhook_processor.aws.failure_queues import (
+        QueueReader,
+        Redriver,
+        StreamReader,
+        invoker,
+    )
     from webhook_processor.aws.publications import Publications
     from webhook_processor.aws.sns import SnsSink
 
@@ -288,6 +293,7 @@ def build_operator(
             store(),
             Publications(table_name, table),
             SnsSink(topic_arn, session.client("sns")),
+            stream=StreamReader(session.client("dynamodbstreams")),
         )
 
     return Operator(store, queues, redriver)

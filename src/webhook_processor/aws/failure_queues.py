@@ -9,6 +9,11 @@
   (:mod:`webhook_processor.aws.handoff`). Redriving one re-reads the event from the
   table and publishes it, exactly once (:mod:`webhook_processor.aws.publications`): the
   stream is not needed, so the 24 hours it keeps records do not matter.
+* It also holds Lambda's on-failure records: a stream batch the mapping discarded once its few
+  retries were spent (a record that crashed the publisher, say). Such a record only points
+  into the stream (shard and sequence numbers), so its redrive reads those records from the
+  stream while it still holds them (24 hours), hands each event they announce off, and
+  redrives it from the table like any other hand-off.
 
 A message is deleted only after its redrive succeeded; one that fails stays in its queue,
 visible again at once, with the error. Nothing here prints: the CLI
@@ -27,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from webhook_processor import codec
-from webhook_processor.aws import handoff
+from webhook_processor.aws import handoff, items
 from webhook_processor.aws.publications import State
 from webhook_processor.errors import WebhookError
 from webhook_processor.model import utc_now
@@ -258,15 +263,71 @@ def invoker(client: LambdaClient, function_name: str) -> Callable[[str], dict[st
     return invoke
 
 
+class StreamRecords(Protocol):
+    """Where a discarded stream batch's records are read back (:class:`StreamReader`)."""
+
+    def batch(self, info: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The records of the batch ``info`` (an on-failure record's ``DDBStreamBatchInfo``)
+        describes, in order; :class:`RedriveFailed` if the stream no longer holds them."""
+        ...
+
+
+class StreamReader:
+    """Reads a batch's records from the table's stream (DynamoDB Streams)."""
+
+    #: GetRecords calls one batch may take: a batch is at most a mapping's 10,000 records.
+    MAX_READS: Final = 100
+
+    def __init__(self, client: Any) -> None:
+        # A ``dynamodbstreams`` client (the project installs no type stubs for it).
+        self._client = client
+
+    def batch(self, info: Mapping[str, Any]) -> list[dict[str, Any]]:
+        start, end = int(info["startSequenceNumber"]), int(info["endSequenceNumber"])
+        try:
+            iterator: str | None = self._client.get_shard_iterator(
+                StreamArn=str(info["streamArn"]),
+                ShardId=str(info["shardId"]),
+                ShardIteratorType="AT_SEQUENCE_NUMBER",
+                SequenceNumber=str(start),
+            )["ShardIterator"]
+            found: list[dict[str, Any]] = []
+            for _ in range(self.MAX_READS):
+                if iterator is None:
+                    break
+                answer = self._client.get_records(ShardIterator=iterator, Limit=1000)
+                records = [dict(r) for r in answer.get("Records", [])]
+                found += [r for r in records if int(r["dynamodb"]["SequenceNumber"]) <= end]
+                if not records or int(records[-1]["dynamodb"]["SequenceNumber"]) >= end:
+                    break
+                iterator = answer.get("NextShardIterator")
+        except ClientError as exc:
+            code = exc.response["Error"]["Code"]
+            if code in ("TrimmedDataAccessException", "ResourceNotFoundException"):
+                raise RedriveFailed(_STREAM_GONE) from exc
+            raise
+        if not found:
+            raise RedriveFailed(_STREAM_GONE)
+        return found
+
+
+_STREAM_GONE: Final = (
+    "the stream no longer holds this batch (it keeps records 24 hours): its events are in the "
+    "table, unpublished; find them with webhook-processor aws events --since <first arrival>"
+)
+
+
 @dataclass
 class Redriver:
-    """What a redrive needs: the receiver to invoke, and the table and topic to publish from."""
+    """What a redrive needs: the receiver to invoke, the table and topic to publish from, and
+    the stream to read a discarded batch back from."""
 
     invoke: Callable[[str], dict[str, Any]]
     store: EventStore
     publications: PublicationMarks
     sink: Sink
     clock: Callable[[], datetime] = utc_now
+    stream: StreamRecords | None = None
 
     def redrive(self, letter: QueuedFailure) -> str:
         """Redrive one message; what became of it, or :class:`RedriveFailed`."""
@@ -274,10 +335,32 @@ class Redriver:
             if letter.kind == "invocation":
                 return self._invoke(letter)
             if letter.kind == "handed_off":
-                return self._republish(letter)
+                return self._republish(str(letter.provider), str(letter.event_id))
+            if letter.kind == "stream_batch" and self.stream is not None:
+                return self._stream_batch(letter, self.stream)
         except (ClientError, BotoCoreError, WebhookError) as exc:
             raise RedriveFailed(str(exc)[:SHOWN]) from exc
         raise RedriveFailed(_why_not[letter.kind])
+
+    def _stream_batch(self, letter: QueuedFailure, stream: StreamRecords) -> str:
+        """Hand off each event the discarded batch announced, then redrive it from the table.
+        An event of the batch already published (records before the failing one, in an earlier
+        attempt) goes out again: subscribers know it by ``event_id`` and ``version``."""
+        info = codec.loads_object(letter.body)["DDBStreamBatchInfo"]
+        announced = []
+        for record in stream.batch(info):
+            image = record["dynamodb"].get("NewImage")
+            event = None if image is None else items.published_event(items.deserialize(image))
+            if event is not None:
+                announced.append(event)
+        outcomes = []
+        for event in announced:
+            self.publications.hand_off(
+                event.provider, event.event_id, "in a stream batch Lambda discarded", self.clock()
+            )
+            outcomes.append(self._republish(event.provider, event.event_id))
+        published = outcomes.count("published")
+        return f"published {published} of the {len(announced)} events the batch announced"
 
     def _invoke(self, letter: QueuedFailure) -> str:
         answer = self.invoke(letter.body)
@@ -285,8 +368,7 @@ class Redriver:
             raise RedriveFailed(f"the receiver refused it again: {answer['errorMessage']}"[:SHOWN])
         return f"{answer.get('status', 'stored')} {', '.join(answer.get('event_ids', []))}"
 
-    def _republish(self, letter: QueuedFailure) -> str:
-        provider, event_id = str(letter.provider), str(letter.event_id)
+    def _republish(self, provider: str, event_id: str) -> str:
         event = self.store.get_event(provider, event_id)
         if event is None:
             raise RedriveFailed(f"no stored event {provider}:{event_id} in the table")
@@ -309,7 +391,6 @@ class Redriver:
 _why_not: Final = {
     "unreadable_record": "the stream record could not be read into an event: fix its item, "
     "then delete this message",
-    "stream_batch": "a stream batch Lambda discarded: its records have left the stream; its "
-    "events are in the table (webhook-processor aws events)",
+    "stream_batch": "a stream batch Lambda discarded: this redrive cannot read the stream",
     "unreadable": "not a message this processor writes",
 }

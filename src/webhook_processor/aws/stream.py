@@ -16,8 +16,10 @@ When a publication fails, what happens depends on the record's age (``now`` minu
 * **old**: the publisher hands the event off: it marks the event's item and puts the event's key
   on the publish-failures queue (:mod:`webhook_processor.aws.handoff`), then carries on
   with the next record. The queue keeps the key for 14 days, and the redrive publishes the event
-  from the table; the stream itself forgets after 24 hours, and Lambda's own retries would end in
-  an on-failure record that only points into it. A record that cannot be read into an event
+  from the table; the stream itself forgets after 24 hours. Lambda retries a failing batch a few
+  times only (``stream_max_retries``), so a record that crashes the function does not hold its
+  shard for a day: its on-failure record lands in the same queue, and the redrive reads the
+  batch back from the stream into hand-offs. A record that cannot be read into an event
   follows the same rule (a reader deployed meanwhile may read it); once old, it is queued for a
   person with the error, so that it does not hold its shard up.
 
