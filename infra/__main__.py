@@ -13,6 +13,7 @@ from settings import (
     alarm_settings,
     api_keys,
     edge_settings,
+    handoff_after,
     reconcile_interval,
     reserved_concurrency,
 )
@@ -48,7 +49,7 @@ processor = WebhookProcessor(
         deployer_principal_arns=config.get_object("deployerPrincipalArns") or [],
         operator_principal_arns=config.get_object("operatorPrincipalArns") or [],
         square_notification_url=config.get("squareNotificationUrl"),
-        handoff_after_seconds=config.get_int("publishHandoffSeconds") or 300,
+        handoff_after_seconds=handoff_after(config.get_int("publishHandoffSeconds")),
         alarms=alarm_settings(config.get_object("alarms")),
         alarm_email=config.get("alarmEmail"),
         edge=edge_settings(config.get_object("edge")),

@@ -83,8 +83,9 @@ def watches(
         ),
         "publishFailures": Watch(
             "publish-failures",
-            "The topic refused publications (SNS, its key policy or KMS). Each is retried in "
-            f"the stream for {handoff_after} s, then handed off to the publish-failures queue. "
+            "The topic refused publications (SNS, its key policy or KMS). Each is handed off to "
+            f"the publish-failures queue once it is {handoff_after} s old (after the SDK's own "
+            "retries). "
             f"Fix the topic; then {CLI} dead-letters and {CLI} redrive.",
             metrics.NAMESPACE,
             metrics.PUBLISH_FAILURES,

@@ -164,8 +164,9 @@ def _ip_sets(scope: Scope) -> dict[str, aws.wafv2.IpSet]:
 def _web_acl(
     scope: Scope, settings: EdgeSettings, ip_sets: dict[str, aws.wafv2.IpSet]
 ) -> aws.wafv2.WebAcl:
-    """Allow by default; a provider's published address, on its own path, without a limit (an
-    allow is final: the rate rule never counts it); any other address blocked past the limit."""
+    """Allow by default; a provider's published address, on its own path exactly, without a
+    limit (an allow is final: the rate rule never counts it); any other address blocked past
+    the limit. The allow-list trusts every account of the provider (docs/operate.md)."""
     name = scope.named("edge")
     allowed: list[aws.wafv2.WebAclRuleArgsDict] = [
         {
@@ -179,7 +180,7 @@ def _web_acl(
                         {
                             "byte_match_statement": {
                                 "field_to_match": {"uri_path": {}},
-                                "positional_constraint": "STARTS_WITH",
+                                "positional_constraint": "EXACTLY",
                                 "search_string": f"/webhooks/{provider}",
                                 "text_transformations": [{"priority": 0, "type": "NONE"}],
                             }

@@ -106,6 +106,25 @@ UNRESERVED_MINIMUM: Final = 100
 DEFAULT_CONCURRENCY_QUOTA: Final = 1000
 
 
+#: ``publishHandoffSeconds`` by default: the publisher hands a refused publication off at once
+#: (after the SDK's own retries), since the stream mapping retries a batch a few times only,
+#: seconds apart: a record kept in the stream longer would be discarded by Lambda first.
+DEFAULT_HANDOFF_SECONDS: Final = 0
+
+
+def handoff_after(seconds: int | None) -> int:
+    """``publishHandoffSeconds``: 0 to 60 (Lambda's few retries last about that long at best)."""
+    if seconds is None:
+        return DEFAULT_HANDOFF_SECONDS
+    if not 0 <= seconds <= 60:
+        raise pulumi.RunError(
+            f"publishHandoffSeconds must be 0 to 60, got {seconds}: the stream mapping retries a "
+            "batch 5 times, seconds apart, and a record kept longer in the stream would be "
+            "discarded by Lambda before the publisher hands it off"
+        )
+    return seconds
+
+
 def reserved_concurrency(config: object, quota: int = DEFAULT_CONCURRENCY_QUOTA) -> dict[str, int]:
     """``reservedConcurrency``: function -> concurrent executions reserved for it, checked. Each
     is at least 1 (0 throttles every invocation), and together they leave the account
@@ -342,7 +361,7 @@ class WebhookProcessorArgs:
     stream_max_retries: int = 5
     stream_max_record_age_seconds: int = 86400
     #: How long the publisher retries a refused record in the stream before handing it off.
-    handoff_after_seconds: int = 300
+    handoff_after_seconds: int = DEFAULT_HANDOFF_SECONDS
     #: Every alarm's threshold, period and name (``settings.alarm_settings``).
     alarms: Mapping[str, AlarmSettings] = field(default_factory=lambda: dict(DEFAULT_ALARMS))
     #: Subscribed to the alarm topic (SNS asks the address to confirm).

@@ -31,6 +31,8 @@ SOURCES: Final = {
     "stripe": "https://stripe.com/files/ips/ips_webhooks.json",
     "square": "https://developer.squareup.com/docs/webhooks/overview",
 }
+#: The widest block a list may hold: the providers publish single addresses.
+MIN_PREFIX: Final = 24
 #: What fetching a source may take, in bytes and seconds.
 MAX_BYTES: Final = 2_000_000
 TIMEOUT_SECONDS: Final = 20
@@ -65,6 +67,11 @@ def _networks(texts: Sequence[str], provider: str) -> list[str]:
             raise SourceChanged(f"{provider}: {text!r} is no IPv4 address") from exc
         if network.version != 4 or not network.is_global:
             raise SourceChanged(f"{provider}: {text!r} is no public IPv4 address")
+        if network.prefixlen < MIN_PREFIX:
+            raise SourceChanged(
+                f"{provider}: {text!r} is wider than /{MIN_PREFIX}: no provider sends from so "
+                "many addresses; read the source before allowing it"
+            )
         found.add(str(network))
     if not found:
         raise SourceChanged(f"{provider}: no addresses found")

@@ -191,6 +191,8 @@ def check_event(event: PaymentEvent) -> None:
             )
         if not text.isascii():  # ASCII, as these nearly always are, holds no surrogate
             codec.check_strings(text)
+        if not text.isprintable():  # SNS takes no control character in an attribute value
+            raise InvalidPayload(f"{name} contains control characters")
 
 
 def check_publishable(event: PaymentEvent) -> None:

@@ -130,7 +130,7 @@ def test_8_retries_are_bounded_on_both_paths(stack: Stack) -> None:
     assert mapping["MaximumRetryAttempts"] == 5
     assert mapping["MaximumRecordAgeInSeconds"] == 86400
     publisher = _function(stack, "publisher")["Environment"]["Variables"]
-    assert publisher["HANDOFF_AFTER_SECONDS"] == "300"
+    assert publisher["HANDOFF_AFTER_SECONDS"] == "0"
     assert mapping["BisectBatchOnFunctionError"] is True
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 

@@ -60,6 +60,23 @@ def operate_rows(stack: Stack) -> Iterator[Row]:
             dynamodb,
             "aws events, aws transactions",
         )
+    yield Row(
+        "operate",
+        OPERATOR,
+        "sqs:SendMessage",
+        stack.publish_failures,
+        DOCS_HANDOFF,
+        "aws redrive: a discarded stream batch's events queued as hand-offs",
+    )
+    yield Row(
+        "operate",
+        OPERATOR,
+        "kms:GenerateDataKey",
+        stack.key,
+        SQS_KMS,
+        "SSE queue: sending",
+        via(stack, "sqs"),
+    )
     for action in ("dynamodb:GetShardIterator", "dynamodb:GetRecords"):
         yield Row(
             "operate",

@@ -115,6 +115,17 @@ def provider_rows(resources: tuple[Created, ...]) -> Iterator[Row]:
 
 def _context(call: Call, resource: Created) -> dict[str, str]:
     """The request context AWS adds: the function a mapping is for."""
-    if call.action == "lambda:CreateEventSourceMapping":
+    if call.action in _OF_THE_MAPPINGS_FUNCTION:
         return {"lambda:FunctionArn": resource.on.get("function", ("",))[0]}
     return {}
+
+
+#: The mapping's calls Lambda authorises with ``lambda:FunctionArn`` (its function's ARN).
+_OF_THE_MAPPINGS_FUNCTION = frozenset(
+    {
+        "lambda:CreateEventSourceMapping",
+        "lambda:GetEventSourceMapping",
+        "lambda:UpdateEventSourceMapping",
+        "lambda:DeleteEventSourceMapping",
+    }
+)

@@ -460,7 +460,7 @@ def _statement(policies: Policies, sid: str) -> tuple[str, int]:
     ("sid", "action", "resource"),
     [
         ("LogGroups", "logs:CreateLogGroup", "/aws/lambda/webhook-receiver-*:log-stream:"),
-        ("TheStreamMappingOnceMade", "lambda:ListTags", ":event-source-mapping:*"),
+        ("TheStreamMappingsTags", "lambda:ListTags", ":event-source-mapping:*"),
     ],
 )
 def test_the_calls_that_failed_the_first_deploy_are_rows_that_need_their_statement(
@@ -478,3 +478,16 @@ def test_the_calls_that_failed_the_first_deploy_are_rows_that_need_their_stateme
     assert policies.decide(row, stack).allowed
     policies.without = {_statement(policies, sid)}
     assert not policies.decide(row, stack).allowed
+
+
+def test_the_deployer_may_change_this_stacks_stream_mapping_only(production: Run) -> None:
+    """Update and Delete are conditioned on the mapping's function (lambda:FunctionArn), so
+    another team's mapping in the account cannot be re-pointed or deleted."""
+    stack, policies, all_rows = _judged(production)
+    [update] = [r for r in all_rows if r.action == "lambda:UpdateEventSourceMapping"]
+    assert policies.decide(update, stack).allowed
+    other = replace(
+        update,
+        context={"lambda:FunctionArn": f"arn:aws:lambda:{stack.region}:{stack.account}:function:x"},
+    )
+    assert not policies.decide(other, stack).allowed

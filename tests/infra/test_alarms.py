@@ -89,7 +89,9 @@ def test_invalid_signatures_fire_on_a_burst_of_one_reason_only(bare: Run) -> Non
 def test_publish_failures_count_what_batch_item_failures_hide_from_errors(bare: Run) -> None:
     alarm = alarms(bare)["webhook-alarm-publish-failures-test"]
     assert watched(alarm) == (metrics.NAMESPACE, metrics.PUBLISH_FAILURES, SERVICE, "Sum")
-    assert "retried in the stream for 300 s" in alarm["alarmDescription"]
+    assert (
+        "handed off to the publish-failures queue once it is 0 s old" in alarm["alarmDescription"]
+    )
 
 
 @pytest.mark.parametrize(
@@ -151,16 +153,16 @@ def test_thresholds_periods_and_names_come_from_config() -> None:
                     "publisherIteratorAge": {"evaluationPeriods": 5, "name": "late-publisher"},
                 }
             ),
-            "publishHandoffSeconds": "900",
+            "publishHandoffSeconds": "45",
         }
     )
     found = alarms(run)
     signatures = found["webhook-alarm-invalid-signatures-test"]
     assert (signatures["threshold"], signatures["period"]) == (100, 600)
     assert found["late-publisher"]["evaluationPeriods"] == 5
-    assert "for 900 s" in found["webhook-alarm-publish-failures-test"]["alarmDescription"]
+    assert "once it is 45 s old" in found["webhook-alarm-publish-failures-test"]["alarmDescription"]
     publisher = run.one("aws:lambda/function:Function", "webhook-publisher-")
-    assert publisher.inputs["environment"]["variables"]["HANDOFF_AFTER_SECONDS"] == "900"
+    assert publisher.inputs["environment"]["variables"]["HANDOFF_AFTER_SECONDS"] == "45"
 
 
 @pytest.mark.parametrize(

@@ -194,7 +194,7 @@ def test_each_providers_published_addresses_skip_the_rate_rule_on_its_own_path(e
         ip_match, path = rule["statement"]["andStatement"]["statements"]
         assert ip_match == {"ipSetReferenceStatement": {"arn": ip_set.outputs["arn"]}}
         assert path["byteMatchStatement"]["searchString"] == f"/webhooks/{provider}"
-        assert path["byteMatchStatement"]["positionalConstraint"] == "STARTS_WITH"
+        assert path["byteMatchStatement"]["positionalConstraint"] == "EXACTLY"
     assert all(
         "/" in address and address.endswith(("/32", "/31", "/30", "/29", "/28"))
         for entry in published.values()

@@ -93,7 +93,7 @@ def test_receiver_environment_and_dead_letter_queue(bare: Run) -> None:
         "PUBLISH_FAILURES_URL": (
             f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/webhook-publish-failures-test"
         ),
-        "HANDOFF_AFTER_SECONDS": "300",
+        "HANDOFF_AFTER_SECONDS": "0",
     }
     assert "deadLetterConfig" not in publisher.inputs  # a stream's failures are handed off
 
@@ -488,3 +488,8 @@ def test_the_longest_suffix_fits_every_name_aws_limits() -> None:
     names = {r.inputs["name"]: limits[r.typ] for r in run.resources if r.typ in limits}
     assert "webhook-publisher-" + longest in names
     assert {name: limit for name, limit in names.items() if len(name) > limit} == {}
+
+
+def test_a_handoff_longer_than_the_mappings_retries_last_fails_the_preview() -> None:
+    with pytest.raises(pulumi.RunError, match=re.escape("publishHandoffSeconds must be 0 to 60")):
+        run_program({"publishHandoffSeconds": "300"}, preview=True)

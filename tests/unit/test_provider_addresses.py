@@ -59,6 +59,7 @@ def test_check_says_whether_the_published_lists_changed(tmp_path: Path) -> None:
         (json.dumps({"WEBHOOKS": []}).encode(), SQUARE, "stripe: no addresses found"),
         (json.dumps({"WEBHOOKS": ["10.0.0.1"]}).encode(), SQUARE, "is no public IPv4 address"),
         (json.dumps({"WEBHOOKS": ["2600:1f18::1"]}).encode(), SQUARE, "is no public IPv4"),
+        (json.dumps({"WEBHOOKS": ["3.0.0.0/8"]}).encode(), SQUARE, "is wider than /24"),
         (STRIPE, b"<html>We moved this page</html>", "square: the page no longer lists"),
     ],
 )

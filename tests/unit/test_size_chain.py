@@ -182,3 +182,11 @@ def test_the_largest_metadata_a_default_body_can_hold_publishes() -> None:
 def test_now_is_a_plausible_received_at() -> None:
     # The fixed clock's times are no longer than the longest the overhead allows for.
     assert len(NOW.isoformat()) <= len(LONGEST_TIME.isoformat())
+
+
+@pytest.mark.parametrize("field", ["event_type", "status", "customer_id", "payment_method"])
+def test_a_text_with_a_control_character_is_refused(field: str) -> None:
+    """SNS takes no control character in an attribute value, nor the envelope's texts."""
+    event = _with(_largest_event(), **{field: "payment\x01succeeded"})
+    with pytest.raises(InvalidPayload, match="contains control characters"):
+        check_event(event)

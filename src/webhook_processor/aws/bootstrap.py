@@ -265,11 +265,13 @@ def build_operator(
     the receiver's name (ValueError otherwise)."""
     from webhook_processor.aws.dynamodb import DynamoDBStore
     from webhook_processor.aws.failure_queues import (
+        PUBLISHER,
         QueueReader,
         Redriver,
         StreamReader,
         invoker,
     )
+    from webhook_processor.aws.handoff import FailureQueue
     from webhook_processor.aws.publications import Publications
     from webhook_processor.aws.sns import SnsSink
 
@@ -294,6 +296,9 @@ def build_operator(
             Publications(table_name, table),
             SnsSink(topic_arn, session.client("sns")),
             stream=StreamReader(session.client("dynamodbstreams")),
+            handoffs=(
+                FailureQueue(queue_urls[PUBLISHER], sqs) if PUBLISHER in queue_urls else None
+            ),
         )
 
     return Operator(store, queues, redriver)

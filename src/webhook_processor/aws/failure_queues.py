@@ -11,9 +11,10 @@
   stream is not needed, so the 24 hours it keeps records do not matter.
 * It also holds Lambda's on-failure records: a stream batch the mapping discarded once its few
   retries were spent (a record that crashed the publisher, say). Such a record only points
-  into the stream (shard and sequence numbers), so its redrive reads those records from the
-  stream while it still holds them (24 hours), hands each event they announce off, and
-  redrives it from the table like any other hand-off.
+  into the stream (shard and sequence numbers), so its redrive reads the whole batch back
+  while the stream still holds it (24 hours) and turns it into hand-offs: each event it
+  announced is marked and its key queued, as the publisher would have, and the queue keeps
+  them 14 days; the same redrive run then publishes each from the table.
 
 A message is deleted only after its redrive succeeded; one that fails stays in its queue,
 visible again at once, with the error. Nothing here prints: the CLI
@@ -34,6 +35,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from webhook_processor import codec
 from webhook_processor.aws import handoff, items
 from webhook_processor.aws.publications import State
+from webhook_processor.aws.stream import PUBLISHED_EVENTS
 from webhook_processor.errors import WebhookError
 from webhook_processor.model import utc_now
 
@@ -263,6 +265,12 @@ def invoker(client: LambdaClient, function_name: str) -> Callable[[str], dict[st
     return invoke
 
 
+class HandOffSender(Protocol):
+    """Queues a hand-off (:class:`~webhook_processor.aws.handoff.FailureQueue`)."""
+
+    def send(self, message: handoff.Message) -> None: ...
+
+
 class StreamRecords(Protocol):
     """Where a discarded stream batch's records are read back (:class:`StreamReader`)."""
 
@@ -275,45 +283,63 @@ class StreamRecords(Protocol):
 class StreamReader:
     """Reads a batch's records from the table's stream (DynamoDB Streams)."""
 
-    #: GetRecords calls one batch may take: a batch is at most a mapping's 10,000 records.
-    MAX_READS: Final = 100
+    #: GetRecords calls one batch may take (a page can be empty mid-shard, so pages are
+    #: followed, not counted as the end): a batch is at most the mapping's batch size.
+    MAX_READS: Final = 1000
 
     def __init__(self, client: Any) -> None:
         # A ``dynamodbstreams`` client (the project installs no type stubs for it).
         self._client = client
 
     def batch(self, info: Mapping[str, Any]) -> list[dict[str, Any]]:
-        start, end = int(info["startSequenceNumber"]), int(info["endSequenceNumber"])
         try:
-            iterator: str | None = self._client.get_shard_iterator(
-                StreamArn=str(info["streamArn"]),
-                ShardId=str(info["shardId"]),
-                ShardIteratorType="AT_SEQUENCE_NUMBER",
-                SequenceNumber=str(start),
-            )["ShardIterator"]
-            found: list[dict[str, Any]] = []
-            for _ in range(self.MAX_READS):
-                if iterator is None:
-                    break
-                answer = self._client.get_records(ShardIterator=iterator, Limit=1000)
-                records = [dict(r) for r in answer.get("Records", [])]
-                found += [r for r in records if int(r["dynamodb"]["SequenceNumber"]) <= end]
-                if not records or int(records[-1]["dynamodb"]["SequenceNumber"]) >= end:
-                    break
-                iterator = answer.get("NextShardIterator")
+            start, end = int(info["startSequenceNumber"]), int(info["endSequenceNumber"])
+            size = int(info.get("batchSize", 0))
+            arn, shard = str(info["streamArn"]), str(info["shardId"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RedriveFailed(f"not a stream batch Lambda describes: {exc!r}") from exc
+        if end < start or not 0 <= size <= MAX_BATCH:
+            raise RedriveFailed(f"not a batch a stream mapping sends: {start}..{end} ({size})")
+        try:
+            found = self._read(arn, shard, start, end)
         except ClientError as exc:
             code = exc.response["Error"]["Code"]
             if code in ("TrimmedDataAccessException", "ResourceNotFoundException"):
                 raise RedriveFailed(_STREAM_GONE) from exc
             raise
-        if not found:
-            raise RedriveFailed(_STREAM_GONE)
+        last = int(found[-1]["dynamodb"]["SequenceNumber"]) if found else None
+        if last is None or last < end or (size and len(found) != size):
+            raise RedriveFailed(
+                f"read {len(found)} of the batch's {size or '?'} records ({start}..{end}): "
+                + _STREAM_GONE
+            )
+        return found
+
+    def _read(self, arn: str, shard: str, start: int, end: int) -> list[dict[str, Any]]:
+        iterator: str | None = self._client.get_shard_iterator(
+            StreamArn=arn,
+            ShardId=shard,
+            ShardIteratorType="AT_SEQUENCE_NUMBER",
+            SequenceNumber=str(start),
+        )["ShardIterator"]
+        found: list[dict[str, Any]] = []
+        for _ in range(self.MAX_READS):
+            if iterator is None:
+                break
+            answer = self._client.get_records(ShardIterator=iterator, Limit=1000)
+            records = [dict(r) for r in answer.get("Records", [])]
+            found += [r for r in records if int(r["dynamodb"]["SequenceNumber"]) <= end]
+            if records and int(records[-1]["dynamodb"]["SequenceNumber"]) >= end:
+                break
+            iterator = answer.get("NextShardIterator")
         return found
 
 
+#: The largest batch a stream mapping sends (its BatchSize's maximum).
+MAX_BATCH: Final = 10_000
 _STREAM_GONE: Final = (
-    "the stream no longer holds this batch (it keeps records 24 hours): its events are in the "
-    "table, unpublished; find them with webhook-processor aws events --since <first arrival>"
+    "the stream no longer holds this batch (it keeps records 24 hours): its events are stored "
+    "in the table but were not published, and this message is kept for a person"
 )
 
 
@@ -328,6 +354,8 @@ class Redriver:
     sink: Sink
     clock: Callable[[], datetime] = utc_now
     stream: StreamRecords | None = None
+    #: Where a discarded batch's events are queued as hand-offs (the publish-failures queue).
+    handoffs: HandOffSender | None = None
 
     def redrive(self, letter: QueuedFailure) -> str:
         """Redrive one message; what became of it, or :class:`RedriveFailed`."""
@@ -336,31 +364,47 @@ class Redriver:
                 return self._invoke(letter)
             if letter.kind == "handed_off":
                 return self._republish(str(letter.provider), str(letter.event_id))
-            if letter.kind == "stream_batch" and self.stream is not None:
-                return self._stream_batch(letter, self.stream)
+            if letter.kind == "stream_batch" and self.stream and self.handoffs:
+                return self._stream_batch(letter, self.stream, self.handoffs)
         except (ClientError, BotoCoreError, WebhookError) as exc:
             raise RedriveFailed(str(exc)[:SHOWN]) from exc
         raise RedriveFailed(_why_not[letter.kind])
 
-    def _stream_batch(self, letter: QueuedFailure, stream: StreamRecords) -> str:
-        """Hand off each event the discarded batch announced, then redrive it from the table.
-        An event of the batch already published (records before the failing one, in an earlier
-        attempt) goes out again: subscribers know it by ``event_id`` and ``version``."""
-        info = codec.loads_object(letter.body)["DDBStreamBatchInfo"]
-        announced = []
+    def _stream_batch(
+        self, letter: QueuedFailure, stream: StreamRecords, handoffs: HandOffSender
+    ) -> str:
+        """Turn the discarded batch into hand-offs: each event it announced is marked and its
+        key queued (the 14-day queue then holds it, whatever the stream forgets), and the rest
+        of this run redrives them like any other. An event of the batch that an earlier attempt
+        did publish goes out again: subscribers know it by ``event_id`` and ``version``."""
+        try:
+            info = codec.loads_object(letter.body)["DDBStreamBatchInfo"]
+        except KeyError as exc:
+            raise RedriveFailed("not a stream batch Lambda describes") from exc
+        announced, unreadable = [], []
         for record in stream.batch(info):
-            image = record["dynamodb"].get("NewImage")
-            event = None if image is None else items.published_event(items.deserialize(image))
+            if record.get("eventName") not in PUBLISHED_EVENTS:
+                continue
+            try:
+                event = items.published_event(items.deserialize(record["dynamodb"]["NewImage"]))
+            except (KeyError, TypeError, ValueError, ArithmeticError):
+                unreadable.append(str(record["dynamodb"]["SequenceNumber"]))
+                continue
             if event is not None:
                 announced.append(event)
-        outcomes = []
+        now, queued = self.clock(), 0
         for event in announced:
-            self.publications.hand_off(
-                event.provider, event.event_id, "in a stream batch Lambda discarded", self.clock()
+            error = "in a stream batch Lambda discarded"
+            # False: a redrive has it already (it published it, or is publishing it now).
+            if self.publications.hand_off(event.provider, event.event_id, error, now):
+                handoffs.send(handoff.HandOff.of(event, error, now))
+                queued += 1
+        if unreadable:
+            raise RedriveFailed(
+                f"handed off {len(announced)} events; records {', '.join(unreadable)} could not "
+                "be read into events: fix their items, then delete this message"[:SHOWN]
             )
-            outcomes.append(self._republish(event.provider, event.event_id))
-        published = outcomes.count("published")
-        return f"published {published} of the {len(announced)} events the batch announced"
+        return f"handed off {queued} of the {len(announced)} events the batch announced"
 
     def _invoke(self, letter: QueuedFailure) -> str:
         answer = self.invoke(letter.body)

@@ -34,7 +34,7 @@ from webhook_processor.errors import (
 )
 from webhook_processor.limits import MAX_ID_LENGTH
 from webhook_processor.model import Arrival, PaymentEvent, utc_now
-from webhook_processor.pipeline import INPUT_ERRORS, check_event
+from webhook_processor.pipeline import INPUT_ERRORS, check_event, check_publishable
 from webhook_processor.reconcile.apis import EventApi
 from webhook_processor.storage.base import EventStore
 from webhook_processor.storage.journal import Journal, Listed, Listing, Report, Window
@@ -173,6 +173,7 @@ class _Run:
             ]
             for event in events:
                 check_event(event)
+                check_publishable(event)
         except (RequestRejected, *INPUT_ERRORS) as exc:
             detail = getattr(exc, "detail", type(exc).__name__)
             log.warning("%s event %s could not be read: %r", report.provider, event_id, detail)

@@ -6,8 +6,10 @@ LOWEST sequence number reported failed. So the batch stops at the first record t
 retried and reports that record alone: records before it are published (or handed off) and not
 retried; records after it were not sent yet and go out with the retry. (Continuing past a
 failure, as generic batch processors do, would re-publish every later record on the retry.)
-What the publisher gives up retrying goes to the publish-failures queue, not to Lambda's
-on-failure destination, whose records only point into a stream that forgets after 24 hours.
+What the publisher gives up retrying goes to the publish-failures queue. A batch that keeps
+crashing the function goes, after the mapping's few retries, to Lambda's on-failure destination
+(the same queue), whose record only points into the stream: ``aws redrive`` turns it into
+hand-offs while the stream still holds it (24 hours).
 
 The function never raises for a failed publication, so Lambda's ``Errors`` metric stays at 0:
 ``PublishFailures`` and ``HandedOff`` are what the alarms watch.
