@@ -55,17 +55,23 @@ class Edge:
     function: aws.lambda_.Function
     #: Where providers deliver: the distribution's domain with ``/webhooks/{provider}``.
     webhook_url: pulumi.Output[str]
-    #: Per provider, its published webhook addresses, allowed past the rate rule.
-    ip_sets: dict[str, aws.wafv2.IpSet]
-    #: The CloudWatch names of the web ACL's metrics (its ``WebACL`` dimension) and the rate rule's.
+    #: The CloudWatch name of the web ACL's metrics (its ``WebACL`` dimension).
     acl_metric: str
-    rate_metric: str
+
+    @property
+    def rate_metric(self) -> str:
+        """The CloudWatch name of the rate rule's metrics."""
+        return _rate_metric(self.acl_metric)
+
+
+def _rate_metric(acl_metric: str) -> str:
+    return f"{acl_metric}-rate"
 
 
 def provider_addresses(path: Path = PROVIDER_ADDRESSES) -> dict[str, dict[str, object]]:
     """Provider -> ``{"source", "as_of", "addresses"}``: the allow-list's data."""
-    document = json.loads(path.read_text())
-    return dict(document["providers"].items())
+    providers: dict[str, dict[str, object]] = json.loads(path.read_text())["providers"]
+    return providers
 
 
 def build_edge(
@@ -137,8 +143,7 @@ def build_edge(
         source_arn=distribution.arn,
     )
     webhook_url = distribution.domain_name.apply(lambda d: f"https://{d}/webhooks/{{provider}}")
-    name = scope.named("edge")
-    return Edge(distribution, web_acl, function, webhook_url, ip_sets, name, f"{name}-rate")
+    return Edge(distribution, web_acl, function, webhook_url, scope.named("edge"))
 
 
 def _ip_sets(scope: Scope) -> dict[str, aws.wafv2.IpSet]:
@@ -203,7 +208,7 @@ def _web_acl(
                 "aggregate_key_type": "IP",
             }
         },
-        "visibility_config": _visibility(f"{name}-rate"),
+        "visibility_config": _visibility(_rate_metric(name)),
     }
     return aws.wafv2.WebAcl(
         name,

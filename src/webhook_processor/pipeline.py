@@ -128,10 +128,10 @@ class Pipeline:
             raise InvalidPayload(
                 f"the {adapter.name} event could not be read ({type(exc).__name__})"
             ) from exc
+        may_outgrow = len(request.body) > SURE_FIT_BODY_BYTES
         for event in events:
             check_event(event)
-        if len(request.body) > SURE_FIT_BODY_BYTES:
-            for event in events:
+            if may_outgrow:
                 check_publishable(event)
         return adapter, events
 

@@ -259,10 +259,11 @@ def test_lambdas_record_of_a_discarded_stream_batch_is_shown_and_kept() -> None:
 
 
 class FakeStreams:
-    """A shard of records 100..199, read ``limit`` at a time; or an error."""
+    """A shard of records 100..199, read ``limit`` at a time (the first ``empty`` pages hold
+    nothing, as GetRecords may answer mid-shard); or an error."""
 
-    def __init__(self, error: str | None = None, limit: int = 3) -> None:
-        self.error, self.limit, self.reads = error, limit, 0
+    def __init__(self, error: str | None = None, limit: int = 3, empty: int = 0) -> None:
+        self.error, self.limit, self.reads, self.empty = error, limit, 0, empty
 
     def get_shard_iterator(self, **kwargs: Any) -> dict[str, Any]:
         if self.error:
@@ -275,6 +276,8 @@ class FakeStreams:
     def get_records(self, ShardIterator: str, Limit: int) -> dict[str, Any]:
         self.reads += 1
         start = int(ShardIterator)
+        if self.reads <= self.empty:
+            return {"Records": [], "NextShardIterator": ShardIterator}
         records = [
             {"dynamodb": {"SequenceNumber": str(n)}}
             for n in range(start, min(start + self.limit, 200))
@@ -290,6 +293,15 @@ def test_a_discarded_batch_is_read_back_from_its_first_record_to_its_last() -> N
     records = StreamReader(streams).batch({**BATCH, "endSequenceNumber": "107"})
     assert [r["dynamodb"]["SequenceNumber"] for r in records] == [str(n) for n in range(100, 108)]
     assert streams.reads == 3  # pages of 3 until the last record is passed
+
+
+def test_empty_pages_mid_shard_are_followed_and_the_count_is_checked() -> None:
+    streams = FakeStreams(empty=2)
+    records = StreamReader(streams).batch({**BATCH, "endSequenceNumber": "104", "batchSize": 5})
+    assert len(records) == 5
+    assert streams.reads == 4  # two empty pages, then 100..102 and 103..105
+    with pytest.raises(RedriveFailed, match="read 5 of the batch's 6 records"):
+        StreamReader(FakeStreams()).batch({**BATCH, "endSequenceNumber": "104", "batchSize": 6})
 
 
 @pytest.mark.parametrize("code", ["TrimmedDataAccessException", "ResourceNotFoundException"])

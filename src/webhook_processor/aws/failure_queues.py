@@ -392,16 +392,15 @@ class Redriver:
                 continue
             if event is not None:
                 announced.append(event)
-        now, queued = self.clock(), 0
+        now, queued, error = self.clock(), 0, "in a stream batch Lambda discarded"
         for event in announced:
-            error = "in a stream batch Lambda discarded"
             # False: a redrive has it already (it published it, or is publishing it now).
             if self.publications.hand_off(event.provider, event.event_id, error, now):
                 handoffs.send(handoff.HandOff.of(event, error, now))
                 queued += 1
         if unreadable:
             raise RedriveFailed(
-                f"handed off {len(announced)} events; records {', '.join(unreadable)} could not "
+                f"handed off {queued} events; records {', '.join(unreadable)} could not "
                 "be read into events: fix their items, then delete this message"[:SHOWN]
             )
         return f"handed off {queued} of the {len(announced)} events the batch announced"
