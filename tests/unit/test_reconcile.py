@@ -14,6 +14,7 @@ from tests.support.builders import NOW, stripe_event
 from tests.support.recorded import Recorded
 from webhook_processor import codec
 from webhook_processor.errors import InvalidParameter, ProviderApiError, ProviderNotConfigured
+from webhook_processor.limits import MAX_ENVELOPE_BYTES
 from webhook_processor.model import Arrival
 from webhook_processor.providers.stripe import StripeProvider
 from webhook_processor.reconcile.apis import SquareEvents, StripeEvents, check_base
@@ -533,3 +534,13 @@ def test_square_identifies_a_listed_event_only_by_what_it_can_read(
 def test_stripe_takes_no_creation_time_it_cannot_read(created: object) -> None:
     stripe = StripeEvents("sk_test_key", "https://api.stripe.com", Recorded())
     assert stripe.identify({"id": "evt_1", "created": created}) == ("evt_1", None)
+
+
+def test_a_listed_event_too_large_to_publish_is_counted_unreadable_not_stored() -> None:
+    """The size chain holds for recovered events too: one whose envelope SNS could not take is
+    never stored (it would be refused on every redrive)."""
+    store = MemoryStore()
+    huge = stripe_event("evt_9", id="pi_9", metadata={"padding": "x" * MAX_ENVELOPE_BYTES})
+    report = _reconciler(FakeApi([[_event(1), huge]]), store).run("stripe")
+    assert (report.count(Listing.RECOVERED), report.count(Listing.UNREADABLE)) == (1, 1)
+    assert store.get_event("stripe", "evt_9") is None
