@@ -43,11 +43,17 @@ class WebhookRequest:
         method: str = "POST",
         url: str = "",
     ) -> WebhookRequest:
-        """Build a request, lower-casing header names (the last of repeated headers wins)."""
+        """Build a request, lower-casing header names. Repeated headers are joined with commas,
+        as a Lambda Function URL joins them (payload format 2.0), so that both wings read the
+        same value and the adapters parse what a proxy's extra header makes of it."""
         pairs = headers.items() if isinstance(headers, Mapping) else headers
+        joined: dict[str, str] = {}
+        for name, value in pairs:
+            key = name.lower()
+            joined[key] = f"{joined[key]},{value}" if key in joined else value
         return cls(
             provider=provider,
-            headers={name.lower(): value for name, value in pairs},
+            headers=joined,
             body=body,
             received_at=received_at,
             method=method.upper(),

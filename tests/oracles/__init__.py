@@ -4,7 +4,8 @@
 official library where one exists: the processor must accept what it produces. Each module
 defines ``SECRET`` (a signing secret in the provider's format) and
 ``sign(body, *, at, secret, message_id) -> (body, headers)`` (the body changes only for
-providers that sign inside it). Modules are found by provider name, so adding a provider adds a
+providers that sign inside it), and ``verdict(body, headers, secret) -> bool``: whether the
+library accepts a delivery (``tests/unit/providers/test_signature_headers.py``). Modules are found by provider name, so adding a provider adds a
 module here and touches nothing else.
 """
 
@@ -21,6 +22,8 @@ class Oracle(Protocol):
     def sign(
         self, body: bytes, *, at: datetime, secret: str, message_id: str
     ) -> tuple[bytes, dict[str, str]]: ...
+
+    def verdict(self, body: bytes, headers: dict[str, str], secret: str) -> bool: ...
 
 
 def oracle(provider: str) -> Oracle:

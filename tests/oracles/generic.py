@@ -19,3 +19,13 @@ def sign(
         "webhook-signature": signature,
         "Content-Type": "application/json",
     }
+
+
+def verdict(body: bytes, headers: dict[str, str], secret: str = SECRET) -> bool:
+    """Whether the Standard Webhooks reference library accepts the delivery (any exception it
+    raises is a refusal: it raises ValueError, not its own error, on some headers)."""
+    try:
+        standardwebhooks.Webhook(secret).verify(body, headers)
+    except Exception:  # every exception is the library's refusal
+        return False
+    return True

@@ -43,3 +43,21 @@ def sign(
             notification_url=url,
         ), "the Square SDK refuses the oracle's signature"
     return body, {"x-square-hmacsha256-signature": signature, "Content-Type": "application/json"}
+
+
+def verdict(
+    body: bytes, headers: dict[str, str], secret: str = SECRET, url: str = NOTIFICATION_URL
+) -> bool:
+    """Whether Square's SDK (``webhooks_helper.verify_signature``) accepts the delivery."""
+    header = {name.lower(): value for name, value in headers.items()}.get(
+        "x-square-hmacsha256-signature"
+    )
+    try:
+        return verify_signature(
+            request_body=body.decode(),
+            signature_header=header,  # type: ignore[arg-type] - None is the library's refusal
+            signature_key=secret,
+            notification_url=url,
+        )
+    except Exception:  # every exception is the library's refusal
+        return False

@@ -137,6 +137,9 @@ class AdyenProvider(Provider):
     event_id_prefix = ""
     batches = True
 
+    def check_secret(self, secret: str) -> None:
+        _key(secret)
+
     def parse(self, request: WebhookRequest, secret: str, now: datetime) -> list[PaymentEvent]:
         body = codec.loads_object(request.body)
         items = _items(body)

@@ -65,6 +65,13 @@ class Provider(Protocol):
         """A fresh signing secret in the provider's format, for local development."""
         ...
 
+    def check_secret(self, secret: str) -> None:
+        """Raise :class:`SecretUnavailable` if ``secret`` cannot be a key of this provider's
+        scheme (not hex for Adyen's, not base64 for Standard Webhooks'): a configuration
+        error answered 503, so the provider retries once it is fixed, never a 401 that blames
+        the sender. Any non-empty text can be an HMAC key, hence the default."""
+        return
+
     def reply(self, outcome: Outcome) -> Reply | None:
         """What the provider must hear on success; None for the processor's JSON answer."""
         return None
@@ -119,6 +126,15 @@ def parse_signed(
         raise SecretUnavailable(
             f"{provider.name} has {len(secrets)} active secrets; at most {MAX_ACTIVE_SECRETS}"
         )
+    for position, secret in enumerate(secrets, 1):
+        if not isinstance(secret, str) or not secret.strip():
+            raise SecretUnavailable(f"active secret {position} of {provider.name} is not text")
+        try:
+            provider.check_secret(secret)
+        except SecretUnavailable as unusable:
+            raise SecretUnavailable(
+                f"active secret {position} of {provider.name}: {unusable.detail}"
+            ) from None
     mismatches: list[SignatureMismatch] = []
     for secret in secrets:
         try:
@@ -132,7 +148,8 @@ def parse_signed(
 
 def check_timestamp(seconds: int, now: datetime, tolerance: int) -> None:
     """Reject a signed timestamp outside ``tolerance`` seconds of ``now``: a replay window."""
-    skew = now.timestamp() - seconds
+    # Clamped first: the headers' int() reads thousands of digits, which no float can hold.
+    skew = now.timestamp() - max(-MAX_UNIX_SECONDS, min(seconds, MAX_UNIX_SECONDS))
     if skew > tolerance:
         raise SignatureInvalid(
             f"signature timestamp is {int(skew)} s old; the limit is {tolerance} s (replayed?)"
@@ -141,12 +158,6 @@ def check_timestamp(seconds: int, now: datetime, tolerance: int) -> None:
         raise SignatureInvalid(
             f"signature timestamp is {int(-skew)} s in the future; the limit is {tolerance} s"
         )
-
-
-def parse_unix_seconds(text: str, what: str) -> int:
-    if not text.isascii() or not text.isdigit() or len(text) > 12:
-        raise SignatureInvalid(f"{what} must be whole Unix seconds, got {text[:32]!r}")
-    return int(text)
 
 
 def require_header(request: WebhookRequest, name: str) -> str:
@@ -167,7 +178,7 @@ def require_str(obj: Mapping[str, Any], key: str, where: str = "body") -> str:
 def optional_str(obj: Mapping[str, Any], key: str, where: str = "body") -> str | None:
     value = obj.get(key)
     if value is None:
-        return None
+        return
     if not isinstance(value, str):
         raise InvalidPayload(f"{where}.{key} must be a string or null, got {value!r}")
     return value

@@ -68,6 +68,9 @@ class GenericProvider(Provider):
     def __init__(self, tolerance: int = DEFAULT_TOLERANCE_SECONDS) -> None:
         self._tolerance = tolerance
 
+    def check_secret(self, secret: str) -> None:
+        scheme.secret_key(secret)
+
     def parse(self, request: WebhookRequest, secret: str, now: datetime) -> list[PaymentEvent]:
         message_id = scheme.verify(request, secret, now, self._tolerance)
         body = codec.loads_object(request.body)

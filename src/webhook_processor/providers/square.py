@@ -119,7 +119,9 @@ class SquareProvider(Provider):
     def parse(self, request: WebhookRequest, secret: str, now: datetime) -> list[PaymentEvent]:
         given = require_header(request, SIGNATURE_HEADER)
         expected = self._signature(secret, request.body)
-        if not hmac.compare_digest(expected, given.strip().encode("ascii", "replace")):
+        # The header's exact bytes, as Square's SDK compares them (webhooks_helper): no space
+        # trimmed, no case folded.
+        if not hmac.compare_digest(expected, given.encode("utf-8", "replace")):
             raise SignatureMismatch(
                 f"{SIGNATURE_HEADER} does not match the notification URL and the body"
             )

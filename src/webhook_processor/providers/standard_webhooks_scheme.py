@@ -13,15 +13,15 @@ import base64
 import binascii
 import hashlib
 import hmac
+import math
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime
 
-from webhook_processor.errors import SecretUnavailable, SignatureMismatch
+from webhook_processor.errors import SecretUnavailable, SignatureInvalid, SignatureMismatch
 from webhook_processor.model import WebhookRequest
 from webhook_processor.providers.base import (
     DEFAULT_TOLERANCE_SECONDS,
     check_timestamp,
-    parse_unix_seconds,
     require_header,
 )
 
@@ -50,28 +50,46 @@ def verify(
     now: datetime,
     tolerance: int = DEFAULT_TOLERANCE_SECONDS,
 ) -> str:
-    """Verify a Standard Webhooks request and return its ``webhook-id``."""
+    """Verify a Standard Webhooks request and return its ``webhook-id``.
+
+    The headers are read exactly as the reference library reads them (``standardwebhooks``'
+    ``Webhook.verify``), so that it and we agree on every header: the timestamp through
+    ``float()``, signed as its whole seconds; the signatures split at single spaces, each
+    ``version,base64`` with exactly one comma, decoded as ``base64.b64decode`` does; in order,
+    a match ends the search and a malformed entry met before one refuses the request.
+    """
     message_id = require_header(request, "webhook-id")
-    timestamp_text = require_header(request, "webhook-timestamp")
+    timestamp = _timestamp(require_header(request, "webhook-timestamp"))
     signatures = require_header(request, "webhook-signature")
-    timestamp = parse_unix_seconds(timestamp_text, "webhook-timestamp")
-    expected = _signature(secret_key(secret), message_id, timestamp_text, request.body)
-    matched = False
-    for entry in signatures.split():
-        version, _, value = entry.partition(",")
+    expected = _signature(secret_key(secret), message_id, str(timestamp), request.body)
+    for position, entry in enumerate(signatures.split(" "), 1):
+        version, comma, value = entry.partition(",")
+        if not comma or "," in value:
+            raise SignatureMismatch(f"webhook-signature entry {position} is not version,signature")
         if version != "v1":
             continue
         try:
-            candidate = base64.b64decode(value, validate=True)
-        except binascii.Error:
-            continue
-        # Keep comparing after a match so timing does not reveal which entry matched.
-        matched |= hmac.compare_digest(expected, candidate)
-    if not matched:
+            candidate = base64.b64decode(value)
+        except (binascii.Error, ValueError):
+            raise SignatureMismatch(f"webhook-signature entry {position} is not base64") from None
+        if hmac.compare_digest(expected, candidate):
+            break
+    else:
         raise SignatureMismatch("webhook-signature does not match the body (no valid v1 entry)")
     # After the MAC: an attacker cannot learn our clock window without a valid signature.
     check_timestamp(timestamp, now, tolerance)
     return message_id
+
+
+def _timestamp(text: str) -> int:
+    """``webhook-timestamp`` as the library reads it: ``float()``, a ``datetime``, its floor."""
+    try:
+        moment = datetime.fromtimestamp(float(text), UTC)
+    except (ValueError, OverflowError, OSError):
+        raise SignatureInvalid(
+            f"webhook-timestamp must be Unix seconds, got {text[:32]!r}"
+        ) from None
+    return math.floor(moment.timestamp())
 
 
 def headers(body: bytes, secret: str, now: datetime, message_id: str) -> dict[str, str]:

@@ -40,7 +40,6 @@ from webhook_processor.providers.base import (
     from_unix,
     optional_object,
     optional_str,
-    parse_unix_seconds,
     require_header,
     require_object,
     require_str,
@@ -180,23 +179,19 @@ class StripeProvider(Provider):
         ]
 
     def _verify(self, request: WebhookRequest, secret: str, now: datetime) -> None:
-        header = require_header(request, "stripe-signature")
-        timestamp_text: str | None = None
-        candidates: list[str] = []
-        for item in header.split(","):
-            key, _, value = item.strip().partition("=")
-            if key == "t":
-                timestamp_text = value
-            elif key == "v1":
-                candidates.append(value)
-        if timestamp_text is None or not candidates:
-            raise SignatureInvalid("Stripe-Signature needs a t= timestamp and at least one v1=")
-        timestamp = parse_unix_seconds(timestamp_text, "Stripe-Signature t")
-        expected = _signature(secret, timestamp_text, request.body)
-        matched = False
+        """The ``Stripe-Signature`` header read exactly as stripe-python reads it
+        (``WebhookSignature._get_timestamp_and_signatures`` and ``verify_header``), so that
+        the official library and we agree on every header, joined or repeated ones too."""
+        timestamp, candidates = _signature_header(require_header(request, "stripe-signature"))
+        expected = _signature(secret, str(timestamp), request.body)
+        # In order, as the library's any(): it stops at a match, and refuses a non-ASCII
+        # candidate met before one (hmac.compare_digest raises on it).
         for candidate in candidates:
-            matched |= hmac.compare_digest(expected, candidate.encode("ascii", "replace"))
-        if not matched:
+            if not candidate.isascii():
+                raise SignatureMismatch("Stripe-Signature has a v1 entry that is not ASCII")
+            if hmac.compare_digest(expected, candidate.encode("ascii")):
+                break
+        else:
             raise SignatureMismatch("Stripe-Signature does not match the body (no valid v1 entry)")
         check_timestamp(timestamp, now, self._tolerance)
 
@@ -258,6 +253,25 @@ class StripeProvider(Provider):
 
     def new_secret(self) -> str:
         return "whsec_" + secrets.token_hex(24)
+
+
+def _signature_header(header: str) -> tuple[int, list[str]]:
+    """The timestamp and the v1 signatures of a ``Stripe-Signature`` header, as stripe-python
+    finds them: entries split at commas, each at its first two ``=``; keys compared exactly (no
+    spaces, no other case); the first ``t`` is the timestamp, read by ``int()``; an entry
+    ``t`` or ``v1`` with no ``=`` makes the header unreadable."""
+    entries = [entry.split("=", 2) for entry in header.split(",")]
+    try:
+        stamps = [entry[1] for entry in entries if entry[0] == "t"]
+        candidates = [entry[1] for entry in entries if entry[0] == "v1"]
+        timestamp = int(stamps[0])
+    except (IndexError, ValueError):
+        raise SignatureInvalid(
+            "Stripe-Signature needs a t=<Unix seconds> entry and v1=<signature> entries"
+        ) from None
+    if not candidates:
+        raise SignatureInvalid("Stripe-Signature has no v1= signature")
+    return timestamp, candidates
 
 
 def _signature(secret: str, timestamp: str, body: bytes) -> bytes:
