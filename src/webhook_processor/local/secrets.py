@@ -47,7 +47,7 @@ class LocalSecrets:
     ) -> None:
         self.path = path
         self._environ = os.environ if environ is None else environ
-        self._file: dict[str, str] | None = None
+        self._file: dict[str, object] | None = None
         self._ttl = ttl_seconds
         self._clock = clock
         self._checked_at = 0.0
@@ -55,14 +55,19 @@ class LocalSecrets:
 
     def active(self, provider: str) -> tuple[str, ...]:
         """The provider's active secrets, from the environment or else the secrets file."""
-        value = self._environ.get(env_name(provider))
-        if value:
-            return active_secrets(value, env_name(provider))
+        from_env = self._environ.get(env_name(provider))
+        if from_env:
+            return active_secrets(from_env, env_name(provider))
         value = self._load().get(provider)
-        if not value:
+        if value is None or value == "":
             raise SecretUnavailable(
                 f"no secret for {provider}: set {env_name(provider)} or run "
                 f"'webhook-processor serve' once to generate {self.path}"
+            )
+        if not isinstance(value, str):
+            raise SecretUnavailable(
+                f"{self.path} [{provider!r}] is a JSON {_json_kind(value)}, not a string: "
+                "write the secret as text"
             )
         return active_secrets(value, f"{self.path} [{provider!r}]")
 
@@ -108,7 +113,7 @@ class LocalSecrets:
             self._file = None  # read back, with the file's new version
         return missing
 
-    def _load(self) -> dict[str, str]:
+    def _load(self) -> dict[str, object]:
         now = self._clock()
         if self._file is not None and now - self._checked_at < self._ttl:
             return self._file
@@ -125,9 +130,10 @@ class LocalSecrets:
             self._version = version
         return self._file
 
-    def _read(self) -> dict[str, str]:
-        loaded = self._read_document()
-        return {str(k): str(v) for k, v in loaded.items() if k != "api_keys"}
+    def _read(self) -> dict[str, object]:
+        """The provider secrets as the file holds them: a value that is not text is kept as
+        it is, so that :meth:`active` refuses it rather than a number becoming a key."""
+        return {k: v for k, v in self._read_document().items() if k != "api_keys"}
 
     def _read_document(self) -> dict[str, object]:
         try:
@@ -137,3 +143,14 @@ class LocalSecrets:
         if not isinstance(loaded, dict):
             raise SecretUnavailable(f"{self.path} must hold a JSON object")
         return loaded
+
+
+def _json_kind(value: object) -> str:
+    """What a JSON value is, in JSON's words."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, dict):
+        return "object"
+    return "array" if isinstance(value, list) else "null"
