@@ -119,12 +119,7 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_MAX_BODY_BYTES,
         help=f"larger bodies get 413 (default {DEFAULT_MAX_BODY_BYTES})",
     )
-    serve.add_argument(
-        "--max-attempts",
-        type=_positive_int,
-        default=5,
-        help="delivery attempts before an event becomes a dead letter (default 5)",
-    )
+    _delivery_options(serve)
     serve.add_argument(
         "--inspector-token",
         type=_inspector_token,
@@ -240,10 +235,53 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _delivery_options(serve: argparse.ArgumentParser) -> None:
+    """How ``serve`` delivers to its sinks, and when it says one is behind."""
+    serve.add_argument(
+        "--delivery-timeout",
+        type=_seconds(0.1, 300),
+        default=10.0,
+        metavar="SECONDS",
+        help="the whole of one delivery to a subscriber (connect, send, answer) within this; "
+        "at most 64 KiB of an answer is read; later is a failed attempt (default 10)",
+    )
+    serve.add_argument(
+        "--stale-after",
+        type=_seconds(1, 86400),
+        default=120.0,
+        metavar="SECONDS",
+        help="/healthz and /status report a sink whose oldest undelivered event is older "
+        "than this (default 120)",
+    )
+    serve.add_argument(
+        "--max-attempts",
+        type=_positive_int,
+        default=5,
+        help="delivery attempts before an event becomes a dead letter (default 5)",
+    )
+
+
 def _positive_int(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
     return int(text)
+
+
+def _seconds(low: float, high: float) -> Callable[[str], float]:
+    """A number of seconds from ``low`` to ``high``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a number of seconds from {low:g} to {high:g}"
+            )
+        return value
+
+    return parse
 
 
 def _port(text: str) -> int:
@@ -321,6 +359,8 @@ def _serve(args: argparse.Namespace) -> int:
         subscribers=tuple(args.subscriber),
         max_body_bytes=args.max_body_bytes,
         max_attempts=args.max_attempts,
+        delivery_timeout=args.delivery_timeout,
+        stale_after=args.stale_after,
         base_url=f"http://{args.host}:{args.port}",
         inspector_token=token,
         reconcile_every=args.reconcile_every,

@@ -166,7 +166,7 @@ def test_a_hanging_subscriber_does_not_hold_back_the_events_file(
     url, handler = subscriber
     handler.gate.clear()  # the subscriber takes no request until the gate opens
     store, events_file = MemoryStore(), tmp_path / "events.jsonl"
-    sinks = [JsonLinesSink(events_file), HttpSink(url, timeout=30)]
+    sinks = [JsonLinesSink(events_file), HttpSink(url, deadline=30)]
     dispatcher = Dispatcher(store, sinks, poll_interval=0.01)
     dispatcher.start()
     try:

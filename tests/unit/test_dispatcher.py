@@ -193,7 +193,7 @@ def test_http_sink_non_2xx_is_a_delivery_failure(subscriber: tuple[str, type[_Su
 
 def test_http_sink_unreachable_is_a_delivery_failure() -> None:
     events = [make_event("evt_1"), make_event("evt_2"), make_event("evt_3")]
-    failed = HttpSink("http://127.0.0.1:9/none", timeout=2).publish_batch(events)
+    failed = HttpSink("http://127.0.0.1:9/none", deadline=2).publish_batch(events)
     assert set(failed) == {e.key for e in events}  # the rest of the batch is not attempted
     assert "unreachable" in failed["stripe:evt_3"]
 

@@ -8,6 +8,7 @@ and events file use the SQLite processor.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -15,6 +16,7 @@ from starlette.testclient import TestClient
 
 from tests.support.bad_inputs import BAD_INPUTS, BODY
 from tests.support.builders import (
+    NOW,
     encode,
     generic_body,
     signed,
@@ -174,3 +176,36 @@ def test_healthz_is_a_503_when_the_dispatcher_is_not_running(
         response = running.get("/healthz")
     assert response.status_code == 503
     assert "dispatcher is not running" in response.json()["detail"]
+
+
+def test_healthz_is_a_503_when_the_outbox_cannot_be_read(
+    memory_processor: LocalProcessor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from webhook_processor.errors import StorageUnavailable
+
+    def unreadable() -> None:
+        raise StorageUnavailable("database is locked")
+
+    monkeypatch.setattr(memory_processor.store, "backlogs", unreadable)
+    with TestClient(create_app(memory_processor, run_dispatcher=False)) as client:
+        response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["detail"] == "the outbox cannot be read: database is locked"
+
+
+def test_healthz_stays_200_and_says_degraded_while_a_sink_is_behind(
+    memory_processor: LocalProcessor,
+) -> None:
+    """A subscriber that is behind is no reason to turn providers away: 200, and the words."""
+    body, headers = signed("generic", encode(generic_body()))
+    with TestClient(create_app(memory_processor, run_dispatcher=False)) as client:
+        assert post(client, "generic", body, headers).status_code == 200
+        assert client.get("/healthz").json() == {"status": "ok"}  # received just now
+        memory_processor.clock = lambda: NOW + timedelta(minutes=5)
+        response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "degraded",
+        "detail": "1 of the sinks is behind: the oldest undelivered event was received 300 s "
+        "ago (see /status)",
+    }

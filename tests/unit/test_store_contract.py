@@ -28,7 +28,7 @@ from webhook_processor.aws.dynamodb import DynamoDBStore
 from webhook_processor.local.sqlite.store import SQLiteStore
 from webhook_processor.model import Arrival, PaymentEvent
 from webhook_processor.reconcile.run import ReconcileStore
-from webhook_processor.storage.base import Delivery, EventStore, LocalStore
+from webhook_processor.storage.base import Backlog, Delivery, EventStore, LocalStore
 from webhook_processor.storage.journal import CLAIM_SECONDS, Listed, Listing, Report, Window
 from webhook_processor.storage.memory import MemoryStore
 from webhook_processor.storage.volume import KEEP_BUCKETS
@@ -523,3 +523,20 @@ def test_delivery_counts_older_than_kept_are_forgotten_but_not_when_counting_beg
     assert found["stripe"].total(0, 10**9) == 1
     assert found["adyen"].total(0, 10**9) == 0
     assert (found["stripe"].since, found["adyen"].since) == (1000, 1000)
+
+
+def test_backlogs_count_each_sinks_pending_entries_from_the_oldest_received(
+    store: LocalStore,
+) -> None:
+    """What ``/healthz`` reads to tell a sink that is behind: every entry still in the outbox,
+    due or waiting for its retry, and the oldest event's reception."""
+    store.register_sinks(["file", "http"])
+    assert store.backlogs() == {}
+    old = NOW - timedelta(minutes=10)
+    store.insert_all([make_event("evt_old", received_at=old), make_event("evt_new")])
+    assert store.backlogs() == {"file": Backlog(2, old), "http": Backlog(2, old)}
+    store.complete_deliveries("file", ["stripe:evt_old", "stripe:evt_new"], NOW)
+    store.fail_delivery("http", "stripe:evt_new", "down", at=NOW, retry_at=NOW + timedelta(hours=1))
+    assert store.backlogs() == {"http": Backlog(2, old)}
+    store.fail_delivery("http", "stripe:evt_old", "down", at=NOW, retry_at=None)  # dead
+    assert store.backlogs() == {"http": Backlog(1, NOW)}

@@ -159,3 +159,35 @@ def test_endpoints_are_asked_only_with_a_key_and_a_bad_key_is_said(tmp_path: Pat
     assert found["stripe"].state is EndpointState.UNKNOWN
     assert found["stripe"].detail.startswith("not asked: the stripe API root")
     assert ask_endpoints(LocalSecrets(tmp_path / "none.json", {}), {}) == {}
+
+
+def test_a_sink_whose_oldest_undelivered_event_is_older_than_the_bound_is_behind() -> None:
+    from webhook_processor.local.volume import lane_statuses, stale_detail, status_document
+    from webhook_processor.storage.base import Backlog
+
+    now = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+    backlogs = {
+        "http:slow": Backlog(3, now - timedelta(seconds=200)),
+        "file:x": Backlog(1, now - timedelta(seconds=5)),
+    }
+    lanes = lane_statuses(["file:x", "http:slow", "http:idle"], backlogs, now, stale_after=120)
+    assert [(lane.sink, lane.pending, lane.stale) for lane in lanes] == [
+        ("file:x", 1, False),
+        ("http:slow", 3, True),
+        ("http:idle", 0, False),
+    ]
+    assert stale_detail(lanes) == (
+        "1 of the sinks is behind: the oldest undelivered event was received 200 s ago "
+        "(see /status)"
+    )
+    assert stale_detail(lanes[:1]) is None
+    document = status_document([], {}, now, lanes=lanes)
+    assert document["status"] == "attention"
+    assert document["sinks"][1] == {
+        "sink": "http:slow",
+        "pending": 3,
+        "oldest_pending_at": "2026-12-03T11:56:40+00:00",
+        "oldest_pending_seconds": 200.0,
+        "stale": True,
+    }
+    assert status_document([], {}, now, lanes=lanes[:1])["status"] == "ok"

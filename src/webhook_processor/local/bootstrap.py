@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from webhook_processor.local.reconciling import ReconcileLoop
     from webhook_processor.local.secrets import LocalSecrets
     from webhook_processor.local.sqlite.store import SQLiteStore
-    from webhook_processor.local.volume import Watch
+    from webhook_processor.local.volume import LaneStatus, Watch
     from webhook_processor.pipeline import Pipeline
     from webhook_processor.providers.base import Provider
     from webhook_processor.publishing.base import Sink
@@ -64,6 +64,10 @@ class LocalConfig:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_attempts: int = 5
     retry_base_delay: float = 1.0
+    #: ``serve --delivery-timeout``: seconds one delivery to a subscriber may take in all.
+    delivery_timeout: float = 10.0
+    #: ``serve --stale-after``: a sink whose oldest undelivered event is older is behind.
+    stale_after: float = 120.0
     #: How often a sink with dead letters of its own making is probed for recovery.
     recovery_probe_seconds: float = 30.0
     #: Where the processor is reached: ``serve``'s own address, or ``send --url``.
@@ -116,6 +120,14 @@ class LocalProcessor:
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
     clock: Callable[[], datetime] = utc_now
 
+    def lanes(self) -> list[LaneStatus]:
+        """Each sink's backlog, and whether it is behind (``config.stale_after``). Reads the
+        outbox: call it off the event loop."""
+        from webhook_processor.local.volume import lane_statuses
+
+        sinks = [sink.name for sink in self.dispatcher.sinks]
+        return lane_statuses(sinks, self.store.backlogs(), self.clock(), self.config.stale_after)
+
     def start(self) -> None:
         self.dispatcher.start()
         self.watch.start()
@@ -154,7 +166,10 @@ def build_local(
 
         store = SQLiteStore(config.database)
     if sinks is None:
-        sinks = [JsonLinesSink(config.events_path), *map(HttpSink, config.subscribers)]
+        sinks = [
+            JsonLinesSink(config.events_path),
+            *(HttpSink(url, config.delivery_timeout) for url in config.subscribers),
+        ]
     secrets = local_secrets(config, environ)
     counters = Counters(clock)
     dispatcher = Dispatcher(

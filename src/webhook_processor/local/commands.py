@@ -218,6 +218,7 @@ def _status(args: argparse.Namespace, environ: Mapping[str, str] | None = None) 
     from webhook_processor.local.volume import (
         ask_endpoints,
         history_start,
+        lane_statuses,
         status_document,
         statuses,
     )
@@ -228,11 +229,13 @@ def _status(args: argparse.Namespace, environ: Mapping[str, str] | None = None) 
     store = open_local_store(config)
     try:
         histories = store.delivery_histories(history_start(now))
+        backlogs = store.backlogs()
     finally:
         store.close()
+    lanes = lane_statuses(sorted(backlogs), backlogs, now)
     endpoints = ask_endpoints(local_secrets(config, environ), environ)
     if args.json:
-        document = status_document(histories, endpoints, now)
+        document = status_document(histories, endpoints, now, lanes=lanes)
         print(codec.dumps(document))
         return 1 if document["status"] != "ok" else 0
     found = statuses(histories, endpoints, now)
@@ -250,6 +253,12 @@ def _status(args: argparse.Namespace, environ: Mapping[str, str] | None = None) 
     ]
     print_rows(rows, False)
     attention = [s.provider for s in found if s.needs_attention]
+    for lane in lanes:
+        print(
+            f"sink {lane.sink}: {lane.pending} undelivered, the oldest received "
+            f"{lane.age:.0f} s ago" + (" (behind)" if lane.stale else "")
+        )
+    attention += [lane.sink for lane in lanes if lane.stale]
     if attention:
         print(f"needs a person: {', '.join(attention)}; see docs/status.md", file=sys.stderr)
     return 1 if attention else 0

@@ -1,8 +1,9 @@
 """The local HTTP server: a bare ASGI app on uvicorn, the same pipeline as on Lambda.
 
 Routes: ``POST /webhooks/{provider}`` (a trailing slash is the same route, answered, never
-redirected: a redirect would be built from the ``Host`` header), ``GET /healthz`` (liveness),
-``GET /status`` (is each provider still sending, for monitors: see :mod:`.volume`; as private as
+redirected: a redirect would be built from the ``Host`` header), ``GET /healthz`` (liveness;
+``degraded`` while a sink is behind), ``GET /status`` (is each provider still sending and each
+sink taking what is published, for monitors: see :mod:`.volume`; as private as
 the inspector, so a token opens it beyond loopback), and the
 inspector: ``GET /`` and ``/inspector/...`` (:mod:`.inspector`), looked at
 only after the webhook route, which they do not slow down. The webhook route only maps HTTP
@@ -27,6 +28,7 @@ from typing import Any, Final
 from webhook_processor import codec
 from webhook_processor.errors import NotFound, PayloadTooLarge, ServiceUnavailable, WebhookError
 from webhook_processor.local.bootstrap import LocalProcessor
+from webhook_processor.local.volume import stale_detail
 from webhook_processor.model import WebhookRequest
 from webhook_processor.pipeline import Pipeline
 from webhook_processor.responses import (
@@ -77,7 +79,7 @@ def create_app(processor: LocalProcessor, *, run_dispatcher: bool = True) -> App
                 await _webhook(pipeline, provider, scope, receive, send, processor=processor)
                 return
         elif path in ("/healthz", "/healthz/") and scope["method"] in ("GET", "HEAD"):
-            await _respond(send, *_health(processor, run_dispatcher))
+            await _respond(send, *await _health(processor, run_dispatcher))
             return
         elif path in ("/status", "/status/") and scope["method"] in ("GET", "HEAD"):
             await _respond(send, *await inspector().status(scope))
@@ -186,13 +188,30 @@ def _url(scope: Scope, headers: list[tuple[str, str]]) -> str:
     return f"{scope.get('scheme', 'http')}://{host}{scope['path']}" + (f"?{query}" if query else "")
 
 
-def _health(processor: LocalProcessor, run_dispatcher: bool) -> tuple[int, dict[str, str], bytes]:
+async def _health(
+    processor: LocalProcessor, run_dispatcher: bool
+) -> tuple[int, dict[str, str], bytes]:
+    """503 when stored events are not published (the dispatcher is down, the store cannot be
+    read); 200 otherwise, ``degraded`` while a sink is behind. A slow subscriber is not a reason
+    to turn providers away: the webhooks are still stored, and a load balancer or supervisor
+    acting on a 503 would only make that worse."""
     if run_dispatcher and not processor.dispatcher.running:
         # Accepting webhooks that nothing publishes is the failure an operator must see.
         detail = "the outbox dispatcher is not running: stored events are not published"
-        body = {"status": "unavailable", "detail": detail}
-        return 503, {"content-type": JSON}, codec.dumps(body).encode()
+        return _health_answer(503, "unavailable", detail)
+    try:
+        lanes = await asyncio.get_running_loop().run_in_executor(None, processor.lanes)
+    except WebhookError as error:
+        return _health_answer(503, "unavailable", f"the outbox cannot be read: {error.detail}")
+    behind = stale_detail(lanes)
+    if behind is not None:
+        return _health_answer(200, "degraded", behind)
     return 200, {"content-type": JSON}, b'{"status":"ok"}'
+
+
+def _health_answer(status: int, state: str, detail: str) -> tuple[int, dict[str, str], bytes]:
+    body = {"status": state, "detail": detail}
+    return status, {"content-type": JSON}, codec.dumps(body).encode()
 
 
 async def _respond(send: Send, status: int, headers: dict[str, str], content: bytes) -> None:

@@ -5,14 +5,14 @@ Each is a :class:`~webhook_processor.publishing.base.Sink`.
 
 from __future__ import annotations
 
+import http.client
 import os
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
+from webhook_processor.errors import truncate
+from webhook_processor.exchange import NoAnswer, exchange
 from webhook_processor.model import PaymentEvent
 from webhook_processor.publishing.base import Sink
 from webhook_processor.publishing.envelope import encode
@@ -79,48 +79,51 @@ def _whole_lines_end(fd: int) -> int:
     return end
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect is the subscriber's answer, not a delivery: urllib would follow it with a
-    body-less GET and report the final 200 as success."""
+#: Seconds one delivery to a subscriber may take in all: connect, send, answer.
+DEFAULT_DELIVERY_SECONDS = 10.0
 
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
+_HEADERS = {"Content-Type": "application/json", "User-Agent": "webhook-processor"}
 
 
 class HttpSink(Sink):
     """POSTs each envelope as JSON; a 2xx is success, anything else (3xx too) is retried later.
 
-    When the subscriber cannot be reached or does not answer in time, the rest of the batch is
-    not attempted: its lane would otherwise wait out a timeout per event.
+    Each delivery is one :func:`~webhook_processor.exchange.exchange`: within ``deadline``
+    seconds in all, at most :data:`~webhook_processor.exchange.ANSWER_BYTES` of the answer
+    read. A 2xx is a delivery even if its body is endless or cut off (the status is the
+    subscriber's word); an answer that does not begin in time is a failed attempt. When the
+    subscriber cannot be reached or does not begin to answer in time, the rest of the batch is
+    not attempted: its lane would otherwise wait out a deadline per event.
     """
 
-    def __init__(self, url: str, timeout: float = 5.0) -> None:
+    def __init__(self, url: str, deadline: float = DEFAULT_DELIVERY_SECONDS) -> None:
         if not url.startswith(("http://", "https://")):
             raise ValueError(f"subscriber URL must be http:// or https://, got {url!r}")
+        if not deadline > 0:
+            raise ValueError(f"a delivery's deadline must be positive, got {deadline!r}")
         self.url = url
         self.name = f"http:{url}"
-        self._timeout = timeout
-        self._opener = urllib.request.build_opener(_NoRedirects)
+        self._deadline = deadline
 
     def publish_batch(self, events: Sequence[PaymentEvent]) -> dict[str, str]:
         failed: dict[str, str] = {}
         for index, event in enumerate(events):
             try:
-                self._post(event)
-            except urllib.error.HTTPError as exc:
-                failed[event.key] = f"{self.url} answered {exc.code}"
-            except (urllib.error.URLError, OSError) as exc:
-                reason = f"{self.url} unreachable: {getattr(exc, 'reason', exc)}"
+                answer = exchange("POST", self.url, _HEADERS, encode(event), seconds=self._deadline)
+            except (OSError, http.client.HTTPException) as exc:
+                if isinstance(exc, NoAnswer):
+                    reason = f"{self.url} did not answer within {self._deadline:g} s"
+                else:
+                    reason = f"{self.url} unreachable: {_why(exc)}"
                 failed.update(dict.fromkeys((e.key for e in events[index:]), reason))
                 break
+            if not 200 <= answer.status < 300:
+                failed[event.key] = f"{self.url} answered {answer.status}"
         return failed
 
-    def _post(self, event: PaymentEvent) -> None:
-        request = urllib.request.Request(  # noqa: S310 - scheme checked in __init__
-            self.url,
-            data=encode(event),
-            method="POST",
-            headers={"Content-Type": "application/json", "User-Agent": "webhook-processor"},
-        )
-        with self._opener.open(request, timeout=self._timeout) as response:
-            response.read()
+
+def _why(exc: Exception) -> str:
+    """An exception as a short reason: its own words where it has any (they may quote the
+    peer: made printable, so they cannot forge a log line), else its kind."""
+    text = str(exc) or type(exc).__name__
+    return truncate("".join(c if c.isprintable() else "?" for c in text), 200)

@@ -10,6 +10,10 @@ event. Reconciled events are not counted: they are what the webhooks failed to b
 With an events-API key (``WEBHOOK_API_KEY_<PROVIDER>``), ``serve`` asks the provider every
 :data:`ENDPOINT_CHECK_SECONDS` whether our endpoint is still there and enabled
 (:mod:`webhook_processor.reconcile.endpoints`); ``status`` asks when it runs.
+
+And is each sink still taking what we publish? A sink whose oldest undelivered event was received
+more than ``stale_after`` seconds ago is behind (a subscriber that is down or slow): ``status``
+says so, and so does ``/healthz``, without naming it.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from webhook_processor.quiet import (
 )
 from webhook_processor.reconcile.endpoints import EndpointCheck, check_endpoints, not_asked
 from webhook_processor.reconcile.transport import Transport
+from webhook_processor.storage.base import Backlog
 from webhook_processor.storage.volume import DeliveryCounts
 
 log = logging.getLogger(__name__)
@@ -50,6 +55,9 @@ FLUSH_SECONDS: Final = 10.0
 #: Seconds between questions to the providers about our endpoints: a disabled endpoint is news
 #: within a quarter of an hour, and the providers' rate limits are not troubled.
 ENDPOINT_CHECK_SECONDS: Final = 900.0
+#: Seconds after which a sink's oldest undelivered event means the sink is behind: longer than
+#: the five attempts and their pauses that a failing event gets by default (about 65 s).
+STALE_AFTER_SECONDS: Final = 120.0
 #: The charts: a day in 15-minute steps, a week in hours.
 CHARTS: Final = {"day": (timedelta(days=1), 3), "week": (timedelta(weeks=1), 12)}
 
@@ -139,18 +147,76 @@ def statuses(
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class LaneStatus:
+    """What one sink has still to take, and whether it is behind."""
+
+    sink: str
+    pending: int
+    #: When the oldest undelivered event was received; None when nothing is pending.
+    oldest: datetime | None
+    #: Seconds since then (0 when nothing is pending).
+    age: float
+    stale: bool
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "sink": self.sink,
+            "pending": self.pending,
+            "oldest_pending_at": None if self.oldest is None else self.oldest.isoformat(),
+            "oldest_pending_seconds": round(self.age, 1),
+            "stale": self.stale,
+        }
+
+
+def lane_statuses(
+    sinks: Iterable[str],
+    backlogs: Mapping[str, Backlog],
+    now: datetime,
+    stale_after: float = STALE_AFTER_SECONDS,
+) -> list[LaneStatus]:
+    """Each of ``sinks`` with its backlog, in order."""
+    found = []
+    for sink in sinks:
+        backlog = backlogs.get(sink)
+        if backlog is None:
+            found.append(LaneStatus(sink, 0, None, 0.0, False))
+            continue
+        age = max(0.0, (now - backlog.oldest).total_seconds())
+        found.append(LaneStatus(sink, backlog.pending, backlog.oldest, age, age > stale_after))
+    return found
+
+
+def stale_detail(lanes: Iterable[LaneStatus]) -> str | None:
+    """What ``/healthz`` says of the sinks that are behind, without naming them (it answers
+    anyone, and a subscriber's URL may hold a credential); None when none is."""
+    stale = [lane for lane in lanes if lane.stale]
+    if not stale:
+        return None
+    oldest = max(lane.age for lane in stale)
+    return (
+        f"{len(stale)} of the sinks {'is' if len(stale) == 1 else 'are'} behind: the oldest "
+        f"undelivered event was received {oldest:.0f} s ago (see /status)"
+    )
+
+
 def status_document(
     histories: Iterable[History],
     endpoints: Mapping[str, EndpointCheck],
     now: datetime,
     settings: Settings = DEFAULTS,
+    lanes: Iterable[LaneStatus] = (),
 ) -> dict[str, Any]:
-    """``GET /status`` and ``status --json``: ``attention`` while any provider needs it."""
+    """``GET /status`` and ``status --json``: ``attention`` while any provider or sink needs
+    it."""
     found = statuses(histories, endpoints, now, settings)
+    lanes = list(lanes)
+    attention = any(s.needs_attention for s in found) or any(lane.stale for lane in lanes)
     return {
-        "status": "attention" if any(s.needs_attention for s in found) else "ok",
+        "status": "attention" if attention else "ok",
         "at": now.isoformat(),
         "providers": [s.as_json() for s in found],
+        "sinks": [lane.as_json() for lane in lanes],
     }
 
 

@@ -178,7 +178,7 @@ def require_str(obj: Mapping[str, Any], key: str, where: str = "body") -> str:
 def optional_str(obj: Mapping[str, Any], key: str, where: str = "body") -> str | None:
     value = obj.get(key)
     if value is None:
-        return
+        return None
     if not isinstance(value, str):
         raise InvalidPayload(f"{where}.{key} must be a string or null, got {value!r}")
     return value

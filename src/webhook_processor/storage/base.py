@@ -110,6 +110,16 @@ class OutboxItem:
 
 
 @dataclass(frozen=True, slots=True)
+class Backlog:
+    """What one sink has still to take: ``/healthz`` reports a sink falling behind."""
+
+    #: Entries in the outbox for the sink: due, or waiting for a retry.
+    pending: int
+    #: When the oldest of their events was received.
+    oldest: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class EventRecord:
     """A stored event and where its publication stands (the furthest-behind sink's state)."""
 
@@ -207,6 +217,11 @@ class LocalStore(EventStore, Listings, Journal, Completeness, DeliveryCounts, Pr
 
     def dead_letter_page(self, after: str | None, limit: int) -> Page[DeadLetter]:
         """Dead letters, oldest failure first."""
+        ...
+
+    def backlogs(self) -> dict[str, Backlog]:
+        """Each registered sink with entries in the outbox, and what it has still to take.
+        Reads every pending entry: the outbox is short unless a sink is failing."""
         ...
 
     def close(self) -> None: ...

@@ -16,6 +16,7 @@ from webhook_processor.model import PaymentEvent
 from webhook_processor.quiet import History
 from webhook_processor.storage.base import (
     EVERY_SINK,
+    Backlog,
     DeadLetter,
     OutboxItem,
 )
@@ -226,6 +227,20 @@ class MemoryStore:
             position = tuple(decode_cursor("transactions", after, 3))
             states = [t for t in states if _updated(t) < position]
         return _page(states, limit, lambda t: encode_cursor("transactions", _updated(t)))
+
+    def backlogs(self) -> dict[str, Backlog]:
+        found: dict[str, Backlog] = {}
+        with self._lock:
+            for key, sink in self._outbox:
+                if sink == EVERY_SINK:
+                    continue
+                received = self._events[key].received_at
+                seen = found.get(sink)
+                found[sink] = Backlog(
+                    1 if seen is None else seen.pending + 1,
+                    received if seen is None else min(seen.oldest, received),
+                )
+        return found
 
     def dead_letter_page(self, after: str | None, limit: int) -> Page[DeadLetter]:
         with self._lock:

@@ -19,6 +19,7 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Final
@@ -230,7 +231,9 @@ class Api:
         """``webhook-processor status``: each provider's verdict and its endpoint's."""
         now = self._processor.clock()
         watch = self._processor.watch
-        return status_document(watch.counter.histories(history_start(now)), watch.endpoints, now)
+        lanes = [replace(lane, sink=redact(lane.sink)) for lane in self._processor.lanes()]
+        histories = watch.counter.histories(history_start(now))
+        return status_document(histories, watch.endpoints, now, lanes=lanes)
 
     def _volume(self, given: Json) -> Json:
         """The chart: per provider, deliveries over the last day or week against the usual."""

@@ -36,7 +36,7 @@ from webhook_processor.local.sqlite.writer import Bulk, GroupCommitWriter, stora
 from webhook_processor.model import PaymentEvent, TransactionUpdate
 from webhook_processor.money import format_amount
 from webhook_processor.quiet import History
-from webhook_processor.storage.base import EVERY_SINK, DeadLetter, OutboxItem
+from webhook_processor.storage.base import EVERY_SINK, Backlog, DeadLetter, OutboxItem
 from webhook_processor.storage.journal import DayCounts, Reconciled, Report, Window
 from webhook_processor.storage.paging import EventFilter, Page, SinkDelivery, TransactionFilter
 from webhook_processor.storage.records import (
@@ -140,6 +140,14 @@ class SQLiteStore:
 
     def dead_letter_page(self, after: str | None, limit: int) -> Page[DeadLetter]:
         return self._pages.dead_letter_page(after, limit)
+
+    def backlogs(self) -> dict[str, Backlog]:
+        rows = self._read(
+            "SELECT o.sink, COUNT(*), MIN(e.received_at) FROM outbox o JOIN events e USING (key) "
+            "WHERE o.sink != ? GROUP BY o.sink",
+            (EVERY_SINK,),
+        )
+        return {row[0]: Backlog(row[1], datetime.fromisoformat(row[2])) for row in rows}
 
     # -- Journal and Completeness (the SQL is in ``journal``) -------------------------------
 
