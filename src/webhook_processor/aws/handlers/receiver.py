@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import math
 import os
 import re
 from collections.abc import Callable
@@ -48,9 +49,10 @@ def create_handler(build: Callable[[], Receiver]) -> Handler:
     receiver = functools.cache(build)
 
     @instrument
-    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         metrics.add_metric(name=names.RECEIVED, unit=MetricUnit.Count, value=1)
-        if "http" in (event.get("requestContext") or {}):
+        context_ = event.get("requestContext") if isinstance(event, dict) else None
+        if isinstance(context_, dict) and "http" in context_:
             return _function_url(receiver().pipeline, event)
         return _direct(receiver(), event)
 
@@ -58,17 +60,21 @@ def create_handler(build: Callable[[], Receiver]) -> Handler:
 
 
 def _function_url(pipeline: Pipeline, event: dict[str, Any]) -> dict[str, Any]:
-    http = event["requestContext"]["http"]
+    """A Function URL request (payload format 2.0): every field it reads is checked for its
+    type first, so a malformed event is a 400 like any other bad request, never a traceback."""
     try:
-        route = _ROUTE.fullmatch(event.get("rawPath") or "/")
+        http = event["requestContext"]["http"]
+        if not isinstance(http, dict):
+            raise InvalidPayload(f"requestContext.http must be an object, got {_kind(http)}")
+        route = _ROUTE.fullmatch(_field(event, "rawPath", str) or "/")
         if route is None:
             raise NotFound("POST to /webhooks/{provider}")
         request = WebhookRequest.build(
             route.group(1),
-            event.get("headers") or {},
+            _headers(event),
             _body(event),
             pipeline.clock(),
-            method=http.get("method", "POST"),
+            method=_field(http, "method", str, "requestContext.http.") or "POST",
             url=_url(event),
         )
         outcome = pipeline.receive(request)
@@ -81,14 +87,16 @@ def _function_url(pipeline: Pipeline, event: dict[str, Any]) -> dict[str, Any]:
     return {"statusCode": status, "headers": headers, "body": content.decode("utf-8")}
 
 
-def _direct(receiver: Receiver, event: dict[str, Any]) -> dict[str, Any]:
+def _direct(receiver: Receiver, event: Any) -> dict[str, Any]:
     pipeline = receiver.pipeline
     try:
+        if not isinstance(event, dict):
+            raise InvalidPayload(f"a direct invocation must be a JSON object, got {_kind(event)}")
         if "body" in event and isinstance(event["body"], str):
             if event.get("headers"):
-                provider = str(event.get("provider") or receiver.direct.name)
+                provider = _field(event, "provider", str) or receiver.direct.name
                 request = WebhookRequest.build(
-                    provider, event["headers"], _body(event), pipeline.clock()
+                    provider, _headers(event), _body(event), pipeline.clock()
                 )
                 outcome = pipeline.receive(request)
             else:
@@ -116,25 +124,63 @@ def _trusted(receiver: Receiver, payload: dict[str, Any]) -> Outcome:
     return pipeline.accept_trusted(receiver.direct.name, [event])
 
 
+def _field(obj: dict[str, Any], key: str, kind: type, where: str = "") -> Any:
+    """``obj[key]`` if it is a ``kind`` or absent (None); InvalidPayload naming it otherwise."""
+    value = obj.get(key)
+    if value is None or isinstance(value, kind):
+        return value
+    raise InvalidPayload(f"{where}{key} must be {_KINDS[kind]}, got {_kind(value)}")
+
+
+def _headers(event: dict[str, Any]) -> dict[str, str]:
+    headers = _field(event, "headers", dict) or {}
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
+        raise InvalidPayload("headers must map header names to strings")
+    return headers
+
+
 def _body(event: dict[str, Any]) -> bytes:
-    body = event.get("body") or ""
-    if event.get("isBase64Encoded"):
+    body = _field(event, "body", str) or ""
+    if _field(event, "isBase64Encoded", bool):
         try:
             return base64.b64decode(body, validate=True)
         except ValueError as exc:
             raise InvalidPayload("isBase64Encoded is true but the body is not base64") from exc
-    return str(body).encode("utf-8")
+    try:
+        return body.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate: JSON can carry one, UTF-8 cannot
+        raise InvalidPayload("body is not Unicode text") from exc
 
 
 def _url(event: dict[str, Any]) -> str:
-    domain = event["requestContext"].get("domainName", "")
-    query = event.get("rawQueryString") or ""
-    return f"https://{domain}{event.get('rawPath', '')}" + (f"?{query}" if query else "")
+    domain = _field(event["requestContext"], "domainName", str, "requestContext.") or ""
+    query = _field(event, "rawQueryString", str) or ""
+    path = _field(event, "rawPath", str) or ""
+    return f"https://{domain}{path}" + (f"?{query}" if query else "")
+
+
+_KINDS: Final = {dict: "an object", str: "a string", bool: "true or false"}
+
+
+def _kind(value: Any) -> str:
+    """What a JSON value is, in JSON's words."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"
 
 
 def _exact(value: Any) -> Any:
-    """Lambda parses direct payloads with floats; the shortest repr is the sender's text."""
+    """Lambda parses direct payloads with floats; the shortest repr is the sender's text. The
+    runtime's parser also takes NaN and Infinity, which are no amount."""
     if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidPayload(f"a direct invocation holds {value!r}: not a finite number")
         return Decimal(repr(value))
     if isinstance(value, dict):
         return {key: _exact(item) for key, item in value.items()}
