@@ -79,12 +79,41 @@ class AwsConfig:
 
 
 def aws_client_config() -> Config:
-    """Timeouts and retries well inside the functions' 60 s: a hung call fails fast."""
+    """The functions' clients (DynamoDB, SNS, SQS, SSM): 2 s to connect, 5 s between bytes of
+    an answer, 3 attempts in all with the standard mode's backoff, so one call takes at most
+    about 3 x 7 s plus the backoff (under 25 s), well inside the functions' 60 s: a hung call
+    fails fast, and the failure is retried by the platform (the provider, the stream)."""
     from botocore.config import Config
 
     return Config(
         connect_timeout=2,
         read_timeout=5,
+        retries={"total_max_attempts": 3, "mode": "standard"},
+        tcp_keepalive=True,
+    )
+
+
+#: Lambda's longest timeout: a synchronous invocation is waited for this long.
+INVOKE_READ_SECONDS = 900 + 10
+
+
+def operator_client_config(*, invokes: bool = False) -> Config:
+    """The ``aws`` commands' clients: 5 s to connect, 30 s between bytes, 3 attempts. A client
+    that invokes a function synchronously (``redrive``, ``reconcile``) waits for the function's
+    whole run (at most Lambda's 900 s) and makes ONE attempt: botocore would retry a read
+    timeout, and the function may have run."""
+    from botocore.config import Config
+
+    if invokes:
+        return Config(
+            connect_timeout=5,
+            read_timeout=INVOKE_READ_SECONDS,
+            retries={"total_max_attempts": 1, "mode": "standard"},
+            tcp_keepalive=True,
+        )
+    return Config(
+        connect_timeout=5,
+        read_timeout=30,
         retries={"total_max_attempts": 3, "mode": "standard"},
         tcp_keepalive=True,
     )
@@ -275,8 +304,9 @@ def build_operator(
     from webhook_processor.aws.publications import Publications
     from webhook_processor.aws.sns import SnsSink
 
-    table: Any = _ClientOnFirstUse(lambda: session.client("dynamodb"))
-    sqs: Any = _ClientOnFirstUse(lambda: session.client("sqs"))
+    config = operator_client_config()
+    table: Any = _ClientOnFirstUse(lambda: session.client("dynamodb", config=config))
+    sqs: Any = _ClientOnFirstUse(lambda: session.client("sqs", config=config))
     queues: list[FailureQueueReader] = [
         QueueReader(name, url, sqs, wait_seconds=receive_wait_seconds)
         for name, url in queue_urls.items()
@@ -291,11 +321,14 @@ def build_operator(
         if not (table_name and topic_arn and receiver_function_name):
             raise ValueError("a redrive needs the table, the topic and the receiver")
         return Redriver(
-            invoker(session.client("lambda"), receiver_function_name),
+            invoker(
+                session.client("lambda", config=operator_client_config(invokes=True)),
+                receiver_function_name,
+            ),
             store(),
             Publications(table_name, table),
-            SnsSink(topic_arn, session.client("sns")),
-            stream=StreamReader(session.client("dynamodbstreams")),
+            SnsSink(topic_arn, session.client("sns", config=config)),
+            stream=StreamReader(session.client("dynamodbstreams", config=config)),
             handoffs=(
                 FailureQueue(queue_urls[PUBLISHER], sqs) if PUBLISHER in queue_urls else None
             ),

@@ -351,7 +351,9 @@ def _reconcile(args: argparse.Namespace) -> int:
         )
     payload: dict[str, Any] = {"provider": args.provider, "dry_run": bool(args.dry_run)}
     payload |= {name: getattr(args, name) for name in ("since", "until") if getattr(args, name)}
-    client = session(args, outputs).client("lambda")
+    from webhook_processor.aws.bootstrap import operator_client_config
+
+    client = session(args, outputs).client("lambda", config=operator_client_config(invokes=True))
     answer = client.invoke(
         FunctionName=outputs.reconciler_function_name,
         InvocationType="RequestResponse",
