@@ -165,7 +165,10 @@ class Sampler:
 
     def _run(self) -> None:
         while not self._stop.wait(0.02):
-            self.peak = max(self.peak, _rss(self.pid))
+            try:
+                self.peak = max(self.peak, _rss(self.pid))
+            except (OSError, AssertionError):
+                return  # the process has ended (a failed test stops it): nothing to sample
 
     def stop(self) -> int:
         self._stop.set()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +28,6 @@ from webhook_processor.pipeline import Pipeline
 from webhook_processor.providers import default_providers
 from webhook_processor.providers.generic import GenericProvider
 from webhook_processor.storage.memory import MemoryStore
-
-pytestmark = pytest.mark.untraced
 
 TEMPLATE = json.loads((Path(__file__).parents[1] / "events" / "function_url_v2.json").read_text())
 #: The fields of a Function URL event the receiver reads (``a.b`` for nested ones).
@@ -122,6 +121,7 @@ direct_events = json_values | st.dictionaries(
 )
 
 
+@pytest.mark.untraced
 @settings(max_examples=3000, deadline=None, database=None, derandomize=True)
 @given(url_events())
 def test_a_malformed_function_url_event_is_an_http_answer_not_a_traceback(
@@ -138,6 +138,7 @@ def test_a_malformed_function_url_event_is_an_http_answer_not_a_traceback(
     assert isinstance(response["body"], str)
 
 
+@pytest.mark.untraced
 @settings(max_examples=3000, deadline=None, database=None, derandomize=True)
 @given(direct_events)
 def test_a_malformed_direct_invocation_is_a_typed_refusal(event: Any) -> None:
@@ -166,3 +167,41 @@ def test_the_shapes_named_in_the_report_are_typed_refusals() -> None:
         HANDLER({"transaction_id": "t", "amount": 1, "metadata": {"x": float("nan")}}, _Context())
     with pytest.raises(WebhookError, match="must be a JSON object, got an array"):
         HANDLER([1, 2], _Context())
+
+
+#: A few shapes per field the receiver reads, traced, with the reason each answer gives.
+URL_SHAPES = {
+    "rawPath a number": ("rawPath", 5, "rawPath must be a string, got a number"),
+    "method a list": ("requestContext.http.method", [], "method must be a string, got an array"),
+    "domainName an object": ("requestContext.domainName", {}, "domainName must be a string"),
+    "rawQueryString true": ("rawQueryString", True, "rawQueryString must be a string"),
+    "headers an array": ("headers", [], "headers must be an object, got an array"),
+    "body an object": ("body", {"a": 1}, "body must be a string, got an object"),
+    "body a lone surrogate": ("body", "\ud800", "body is not Unicode text"),
+    "isBase64Encoded a string": ("isBase64Encoded", "yes", "must be true or false, got a string"),
+}
+
+
+@pytest.mark.parametrize("case", URL_SHAPES)
+def test_each_function_url_field_of_the_wrong_type_is_a_400_naming_it(case: str) -> None:
+    path, value, reason = URL_SHAPES[case]
+    response = HANDLER(_set(copy.deepcopy(TEMPLATE), path, value), _Context())
+    assert response["statusCode"] == 400
+    assert reason in response["body"]
+
+
+@pytest.mark.parametrize(
+    ("event", "reason"),
+    [
+        ("text", "must be a JSON object, got a string"),
+        (None, "must be a JSON object, got null"),
+        (7, "must be a JSON object, got a number"),
+        (True, "must be a JSON object, got a boolean"),
+        ({"body": "{}", "headers": {"webhook-id": 5}}, "headers must map header names to strings"),
+        ({"body": "{}", "headers": {"a": "b"}, "provider": 5}, "provider must be a string"),
+        ({"transaction_id": "t", "amount": float("inf")}, "not a finite number"),
+    ],
+)
+def test_each_malformed_direct_invocation_raises_its_reason(event: Any, reason: str) -> None:
+    with pytest.raises(WebhookError, match=re.escape(reason)):
+        HANDLER(event, _Context())

@@ -314,6 +314,10 @@ def test_a_timeline_for_scripts_and_for_unknown_or_shared_ids(
         ["--port", "-1"],
         ["--subscriber", "ftp://example/hook"],
         ["--subscriber", "http://"],
+        ["--delivery-timeout", "0"],
+        ["--delivery-timeout", "soon"],
+        ["--delivery-timeout", "nan"],
+        ["--stale-after", "-1"],
     ],
 )
 def test_serve_refuses_an_invalid_option_before_starting(
@@ -325,3 +329,18 @@ def test_serve_refuses_an_invalid_option_before_starting(
         main(["serve", "--data-dir", str(tmp_path), *option])
     assert exit_info.value.code == 2
     assert started == []
+
+
+def test_status_says_which_sink_is_behind(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """evt_1 waits for the http sink since NOW (a fixed past date): the sink is behind."""
+    monkeypatch.setattr("webhook_processor.local.volume.ask_endpoints", lambda *a, **k: {})
+    code, out, err = run(capsys, "status", "--data-dir", str(data_dir))
+    assert code == 1
+    assert "sink http: 1 undelivered, the oldest received" in out
+    assert "(behind)" in out
+    assert "http" in err
+    code, out, _ = run(capsys, "status", "--json", "--data-dir", str(data_dir))
+    [lane] = json.loads(out)["sinks"]
+    assert (lane["sink"], lane["pending"], lane["stale"]) == ("http", 1, True)

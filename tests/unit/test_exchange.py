@@ -157,3 +157,25 @@ def test_what_an_unreachable_subscriber_raised_is_printable_in_its_reason(
 def test_a_deadline_must_be_positive() -> None:
     with pytest.raises(ValueError, match="must be positive"):
         HttpSink("http://127.0.0.1:9/hook", deadline=0)
+
+
+def test_a_chunked_body_the_peer_abandons_is_cut_short_with_what_came(
+    peer: Callable[[Answerer], str],
+) -> None:
+    url = peer(
+        lambda conn: conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nabc")
+    )
+    answer = exchange("GET", url, {}, seconds=2)
+    assert (answer.status, answer.cut) == (200, Cut.SHORT)
+    assert answer.body in (b"", b"abc")
+
+
+def test_a_page_of_a_providers_api_is_only_of_use_whole(peer: Callable[[Answerer], str]) -> None:
+    from webhook_processor.reconcile.transport import http_transport
+
+    url = peer(lambda conn: conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{}"))
+    with pytest.raises(http.client.HTTPException, match="its answer was cut short"):
+        http_transport()("GET", url, {}, None)
+    late = peer(trickle(b"{}" * 50, then=b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n"))
+    with pytest.raises(http.client.HTTPException, match=r"took more than 0\.3 s"):
+        http_transport(timeout=5, request_seconds=0.3)("GET", late, {}, None)

@@ -80,9 +80,11 @@ class AwsConfig:
 
 def aws_client_config() -> Config:
     """The functions' clients (DynamoDB, SNS, SQS, SSM): 2 s to connect, 5 s between bytes of
-    an answer, 3 attempts in all with the standard mode's backoff, so one call takes at most
-    about 3 x 7 s plus the backoff (under 25 s), well inside the functions' 60 s: a hung call
-    fails fast, and the failure is retried by the platform (the provider, the stream)."""
+    an answer, 3 attempts in all with the standard mode's backoff (botocore's retries/standard.py:
+    at most 1 s then 2 s after a throttle, 50 ms then 100 ms otherwise), so a call that hangs
+    fails within about 3 x (2 + 5) + 3 = 24 s (34 s if AWS asks for longer pauses: botocore
+    adds at most 5 s to each), inside the functions' 60 s, and the platform
+    retries what failed (the provider, the stream)."""
     from botocore.config import Config
 
     return Config(
