@@ -65,7 +65,8 @@ json_values = st.recursive(
     | st.booleans()
     | st.integers()
     | st.floats()  # NaN and +-Infinity too: json.loads takes them
-    | st.text(max_size=30),
+    | st.text(max_size=30)
+    | st.text(st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), max_size=3),
     lambda inner: (
         st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
     ),
@@ -92,6 +93,13 @@ def _handler() -> Any:
 
 
 HANDLER = _handler()
+
+
+def _nested(depth: int) -> list[Any]:
+    value: list[Any] = []
+    for _ in range(depth):
+        value = [value]
+    return value
 
 
 def _set(event: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
@@ -177,7 +185,7 @@ URL_SHAPES = {
     "rawQueryString true": ("rawQueryString", True, "rawQueryString must be a string"),
     "headers an array": ("headers", [], "headers must be an object, got an array"),
     "body an object": ("body", {"a": 1}, "body must be a string, got an object"),
-    "body a lone surrogate": ("body", "\ud800", "body is not Unicode text"),
+    "body a lone surrogate": ("body", "\ud800", "lone UTF-16 surrogate"),
     "isBase64Encoded a string": ("isBase64Encoded", "yes", "must be true or false, got a string"),
 }
 
@@ -200,6 +208,10 @@ def test_each_function_url_field_of_the_wrong_type_is_a_400_naming_it(case: str)
         ({"body": "{}", "headers": {"webhook-id": 5}}, "headers must map header names to strings"),
         ({"body": "{}", "headers": {"a": "b"}, "provider": 5}, "provider must be a string"),
         ({"transaction_id": "t", "amount": float("inf")}, "not a finite number"),
+        ({"transaction_id": "\ud800", "amount": 1}, "lone UTF-16 surrogate"),
+        ({"body": "{}", "headers": {"a": "\udfff"}}, "lone UTF-16 surrogate"),
+        ({"transaction_id": "t", "amount": 1, "metadata": {"x": _nested(500)}}, "nested"),
+        ({"transaction_id": "t", "amount": 1, "metadata": {"x": _nested(990)}}, "nested"),
     ],
 )
 def test_each_malformed_direct_invocation_raises_its_reason(event: Any, reason: str) -> None:

@@ -314,6 +314,8 @@ def test_a_timeline_for_scripts_and_for_unknown_or_shared_ids(
         ["--port", "-1"],
         ["--subscriber", "ftp://example/hook"],
         ["--subscriber", "http://"],
+        ["--subscriber", "http://127.0.0.1:1/\u00e9"],
+        ["--subscriber", f"http://{'a' * 64}.example/hook"],
         ["--delivery-timeout", "0"],
         ["--delivery-timeout", "soon"],
         ["--delivery-timeout", "nan"],
@@ -338,9 +340,9 @@ def test_status_says_which_sink_is_behind(
     monkeypatch.setattr("webhook_processor.local.volume.ask_endpoints", lambda *a, **k: {})
     code, out, err = run(capsys, "status", "--data-dir", str(data_dir))
     assert code == 1
-    assert "sink http: 1 undelivered, the oldest received" in out
+    assert "sink http: 1 pending, 1 dead letters, the oldest received" in out
     assert "(behind)" in out
     assert "http" in err
     code, out, _ = run(capsys, "status", "--json", "--data-dir", str(data_dir))
     [lane] = json.loads(out)["sinks"]
-    assert (lane["sink"], lane["pending"], lane["stale"]) == ("http", 1, True)
+    assert (lane["sink"], lane["pending"], lane["dead"], lane["stale"]) == ("http", 1, 1, True)

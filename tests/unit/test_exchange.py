@@ -6,8 +6,11 @@ fraction of a second beyond the deadline under test.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import http.client
+import logging
+import re
 import socket
 import threading
 import time
@@ -16,8 +19,11 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from tests.support.builders import make_event
-from webhook_processor.exchange import Cut, NoAnswer, exchange
+from tests.support.stores import dead_letters
+from webhook_processor.exchange import Cut, NoAnswer, check_url, exchange
+from webhook_processor.local.dispatcher import Dispatcher
 from webhook_processor.local.sinks import HttpSink
+from webhook_processor.storage.memory import MemoryStore
 
 Answerer = Callable[[socket.socket], None]
 
@@ -179,3 +185,123 @@ def test_a_page_of_a_providers_api_is_only_of_use_whole(peer: Callable[[Answerer
     late = peer(trickle(b"{}" * 50, then=b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n"))
     with pytest.raises(http.client.HTTPException, match=r"took more than 0\.3 s"):
         http_transport(timeout=5, request_seconds=0.3)("GET", late, {}, None)
+
+
+def test_a_negative_chunk_size_reads_no_more_than_the_budget(
+    peer: Callable[[Answerer], str],
+) -> None:
+    """http.client reads a chunk of size -1 to the end of the stream: the socket's budget is
+    what bounds it (an endless stream would otherwise be read into memory until the deadline)."""
+
+    def endless(conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n")
+        for _ in range(20_000):  # 1.3 GB at most, were it all read
+            conn.sendall(b"z" * 65536)
+
+    started = time.monotonic()
+    answer = exchange("POST", peer(endless), {}, b"{}", seconds=10, limit=1000)
+    assert answer.status == 200
+    assert answer.cut is not None
+    assert len(answer.body) <= 1000
+    assert time.monotonic() - started < 5  # ended by the budget, not the deadline
+
+
+def test_a_status_line_in_time_with_headers_trickled_past_the_deadline_is_no_answer(
+    peer: Callable[[Answerer], str],
+) -> None:
+    url = peer(trickle(b"X-Slow: 1\r\n\r\n", seconds=0.2, then=b"HTTP/1.1 200 OK\r\n"))
+    with pytest.raises(NoAnswer):
+        exchange("POST", url, {}, b"{}", seconds=0.5, read_seconds=5)
+
+
+def test_every_address_of_a_name_is_tried_within_the_one_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Three addresses that never complete a connection cost one deadline, not three."""
+    listener = socket.create_server(("127.0.0.1", 0), backlog=0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(4):  # fill the accept queue: further connections hang (SYNs dropped)
+        filler = socket.socket()
+        filler.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            filler.connect(("127.0.0.1", port))
+        fillers.append(filler)
+    target = (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *args, **kwargs: [target] * 3)
+    started = time.monotonic()
+    try:
+        with pytest.raises(NoAnswer):
+            exchange("POST", f"http://many.example:{port}/hook", {}, b"{}", seconds=0.6)
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()
+    assert time.monotonic() - started < 1.2
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("ftp://example/hook", "is not an http:// or https:// URL"),
+        ("http://", "is not an http:// or https:// URL"),
+        ("http://127.0.0.1:1/\u00e9", "printable ASCII with no spaces"),
+        ("http://127.0.0.1:1/a b", "printable ASCII with no spaces"),
+        ("http://127.0.0.1:1/\x1b[31m", "printable ASCII with no spaces"),
+        (f"http://{'a' * 64}.example/hook", "host or port that cannot be reached"),
+        ("http://127.0.0.1:99999/hook", "host or port that cannot be reached"),
+    ],
+)
+def test_a_url_no_exchange_can_be_made_with_is_refused_up_front(url: str, reason: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(reason)):
+        check_url(url)
+    with pytest.raises(ValueError, match="subscriber URL"):
+        HttpSink(url)
+
+
+def test_credentials_in_a_subscriber_url_are_sent_as_basic_auth_and_never_shown(
+    peer: Callable[[Answerer], str], caplog: pytest.LogCaptureFixture
+) -> None:
+    def answer(conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n")
+
+    url = peer(answer).replace("http://", "http://us%40er:p%3Ass@") + "?token=abc"
+    sink = HttpSink(url, deadline=2)
+    host = url.split("@")[1].split("/")[0]
+    assert sink.shown == f"http:http://***@{host}/hook?***"
+    store = MemoryStore()
+    store.insert_all([make_event()])
+    with caplog.at_level(logging.INFO):
+        Dispatcher(store, [sink], max_attempts=1).run_once()
+    [letter] = dead_letters(store)
+    assert "answered 401" in letter.last_error
+    assert "answered 401" in caplog.text
+    for secret in ("p%3Ass", "token=abc"):
+        assert secret not in letter.last_error
+        assert secret not in caplog.text
+
+
+def test_the_basic_auth_header_carries_the_urls_credentials_decoded() -> None:
+    """What a server behind Basic auth sees, read off the wire."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    seen: list[bytes] = []
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += conn.recv(65536)
+            seen.append(data)
+            conn.sendall(b"HTTP/1.1 204 No Content\r\n\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    port = listener.getsockname()[1]
+    answer = exchange("POST", f"http://us%40er:p%3Ass@127.0.0.1:{port}/hook", {}, b"{}", seconds=2)
+    thread.join()
+    listener.close()
+    assert answer.status == 204
+    expected = base64.b64encode(b"us@er:p:ss")
+    assert b"Authorization: Basic " + expected in seen[0]
+    assert b"us%40er" not in seen[0].split(b"\r\n")[0]  # not in the request line either

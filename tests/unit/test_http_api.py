@@ -194,9 +194,10 @@ def test_healthz_is_a_503_when_the_outbox_cannot_be_read(
 
 
 def test_healthz_stays_200_and_says_degraded_while_a_sink_is_behind(
-    memory_processor: LocalProcessor,
+    memory_processor: LocalProcessor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A subscriber that is behind is no reason to turn providers away: 200, and the words."""
+    monkeypatch.setattr("webhook_processor.local.server.HEALTH_READING_SECONDS", 0.0)
     body, headers = signed("generic", encode(generic_body()))
     with TestClient(create_app(memory_processor, run_dispatcher=False)) as client:
         assert post(client, "generic", body, headers).status_code == 200
@@ -209,3 +210,21 @@ def test_healthz_stays_200_and_says_degraded_while_a_sink_is_behind(
         "detail": "1 of the sinks is behind: the oldest undelivered event was received 300 s "
         "ago (see /status)",
     }
+
+
+def test_healthz_reads_the_outbox_at_most_once_per_reading_interval(
+    memory_processor: LocalProcessor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/healthz answers anyone: asking it in a loop must not cost a reading each time."""
+    readings: list[int] = []
+    backlogs = memory_processor.store.backlogs
+
+    def counted() -> dict[str, object]:
+        readings.append(1)
+        return backlogs()  # type: ignore[return-value]
+
+    monkeypatch.setattr(memory_processor.store, "backlogs", counted)
+    with TestClient(create_app(memory_processor, run_dispatcher=False)) as client:
+        for _ in range(20):
+            assert client.get("/healthz").status_code == 200
+    assert len(readings) == 1

@@ -534,9 +534,15 @@ def test_backlogs_count_each_sinks_pending_entries_from_the_oldest_received(
     assert store.backlogs() == {}
     old = NOW - timedelta(minutes=10)
     store.insert_all([make_event("evt_old", received_at=old), make_event("evt_new")])
-    assert store.backlogs() == {"file": Backlog(2, old), "http": Backlog(2, old)}
+    assert store.backlogs() == {"file": Backlog(2, 0, old), "http": Backlog(2, 0, old)}
     store.complete_deliveries("file", ["stripe:evt_old", "stripe:evt_new"], NOW)
     store.fail_delivery("http", "stripe:evt_new", "down", at=NOW, retry_at=NOW + timedelta(hours=1))
-    assert store.backlogs() == {"http": Backlog(2, old)}
+    assert store.backlogs() == {"http": Backlog(2, 0, old)}
     store.fail_delivery("http", "stripe:evt_old", "down", at=NOW, retry_at=None)  # dead
-    assert store.backlogs() == {"http": Backlog(1, NOW)}
+    # A dead letter is still undelivered: a sink that is down is no less behind for it.
+    assert store.backlogs() == {"http": Backlog(1, 1, old)}
+    store.complete_deliveries("http", ["stripe:evt_new"], NOW)
+    assert store.backlogs() == {"http": Backlog(0, 1, old)}
+    store.redrive(None, NOW)
+    store.complete_deliveries("http", ["stripe:evt_old"], NOW)
+    assert store.backlogs() == {}

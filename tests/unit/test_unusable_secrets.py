@@ -32,6 +32,9 @@ UNUSABLE = {
     "an Adyen key of odd length": ("adyen", "44782DE", "not hexadecimal"),
     "a Standard Webhooks secret that is not base64": ("generic", "whsec_!!!!", "not whsec_"),
     "an empty Standard Webhooks secret": ("generic", "whsec_", "is empty"),
+    "a non-ASCII Standard Webhooks secret": ("generic", "whsec_\u00e9", "not whsec_"),
+    "a zero-width space pasted in": ("generic", SECRETS["generic"] + "\u200b", "not whsec_"),
+    "a lone surrogate": ("stripe", "whsec_\ud800", "not Unicode text"),
     "a good secret rotated with a bad one": (
         "generic",
         f"{SECRETS['generic']},whsec_!!!!",

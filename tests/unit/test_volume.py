@@ -167,8 +167,8 @@ def test_a_sink_whose_oldest_undelivered_event_is_older_than_the_bound_is_behind
 
     now = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
     backlogs = {
-        "http:slow": Backlog(3, now - timedelta(seconds=200)),
-        "file:x": Backlog(1, now - timedelta(seconds=5)),
+        "http:slow": Backlog(3, 2, now - timedelta(seconds=200)),
+        "file:x": Backlog(1, 0, now - timedelta(seconds=5)),
     }
     lanes = lane_statuses(["file:x", "http:slow", "http:idle"], backlogs, now, stale_after=120)
     assert [(lane.sink, lane.pending, lane.stale) for lane in lanes] == [
@@ -186,8 +186,9 @@ def test_a_sink_whose_oldest_undelivered_event_is_older_than_the_bound_is_behind
     assert document["sinks"][1] == {
         "sink": "http:slow",
         "pending": 3,
-        "oldest_pending_at": "2026-12-03T11:56:40+00:00",
-        "oldest_pending_seconds": 200.0,
+        "dead": 2,
+        "oldest_undelivered_at": "2026-12-03T11:56:40+00:00",
+        "oldest_undelivered_seconds": 200.0,
         "stale": True,
     }
     assert status_document([], {}, now, lanes=lanes[:1])["status"] == "ok"

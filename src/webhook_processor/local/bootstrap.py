@@ -11,6 +11,8 @@ them, so a command loads only what it uses.
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -119,14 +121,26 @@ class LocalProcessor:
     #: Where its API keys and roots are read (``reconcile``, the completeness view).
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
     clock: Callable[[], datetime] = utc_now
+    _lanes_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _lanes_kept: tuple[float, list[LaneStatus] | None] = field(default=(0.0, None), repr=False)
 
-    def lanes(self) -> list[LaneStatus]:
+    def lanes(self, max_age: float = 0.0) -> list[LaneStatus]:
         """Each sink's backlog, and whether it is behind (``config.stale_after``). Reads the
-        outbox: call it off the event loop."""
+        outbox and the dead letters, unless a reading at most ``max_age`` seconds old is kept
+        (``/healthz`` answers anyone: asking it often costs one reading per ``max_age``). Call
+        it off the event loop."""
         from webhook_processor.local.volume import lane_statuses
 
-        sinks = [sink.name for sink in self.dispatcher.sinks]
-        return lane_statuses(sinks, self.store.backlogs(), self.clock(), self.config.stale_after)
+        with self._lanes_lock:
+            kept_at, kept = self._lanes_kept
+            if kept is not None and time.monotonic() - kept_at <= max_age:
+                return kept
+            sinks = [sink.name for sink in self.dispatcher.sinks]
+            found = lane_statuses(
+                sinks, self.store.backlogs(), self.clock(), self.config.stale_after
+            )
+            self._lanes_kept = (time.monotonic(), found)
+            return found
 
     def start(self) -> None:
         self.dispatcher.start()

@@ -255,8 +255,8 @@ def _status(args: argparse.Namespace, environ: Mapping[str, str] | None = None) 
     attention = [s.provider for s in found if s.needs_attention]
     for lane in lanes:
         print(
-            f"sink {lane.sink}: {lane.pending} undelivered, the oldest received "
-            f"{lane.age:.0f} s ago" + (" (behind)" if lane.stale else "")
+            f"sink {lane.sink}: {lane.pending} pending, {lane.dead} dead letters, the oldest "
+            f"received {lane.age:.0f} s ago" + (" (behind)" if lane.stale else "")
         )
     attention += [lane.sink for lane in lanes if lane.stale]
     if attention:

@@ -26,7 +26,7 @@ from typing import Protocol
 
 from webhook_processor.errors import truncate
 from webhook_processor.model import PaymentEvent, utc_now
-from webhook_processor.publishing.base import Sink
+from webhook_processor.publishing.base import Sink, shown
 from webhook_processor.storage.base import LocalStore, OutboxItem
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ class Dispatcher:
             if self._outage[sink.name]:
                 self._outage[sink.name] = False
                 if self._store.redrive_transient(sink.name, now):
-                    log.info("%s takes events again: its dead letters are queued", sink.name)
+                    log.info("%s takes events again: its dead letters are queued", shown(sink))
         for item in items:
             if item.event.key in failed:
                 self._fail(sink, item, *failed[item.event.key], now)
@@ -119,7 +119,7 @@ class Dispatcher:
         except Exception as exc:
             if len(events) == 1:
                 return {events[0].key: _raised(sink, events[0], exc)}
-            log.warning("%s raised on a batch; publishing it one event at a time", sink.name)
+            log.warning("%s raised on a batch; publishing it one event at a time", shown(sink))
         failures: Failures = {}
         for event in events:
             try:
@@ -133,7 +133,7 @@ class Dispatcher:
     ) -> None:
         attempts = item.attempts + 1
         retry_at = None if attempts >= self._max_attempts else now + self._backoff(attempts)
-        error = f"{sink.name}: {error}"
+        error = f"{shown(sink)}: {error}"
         self._store.fail_delivery(
             sink.name, item.event.key, error, at=now, retry_at=retry_at, transient=transient
         )
@@ -202,7 +202,9 @@ class Dispatcher:
                 # Whatever failed (the store, a sink, one row), the lane lives on and tries
                 # again after a growing pause.
                 failures += 1
-                log.exception("outbox lane %s failed (%d in a row); retrying", sink.name, failures)
+                log.exception(
+                    "outbox lane %s failed (%d in a row); retrying", shown(sink), failures
+                )
                 busy = False
             if not busy:
                 wake.wait(min(self._max_delay, self._poll_interval * 2 ** min(failures, 10)))
@@ -210,5 +212,5 @@ class Dispatcher:
 
 def _raised(sink: Sink, event: PaymentEvent, exc: Exception) -> tuple[str, bool]:
     """The failure of an event the sink raised on: the event's fault, not the sink's."""
-    log.error("%s cannot publish %s", sink.name, event.key, exc_info=exc)
+    log.error("%s cannot publish %s", shown(sink), event.key, exc_info=exc)
     return truncate(f"{type(exc).__name__}: {exc}"), False

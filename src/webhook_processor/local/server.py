@@ -188,6 +188,10 @@ def _url(scope: Scope, headers: list[tuple[str, str]]) -> str:
     return f"{scope.get('scheme', 'http')}://{host}{scope['path']}" + (f"?{query}" if query else "")
 
 
+#: How old a reading of the outbox ``/healthz`` may answer with.
+HEALTH_READING_SECONDS: Final = 2.0
+
+
 async def _health(
     processor: LocalProcessor, run_dispatcher: bool
 ) -> tuple[int, dict[str, str], bytes]:
@@ -200,7 +204,9 @@ async def _health(
         detail = "the outbox dispatcher is not running: stored events are not published"
         return _health_answer(503, "unavailable", detail)
     try:
-        lanes = await asyncio.get_running_loop().run_in_executor(None, processor.lanes)
+        lanes = await asyncio.get_running_loop().run_in_executor(
+            None, processor.lanes, HEALTH_READING_SECONDS
+        )
     except WebhookError as error:
         return _health_answer(503, "unavailable", f"the outbox cannot be read: {error.detail}")
     behind = stale_detail(lanes)

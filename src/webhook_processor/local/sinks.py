@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from webhook_processor.errors import truncate
-from webhook_processor.exchange import NoAnswer, exchange
+from webhook_processor.exchange import NoAnswer, check_url, exchange, shown
 from webhook_processor.model import PaymentEvent
 from webhook_processor.publishing.base import Sink
 from webhook_processor.publishing.envelope import encode
@@ -97,12 +97,17 @@ class HttpSink(Sink):
     """
 
     def __init__(self, url: str, deadline: float = DEFAULT_DELIVERY_SECONDS) -> None:
-        if not url.startswith(("http://", "https://")):
-            raise ValueError(f"subscriber URL must be http:// or https://, got {url!r}")
+        try:
+            self.url = check_url(url)
+        except ValueError as exc:
+            raise ValueError(f"subscriber URL {exc}") from None
         if not deadline > 0:
             raise ValueError(f"a delivery's deadline must be positive, got {deadline!r}")
-        self.url = url
+        #: The outbox's name for it: the whole URL, so two that differ only in a token differ.
         self.name = f"http:{url}"
+        #: What logs and errors call it: its credentials and query masked.
+        self.shown = f"http:{shown(url)}"
+        self._where = shown(url)
         self._deadline = deadline
 
     def publish_batch(self, events: Sequence[PaymentEvent]) -> dict[str, str]:
@@ -112,13 +117,13 @@ class HttpSink(Sink):
                 answer = exchange("POST", self.url, _HEADERS, encode(event), seconds=self._deadline)
             except (OSError, http.client.HTTPException) as exc:
                 if isinstance(exc, NoAnswer):
-                    reason = f"{self.url} did not answer within {self._deadline:g} s"
+                    reason = f"{self._where} did not answer within {self._deadline:g} s"
                 else:
-                    reason = f"{self.url} unreachable: {_why(exc)}"
+                    reason = f"{self._where} unreachable: {_why(exc)}"
                 failed.update(dict.fromkeys((e.key for e in events[index:]), reason))
                 break
             if not 200 <= answer.status < 300:
-                failed[event.key] = f"{self.url} answered {answer.status}"
+                failed[event.key] = f"{self._where} answered {answer.status}"
         return failed
 
 

@@ -152,10 +152,13 @@ class LaneStatus:
     """What one sink has still to take, and whether it is behind."""
 
     sink: str
+    #: Events in its outbox: due, or waiting for a retry.
     pending: int
-    #: When the oldest undelivered event was received; None when nothing is pending.
+    #: Its dead letters: events it gave up on, until a redrive or its recovery.
+    dead: int
+    #: When the oldest undelivered event (pending or dead) was received; None if there is none.
     oldest: datetime | None
-    #: Seconds since then (0 when nothing is pending).
+    #: Seconds since then (0 when nothing is undelivered).
     age: float
     stale: bool
 
@@ -163,8 +166,9 @@ class LaneStatus:
         return {
             "sink": self.sink,
             "pending": self.pending,
-            "oldest_pending_at": None if self.oldest is None else self.oldest.isoformat(),
-            "oldest_pending_seconds": round(self.age, 1),
+            "dead": self.dead,
+            "oldest_undelivered_at": None if self.oldest is None else self.oldest.isoformat(),
+            "oldest_undelivered_seconds": round(self.age, 1),
             "stale": self.stale,
         }
 
@@ -175,15 +179,20 @@ def lane_statuses(
     now: datetime,
     stale_after: float = STALE_AFTER_SECONDS,
 ) -> list[LaneStatus]:
-    """Each of ``sinks`` with its backlog, in order."""
+    """Each of ``sinks`` with its backlog, in order. A sink is behind when its oldest
+    undelivered event, pending or dead, was received more than ``stale_after`` seconds ago: a
+    subscriber that is down turns its events into dead letters within a minute, and is no
+    less behind for it."""
     found = []
     for sink in sinks:
         backlog = backlogs.get(sink)
         if backlog is None:
-            found.append(LaneStatus(sink, 0, None, 0.0, False))
+            found.append(LaneStatus(sink, 0, 0, None, 0.0, False))
             continue
         age = max(0.0, (now - backlog.oldest).total_seconds())
-        found.append(LaneStatus(sink, backlog.pending, backlog.oldest, age, age > stale_after))
+        found.append(
+            LaneStatus(sink, backlog.pending, backlog.dead, backlog.oldest, age, age > stale_after)
+        )
     return found
 
 

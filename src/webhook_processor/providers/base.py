@@ -130,6 +130,13 @@ def parse_signed(
         if not isinstance(secret, str) or not secret.strip():
             raise SecretUnavailable(f"active secret {position} of {provider.name} is not text")
         try:
+            secret.encode("utf-8")  # every scheme keys its HMAC with the secret's UTF-8 bytes
+        except UnicodeEncodeError:
+            raise SecretUnavailable(
+                f"active secret {position} of {provider.name} is not Unicode text "
+                "(a lone surrogate)"
+            ) from None
+        try:
             provider.check_secret(secret)
         except SecretUnavailable as unusable:
             raise SecretUnavailable(

@@ -22,3 +22,10 @@ class Sink(Protocol):
     def publish_batch(self, events: Sequence[PaymentEvent]) -> dict[str, str]:
         """Deliver ``events`` in order; return the keys of those not delivered, with why."""
         ...
+
+
+def shown(sink: Sink) -> str:
+    """What logs and errors call ``sink``: its ``shown`` where it has one (a subscriber's URL
+    with its credentials masked), else its name."""
+    label = getattr(sink, "shown", None)
+    return label if isinstance(label, str) else sink.name

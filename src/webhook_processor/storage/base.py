@@ -115,7 +115,9 @@ class Backlog:
 
     #: Entries in the outbox for the sink: due, or waiting for a retry.
     pending: int
-    #: When the oldest of their events was received.
+    #: Its dead letters: events it gave up on, until a redrive or its recovery.
+    dead: int
+    #: When the oldest of those undelivered events (pending or dead) was received.
     oldest: datetime
 
 
@@ -220,8 +222,8 @@ class LocalStore(EventStore, Listings, Journal, Completeness, DeliveryCounts, Pr
         ...
 
     def backlogs(self) -> dict[str, Backlog]:
-        """Each registered sink with entries in the outbox, and what it has still to take.
-        Reads every pending entry: the outbox is short unless a sink is failing."""
+        """Each sink with undelivered events (in the outbox or dead letters), and what it
+        has still to take. Reads every such entry: few unless a sink is failing."""
         ...
 
     def close(self) -> None: ...

@@ -231,14 +231,13 @@ class MemoryStore:
     def backlogs(self) -> dict[str, Backlog]:
         found: dict[str, Backlog] = {}
         with self._lock:
-            for key, sink in self._outbox:
-                if sink == EVERY_SINK:
-                    continue
+            undelivered = [(sink, 1, 0, key) for key, sink in self._outbox if sink != EVERY_SINK]
+            undelivered += [(sink, 0, 1, key) for key, sink in self._dead]
+            for sink, pending, dead, key in undelivered:
                 received = self._events[key].received_at
-                seen = found.get(sink)
+                seen = found.get(sink, Backlog(0, 0, received))
                 found[sink] = Backlog(
-                    1 if seen is None else seen.pending + 1,
-                    received if seen is None else min(seen.oldest, received),
+                    seen.pending + pending, seen.dead + dead, min(seen.oldest, received)
                 )
         return found
 

@@ -63,6 +63,7 @@ def _function_url(pipeline: Pipeline, event: dict[str, Any]) -> dict[str, Any]:
     """A Function URL request (payload format 2.0): every field it reads is checked for its
     type first, so a malformed event is a 400 like any other bad request, never a traceback."""
     try:
+        codec.check_strings(event)  # a lone surrogate anywhere: not Unicode text
         http = event["requestContext"]["http"]
         if not isinstance(http, dict):
             raise InvalidPayload(f"requestContext.http must be an object, got {_kind(http)}")
@@ -92,6 +93,7 @@ def _direct(receiver: Receiver, event: Any) -> dict[str, Any]:
     try:
         if not isinstance(event, dict):
             raise InvalidPayload(f"a direct invocation must be a JSON object, got {_kind(event)}")
+        codec.check_strings(event)  # a lone surrogate anywhere: not Unicode text
         if "body" in event and isinstance(event["body"], str):
             if event.get("headers"):
                 provider = _field(event, "provider", str) or receiver.direct.name
@@ -102,7 +104,10 @@ def _direct(receiver: Receiver, event: Any) -> dict[str, Any]:
             else:
                 outcome = _trusted(receiver, codec.loads_object(_body(event)))
         else:
-            outcome = _trusted(receiver, _exact(event))
+            try:
+                outcome = _trusted(receiver, _exact(event))
+            except RecursionError:  # the runtime's parser takes what ours would not
+                raise InvalidPayload("a direct invocation is nested too deeply") from None
     except WebhookError as error:
         _count_rejection(error)
         raise  # a failed async invocation is retried, then lands in the dead-letter queue
@@ -146,10 +151,7 @@ def _body(event: dict[str, Any]) -> bytes:
             return base64.b64decode(body, validate=True)
         except ValueError as exc:
             raise InvalidPayload("isBase64Encoded is true but the body is not base64") from exc
-    try:
-        return body.encode("utf-8")
-    except UnicodeEncodeError as exc:  # a lone surrogate: JSON can carry one, UTF-8 cannot
-        raise InvalidPayload("body is not Unicode text") from exc
+    return body.encode("utf-8")  # no lone surrogate: the event's strings were checked
 
 
 def _url(event: dict[str, Any]) -> str:

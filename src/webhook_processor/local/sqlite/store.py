@@ -143,11 +143,15 @@ class SQLiteStore:
 
     def backlogs(self) -> dict[str, Backlog]:
         rows = self._read(
-            "SELECT o.sink, COUNT(*), MIN(e.received_at) FROM outbox o JOIN events e USING (key) "
-            "WHERE o.sink != ? GROUP BY o.sink",
+            "SELECT sink, SUM(pending), SUM(dead), MIN(received_at) FROM ("
+            " SELECT o.sink, 1 AS pending, 0 AS dead, e.received_at"
+            " FROM outbox o JOIN events e USING (key) WHERE o.sink != ?"
+            " UNION ALL SELECT d.sink, 0, 1, e.received_at"
+            " FROM dead_letters d JOIN events e USING (key)"
+            ") GROUP BY sink",
             (EVERY_SINK,),
         )
-        return {row[0]: Backlog(row[1], datetime.fromisoformat(row[2])) for row in rows}
+        return {row[0]: Backlog(row[1], row[2], datetime.fromisoformat(row[3])) for row in rows}
 
     # -- Journal and Completeness (the SQL is in ``journal``) -------------------------------
 
