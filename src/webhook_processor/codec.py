@@ -86,6 +86,20 @@ def loads(body: bytes | str) -> Any:
     return value
 
 
+def json_kind(value: Any) -> str:
+    """What a JSON value is, in JSON's words (``a number``, ``null``): for messages that say
+    what was found where something else was expected."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"
+
+
 def check_strings(value: Any) -> None:
     """Refuse a lone surrogate in any key or string of ``value``: no store can encode it as
     UTF-8. Iterative, so a deeply nested value cannot exhaust the stack."""

@@ -21,10 +21,10 @@ from webhook_processor.storage.memory import MemoryStore
 #: provider -> a value secrets.json may hold for it that no signature can be checked with, and
 #: the words of the reason logged.
 UNUSABLE = {
-    "a number": ("stripe", 5, "is a JSON number, not a string"),
-    "a boolean": ("stripe", True, "is a JSON boolean, not a string"),
-    "an object": ("stripe", {"secret": SECRETS["stripe"]}, "is a JSON object, not a string"),
-    "an array": ("stripe", [SECRETS["stripe"]], "is a JSON array, not a string"),
+    "a number": ("stripe", 5, "is a number, not a string"),
+    "a boolean": ("stripe", True, "is a boolean, not a string"),
+    "an object": ("stripe", {"secret": SECRETS["stripe"]}, "is an object, not a string"),
+    "an array": ("stripe", [SECRETS["stripe"]], "is an array, not a string"),
     "an empty string": ("stripe", "", "no secret for stripe"),
     "null": ("stripe", None, "no secret for stripe"),
     "blanks": ("stripe", "  ,  ", "holds no secret"),

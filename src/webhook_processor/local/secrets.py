@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from webhook_processor.codec import json_kind
 from webhook_processor.errors import SecretUnavailable
 from webhook_processor.providers.base import Provider
 from webhook_processor.signing_secrets import active_secrets
@@ -66,7 +67,7 @@ class LocalSecrets:
             )
         if not isinstance(value, str):
             raise SecretUnavailable(
-                f"{self.path} [{provider!r}] is a JSON {_json_kind(value)}, not a string: "
+                f"{self.path} [{provider!r}] is {json_kind(value)}, not a string: "
                 "write the secret as text"
             )
         return active_secrets(value, f"{self.path} [{provider!r}]")
@@ -143,14 +144,3 @@ class LocalSecrets:
         if not isinstance(loaded, dict):
             raise SecretUnavailable(f"{self.path} must hold a JSON object")
         return loaded
-
-
-def _json_kind(value: object) -> str:
-    """What a JSON value is, in JSON's words."""
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, dict):
-        return "object"
-    return "array" if isinstance(value, list) else "null"

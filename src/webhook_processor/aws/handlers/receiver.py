@@ -66,7 +66,9 @@ def _function_url(pipeline: Pipeline, event: dict[str, Any]) -> dict[str, Any]:
         codec.check_strings(event)  # a lone surrogate anywhere: not Unicode text
         http = event["requestContext"]["http"]
         if not isinstance(http, dict):
-            raise InvalidPayload(f"requestContext.http must be an object, got {_kind(http)}")
+            raise InvalidPayload(
+                f"requestContext.http must be an object, got {codec.json_kind(http)}"
+            )
         route = _ROUTE.fullmatch(_field(event, "rawPath", str) or "/")
         if route is None:
             raise NotFound("POST to /webhooks/{provider}")
@@ -92,7 +94,9 @@ def _direct(receiver: Receiver, event: Any) -> dict[str, Any]:
     pipeline = receiver.pipeline
     try:
         if not isinstance(event, dict):
-            raise InvalidPayload(f"a direct invocation must be a JSON object, got {_kind(event)}")
+            raise InvalidPayload(
+                f"a direct invocation must be a JSON object, got {codec.json_kind(event)}"
+            )
         codec.check_strings(event)  # a lone surrogate anywhere: not Unicode text
         if "body" in event and isinstance(event["body"], str):
             if event.get("headers"):
@@ -134,7 +138,7 @@ def _field(obj: dict[str, Any], key: str, kind: type, where: str = "") -> Any:
     value = obj.get(key)
     if value is None or isinstance(value, kind):
         return value
-    raise InvalidPayload(f"{where}{key} must be {_KINDS[kind]}, got {_kind(value)}")
+    raise InvalidPayload(f"{where}{key} must be {_KINDS[kind]}, got {codec.json_kind(value)}")
 
 
 def _headers(event: dict[str, Any]) -> dict[str, str]:
@@ -162,19 +166,6 @@ def _url(event: dict[str, Any]) -> str:
 
 
 _KINDS: Final = {dict: "an object", str: "a string", bool: "true or false"}
-
-
-def _kind(value: Any) -> str:
-    """What a JSON value is, in JSON's words."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    return "an array" if isinstance(value, list) else "an object"
 
 
 def _exact(value: Any) -> Any:
