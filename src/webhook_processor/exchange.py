@@ -117,7 +117,8 @@ def exchange(
         token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
         headers = {"Authorization": f"Basic {token}", **headers}
     # Every address a name resolves to is tried within the one deadline, not each in its own.
-    connection._create_connection = _connector(time.monotonic() + seconds)  # type: ignore[attr-defined]
+    deadline = time.monotonic() + seconds
+    connection._create_connection = _connector(deadline)  # type: ignore[attr-defined]
     # Whatever http.client's parsing makes of the answer (a chunk size of -1 reads to the end
     # of the stream), no more than this is ever read from the socket.
     connection.response_class = _budgeted(limit + 1 + HEAD_BYTES)
@@ -148,7 +149,8 @@ def exchange(
             if expired.is_set():  # the socket was shut mid-headers: they may be cut short
                 raise TimeoutError
         except (OSError, http.client.HTTPException) as exc:
-            if expired.is_set():
+            # The connector keeps the same deadline as the watchdog and may give up first.
+            if expired.is_set() or time.monotonic() >= deadline:
                 raise NoAnswer(f"no answer within {seconds:g} s") from exc
             raise
         content, cut = _read(answer, limit)
