@@ -114,18 +114,25 @@ def main() -> None:
     def receive(n: int) -> None:
         assert receiver(events[n], context)["statusCode"] == 200
 
-    def publish(n: int) -> None:
+    def publish(n: int, which: int = 1) -> None:
         record = {
             "eventName": "INSERT",
-            "dynamodb": {"SequenceNumber": str(n), "NewImage": serialize(items[n][1])},
+            "dynamodb": {"SequenceNumber": str(n), "NewImage": serialize(items[n][which])},
         }
         assert publisher({"Records": [record]}, context) == {"batchItemFailures": []}
 
+    event, transaction = items[0]
     result = {
         "receiver_cpu_s": _cpu_per_call(receive, CALLS),
         "publisher_cpu_s": _cpu_per_call(publish, CALLS),
-        "event_item": items[0][0],
-        "transaction_item": items[0][1],
+        # An event item's record, which the publisher ignores: what an unfiltered stream
+        # mapping invoked it for.
+        "publisher_ignoring_cpu_s": _cpu_per_call(lambda n: publish(n, 0), CALLS),
+        # As DynamoDB holds them (typed values), for their sizes.
+        "event_item": serialize(event),
+        "transaction_item": serialize(transaction),
+        # The transaction item as it was before its last event left out what it holds.
+        "transaction_item_before": serialize({**transaction, "last_event": event}),
     }
     with open(sys.argv[1], "w") as out:
         json.dump(result, out, default=str)

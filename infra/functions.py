@@ -27,6 +27,7 @@ import pulumi_aws as aws
 from data import Data
 from scope import Scope
 from webhook_processor.aws import metrics
+from webhook_processor.aws.items import PUBLICATION_FILTER
 
 if TYPE_CHECKING:
     from settings import WebhookProcessorArgs
@@ -148,6 +149,7 @@ def build_functions(
         maximum_retry_attempts=args.stream_max_retries,
         maximum_record_age_in_seconds=args.stream_max_record_age_seconds,
         bisect_batch_on_function_error=True,
+        filter_criteria={"filters": [{"pattern": json.dumps(PUBLICATION_FILTER)}]},
         function_response_types=["ReportBatchItemFailures"],
         destination_config={"on_failure": {"destination_arn": data.publish_failures.arn}},
         tags=scope.tags("publisher-stream"),

@@ -384,6 +384,9 @@ class AwsMocks(RecordingMocks):
             MaximumRecordAgeInSeconds=int(i["maximumRecordAgeInSeconds"]),
             BisectBatchOnFunctionError=i["bisectBatchOnFunctionError"],
             FunctionResponseTypes=i["functionResponseTypes"],
+            FilterCriteria={
+                "Filters": [{"Pattern": f["pattern"]} for f in i["filterCriteria"]["filters"]]
+            },
             DestinationConfig={
                 "OnFailure": {"Destination": i["destinationConfig"]["onFailure"]["destinationArn"]}
             },

@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import boto3
+from moto.events.models import EventPattern
 
 from tests.deployed.emulator import Moto, assume, deploy
 from tests.integration.test_lambda import Context, url_event
-from tests.support.aws import read_stream
+from tests.support.aws import as_lambda_sends, read_stream
 from tests.support.builders import GENERIC_SECRET, STRIPE_SECRET
 from tests.support.events_api import STRIPE_KEY
 from webhook_processor.aws.bootstrap import (
@@ -124,12 +125,21 @@ class EmulatedStack:
         arn = table["Table"]["LatestStreamArn"]
         records = read_stream(self.client("dynamodbstreams"), arn)
         fresh = [r for r in records if r["dynamodb"]["SequenceNumber"] not in self._published]
-        if fresh:
+        self._published |= {r["dynamodb"]["SequenceNumber"] for r in fresh}
+        # The records the mapping's filter criteria pass, matched as EventBridge patterns.
+        mappings = self.client("lambda").list_event_source_mappings()["EventSourceMappings"]
+        [mapping] = [m for m in mappings if m["EventSourceArn"] == arn]
+        patterns = [EventPattern.load(f["Pattern"]) for f in mapping["FilterCriteria"]["Filters"]]
+        passed = [
+            record
+            for record in fresh
+            if any(pattern.matches_event(as_lambda_sends(record)) for pattern in patterns)
+        ]
+        if passed:
             result = self._run(
-                "publisher", {"Records": [{**r, "eventSourceARN": arn} for r in fresh]}
+                "publisher", {"Records": [{**r, "eventSourceARN": arn} for r in passed]}
             )
             assert result == {"batchItemFailures": []}, result
-            self._published |= {r["dynamodb"]["SequenceNumber"] for r in fresh}
 
 
 class RealStack:

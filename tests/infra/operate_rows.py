@@ -51,6 +51,14 @@ def operate_rows(stack: Stack) -> Iterator[Row]:
     )
     yield Row("operate", OPERATOR, "dynamodb:GetItem", stack.table, dynamodb, "read an event")
     yield Row("operate", OPERATOR, "dynamodb:UpdateItem", stack.table, DOCS_HANDOFF, "claim, mark")
+    yield Row(
+        "operate",
+        OPERATOR,
+        "dynamodb:BatchGetItem",
+        stack.table,
+        dynamodb,
+        "aws events, aws transactions: the items the keys-only indexes list",
+    )
     for index in TRANSACTION_INDEX, RECENCY_INDEX:
         yield Row(
             "operate",

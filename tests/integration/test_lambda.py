@@ -20,11 +20,19 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from moto.events.models import EventPattern
 
 from tests.infra.matrix import PUBLISHER, RECEIVER, Stack
 from tests.oracles import square as square_oracle
 from tests.support import calls as calls_module
-from tests.support.aws import SECRETS_PATH, TABLE, Resources, create_resources, read_stream
+from tests.support.aws import (
+    SECRETS_PATH,
+    TABLE,
+    Resources,
+    as_lambda_sends,
+    create_resources,
+    read_stream,
+)
 from tests.support.bad_inputs import BAD_INPUTS
 from tests.support.builders import (
     NOW,
@@ -45,6 +53,7 @@ from webhook_processor.aws.dynamodb import DynamoDBStore
 from webhook_processor.aws.handlers import observability, publisher, receiver
 from webhook_processor.aws.handlers.observability import Handler
 from webhook_processor.aws.handoff import UnreadableRecord
+from webhook_processor.aws.items import PUBLICATION_FILTER
 from webhook_processor.aws.sns import SnsSink
 from webhook_processor.errors import (
     SignatureInvalid,
@@ -144,7 +153,7 @@ class Deployed:
         return [
             record
             for record in self.stream_records()
-            if record["dynamodb"]["NewImage"]["kind"] == {"S": "transaction"}
+            if record["dynamodb"]["NewImage"].get("kind") == {"S": "transaction"}
         ]
 
     def stream_records(self) -> list[dict[str, Any]]:
@@ -517,6 +526,34 @@ def test_only_new_versions_of_a_transaction_are_publications(deployed: Deployed)
     assert deployed.messages() == []
     assert deployed.publish([transaction_record]) == {"batchItemFailures": []}
     assert len(deployed.messages()) == 1
+
+
+def test_the_stream_mappings_filter_passes_the_publications_and_nothing_else(
+    deployed: Deployed,
+) -> None:
+    """Lambda's event filter (the pattern the program gives the mapping), as EventBridge
+    patterns match, on the records the table really streams: a payment, a refund (its
+    movement's item), a reconciliation's journal."""
+    store = DynamoDBStore(TABLE, deployed.session.client("dynamodb"))
+    refund = make_event(
+        "evt_re", status="refunded", event_type="refund.created", movement_id="re_1"
+    )
+    assert store.insert_all([make_event("evt_paid"), refund]) == [True, True]
+    assert store.claim_reconciliation("stripe", "run-1", utc_now())
+    records = deployed.stream_records()
+    kinds = {record["dynamodb"]["NewImage"].get("kind", {}).get("S") for record in records}
+    assert {"event", "transaction", "movement", "reconciliation"} <= kinds
+    pattern = EventPattern.load(json.dumps(PUBLICATION_FILTER))
+    passed = [record for record in records if pattern.matches_event(as_lambda_sends(record))]
+    assert passed == deployed.announcements()
+    assert len(passed) == 2
+    removed = {**passed[0], "eventName": "REMOVE"}
+    assert not pattern.matches_event(as_lambda_sends(removed))
+    assert deployed.publish(passed) == {"batchItemFailures": []}
+    assert sorted(json.loads(m["Body"])["event_id"] for m in deployed.messages()) == [
+        "evt_paid",
+        "evt_re",
+    ]
 
 
 # -- secrets ---------------------------------------------------------------------------------

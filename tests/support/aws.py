@@ -95,3 +95,13 @@ def read_stream(streams: Any, arn: str) -> list[dict[str, Any]]:
         )["ShardIterator"]
         records += streams.get_records(ShardIterator=iterator)["Records"]
     return [{**record, "eventSourceARN": arn} for record in records]
+
+
+def as_lambda_sends(record: dict[str, Any]) -> dict[str, Any]:
+    """A stream record as JSON, as Lambda sends it to a function and matches its event
+    filters on it (the SDK reads the record's time as a datetime, Lambda sends a number)."""
+    created = record["dynamodb"]["ApproximateCreationDateTime"]
+    return {
+        **record,
+        "dynamodb": {**record["dynamodb"], "ApproximateCreationDateTime": created.timestamp()},
+    }

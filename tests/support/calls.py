@@ -74,6 +74,13 @@ def record(session: boto3.Session, stack: Stack) -> list[Call]:
                 operation = TRANSACT_OPERATIONS[kind]
                 calls.append(Call(f"{service}:{operation}", resource_of(stack, request)))
             return
+        if model.name == "BatchGetItem":
+            # Authorised on each table it reads.
+            for table in params["RequestItems"]:
+                calls.append(
+                    Call(f"{service}:BatchGetItem", resource_of(stack, {"TableName": table}))
+                )
+            return
         action = f"{service}:{model.name}"
         calls.append(Call(ACTIONS.get(action, action), resource_of(stack, params)))
 

@@ -21,11 +21,14 @@ writes: a run that races a live delivery stores the event once.
 
 The listings (:class:`~webhook_processor.storage.base.Listings`) read the indexes: the latest
 events and transactions through ``by_recency``, one transaction's events through
-``by_transaction``, and where a publication stands from the event's mark.
+``by_transaction``, and where a publication stands from the event's mark. The indexes hold
+keys only, so an index entry costs one write unit whatever its item's size; a listing reads
+the items it found with BatchGetItem.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -61,6 +64,10 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 #: Attempts to apply an event while other events of its transaction keep winning the race.
 MAX_CONFLICTS: Final = 8
+#: Keys one BatchGetItem may ask for, and how many rounds a listing asks for the keys it
+#: leaves unprocessed.
+BATCH_GET: Final = 100
+BATCH_GET_ROUNDS: Final = 6
 
 
 class DynamoDBStore:
@@ -280,13 +287,15 @@ class DynamoDBStore:
     def _of_transaction(self, transaction_id: str, condition: str) -> list[dict[str, Any]]:
         """One transaction's items in ``by_transaction``: its events sort before its movements
         (``:m`` is where the movements' sort keys start)."""
-        return self._query(
-            IndexName=items.TRANSACTION_INDEX,
-            KeyConditionExpression=f"transaction_id = :t AND {condition}",
-            ExpressionAttributeValues={
-                ":t": {"S": transaction_id},
-                ":m": {"S": items.MOVEMENT_PREFIX},
-            },
+        return self._whole(
+            self._query(
+                IndexName=items.TRANSACTION_INDEX,
+                KeyConditionExpression=f"transaction_id = :t AND {condition}",
+                ExpressionAttributeValues={
+                    ":t": {"S": transaction_id},
+                    ":m": {"S": items.MOVEMENT_PREFIX},
+                },
+            )
         )
 
     def deliveries(self, keys: Sequence[str]) -> dict[str, list[SinkDelivery]]:
@@ -306,7 +315,8 @@ class DynamoDBStore:
         return found
 
     def _recent(self, kind: str, after: str | None, limit: int) -> list[dict[str, Any]]:
-        """The ``limit`` newest items of ``kind``: a bounded query of each shard, merged."""
+        """The ``limit`` newest items of ``kind``: a bounded query of each shard's keys,
+        merged, and those items read."""
         condition, values = "recent_shard = :s", {}
         if after is not None:
             [position] = decode_cursor(kind, after, 1)
@@ -322,8 +332,38 @@ class DynamoDBStore:
                 Limit=limit,
                 pages=1,
             )
-        found.sort(key=lambda item: str(item["recent_key"]), reverse=True)
-        return found[:limit]
+        found.sort(key=lambda entry: str(entry["recent_key"]), reverse=True)
+        return self._whole(found[:limit])
+
+    def _whole(self, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The items of index entries, in their order: the indexes hold keys only (an entry
+        is then one write unit whatever its item's size), so the items are read from the
+        table, a hundred a request."""
+        keys = [str(entry["pk"]) for entry in found]
+        whole: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(keys), BATCH_GET):
+            whole.update(self._batch_get(keys[start : start + BATCH_GET]))
+        # An index entry is written after its item (indexes are updated asynchronously) and
+        # the store deletes nothing, so every entry's item is found.
+        return [whole[str(entry["pk"])] for entry in found if str(entry["pk"]) in whole]
+
+    def _batch_get(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The items of ``keys`` (at most :data:`BATCH_GET`), by ``pk``; what DynamoDB leaves
+        unprocessed is asked again."""
+        request: Any = {self.table_name: {"Keys": [items.key(k) for k in dict.fromkeys(keys)]}}
+        found: dict[str, dict[str, Any]] = {}
+        with dynamodb_errors("batch get"):
+            for attempt in range(BATCH_GET_ROUNDS):
+                if attempt:
+                    time.sleep(0.05 * 2**attempt)  # unprocessed keys: the table is throttling
+                answer = self._client.batch_get_item(RequestItems=request)
+                for raw in answer.get("Responses", {}).get(self.table_name, []):
+                    item = items.deserialize(raw)
+                    found[str(item["pk"])] = item
+                request = answer.get("UnprocessedKeys") or {}
+                if not request:
+                    return found
+        raise StorageUnavailable("DynamoDB kept leaving keys of a listing unprocessed")
 
     def _query(self, *, pages: int | None = None, **query: Any) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []

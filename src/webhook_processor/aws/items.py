@@ -39,14 +39,16 @@ from typing import TYPE_CHECKING, Any, Final
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from webhook_processor.model import PaymentEvent
+from webhook_processor.model import PaymentEvent, TransactionUpdate
 from webhook_processor.storage.records import (
+    UPDATE_COLUMNS,
     from_record,
     movement_from_record,
     movement_to_record,
     state_from_record,
     state_to_record,
     to_record,
+    update_to_record,
 )
 from webhook_processor.transactions import (
     Movement,
@@ -61,6 +63,13 @@ RECENCY_INDEX: Final = "by_recency"
 RECENCY_SHARDS: Final = 8
 EVENT, TRANSACTION, MOVEMENT = "event", "transaction", "movement"
 RECONCILIATION: Final = "reconciliation"
+#: What an event's transaction update says of the state before it, which the state after it
+#: cannot tell (see :func:`transaction_item`).
+_UPDATE_BEFORE: Final = ("txn_previous_status", "txn_late", "txn_refund_reversed")
+#: Where a transaction item's ``pk`` starts.
+TRANSACTION_PREFIX: Final = "txn#"
+#: Stream records announce new items and new versions; the store never deletes.
+PUBLISHED_EVENTS: Final = ("INSERT", "MODIFY")
 #: Where a movement's ``occurred_key`` starts: after every event's (an ISO time).
 MOVEMENT_PREFIX: Final = "mov#"
 
@@ -82,7 +91,7 @@ TABLE_KEYS: Final[dict[str, Any]] = {
                 {"AttributeName": "transaction_id", "KeyType": "HASH"},
                 {"AttributeName": "occurred_key", "KeyType": "RANGE"},
             ],
-            "Projection": {"ProjectionType": "ALL"},
+            "Projection": {"ProjectionType": "KEYS_ONLY"},
         },
         {
             "IndexName": RECENCY_INDEX,
@@ -90,7 +99,7 @@ TABLE_KEYS: Final[dict[str, Any]] = {
                 {"AttributeName": "recent_shard", "KeyType": "HASH"},
                 {"AttributeName": "recent_key", "KeyType": "RANGE"},
             ],
-            "Projection": {"ProjectionType": "ALL"},
+            "Projection": {"ProjectionType": "KEYS_ONLY"},
         },
     ],
 }
@@ -105,7 +114,17 @@ def event_key(provider: str, event_id: str) -> str:
 
 def transaction_key(provider: str, transaction_id: str) -> str:
     """The ``pk`` of a transaction's item."""
-    return f"txn#{provider}#{transaction_id}"
+    return f"{TRANSACTION_PREFIX}{provider}#{transaction_id}"
+
+
+#: The stream records that are publications (a transaction's new version), as a Lambda event
+#: filter on the stream's mapping: the publisher is not invoked, nor billed, for the others
+#: (an event's, a movement's, a journal's item). Lambda matches it on the record as the
+#: publisher receives it (Lambda Developer Guide, "Filtering DynamoDB events").
+PUBLICATION_FILTER: Final[dict[str, Any]] = {
+    "eventName": list(PUBLISHED_EVENTS),
+    "dynamodb": {"Keys": {"pk": {"S": [{"prefix": TRANSACTION_PREFIX}]}}},
+}
 
 
 def reconciliation_key(provider: str) -> str:
@@ -150,17 +169,65 @@ def from_item(item: Mapping[str, Any]) -> PaymentEvent:
     return from_record(item)
 
 
+#: What a transaction item's ``last_event`` leaves out, because the item holds it already:
+#: the event's transaction, and what its update says of the state after it (its version,
+#: status and amounts are the item's own). What the update says of the state before it is kept.
+_LAST_EVENT_OMITS: Final = frozenset(
+    {
+        "provider",
+        "transaction_id",
+        *(name for name in UPDATE_COLUMNS if name not in _UPDATE_BEFORE),
+    }
+)
+
+
 def transaction_item(state: TransactionState, event: PaymentEvent) -> dict[str, Any]:
-    """The transaction's item after ``event`` (stored with its update) made this version."""
+    """The transaction's item after ``event`` (stored with its update) made this version.
+    Its ``last_event`` is the event the stream publishes, without what the item says already
+    (an item up to 1 KB is one write unit, and the event would double it)."""
     key = transaction_key(state.provider, state.transaction_id)
     record = state_to_record(state)
+    last = {
+        name: value
+        for name, value in to_record(event).items()
+        if value is not None and name not in _LAST_EVENT_OMITS
+    }
     return {
         "pk": key,
         "kind": TRANSACTION,
         **record,
-        "last_event": to_item(event),
+        "last_event": last,
         **_recency(TRANSACTION, key, record["updated_at"]),
     }
+
+
+def last_event(item: Mapping[str, Any]) -> PaymentEvent:
+    """The event that made a transaction item's version, whole again: what ``last_event``
+    leaves out is the item's own. Items written before it left anything out hold it all."""
+    last = item["last_event"]
+    if "txn_status" in last:
+        return from_item(last)
+    state = state_from_item(item)
+    update = {
+        **update_to_record(
+            TransactionUpdate(
+                status=state.status,
+                previous_status=None,
+                late=False,
+                amount=state.amount,
+                refunded=state.refunded,
+                currency=state.currency,
+                version=state.version,
+                authorized=state.authorized,
+                captured=state.captured,
+                disputed=state.disputed,
+            )
+        ),
+        **{name: last.get(name) for name in _UPDATE_BEFORE},
+    }
+    return from_item(
+        {**last, "provider": item["provider"], "transaction_id": item["transaction_id"], **update}
+    )
 
 
 def movement_key(provider: str, transaction_id: str, kind: str, movement_id: str) -> str:
@@ -199,7 +266,7 @@ def published_event(image: Mapping[str, Any]) -> PaymentEvent | None:
     transaction item's image is a publication (see the module docstring)."""
     if image.get("kind") != TRANSACTION:
         return None
-    return from_item(image["last_event"])
+    return last_event(image)
 
 
 def serialize(item: dict[str, Any]) -> dict[str, AttributeValueTypeDef]:

@@ -4,7 +4,9 @@ the topic keeps refusing.
 Every new version of a transaction item (an INSERT or MODIFY record) announces one stored event
 and what it did to its transaction; it is published as the same envelope the local sinks write.
 The records of one item are ordered in the stream, so subscribers get a transaction's updates in
-the order they were applied. Event items' own records are not publications.
+the order they were applied. Event items' own records are not publications: the stream's mapping
+filters them out (:data:`~webhook_processor.aws.items.PUBLICATION_FILTER`), and the publisher
+skips any that reach it.
 
 When a publication fails, what happens depends on the record's age (``now`` minus the record's
 ``ApproximateCreationDateTime``):
@@ -48,7 +50,7 @@ from webhook_processor.publishing.base import Sink
 from webhook_processor.storage.records import iso
 
 #: Records announce new items and new versions; the store never deletes.
-PUBLISHED_EVENTS = ("INSERT", "MODIFY")
+PUBLISHED_EVENTS = items.PUBLISHED_EVENTS
 
 
 @dataclass
