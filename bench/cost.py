@@ -17,8 +17,9 @@ Prices: US East (N. Virginia), on-demand, as published on the date in ``PRICES_D
 
 * Lambda arm64: $0.0000133334 per GB-second (first 7.5 billion GB-s a month), $0.20 per
   million requests (aws.amazon.com/lambda/pricing). A Function URL adds no charge of its own:
-  its requests are billed as Lambda requests and duration. Records an event filter drops are
-  not billed (Lambda Developer Guide, "Control which events Lambda sends to your function").
+  its requests are billed as Lambda requests and duration. A stream record the mapping's event
+  filter drops invokes nothing, so it costs no request and no duration (Lambda Developer
+  Guide, "Control which events Lambda sends to your function").
 * DynamoDB on demand: $0.625 per million write request units and $0.125 per million read
   request units (aws.amazon.com/dynamodb/pricing/on-demand; the November 2024 price cut). An
   event is stored by one consistent GetItem of its transaction (1 read unit per 4 KB) and one
@@ -73,9 +74,10 @@ SNS_WAIT_S = 0.010
 #:   its start ("Securing Lambda environment variables"): 0 per webhook.
 #: * The receiver's SSM SecureString reads (one KMS Decrypt each) are cached in the function
 #:   for ``SECRETS_TTL`` (``webhook_processor.aws.secrets``): 0 per webhook.
-#: * SNS encrypts each message it accepts on an encrypted topic with a data key it reuses for
-#:   up to five minutes ("Encryption at rest", key management for Amazon SNS: SNS caches data
-#:   keys): 0 per webhook; the SQS queues are only used for failures.
+#: * SNS reuses a data key for up to five minutes per publishing principal: R = B / D * (2 * P)
+#:   requests a topic a billing period B ("Key management", Amazon SNS Developer Guide), about
+#:   17,856 a month for the one publisher, $0.05 a month whatever the volume: 0 per webhook.
+#:   The SQS queues are only used for failures (they reuse keys for KmsDataKeyReusePeriod).
 #: * CloudWatch Logs encrypts log data with a key it caches: 0 per webhook.
 KMS_CALLS: Final[dict[str, float]] = {
     "DynamoDB table": 0.0,
