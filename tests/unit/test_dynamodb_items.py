@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from bench.cost import item_bytes
 from tests.support.builders import NOW, make_event
 from webhook_processor.aws.items import (
     TABLE_KEYS,
@@ -100,32 +101,11 @@ def test_the_last_event_leaves_out_what_the_transaction_item_holds() -> None:
     assert {"txn_previous_status", "txn_late", "txn_refund_reversed"} <= set(last)
 
 
-def _item_bytes(item: dict[str, object]) -> int:
-    """DynamoDB's item size (Developer Guide, "Item sizes and formats"): each attribute's name
-    plus its value; a number 1 byte per two significant digits plus 1; a map or list 3 bytes
-    plus 1 per element plus its elements; a boolean or null 1 byte."""
-
-    def size(value: dict[str, object]) -> int:
-        [(kind, inner)] = value.items()
-        if kind == "S":
-            return len(str(inner).encode())
-        if kind == "N":
-            digits = str(inner).lstrip("-").replace(".", "").strip("0") or "0"
-            return (len(digits) + 1) // 2 + 1
-        if kind in {"BOOL", "NULL"}:
-            return 1
-        if kind == "M":
-            return 3 + sum(len(k.encode()) + size(v) + 1 for k, v in inner.items())  # type: ignore[attr-defined]
-        raise AssertionError(kind)
-
-    return sum(len(name.encode()) + size(value) for name, value in serialize(item).items())  # type: ignore[arg-type]
-
-
 def test_a_first_event_and_its_transaction_are_one_write_unit_each() -> None:
     """The sample a webhook's cost is counted on (bench/cost.py): 1 KB each."""
     state, event = _stored()[1]
-    assert _item_bytes(to_item(event)) <= WRITE_UNIT
-    assert _item_bytes(transaction_item(state, event)) <= WRITE_UNIT
+    assert item_bytes(serialize(to_item(event))) <= WRITE_UNIT
+    assert item_bytes(serialize(transaction_item(state, event))) <= WRITE_UNIT
 
 
 @pytest.mark.parametrize(
