@@ -47,6 +47,15 @@ def peer() -> Iterator[Callable[[Answerer], str]]:
                 data = b""
                 while b"\r\n\r\n" not in data:
                     data += conn.recv(65536)
+                # The whole request, body too: a socket closed with bytes unread sends a reset,
+                # which can overtake the answer and empty the client's buffer before it reads.
+                head, _, body = data.partition(b"\r\n\r\n")
+                length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+                while length and len(body) < int(length.group(1)):
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        break
+                    body += chunk
                 with contextlib.suppress(OSError):  # the client closed, as a bounded one does
                     answerer[0](conn)
 
