@@ -14,7 +14,7 @@ unexport PYTHONDONTWRITEBYTECODE
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test check lint format bench package lock clean access-matrix test-deployed browser screenshots provider-addresses
+.PHONY: run test check lint format bench package lock clean access-matrix test-deployed browser screenshots provider-addresses service-models
 
 run: $(VENV)/.local  ## start the local processor on $(HOST):$(PORT); the inspector page is at /
 	$(BIN)/webhook-processor serve --host $(HOST) --port $(PORT)
@@ -45,6 +45,9 @@ test-deployed: $(VENV)/.dev  ## tests/deployed against a real stack: WEBHOOK_STA
 
 access-matrix: $(VENV)/.dev  ## every call AWS authorises for the stack, evaluated against its policies
 	$(BIN)/python -m tests.infra.matrix
+
+service-models: $(VENV)/.dev  ## refresh src/webhook_processor/aws/models: botocore's models cut to the operations the functions call
+	$(BIN)/python -m tools.service_models
 
 provider-addresses: $(VENV)/.dev  ## refresh infra/provider_addresses.json: Stripe's and Square's published webhook addresses (the edge's allow-list)
 	$(BIN)/python -m tools.provider_addresses

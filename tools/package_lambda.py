@@ -1,6 +1,6 @@
 """Build the Lambda deployment artifact: ``dist/lambda.zip``, byte-identical on every build.
 
-The runtime dependencies (``requirements/lambda.txt``: boto3 and Powertools with its tracer,
+The runtime dependencies (``requirements/lambda.txt``: boto3 and Powertools,
 resolved for the python3.13 runtime on arm64 and hash-pinned; ``--python`` builds for another
 runtime version, matching the stack's ``lambdaRuntime``) are bundled rather than taken from
 the runtime's own boto3 or the public Powertools layer: the artifact then carries exactly the

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
+import base64
 import json
 import os
 import socket
@@ -71,9 +71,11 @@ def test_the_artifact_holds_the_package_and_its_dependencies_and_nothing_else(
     assert "webhook_processor/aws/handlers/reconciler.py" in names
     assert "webhook_processor/reconcile/apis.py" in names
     assert any(n.startswith("aws_lambda_powertools/") for n in names)
-    assert any(n.startswith("aws_xray_sdk/") for n in names)
+    assert not any(n.startswith(("aws_xray_sdk/", "wrapt/")) for n in names)  # no X-Ray SDK
+    assert "webhook_processor/aws/models/ssm/2014-11-06/service-2.json" in names
     assert any(n.startswith("boto3/") for n in names)
-    assert any(n.endswith("-aarch64-linux-gnu.so") for n in names)  # built for arm64
+    # Every compiled extension is built for arm64 (without the X-Ray SDK's wrapt there is none).
+    assert all(n.endswith("-aarch64-linux-gnu.so") for n in names if n.endswith(".so"))
     assert not [
         n
         for n in names
@@ -160,6 +162,7 @@ def invoke_from_artifact(
     )
     assert result.returncode == 0, result.stderr
     output: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    output["stdout"] = result.stdout.splitlines()
     assert output["package"].startswith(str(task["dir"]))
     assert output["botocore"].startswith(str(task["dir"]))
     return output
@@ -180,29 +183,42 @@ def test_the_handler_runs_from_the_artifact_alone(task: dict[str, Any]) -> None:
     assert item["amount"] == {"N": "25.00"}
 
 
-def test_with_tracing_on_the_handler_sends_xray_subsegments(task: dict[str, Any]) -> None:
-    """As in Lambda: a trace header in the environment and a daemon on UDP (here, loopback)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as daemon:
-        daemon.bind(("127.0.0.1", 0))
-        daemon.settimeout(10)
+def test_with_tracing_on_the_handler_sends_its_spans_to_the_xray_endpoint(
+    task: dict[str, Any],
+) -> None:
+    """As in Lambda: a trace header in the environment and the X-Ray endpoint on UDP (here,
+    loopback). The spans are OTLP, the way AWS's exporter for Lambda sends them."""
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as endpoint:
+        endpoint.bind(("127.0.0.1", 0))
+        endpoint.settimeout(10)
         env = {
             **task["env"],
             "LAMBDA_TASK_ROOT": str(task["dir"]),
             "_X_AMZN_TRACE_ID": "Root=1-6745a1b2-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1",
-            "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{daemon.getsockname()[1]}",
+            "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{endpoint.getsockname()[1]}",
         }
         output = invoke_from_artifact(task, "evt_traced", env)
         assert output["response"]["statusCode"] == 200, output
-        documents = []
-        with contextlib.suppress(TimeoutError):
-            while True:
-                packet = daemon.recv(65536).decode()
-                documents.append(json.loads(packet.split("\n", 1)[1]))
-                daemon.settimeout(1)  # the rest arrive together; stop once they stop
-    names = {document["name"] for document in documents}
-    assert {
-        "## handler",
-        "dynamodb",
-        "ssm",
-    } <= names  # the handler, and boto3 patched by the Tracer
-    assert all(d["trace_id"] == "1-6745a1b2-0123456789abcdef01234567" for d in documents)
+        datagram = endpoint.recv(65536)
+    header, _, body = datagram.partition(b"\n")
+    assert json.loads(header) == {"format": "json", "version": 1}
+    assert body.startswith(b"T1S")
+    request = ExportTraceServiceRequest.FromString(base64.b64decode(body[3:]))
+    spans = [s for r in request.resource_spans for ss in r.scope_spans for s in ss.spans]
+    invocation, *calls = spans
+    assert invocation.name == "webhook-receiver-artifact"
+    assert invocation.parent_span_id == bytes.fromhex("53995c3f42cd8ad8")
+    outcome = {a.key: a.value for a in invocation.attributes}
+    assert outcome["webhook.disposition"].string_value == "accepted"
+    assert outcome["http.response.status_code"].int_value == 200
+    assert {"SSM.GetParameter", "DynamoDB.TransactWriteItems"} <= {c.name for c in calls}
+    assert all(c.parent_span_id == invocation.span_id for c in calls)
+    assert {s.trace_id for s in spans} == {bytes.fromhex("6745a1b20123456789abcdef01234567")}
+    # Each log line carries the trace id: the logs and the trace are found from each other.
+    logs = [json.loads(line) for line in output["stdout"] if line.startswith('{"level"')]
+    assert logs
+    assert all(line["xray_trace_id"] == "1-6745a1b2-0123456789abcdef01234567" for line in logs)

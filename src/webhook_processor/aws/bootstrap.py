@@ -2,9 +2,9 @@
 
 The Lambda handlers call :func:`build_receiver`, :func:`build_publisher` and
 :func:`build_reconciler`; the ``aws`` commands call :func:`build_operator`. Each takes a
-``boto3.Session`` (the functions' own, or the operator's) and builds its clients from it;
-nothing is built at import time. The table and queue clients of the publisher, needed only to
-hand a failure off, are made on first use.
+``boto3.Session`` (the functions' own, :func:`functions_session`, or the operator's) and builds
+its clients from it; nothing is built at import time. The table and queue clients of the
+publisher, needed only to hand a failure off, are made on first use.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
 
 from webhook_processor.limits import DEFAULT_MAX_BODY_BYTES
 from webhook_processor.model import utc_now
@@ -29,6 +30,24 @@ if TYPE_CHECKING:
     from webhook_processor.reconcile.run import ReconcileStore
     from webhook_processor.reconcile.transport import Transport
     from webhook_processor.storage.base import Listings
+
+
+#: botocore's models cut to the operations the functions call (``tools/service_models.py``).
+MODELS: Final = Path(__file__).parent / "models"
+
+
+def functions_session(hook: Callable[[Any], None] | None = None) -> boto3.Session:
+    """The functions' boto3 session: its clients load the cut models first (an SSM client is
+    made in 5 ms instead of 35-50), and ``hook`` is given its event system before any client is
+    made (each copies its session's handlers): tracing registers there."""
+    import boto3
+
+    session = boto3.Session()
+    botocore_session: Any = session._session  # boto3 exposes no other way to its loader
+    botocore_session.get_component("data_loader").search_paths.insert(0, str(MODELS))
+    if hook is not None:
+        hook(session.events)
+    return session
 
 
 @dataclass(frozen=True)

@@ -1,24 +1,29 @@
-"""Powertools around the Lambda handlers: structured logs, EMF metrics, X-Ray, set up cheaply.
+"""Around the Lambda handlers: structured logs and EMF metrics (Powertools), and traces.
 
-Logger and Metrics are cheap to create (about 20 ms of imports together). The X-Ray SDK is
-not: importing it builds two boto X-Ray clients for a sampler that Lambda does not use (Lambda
-samples before the function runs), about 150 ms measured here. So the Tracer is created on the
-first invocation, and not at all when ``POWERTOOLS_TRACE_DISABLED`` is true; the function-level
-trace comes from the function's Active tracing either way. It patches botocore alone: the
-functions reach AWS through nothing else, and patching every library the SDK knows (requests,
-httplib, sqlite3, ...) cost another 60 ms.
+Logger and Metrics are cheap to create (about 20 ms of imports together). Traces are
+``webhook_processor.aws.tracing``'s spans, not the X-Ray SDK's subsegments: the SDK (behind
+Powertools' Tracer) cost about 80 ms of every cold start and loses AWS's support on 2027-02-25.
+Lambda's Active tracing records the invocation's segment either way; the spans under it (the
+invocation with the webhook's outcome, each AWS call) are sent when tracing is on, which is
+unless ``POWERTOOLS_TRACE_DISABLED`` is true. Each log line carries the trace id
+(``xray_trace_id``): Powertools' Logger reads it from the same header the spans hang from.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from webhook_processor.aws import tracing
+from webhook_processor.aws.bootstrap import functions_session
 from webhook_processor.aws.metrics import NAMESPACE
+
+if TYPE_CHECKING:
+    import boto3
 
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
@@ -26,25 +31,55 @@ logger = Logger()
 metrics = Metrics(namespace=NAMESPACE)
 
 
+def make_tracer(environ: Mapping[str, str]) -> tracing.Tracer | None:
+    """The functions' tracer, from their environment; None when tracing is off."""
+    if environ.get("POWERTOOLS_TRACE_DISABLED", "").lower() in {"1", "true", "yes", "on"}:
+        return None
+    function = environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
+    resource = {
+        "service.name": environ.get("POWERTOOLS_SERVICE_NAME") or function,
+        "cloud.provider": "aws",
+        "cloud.platform": "aws_lambda",
+        "cloud.region": environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION"),
+        "faas.name": function,
+    }
+    try:
+        send = tracing.UdpSender(environ)
+    except ValueError as error:  # no trace is worth a function that cannot start
+        logger.warning("tracing off", extra={"reason": str(error)})
+        return None
+    return tracing.Tracer({k: v for k, v in resource.items() if v}, send, environ=environ)
+
+
+tracer = make_tracer(os.environ)
+
+
+def traced_session() -> boto3.Session:
+    """The functions' boto3 session: each client made from it records its calls as spans."""
+    return functions_session(None if tracer is None else tracer.instrument)
+
+
+def annotate(**attributes: tracing.Attribute) -> None:
+    """Attributes of this invocation's span: the outcome of what the function was asked."""
+    if tracer is not None:
+        tracer.annotate(**attributes)
+
+
 def instrument(handler: Handler) -> Handler:
-    """Wrap a handler: fresh log context per invocation, metrics flushed, X-Ray when enabled."""
-    traced: list[Handler] = []
+    """Wrap a handler: fresh log context per invocation, metrics flushed, its span sent."""
+    cold = [True]
 
     def invoke(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        if not traced:
-            traced.append(_traced(handler))
-        return traced[0](event, context)
+        if tracer is None:
+            return handler(event, context)
+        first, cold[0] = cold[0], False
+        attributes: dict[str, tracing.Attribute] = {
+            "faas.invocation_id": context.aws_request_id,
+            "faas.coldstart": first,
+        }
+        with tracer.invocation(context.function_name, **attributes):
+            return handler(event, context)
 
     with_metrics = metrics.log_metrics(invoke, raise_on_empty_metrics=False)
     wrapped: Handler = logger.inject_lambda_context(with_metrics, log_event=False, clear_state=True)
     return wrapped
-
-
-def _traced(handler: Handler) -> Handler:
-    if os.environ.get("POWERTOOLS_TRACE_DISABLED", "").lower() in {"1", "true", "yes", "on"}:
-        return handler
-    from aws_lambda_powertools import Tracer
-
-    tracer = Tracer(patch_modules=("botocore",))
-    traced: Handler = tracer.capture_lambda_handler(handler, capture_response=False)
-    return traced

@@ -27,7 +27,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from webhook_processor.aws import metrics as names
 from webhook_processor.aws.bootstrap import AwsConfig, build_publisher
-from webhook_processor.aws.handlers.observability import Handler, instrument, logger, metrics
+from webhook_processor.aws.handlers.observability import (
+    Handler,
+    annotate,
+    instrument,
+    logger,
+    metrics,
+    traced_session,
+)
 
 if TYPE_CHECKING:
     from webhook_processor.aws.stream import StreamPublisher
@@ -42,6 +49,13 @@ def create_handler(build: Callable[[], StreamPublisher]) -> Handler:
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         report = publisher().publish(event.get("Records", []))
         metrics.add_metric(name=names.PUBLISHED, unit=MetricUnit.Count, value=report.published)
+        annotate(
+            **{
+                "publisher.published": report.published,
+                "publisher.failures": report.failures,
+                "publisher.handed_off": len(report.handed_off),
+            }
+        )
         if report.failures:
             metrics.add_metric(
                 name=names.PUBLISH_FAILURES, unit=MetricUnit.Count, value=report.failures
@@ -64,4 +78,6 @@ def create_handler(build: Callable[[], StreamPublisher]) -> Handler:
     return handler
 
 
-handler = create_handler(lambda: build_publisher(AwsConfig.from_environ(os.environ)))
+handler = create_handler(
+    lambda: build_publisher(AwsConfig.from_environ(os.environ), traced_session())
+)

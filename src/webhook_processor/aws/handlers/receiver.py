@@ -32,7 +32,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from webhook_processor import codec
 from webhook_processor.aws import metrics as names
 from webhook_processor.aws.bootstrap import AwsConfig, Receiver, build_receiver
-from webhook_processor.aws.handlers.observability import Handler, instrument, logger, metrics
+from webhook_processor.aws.handlers.observability import (
+    Handler,
+    annotate,
+    instrument,
+    logger,
+    metrics,
+    traced_session,
+)
 from webhook_processor.errors import InvalidPayload, NotFound, ServiceUnavailable, WebhookError
 from webhook_processor.model import Disposition, Outcome, WebhookRequest
 from webhook_processor.responses import error_response, outcome_response
@@ -87,6 +94,7 @@ def _function_url(pipeline: Pipeline, event: dict[str, Any]) -> dict[str, Any]:
     else:
         _count_outcome(outcome, request.provider)
         status, headers, content = outcome_response(outcome)
+    annotate(**{"http.response.status_code": status})
     return {"statusCode": status, "headers": headers, "body": content.decode("utf-8")}
 
 
@@ -194,6 +202,13 @@ def _count_outcome(outcome: Outcome, provider: str | None) -> None:
     """Counted by ``provider`` too for a provider's own delivery (a direct invocation is an
     operator's replay or the original system's sender, not the provider sending)."""
     logger.set_correlation_id(",".join(outcome.event_ids) or None)
+    annotate(
+        **{
+            "webhook.disposition": outcome.disposition.value,
+            "webhook.events": len(outcome.event_ids),
+            "webhook.provider": provider or "direct",
+        }
+    )
     if provider is not None:
         with single_metric(
             name=names.DELIVERIES, unit=MetricUnit.Count, value=1, namespace=names.NAMESPACE
@@ -207,6 +222,7 @@ def _count_outcome(outcome: Outcome, provider: str | None) -> None:
 
 
 def _count_rejection(error: WebhookError) -> None:
+    annotate(**{"webhook.rejected": error.code})
     if isinstance(error, ServiceUnavailable):
         # The provider will retry; an operator must look (missing secret, throttled table). The
         # answer is a 503, not a failed invocation: Lambda's Errors metric stays at 0, so this
@@ -223,4 +239,6 @@ def _count_rejection(error: WebhookError) -> None:
         metric.add_dimension(name=names.REASON, value=error.code)
 
 
-handler = create_handler(lambda: build_receiver(AwsConfig.from_environ(os.environ)))
+handler = create_handler(
+    lambda: build_receiver(AwsConfig.from_environ(os.environ), traced_session())
+)

@@ -36,7 +36,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from webhook_processor.aws import metrics as names
 from webhook_processor.aws.bootstrap import AwsConfig, build_reconciler
-from webhook_processor.aws.handlers.observability import Handler, instrument, logger, metrics
+from webhook_processor.aws.handlers.observability import (
+    Handler,
+    annotate,
+    instrument,
+    logger,
+    metrics,
+    traced_session,
+)
 from webhook_processor.errors import (
     InvalidParameter,
     ProviderNotConfigured,
@@ -193,6 +200,7 @@ def _totals(recovered: int, failed: int) -> None:
     """The invocation's totals, in the stack's series (``service`` alone): what the alarms
     watch, whichever providers ran. Each provider's own series says which."""
     metrics.add_metric(name=names.EVENTS_RECOVERED, unit=MetricUnit.Count, value=recovered)
+    annotate(**{"reconcile.recovered": recovered, "reconcile.failed": failed})
     metrics.add_metric(name=names.RECONCILE_ERRORS, unit=MetricUnit.Count, value=failed)
 
 
@@ -203,4 +211,6 @@ def _count(provider: str, metric: str, value: int) -> None:
         emitted.add_dimension(name=names.PROVIDER, value=provider)
 
 
-handler = create_handler(lambda: build_reconciler(AwsConfig.from_environ(os.environ)))
+handler = create_handler(
+    lambda: build_reconciler(AwsConfig.from_environ(os.environ), traced_session())
+)
