@@ -562,14 +562,12 @@ def test_the_stream_mappings_filter_passes_the_publications_and_nothing_else(
 def test_ssm_secret_is_cached_and_a_rotated_secret_is_picked_up_after_the_ttl(
     deployed: Deployed,
 ) -> None:
-    from aws_lambda_powertools.utilities.parameters import SSMProvider
-
-    from webhook_processor.aws.secrets import SsmSecrets
+    from webhook_processor.aws.secrets import SsmParameters, SsmSecrets
 
     ssm = deployed.session.client("ssm")
     calls = []
     ssm.meta.events.register("before-call.ssm.GetParameter", lambda **_: calls.append(1))
-    secrets = SsmSecrets(SECRETS_PATH, SSMProvider(boto3_client=ssm), ttl_seconds=1)
+    secrets = SsmSecrets(SECRETS_PATH, SsmParameters(ssm), ttl_seconds=1)
     assert secrets.active("stripe") == (STRIPE_SECRET,)
     ssm.put_parameter(
         Name=f"{SECRETS_PATH}/stripe",

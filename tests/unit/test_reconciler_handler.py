@@ -175,7 +175,7 @@ def test_an_unknown_provider_is_named_as_having_no_events_api(stripe: FakeStripe
 
 
 class _Parameters:
-    """Powertools' SSMProvider as SsmApiKeys uses it."""
+    """SsmParameters as SsmApiKeys uses it."""
 
     def __init__(self, value: object = None, error: Exception | None = None) -> None:
         self.value, self.error = value, error
@@ -189,9 +189,7 @@ class _Parameters:
 
 
 def test_api_keys_are_read_decrypted_and_cached_and_failures_name_only_the_parameter() -> None:
-    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
-
-    from webhook_processor.aws.secrets import SsmApiKeys
+    from webhook_processor.aws.secrets import ParameterError, SsmApiKeys
     from webhook_processor.errors import ProviderNotConfigured
 
     good = _Parameters(" sk_test_1 \n")
@@ -202,7 +200,7 @@ def test_api_keys_are_read_decrypted_and_cached_and_failures_name_only_the_param
         keys.key("adyen")
     with pytest.raises(SecretUnavailable, match="is empty"):
         SsmApiKeys(PARAMETERS, _Parameters("  ")).key("stripe")  # type: ignore[arg-type]
-    denied = _Parameters(error=GetParameterError("AccessDenied"))
+    denied = _Parameters(error=ParameterError("AccessDenied"))
     with pytest.raises(SecretUnavailable, match=re.escape(PARAMETERS["square"])):
         SsmApiKeys(PARAMETERS, denied).key("square")  # type: ignore[arg-type]
 

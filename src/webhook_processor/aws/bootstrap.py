@@ -157,10 +157,9 @@ def build_receiver(
 ) -> Receiver:
     """The receiver function: DynamoDB store, SSM secrets, every provider."""
     import boto3
-    from aws_lambda_powertools.utilities.parameters import SSMProvider
 
     from webhook_processor.aws.dynamodb import DynamoDBStore
-    from webhook_processor.aws.secrets import SsmSecrets
+    from webhook_processor.aws.secrets import SsmParameters, SsmSecrets
     from webhook_processor.pipeline import Pipeline
     from webhook_processor.providers import default_providers, direct_invocation_adapter
 
@@ -169,7 +168,7 @@ def build_receiver(
     session = session or boto3.Session()
     client_config = aws_client_config()
     store = DynamoDBStore(config.table_name, session.client("dynamodb", config=client_config))
-    parameters = SSMProvider(boto3_client=session.client("ssm", config=client_config))
+    parameters = SsmParameters(session.client("ssm", config=client_config))
     secrets = SsmSecrets(config.secrets_path, parameters, config.secrets_ttl_seconds)
     providers = default_providers(square_notification_url=config.square_notification_url)
     pipeline = Pipeline(
@@ -258,11 +257,9 @@ def build_reconciler(
             client = made.client("dynamodb", config=aws_client_config())
             store = DynamoDBStore(config.table_name, client)
         if key is None:
-            from aws_lambda_powertools.utilities.parameters import SSMProvider
+            from webhook_processor.aws.secrets import SsmApiKeys, SsmParameters
 
-            from webhook_processor.aws.secrets import SsmApiKeys
-
-            ssm = SSMProvider(boto3_client=made.client("ssm", config=aws_client_config()))
+            ssm = SsmParameters(made.client("ssm", config=aws_client_config()))
             key = SsmApiKeys(parameters, ssm, config.secrets_ttl_seconds).key
     return Reconciliation(
         providers=tuple(sorted(parameters)),
