@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.exceptions import ClientError, EndpointConnectionError, ParamValidationError
 from moto import mock_aws
 from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -351,3 +351,91 @@ def test_an_instrumented_handler_sends_its_invocation_and_calls_cold_start_first
         "webhook.disposition": "accepted",
     }
     assert attributes(second[0])["faas.coldstart"] is False
+
+
+def test_text_utf8_cannot_hold_and_ints_beyond_int64_are_still_written() -> None:
+    sent: list[bytes] = []
+    tracer = tracing.Tracer(RESOURCE, sent.append, environ={tracing.TRACE_HEADER: HEADER})
+    with tracer.invocation("receiver \ud800"):
+        tracer.annotate(**{"big": 2**70, "small": -(2**63), "name\udfff": "caf\u00e9 \ud800"})
+    (span,) = spans_of(sent)
+    assert span.name == "receiver ?"
+    assert attributes(span) == {"big": str(2**70), "small": -(2**63), "name?": "café ?"}
+
+
+def test_spans_that_cannot_be_encoded_are_dropped_and_the_invocation_goes_on(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*args: object) -> Iterator[bytes]:
+        raise RuntimeError("an encoder defect")
+
+    monkeypatch.setattr(tracing, "encode", broken)
+    sent: list[bytes] = []
+    tracer = tracing.Tracer(RESOURCE, sent.append, environ={tracing.TRACE_HEADER: HEADER})
+    with tracer.invocation("webhook-receiver"):
+        answer = {"statusCode": 200}
+    assert answer == {"statusCode": 200}
+    assert sent == []
+    assert "spans dropped" in caplog.text
+
+
+def test_an_aws_calls_header_keeps_lambdas_lineage_and_names_the_calls_span() -> None:
+    """Lambda's recursive-loop detection counts hops in ``Lineage``: it must pass on."""
+    header = f"{HEADER};Lineage=1:a87bd80c:3"
+    environ = {tracing.TRACE_HEADER: header, "AWS_LAMBDA_FUNCTION_NAME": "webhook-publisher"}
+    sent: list[bytes] = []
+    seen: list[list[str]] = []
+    tracer = tracing.Tracer(RESOURCE, sent.append, environ=environ)
+    with mock_aws(), pytest.MonkeyPatch.context() as patch:
+        for name, value in environ.items():
+            patch.setenv(name, value)  # botocore copies Lambda's header from the environment
+        session = functions_session(tracer.instrument)
+        session.events.register(
+            "before-send",
+            lambda request, **_: seen.append(
+                [v.decode() for k, v in request.headers.items() if k.lower() == "x-amzn-trace-id"]
+            ),
+        )
+        ssm = session.client("ssm")
+        with tracer.invocation("webhook-publisher"), pytest.raises(ClientError):
+            ssm.get_parameter(Name="/missing")
+    (call,) = spans_of(sent)[1:]
+    assert seen == [
+        [
+            "Root=1-6745a1b2-0123456789abcdef01234567;"
+            f"Parent={call.span_id.hex()};Sampled=1;Lineage=1:a87bd80c:3"
+        ]
+    ]
+
+
+def test_a_call_refused_before_it_is_sent_is_a_failed_span() -> None:
+    sent: list[bytes] = []
+    tracer = tracing.Tracer(RESOURCE, sent.append, environ={tracing.TRACE_HEADER: HEADER})
+    ssm = functions_session(tracer.instrument).client("ssm", region_name="us-east-1")
+    with tracer.invocation("webhook-receiver"), pytest.raises(ParamValidationError):
+        ssm.get_parameter(Name=17)
+    (call,) = spans_of(sent)[1:]
+    assert (call.name, call.status.message) == ("SSM.GetParameter", "NotSent")
+    assert call.status.code == Status.STATUS_CODE_ERROR
+
+
+def test_an_invocation_answered_with_a_503_is_a_failed_span() -> None:
+    sent: list[bytes] = []
+    tracer = tracing.Tracer(RESOURCE, sent.append, environ={tracing.TRACE_HEADER: HEADER})
+    with tracer.invocation("webhook-receiver"):
+        tracer.fail("secret_unavailable")
+    (span,) = spans_of(sent)
+    assert (span.status.code, span.status.message) == (
+        Status.STATUS_CODE_ERROR,
+        "secret_unavailable",
+    )
+
+
+def test_the_daemons_tcp_and_udp_address_form_sends_to_the_udp_one() -> None:
+    send = tracing.UdpSender({tracing.ENDPOINT: "tcp:127.0.0.1:2000 udp:127.0.0.1:2001"})
+    try:
+        assert send.address == ("127.0.0.1", 2001)
+    finally:
+        send.close()
+    with pytest.raises(ValueError, match="no IPv4 address"):
+        tracing.UdpSender({tracing.ENDPOINT: "no-such-host.invalid:2000"})

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import logging
 import os
 import random
 import socket
@@ -42,6 +43,8 @@ PREFIX: Final = b'{"format":"json","version":1}\nT1S'
 #: One datagram stays well under UDP's 65,507 bytes; more spans go in more datagrams.
 MAX_DATAGRAM: Final = 60_000
 SCOPE: Final = "webhook_processor.aws.tracing"
+
+log = logging.getLogger(__name__)
 
 SERVER: Final = 2
 CLIENT: Final = 3
@@ -76,10 +79,16 @@ class TraceContext:
             return None
         return cls(trace_id, parent_id)
 
-    def header(self, span_id: bytes) -> str:
-        """The header an AWS call carries, so a traced service continues under its span."""
+    def header(self, span_id: bytes, received: str | None = None) -> str:
+        """The header an AWS call carries, so a traced service continues under its span: the
+        ``received`` header's fields (``Lineage`` among them) with this span as ``Parent``."""
         hexed = self.trace_id.hex()
-        return f"Root=1-{hexed[:8]}-{hexed[8:]};Parent={span_id.hex()};Sampled=1"
+        fields = {"Root": f"1-{hexed[:8]}-{hexed[8:]}", "Parent": span_id.hex(), "Sampled": "1"}
+        for part in (received or "").split(";"):
+            name, _, value = part.partition("=")
+            if name and name not in fields:
+                fields[name] = value
+        return ";".join(f"{name}={value}" for name, value in fields.items())
 
 
 @dataclass
@@ -135,14 +144,28 @@ class Tracer:
         finally:
             span.end_ns = self._clock()
             spans, self._context, self._spans = self._spans, None, []
-            for datagram in encode(context.trace_id, self._resource, spans):
-                with contextlib.suppress(OSError):
+            for call in spans:
+                if not call.end_ns:  # refused before it was sent (a parameter AWS would refuse)
+                    call.end_ns, call.error = span.end_ns, call.error or "NotSent"
+            self._send_all(context.trace_id, spans)
+
+    def _send_all(self, trace_id: bytes, spans: list[Span]) -> None:
+        try:
+            for datagram in encode(trace_id, self._resource, spans):
+                with contextlib.suppress(OSError):  # no endpoint, a full buffer: dropped
                     self._send(datagram)
+        except Exception:  # a span this module cannot write is its own defect, never the call's
+            log.warning("spans dropped: they could not be encoded", exc_info=True)
 
     def annotate(self, **attributes: Attribute) -> None:
         """Attributes of the invocation's span (the webhook's outcome)."""
         if self._spans:
             self._spans[0].attributes.update(attributes)
+
+    def fail(self, reason: str) -> None:
+        """Mark the invocation's span failed though it answered (a 503: the sender retries)."""
+        if self._spans:
+            self._spans[0].error = reason
 
     def instrument(self, events: Any) -> None:
         """Record every AWS call of the clients made from a session with these ``events``
@@ -173,9 +196,18 @@ class Tracer:
         self._spans.append(span)
 
     def _propagate(self, request: Any, **_: Any) -> None:
+        """The call's trace header names its span as parent. botocore has already copied
+        Lambda's header onto the request (Lambda's recursive-loop detection reads its
+        ``Lineage``): only ``Parent`` is replaced, every other field is kept."""
         span = request.context.get("webhook_processor.span")
-        if span is not None and self._context is not None:
-            request.headers["X-Amzn-Trace-Id"] = self._context.header(span.span_id)
+        if span is None or self._context is None:
+            return
+        present = request.headers.get("X-Amzn-Trace-Id")
+        if isinstance(present, bytes):
+            present = present.decode("latin-1")
+        header = self._context.header(span.span_id, present or self._environ.get(TRACE_HEADER))
+        del request.headers["X-Amzn-Trace-Id"]  # setting a header adds one more
+        request.headers["X-Amzn-Trace-Id"] = header
 
     def _call_answered(self, parsed: Mapping[str, Any], context: dict[str, Any], **_: Any) -> None:
         span: Span | None = context.pop("webhook_processor.span", None)
@@ -206,10 +238,18 @@ class UdpSender:
 
     def __init__(self, environ: Mapping[str, str] = os.environ) -> None:
         text = environ.get(ENDPOINT, "127.0.0.1:2000")
-        host, _, port = text.rpartition(":")
+        # One address, or the X-Ray daemon's "tcp:host:port udp:host:port": the UDP one.
+        parts = text.split()
+        udp = [part.removeprefix("udp:") for part in parts if part.startswith("udp:")]
+        chosen = udp[0] if udp else parts[0] if len(parts) == 1 else ""
+        host, _, port = chosen.rpartition(":")
         if not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError(f"{ENDPOINT} is not host:port: {text!r}")
-        self.address = (host, int(port))
+        try:  # looked up once: the container keeps its endpoint
+            found = socket.getaddrinfo(host, int(port), socket.AF_INET, socket.SOCK_DGRAM)
+        except OSError as exc:
+            raise ValueError(f"{ENDPOINT} names no IPv4 address: {text!r}") from exc
+        self.address = (str(found[0][4][0]), int(port))
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._socket.setblocking(False)
 
@@ -233,7 +273,7 @@ def encode(
 ) -> Iterator[bytes]:
     """The datagrams that carry ``spans``: as many spans in each as fit."""
     head = _len(1, b"".join(_len(1, _key_value(k, v)) for k, v in resource.items()))
-    scope = _len(1, _len(1, SCOPE.encode()))
+    scope = _len(1, _len(1, _text(SCOPE)))
     # base64 makes 4 bytes of 3; three tags and lengths of at most 4 bytes each wrap the spans.
     budget = (MAX_DATAGRAM - len(PREFIX)) * 3 // 4 - len(head) - len(scope) - 12
     batch: list[bytes] = []
@@ -259,27 +299,32 @@ def _span(trace_id: bytes, span: Span) -> bytes:
         _len(1, trace_id),
         _len(2, span.span_id),
         _len(4, span.parent_id),
-        _len(5, span.name.encode()),
+        _len(5, _text(span.name)),
         _varint_field(6, span.kind),
         _fixed64(7, span.start_ns),
         _fixed64(8, span.end_ns or span.start_ns),
         *(_len(9, _key_value(k, v)) for k, v in span.attributes.items()),
     ]
     if span.error is not None:
-        parts.append(_len(15, _len(2, span.error.encode()) + _varint_field(3, _ERROR)))
+        parts.append(_len(15, _len(2, _text(span.error)) + _varint_field(3, _ERROR)))
     return b"".join(parts)
 
 
 def _key_value(key: str, value: Attribute) -> bytes:
     if isinstance(value, bool):
         any_value = _varint_field(2, int(value))
-    elif isinstance(value, int):
+    elif isinstance(value, int) and -(2**63) <= value < 2**63:  # OTLP's int is an int64
         any_value = _varint_field(3, value)
     elif isinstance(value, float):
         any_value = b"\x21" + struct.pack("<d", value)
     else:
-        any_value = _len(1, str(value).encode())
-    return _len(1, key.encode()) + _len(2, any_value)
+        any_value = _len(1, _text(str(value)))
+    return _len(1, _text(key)) + _len(2, any_value)
+
+
+def _text(text: str) -> bytes:
+    """UTF-8; a lone surrogate, which UTF-8 cannot hold, becomes a question mark."""
+    return text.encode("utf-8", "replace")
 
 
 def _len(number: int, payload: bytes) -> bytes:

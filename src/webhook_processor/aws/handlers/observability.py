@@ -65,6 +65,12 @@ def annotate(**attributes: tracing.Attribute) -> None:
         tracer.annotate(**attributes)
 
 
+def fail(reason: str) -> None:
+    """Mark this invocation's span failed though it answers (a 503 the sender retries)."""
+    if tracer is not None:
+        tracer.fail(reason)
+
+
 def instrument(handler: Handler) -> Handler:
     """Wrap a handler: fresh log context per invocation, metrics flushed, its span sent."""
     cold = [True]

@@ -35,6 +35,7 @@ from webhook_processor.aws.bootstrap import AwsConfig, Receiver, build_receiver
 from webhook_processor.aws.handlers.observability import (
     Handler,
     annotate,
+    fail,
     instrument,
     logger,
     metrics,
@@ -224,6 +225,7 @@ def _count_outcome(outcome: Outcome, provider: str | None) -> None:
 def _count_rejection(error: WebhookError) -> None:
     annotate(**{"webhook.rejected": error.code})
     if isinstance(error, ServiceUnavailable):
+        fail(error.code)
         # The provider will retry; an operator must look (missing secret, throttled table). The
         # answer is a 503, not a failed invocation: Lambda's Errors metric stays at 0, so this
         # count is what the receiver's "unavailable" alarm watches.
