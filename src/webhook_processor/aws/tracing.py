@@ -66,7 +66,7 @@ class TraceContext:
         (``Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1``)."""
         if not header:
             return None
-        fields = dict(part.partition("=")[::2] for part in header.split(";"))
+        fields = _fields(header)
         root = fields.get("Root", "").split("-")
         if fields.get("Sampled") != "1" or len(root) != 3 or root[0] != "1":
             return None
@@ -84,11 +84,13 @@ class TraceContext:
         ``received`` header's fields (``Lineage`` among them) with this span as ``Parent``."""
         hexed = self.trace_id.hex()
         fields = {"Root": f"1-{hexed[:8]}-{hexed[8:]}", "Parent": span_id.hex(), "Sampled": "1"}
-        for part in (received or "").split(";"):
-            name, _, value = part.partition("=")
-            if name and name not in fields:
-                fields[name] = value
+        fields |= {k: v for k, v in _fields(received or "").items() if k not in fields}
         return ";".join(f"{name}={value}" for name, value in fields.items())
+
+
+def _fields(header: str) -> dict[str, str]:
+    """A trace header's ``name=value`` fields, in their order."""
+    return {name: value for name, _, value in (p.partition("=") for p in header.split(";")) if name}
 
 
 @dataclass
@@ -210,10 +212,9 @@ class Tracer:
         request.headers["X-Amzn-Trace-Id"] = header
 
     def _call_answered(self, parsed: Mapping[str, Any], context: dict[str, Any], **_: Any) -> None:
-        span: Span | None = context.pop("webhook_processor.span", None)
+        span = self._ended(context)
         if span is None:
             return
-        span.end_ns = self._clock()
         metadata = parsed.get("ResponseMetadata", {})
         if "RequestId" in metadata:
             span.attributes["aws.request_id"] = metadata["RequestId"]
@@ -226,10 +227,16 @@ class Tracer:
                 span.error = parsed.get("Error", {}).get("Code") or str(status)
 
     def _call_failed(self, exception: BaseException, context: dict[str, Any], **_: Any) -> None:
+        span = self._ended(context)
+        if span is not None:
+            span.error = type(exception).__name__
+
+    def _ended(self, context: dict[str, Any]) -> Span | None:
+        """The call's span, ended now; None for a call made outside an invocation."""
         span: Span | None = context.pop("webhook_processor.span", None)
         if span is not None:
             span.end_ns = self._clock()
-            span.error = type(exception).__name__
+        return span
 
 
 class UdpSender:
