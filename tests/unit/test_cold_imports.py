@@ -4,6 +4,7 @@ processor's modules or its stack."""
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
@@ -114,3 +115,93 @@ def test_with_tracing_on_the_first_invocation_loads_no_tracing_sdk() -> None:
     assert traced
     assert "webhook_processor.aws.tracing" in modules
     assert not [m for m in modules if m.startswith(("aws_xray_sdk", "opentelemetry", "google"))]
+
+
+def test_the_first_invocation_runs_no_full_collection_and_freezes_what_it_built() -> None:
+    """A full collection among the clients the first invocation makes was about 25 ms of each
+    cold start: the build runs with the collector paused, then freezes the heap, so the
+    collection is not merely moved into the invocation after it."""
+    env = {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "TABLE_NAME": "t",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+    script = (
+        "import gc, json, types\n"
+        "full = []\n"
+        "gc.callbacks.append(lambda phase, info: full.append(1)\n"
+        "    if phase == 'stop' and info['generation'] == 2 else None)\n"
+        "from webhook_processor.aws.handlers import receiver\n"
+        "context = types.SimpleNamespace(function_name='receiver', memory_limit_in_mb=1024,\n"
+        "    invoked_function_arn='arn:aws:lambda:us-east-1:1:function:receiver',\n"
+        "    aws_request_id='r1')\n"
+        "event = {'rawPath': '/x', 'headers': {}, 'body': '',\n"
+        "    'requestContext': {'http': {'method': 'POST', 'path': '/x'}}}\n"
+        "full.clear()\n"
+        "receiver.handler(event, context)\n"
+        "print(json.dumps([len(full), gc.isenabled(), gc.get_freeze_count()]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
+    ).stdout
+    full_collections, enabled, frozen = json.loads(out.strip().splitlines()[-1])
+    assert (full_collections, enabled) == (0, True)
+    assert frozen > 10_000  # boto3, its clients' models and the pipeline: never scanned again
+
+
+@pytest.fixture
+def no_freeze(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As if this process had frozen its heap already: a test run must not freeze its own."""
+    from webhook_processor.aws.handlers import observability
+
+    monkeypatch.setattr(observability, "_frozen", [True])
+
+
+@pytest.mark.usefixtures("no_freeze")
+def test_a_build_runs_once_with_the_collector_paused() -> None:
+    from webhook_processor.aws.handlers.observability import built_once
+
+    seen: list[bool] = []
+
+    def build() -> object:
+        seen.append(gc.isenabled())
+        return object()
+
+    built = built_once(build)
+    first = built()
+    assert built() is first
+    assert seen == [False]
+    assert gc.isenabled()
+
+
+@pytest.mark.usefixtures("no_freeze")
+def test_a_build_that_fails_resumes_the_collector_and_is_tried_again() -> None:
+    from webhook_processor.aws.handlers.observability import built_once
+
+    attempts: list[int] = []
+
+    def build() -> int:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise RuntimeError("SSM unreachable")
+        return len(attempts)
+
+    built = built_once(build)
+    with pytest.raises(RuntimeError):
+        built()
+    assert gc.isenabled()
+    assert built() == 2
+
+
+@pytest.mark.usefixtures("no_freeze")
+def test_a_collector_the_caller_paused_stays_paused() -> None:
+    from webhook_processor.aws.handlers.observability import built_once
+
+    gc.disable()
+    try:
+        built_once(object)()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -17,7 +17,6 @@ The function never raises for a failed publication, so Lambda's ``Errors`` metri
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -30,6 +29,7 @@ from webhook_processor.aws.bootstrap import AwsConfig, build_publisher
 from webhook_processor.aws.handlers.observability import (
     Handler,
     annotate,
+    built_once,
     instrument,
     logger,
     metrics,
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 def create_handler(build: Callable[[], StreamPublisher]) -> Handler:
     """The handler over the publisher ``build`` makes on the first invocation; the container
     reuses it. The deployed function is ``handler`` below; tests pass their own ``build``."""
-    publisher = functools.cache(build)
+    publisher = built_once(build)
 
     @instrument
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

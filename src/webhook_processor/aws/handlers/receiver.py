@@ -17,7 +17,6 @@ Clients are built on the first invocation and reused by the container.
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import math
 import os
@@ -35,6 +34,7 @@ from webhook_processor.aws.bootstrap import AwsConfig, Receiver, build_receiver
 from webhook_processor.aws.handlers.observability import (
     Handler,
     annotate,
+    built_once,
     fail,
     instrument,
     logger,
@@ -54,7 +54,7 @@ _ROUTE: Final = re.compile(r"/webhooks/([A-Za-z0-9_-]{1,64})/?")
 def create_handler(build: Callable[[], Receiver]) -> Handler:
     """The handler over the receiver ``build`` makes on the first invocation; the container
     reuses it. The deployed function is ``handler`` below; tests pass their own ``build``."""
-    receiver = functools.cache(build)
+    receiver = built_once(build)
 
     @instrument
     def handler(event: Any, context: LambdaContext) -> dict[str, Any]:

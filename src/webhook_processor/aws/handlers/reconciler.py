@@ -24,7 +24,6 @@ provider's endpoint alarm watches.
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from webhook_processor.aws.bootstrap import AwsConfig, build_reconciler
 from webhook_processor.aws.handlers.observability import (
     Handler,
     annotate,
+    built_once,
     instrument,
     logger,
     metrics,
@@ -74,7 +74,7 @@ class Run:
 def create_handler(build: Callable[[], Reconciliation]) -> Handler:
     """The handler over the reconciliation ``build`` makes on the first invocation; the
     container reuses it. The deployed function is ``handler`` below; tests pass their own."""
-    reconciliation = functools.cache(build)
+    reconciliation = built_once(build)
 
     @instrument
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
