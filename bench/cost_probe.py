@@ -131,8 +131,16 @@ def main() -> None:
         # As DynamoDB holds them (typed values), for their sizes.
         "event_item": serialize(event),
         "transaction_item": serialize(transaction),
-        # The transaction item as it was before its last event left out what it holds.
-        "transaction_item_before": serialize({**transaction, "last_event": event}),
+        # The transaction item as it was before its last event left out what it holds, and
+        # before it left the recency index (its key there: shard and update time).
+        "transaction_item_before": serialize(
+            {
+                **transaction,
+                "last_event": event,
+                "recent_shard": "transaction#0",
+                "recent_key": f"{transaction['updated_at']}#{transaction['pk']}",
+            }
+        ),
     }
     with open(sys.argv[1], "w") as out:
         json.dump(result, out, default=str)

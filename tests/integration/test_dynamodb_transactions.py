@@ -116,9 +116,10 @@ def test_the_latest_events_and_transactions_are_listed_through_the_recency_index
     assert [t.transaction_id for t in recent_transactions(listed, 2)] == ["pi_11", "pi_10"]
     queried = [q for q in queries if "IndexName" in q]
     assert all(q["Limit"] <= 3 for q in queried)
-    # The indexes hold keys: a page's items are read from the table, no more than the page.
+    # The indexes hold keys: a page's items are read from the table, no more than the page
+    # (the transactions' page reads its events, then their transactions).
     reads = [q["RequestItems"][TABLE]["Keys"] for q in queries if "RequestItems" in q]
-    assert [len(keys) for keys in reads] == [3, 2]
+    assert [len(keys) for keys in reads] == [3, 2, 2]
     # The next page continues after the cursor, through the same index; the last one ends.
     second = listed.event_page(EventFilter(), first.next, 3)
     assert [e.event_id for e in second.items] == ["evt_8", "evt_7", "evt_6"]
@@ -127,6 +128,56 @@ def test_the_latest_events_and_transactions_are_listed_through_the_recency_index
     assert [t.transaction_id for t in after.items] == ["pi_1", "pi_0"]
     assert after.next is None
     assert {q["IndexName"] for q in queries if "IndexName" in q} == {"by_recency"}
+
+
+def test_a_transaction_is_listed_once_at_its_last_event_and_has_no_index_entry(
+    session: boto3.Session,
+) -> None:
+    events = store(session)
+    order = ["pi_a", "pi_b", "pi_c", "pi_a", "pi_b"]  # received in this order
+    for n, transaction in enumerate(order):
+        events.insert_all(
+            [make_event(f"evt_{n}", transaction_id=transaction, received_at=NOW + timedelta(n))]
+        )
+    first = events.transaction_page(TransactionFilter(), None, 2)
+    assert [t.transaction_id for t in first.items] == ["pi_b", "pi_a"]
+    assert [t.last_event_id for t in first.items] == ["evt_4", "evt_3"]
+    rest = events.transaction_page(TransactionFilter(), first.next, 2)
+    assert [t.transaction_id for t in rest.items] == ["pi_c"]
+    assert rest.next is None
+    # No transaction item is in an index: its key would move, two index writes, each event.
+    client = session.client("dynamodb")
+    for index in (items.RECENCY_INDEX, items.TRANSACTION_INDEX):
+        entries = client.scan(TableName=TABLE, IndexName=index)["Items"]
+        assert entries, index
+        assert not [e for e in entries if e["pk"]["S"].startswith(items.TRANSACTION_PREFIX)]
+
+
+def test_a_page_of_transactions_reads_a_bounded_number_of_events(
+    session: boto3.Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One busy transaction's events fill the latest pages: a page of transactions stops after
+    TRANSACTION_ROUNDS pages of events, short, with the cursor to go on."""
+    monkeypatch.setattr("webhook_processor.aws.dynamodb.TRANSACTION_ROUNDS", 2)
+    events = store(session)
+    order = ["pi_quiet"] + ["pi_busy"] * 6
+    for n, transaction in enumerate(order):
+        events.insert_all(
+            [make_event(f"evt_{n}", transaction_id=transaction, received_at=NOW + timedelta(n))]
+        )
+    queries: list[dict[str, Any]] = []
+    client = session.client("dynamodb")
+    client.meta.events.register(
+        "before-parameter-build.dynamodb.Query", lambda params, **_: queries.append(params)
+    )
+    listed = DynamoDBStore(TABLE, client)
+    first = listed.transaction_page(TransactionFilter(), None, 2)
+    assert [t.transaction_id for t in first.items] == ["pi_busy"]
+    assert first.next is not None
+    assert len(queries) == 2 * items.RECENCY_SHARDS  # two pages of events, a query per shard
+    rest = listed.transaction_page(TransactionFilter(), first.next, 2)
+    assert [t.transaction_id for t in rest.items] == ["pi_quiet"]
+    assert rest.next is None
 
 
 def test_the_table_refuses_a_listing_it_has_no_index_for(session: boto3.Session) -> None:

@@ -105,6 +105,23 @@ def test_the_last_event_leaves_out_what_the_transaction_item_holds() -> None:
     assert {"txn_previous_status", "txn_late", "txn_refund_reversed"} <= set(last)
 
 
+def test_a_transaction_item_is_in_no_index_and_an_event_in_both() -> None:
+    """An item is in a global secondary index only if it has all of the index's key
+    attributes. A transaction's ``by_recency`` key would move with each event (two index
+    writes): it has none."""
+    state, event = _stored()[1]
+
+    def indexes_of(item: dict[str, object]) -> list[str]:
+        return [
+            index["IndexName"]
+            for index in TABLE_KEYS["GlobalSecondaryIndexes"]
+            if all(key["AttributeName"] in item for key in index["KeySchema"])
+        ]
+
+    assert indexes_of(transaction_item(state, event)) == []
+    assert indexes_of(to_item(event)) == ["by_transaction", "by_recency"]
+
+
 def test_a_first_event_and_its_transaction_are_one_write_unit_each() -> None:
     """The sample a webhook's cost is counted on (bench/cost.py): 1 KB each."""
     state, event = _stored()[1]

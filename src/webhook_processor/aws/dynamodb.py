@@ -20,10 +20,10 @@ events a run recovers go through :meth:`DynamoDBStore.insert_all`, the receiver'
 writes: a run that races a live delivery stores the event once.
 
 The listings (:class:`~webhook_processor.storage.base.Listings`) read the indexes: the latest
-events and transactions through ``by_recency``, one transaction's events through
-``by_transaction``, and where a publication stands from the event's mark. The indexes hold
-keys only, so an index entry costs one write unit whatever its item's size; a listing reads
-the items it found with BatchGetItem.
+events through ``by_recency`` and the latest transactions at their last events there, one
+transaction's events through ``by_transaction``, and where a publication stands from the
+event's mark. The indexes hold keys only, so an index entry costs one write unit whatever its
+item's size; a listing reads the items it found with BatchGetItem.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import ClientError
 
@@ -61,13 +61,14 @@ from webhook_processor.transactions import (
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-T = TypeVar("T")
 #: Attempts to apply an event while other events of its transaction keep winning the race.
 MAX_CONFLICTS: Final = 8
 #: Keys one BatchGetItem may ask for, and how many rounds a listing asks for the keys it
 #: leaves unprocessed.
 BATCH_GET: Final = 100
 BATCH_GET_ROUNDS: Final = 6
+#: Pages of events one page of transactions reads at most (see ``transaction_page``).
+TRANSACTION_ROUNDS: Final = 10
 
 
 class DynamoDBStore:
@@ -257,18 +258,43 @@ class DynamoDBStore:
         transaction's events)."""
         if where != EventFilter():
             raise InvalidParameter("the table lists events newest first, unfiltered")
-        found = self._recent(items.EVENT, after, limit)
-        return _page([items.from_item(item) for item in found], found, limit)
+        found = self._recent(_position(items.EVENT, after), limit)
+        events = [items.from_item(item) for item in found]
+        full = len(found) == limit
+        return Page(events, encode_cursor(items.EVENT, [found[-1]["recent_key"]]) if full else None)
 
     def transaction_page(
         self, where: TransactionFilter, after: str | None, limit: int
     ) -> Page[TransactionState]:
-        """The latest updated transactions, newest first (``by_recency``); unfiltered, as
-        :meth:`event_page`."""
+        """The latest updated transactions, newest first, unfiltered as :meth:`event_page`.
+
+        A transaction item has no index entry of its own (its key would move on each of its
+        events, two index writes each): a transaction is listed where its last event is in
+        ``by_recency``, so each transaction once, at the event that made its version. A page
+        reads at most :data:`TRANSACTION_ROUNDS` pages of events; one whose events belong to few
+        transactions may hold fewer than ``limit``, with the cursor to go on."""
         if where != TransactionFilter():
             raise InvalidParameter("the table lists transactions latest first, unfiltered")
-        found = self._recent(items.TRANSACTION, after, limit)
-        return _page([items.state_from_item(item) for item in found], found, limit)
+        position = _position(items.TRANSACTION, after)
+        listed: list[TransactionState] = []
+        for _ in range(TRANSACTION_ROUNDS):
+            found = self._recent(position, limit)
+            events = [items.from_item(item) for item in found]
+            keys = [items.transaction_key(e.provider, e.transaction_id) for e in events]
+            states = {
+                key: items.state_from_item(item)
+                for key, item in self._batch_get(list(dict.fromkeys(keys))).items()
+            }
+            for event, key, item in zip(events, keys, found, strict=True):
+                position = str(item["recent_key"])
+                state = states.get(key)
+                if state is not None and state.last_event_id == event.event_id:
+                    listed.append(state)
+                    if len(listed) == limit:
+                        return Page(listed, encode_cursor(items.TRANSACTION, [position]))
+            if len(found) < limit:
+                return Page(listed, None)
+        return Page(listed, encode_cursor(items.TRANSACTION, [position or ""]))
 
     def timeline(
         self, provider: str | None, transaction_id: str, limit: int | None = None
@@ -314,20 +340,19 @@ class DynamoDBStore:
             found[key] = [SinkDelivery(STREAM, state, None, None if mark is None else mark.error)]
         return found
 
-    def _recent(self, kind: str, after: str | None, limit: int) -> list[dict[str, Any]]:
-        """The ``limit`` newest items of ``kind``: a bounded query of each shard's keys,
-        merged, and those items read."""
+    def _recent(self, before: str | None, limit: int) -> list[dict[str, Any]]:
+        """The ``limit`` newest event items received before ``before`` (a ``recent_key``), or
+        the newest: a bounded query of each shard's keys, merged, and those items read."""
         condition, values = "recent_shard = :s", {}
-        if after is not None:
-            [position] = decode_cursor(kind, after, 1)
+        if before is not None:
             condition += " AND recent_key < :after"
-            values[":after"] = {"S": position}
+            values[":after"] = {"S": before}
         found: list[dict[str, Any]] = []
         for shard in range(items.RECENCY_SHARDS):
             found += self._query(
                 IndexName=items.RECENCY_INDEX,
                 KeyConditionExpression=condition,
-                ExpressionAttributeValues={":s": {"S": f"{kind}#{shard}"}, **values},
+                ExpressionAttributeValues={":s": {"S": f"{items.EVENT}#{shard}"}, **values},
                 ScanIndexForward=False,
                 Limit=limit,
                 pages=1,
@@ -383,9 +408,6 @@ class DynamoDBStore:
 STREAM: Final = "stream"
 
 
-def _page(found: list[T], raw: list[dict[str, Any]], limit: int) -> Page[T]:
-    """A page of the recency index, and the cursor after its last item if it is full."""
-    if len(raw) < limit or not raw:
-        return Page(found, None)
-    kind = str(raw[-1]["kind"])
-    return Page(found, encode_cursor(kind, [str(raw[-1]["recent_key"])]))
+def _position(kind: str, cursor: str | None) -> str | None:
+    """Where a page of the listing ``kind`` starts in ``by_recency``: None for the newest."""
+    return None if cursor is None else decode_cursor(kind, cursor, 1)[0]

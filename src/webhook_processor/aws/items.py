@@ -22,8 +22,13 @@ One table, ``pk`` its only key:
 Indexes: ``by_transaction`` (``transaction_id``, ``occurred_key``) lists one transaction's
 events in order, and its movements after them (their ``occurred_key`` starts ``mov#``, after
 every time; a transaction item has no ``occurred_key``, so it is not in it);
-``by_recency`` (``recent_shard``, ``recent_key``) lists the latest events and transactions
-with a bounded query per shard (no Scan); eight shards spread the writes.
+``by_recency`` (``recent_shard``, ``recent_key``) lists the latest events with a bounded query
+per shard (no Scan); eight shards spread the writes. A transaction item is in neither index:
+its ``by_recency`` key would move with each of its events, and an index entry whose key moves
+is two index writes (the old entry's delete, the new one's put). The latest transactions are
+read at their last events (:meth:`~webhook_processor.aws.dynamodb.DynamoDBStore.transaction_page`).
+Transaction items written before carry ``recent_*`` attributes; their next version drops them,
+and no listing reads the ``transaction#`` shards they were in.
 
 Amounts are DynamoDB numbers (``Decimal``, exact to 38 digits; bounded far below by
 :mod:`webhook_processor.money`). Metadata and a transaction's dimensions are JSON text: a
@@ -144,9 +149,10 @@ JOURNAL_ATTRIBUTES: Final = {
 LAST_RUN_COUNTS: Final = ("listed", "recovered", "already_stored", "ignored", "unreadable")
 
 
-def _recency(kind: str, key: str, moment: str) -> dict[str, str]:
+def _recency(key: str, moment: str) -> dict[str, str]:
+    """An event's ``by_recency`` key."""
     shard = zlib.crc32(key.encode()) % RECENCY_SHARDS
-    return {"recent_shard": f"{kind}#{shard}", "recent_key": f"{moment}#{key}"}
+    return {"recent_shard": f"{EVENT}#{shard}", "recent_key": f"{moment}#{key}"}
 
 
 def to_item(event: PaymentEvent) -> dict[str, Any]:
@@ -159,7 +165,7 @@ def to_item(event: PaymentEvent) -> dict[str, Any]:
         "pk": key,
         "kind": EVENT,
         "occurred_key": occurred_key,
-        **_recency(EVENT, key, record["received_at"]),
+        **_recency(key, record["received_at"]),
         **item,
     }
 
@@ -197,7 +203,6 @@ def transaction_item(state: TransactionState, event: PaymentEvent) -> dict[str, 
         "kind": TRANSACTION,
         **record,
         "last_event": last,
-        **_recency(TRANSACTION, key, record["updated_at"]),
     }
 
 
