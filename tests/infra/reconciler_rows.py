@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from tests.infra.stack import (
-    DDB_TRANSACTIONS,
     DEPLOYER,
     DOCS_RECONCILE,
     EVENTS,
@@ -78,8 +77,16 @@ def reconciler_run_rows(stack: Stack, reconciler: ReconcilerStack) -> Iterator[R
         RECONCILER,
         "dynamodb:PutItem",
         stack.table,
-        DDB_TRANSACTIONS,
-        "TransactWriteItems: the recovered event once, its transaction's next version",
+        dynamodb,
+        "conditional puts: the recovered event, its transaction's next version, its movement",
+    )
+    yield Row(
+        "run",
+        RECONCILER,
+        "dynamodb:BatchGetItem",
+        stack.table,
+        dynamodb,
+        "a recovered later event: the items storing it must not miss",
     )
     yield Row(
         "run",

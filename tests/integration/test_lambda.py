@@ -520,7 +520,8 @@ def test_a_record_stored_before_numbers_were_bounded_is_published(deployed: Depl
 
 def test_only_new_versions_of_a_transaction_are_publications(deployed: Deployed) -> None:
     store_events(deployed, 1)
-    [event_record, transaction_record] = deployed.stream_records()
+    by_kind = {r["dynamodb"]["NewImage"]["kind"]["S"]: r for r in deployed.stream_records()}
+    event_record, transaction_record = by_kind["event"], by_kind["transaction"]
     removed = {**transaction_record, "eventName": "REMOVE"}
     assert deployed.publish([event_record, removed]) == {"batchItemFailures": []}
     assert deployed.messages() == []
@@ -657,4 +658,5 @@ def test_a_call_no_row_of_the_matrix_allows_the_role_is_caught(deployed: Deploye
         calls_module.Call("dynamodb:PutItem", table),
     ]
     assert calls_module.not_in_matrix(made, RECEIVER, STACK) == [made[0]]
-    assert calls_module.not_in_matrix(made, PUBLISHER, STACK) == made  # it only reads the stream
+    # The publisher may put an event's item only, before a hand-off: its scan is caught too.
+    assert calls_module.not_in_matrix(made, PUBLISHER, STACK) == [made[0]]
