@@ -50,6 +50,7 @@ def _answer(request: Any, event_name: str, **_: Any) -> AWSResponse:
     body = {
         "PutItem": b"{}",
         "GetItem": b"{}",  # no item yet: the first event of its transaction
+        "TransactWriteItems": b"{}",
         "GetParameter": json.dumps(
             {"Parameter": {"Name": "x", "Type": "SecureString", "Value": SECRET, "Version": 1}}
         ).encode(),

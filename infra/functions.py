@@ -284,12 +284,11 @@ def _receiver_policy(
     )
     statements = [
         *common_statements("receiver", log_group),
-        # Storing an event: a GetItem of its transaction's version, for a later event a
-        # BatchGetItem of the items it must not miss, and conditional Puts (the transaction's
-        # next version, the movement it changed, the event once).
+        # Storing an event is a TransactWriteItems of two Puts (the event once, its transaction's
+        # next version), after a GetItem of that version.
         statement(
             "StoresEventsAndTheirTransactions",
-            ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem"],
+            ["dynamodb:GetItem", "dynamodb:PutItem"],
             [data.table.arn],
         ),
         statement("ReadsSigningSecrets", ["ssm:GetParameter"], [parameters]),
@@ -312,12 +311,10 @@ def _publisher_policy(
         # ListStreams has no resource type: "*" is the only resource it can be granted on.
         statement("ListsStreams", ["dynamodb:ListStreams"], ["*"]),
         statement("PublishesEvents", ["sns:Publish"], [data.topic.arn]),
-        # Handing an event off: its mark is read (a retried old record) and written, on its
-        # item, which is first put from the transaction's version if its receiver stopped
-        # before writing it (a conditional Put, which changes nothing if it is there).
+        # Handing an event off: its mark is read (a retried old record) and written.
         statement(
             "MarksHandedOffEvents",
-            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+            ["dynamodb:GetItem", "dynamodb:UpdateItem"],
             [data.table.arn],
         ),
         # The hand-off's messages, and Lambda's on-failure records as the last resort.

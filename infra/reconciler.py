@@ -9,7 +9,7 @@ retries are off, since the next scheduled run lists the same window again (the h
 only moves when a window was listed whole). Its timeout is a minute under the interval.
 
 Least privilege: its role reads and writes the table with exactly what storing an event
-(GetItem, BatchGetItem and conditional PutItems) and the journal (UpdateItem) call,
+(GetItem, and PutItem for each Put of the TransactWriteItems) and the journal (UpdateItem) call,
 reads the key parameters it is given and nothing else of SSM, writes its own log group, traces.
 """
 
@@ -62,15 +62,10 @@ def build_reconciler(
         [
             *common_statements("reconciler", logs),
             # Storing a recovered event is the receiver's write (a GetItem of its transaction's
-            # version, a BatchGetItem, conditional Puts); the journal is UpdateItem and GetItem.
+            # version, a TransactWriteItems of Puts); the journal is UpdateItem and GetItem.
             statement(
                 "StoresRecoveredEventsAndItsJournal",
-                [
-                    "dynamodb:BatchGetItem",
-                    "dynamodb:GetItem",
-                    "dynamodb:PutItem",
-                    "dynamodb:UpdateItem",
-                ],
+                ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
                 [data.table.arn],
             ),
             statement(

@@ -5,11 +5,12 @@ makes each resource through the real boto3 create call against a ``ThreadedMotoS
 127.0.0.1, and answers with what moto answered (ARNs, ids, URLs), so later resources are wired
 to real identifiers. The functions' code is the real ``dist/lambda.zip``.
 
-Two gaps of moto 5.2.5 are closed here, each as AWS behaves: ``CreateFunction`` drops
+Three gaps of moto 5.2.5 are closed here, each as AWS behaves: ``CreateFunction`` drops
 ``DeadLetterConfig`` and ``LoggingConfig`` (they are kept and read back); IAM enforcement
 matches every request against the resource ``*`` except for SQS, IAM and STS (the resources of
 the calls the handlers make are named, so an ARN-scoped role policy is checked as AWS checks
-it). Enforcement (``enforcing``) checks actions and resources of identity policies; key policies
+it); and it asks for ``dynamodb:TransactWriteItems``, an action IAM does not have, where AWS
+authorises each entry as the operation it is (a ``Put`` as ``dynamodb:PutItem``). Enforcement (``enforcing``) checks actions and resources of identity policies; key policies
 and conditions are the access matrix's job (``tests/infra/test_access.py``).
 """
 
@@ -32,6 +33,7 @@ from moto.sns.responses import SNSResponse
 from moto.ssm.responses import SimpleSystemManagerResponse
 
 from tests.infra.harness import ACCOUNT, REGION, RecordingMocks, Run, run_program
+from tests.support.calls import TRANSACT_OPERATIONS
 
 KEEPS = ("DeadLetterConfig", "LoggingConfig")
 
@@ -61,19 +63,29 @@ def _teach_moto() -> None:
     def arn(service: str, resource: str) -> Callable[[Any], str]:
         return lambda self: f"arn:aws:{service}:{self.region}:{self.current_account}:{resource}"
 
-    def table_of(self: DynamoHandler) -> str:
-        """The table a request names; BatchGetItem names it in its RequestItems (one table:
-        the only batch the functions make)."""
-        if self._get_param("TableName") is None and self._get_param("RequestItems"):
-            [name] = self._get_param("RequestItems")
-            return arn("dynamodb", f"table/{name}")(self)
-        return arn("dynamodb", f"table/{self._get_param('TableName')}")(self)
-
-    DynamoHandler._determine_resource = table_of  # type: ignore[attr-defined]
+    DynamoHandler._determine_resource = lambda self: arn(  # type: ignore[attr-defined]
+        "dynamodb", f"table/{self._get_param('TableName')}"
+    )(self)
     SimpleSystemManagerResponse._determine_resource = lambda self: arn(  # type: ignore[attr-defined]
         "ssm", f"parameter{self._get_param('Name')}"
     )(self)
     SNSResponse._determine_resource = lambda self: self._get_param("TopicArn") or "*"  # type: ignore[attr-defined]
+
+    authorize = DynamoHandler._authenticate_and_authorize_normal_action
+
+    def authorize_each_entry(self: DynamoHandler, resource: str = "*") -> None:
+        if self._get_action() != "TransactWriteItems":
+            authorize(self, resource)
+            return
+        for entry in self._get_param("TransactItems"):
+            [(kind, request)] = entry.items()
+            self._get_action = lambda kind=kind: TRANSACT_OPERATIONS[kind]  # type: ignore[method-assign]
+            try:
+                authorize(self, arn("dynamodb", f"table/{request['TableName']}")(self))
+            finally:
+                del self._get_action
+
+    DynamoHandler._authenticate_and_authorize_normal_action = authorize_each_entry  # type: ignore[method-assign]
 
 
 class _OnServer(boto3.Session):

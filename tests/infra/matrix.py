@@ -23,6 +23,7 @@ from tests.infra.reconciler_rows import (
 )
 from tests.infra.stack import (
     ALARMS,
+    DDB_TRANSACTIONS,
     DEPLOYER,
     DOCS_HANDOFF,
     EDGE,
@@ -167,18 +168,10 @@ def run_rows(stack: Stack) -> Iterator[Row]:
     yield Row(
         "run",
         RECEIVER,
-        "dynamodb:BatchGetItem",
-        stack.table,
-        dynamodb,
-        "a later event: its own item, its transaction's last event's and its movement's",
-    )
-    yield Row(
-        "run",
-        RECEIVER,
         "dynamodb:PutItem",
         stack.table,
-        dynamodb,
-        "conditional puts: the transaction's next version, its movement, the event once",
+        DDB_TRANSACTIONS,
+        "TransactWriteItems: the event once, its transaction's next version (each a Put)",
     )
     yield table_decrypt(stack, "run", RECEIVER, "DynamoDB decrypts the table key as the caller")
     for parameter in stack.code_parameters():
@@ -215,14 +208,6 @@ def run_rows(stack: Stack) -> Iterator[Row]:
         stack.table,
         DOCS_HANDOFF,
         "mark an event handed off before queueing its key",
-    )
-    yield Row(
-        "run",
-        PUBLISHER,
-        "dynamodb:PutItem",
-        stack.table,
-        DOCS_HANDOFF,
-        "before a hand-off, the event's item from its transaction's version, if missing",
     )
     for action in ("kms:GenerateDataKey", "kms:Decrypt"):
         yield Row(

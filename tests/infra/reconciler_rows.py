@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from tests.infra.stack import (
+    DDB_TRANSACTIONS,
     DEPLOYER,
     DOCS_RECONCILE,
     EVENTS,
@@ -77,16 +78,8 @@ def reconciler_run_rows(stack: Stack, reconciler: ReconcilerStack) -> Iterator[R
         RECONCILER,
         "dynamodb:PutItem",
         stack.table,
-        dynamodb,
-        "conditional puts: the recovered event, its transaction's next version, its movement",
-    )
-    yield Row(
-        "run",
-        RECONCILER,
-        "dynamodb:BatchGetItem",
-        stack.table,
-        dynamodb,
-        "a recovered later event: the items storing it must not miss",
+        DDB_TRANSACTIONS,
+        "TransactWriteItems: the recovered event once, its transaction's next version",
     )
     yield Row(
         "run",

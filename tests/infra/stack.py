@@ -39,6 +39,7 @@ SSM_KMS: Final = (
 )
 SSM_DECRYPT: Final = f"{DOCS}/systems-manager/latest/userguide/ps-restrict-decryption.html"
 LAMBDA_ENV: Final = f"{DOCS}/lambda/latest/dg/configuration-envvars-encryption.html"
+DDB_TRANSACTIONS: Final = f"{DOCS}/amazondynamodb/latest/developerguide/transaction-apis-iam.html"
 LAMBDA_DDB: Final = f"{DOCS}/lambda/latest/dg/with-ddb.html"
 LAMBDA_DDB_FAILURES: Final = f"{DOCS}/lambda/latest/dg/services-dynamodb-errors.html"
 LAMBDA_DLQ: Final = f"{DOCS}/lambda/latest/dg/invocation-async-retain-records.html"

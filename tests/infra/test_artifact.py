@@ -215,7 +215,7 @@ def test_with_tracing_on_the_handler_sends_its_spans_to_the_xray_endpoint(
     outcome = {a.key: a.value for a in invocation.attributes}
     assert outcome["webhook.disposition"].string_value == "accepted"
     assert outcome["http.response.status_code"].int_value == 200
-    assert {"SSM.GetParameter", "DynamoDB.GetItem", "DynamoDB.PutItem"} <= {c.name for c in calls}
+    assert {"SSM.GetParameter", "DynamoDB.TransactWriteItems"} <= {c.name for c in calls}
     assert all(c.parent_span_id == invocation.span_id for c in calls)
     assert {s.trace_id for s in spans} == {bytes.fromhex("6745a1b20123456789abcdef01234567")}
     # Each log line carries the trace id: the logs and the trace are found from each other.

@@ -376,7 +376,7 @@ def test_a_provider_added_to_the_application_gets_its_secret_with_no_infra_chang
 def test_receiver_may_put_items_read_its_secrets_and_dead_letter(configured: Run) -> None:
     statements = policy_statements(configured, "receiver")
     stores = statements["StoresEventsAndTheirTransactions"]
-    assert stores["Action"] == ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem"]
+    assert stores["Action"] == ["dynamodb:GetItem", "dynamodb:PutItem"]
     assert stores["Resource"] == [arn_of("aws:dynamodb/table:Table", "webhook-events-prod")]
     secrets = statements["ReadsSigningSecrets"]
     assert secrets["Action"] == ["ssm:GetParameter"]
@@ -411,7 +411,6 @@ def test_publisher_may_read_the_stream_publish_and_hand_off(bare: Run) -> None:
     }
     assert statements["MarksHandedOffEvents"]["Action"] == [
         "dynamodb:GetItem",
-        "dynamodb:PutItem",
         "dynamodb:UpdateItem",
     ]
     assert statements["MarksHandedOffEvents"]["Resource"] == [

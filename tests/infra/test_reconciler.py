@@ -162,7 +162,6 @@ def test_the_reconcilers_role_may_do_exactly_what_its_code_does(configured: Run)
     statements = _statements(configured)
     table = arn_of("aws:dynamodb/table:Table", "webhook-events-prod")
     assert statements["StoresRecoveredEventsAndItsJournal"]["Action"] == [
-        "dynamodb:BatchGetItem",
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",

@@ -1,5 +1,5 @@
-"""Transactions on DynamoDB: each event applied once, without a race, whatever step of its
-writes stopped; listed through an index."""
+"""Transactions on DynamoDB: applied in the same TransactWriteItems as their event, without a
+race, and listed through an index."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from tests.support.aws import TABLE, create_table
@@ -18,9 +17,8 @@ from tests.support.builders import NOW, make_event
 from tests.support.stores import recent_transactions
 from webhook_processor.aws import items
 from webhook_processor.aws.dynamodb import DynamoDBStore
-from webhook_processor.errors import InvalidParameter, StorageUnavailable
-from webhook_processor.model import PaymentEvent, TransactionStatus
-from webhook_processor.storage.memory import MemoryStore
+from webhook_processor.errors import InvalidParameter
+from webhook_processor.model import TransactionStatus
 from webhook_processor.storage.paging import EventFilter, TransactionFilter
 
 
@@ -86,8 +84,7 @@ def test_an_event_of_the_same_transaction_stored_between_the_read_and_the_write_
         if not raced:
             raced.append(rival.insert_all([make_event("evt_rival", status="refunded")])[0])
 
-    # Before the first put: the transaction's next version.
-    client.meta.events.register("before-call.dynamodb.PutItem", rival_writes_first)
+    client.meta.events.register("before-call.dynamodb.TransactWriteItems", rival_writes_first)
     contested = DynamoDBStore(TABLE, client)
     assert contested.insert_all([make_event("evt_1", status="succeeded")]) == [True]
     assert raced == [True]
@@ -198,114 +195,3 @@ def test_a_movements_item_key_cannot_be_another_transactions() -> None:
     assert items.movement_key("generic", "A#refund#B", "refund", "C") != items.movement_key(
         "generic", "A", "refund", "B#refund#C"
     )
-
-
-# -- a writer that stops between its puts ----------------------------------------------------
-
-
-def stopping(session: boto3.Session, prefixes: tuple[str, ...]) -> tuple[DynamoDBStore, list[Any]]:
-    """A store whose puts of items with those ``pk`` prefixes fail, once each kind, as if its
-    Lambda stopped after the puts before them; and the puts it was refused."""
-    client = session.client("dynamodb")
-    refused: list[Any] = []
-
-    def stop(params: dict[str, Any], **_: Any) -> None:
-        if params["Item"]["pk"]["S"].startswith(prefixes):
-            refused.append(dict(params))
-            raise ClientError({"Error": {"Code": "InternalServerError", "Message": "x"}}, "PutItem")
-
-    client.meta.events.register("before-parameter-build.dynamodb.PutItem", stop)
-    return DynamoDBStore(TABLE, client), refused
-
-
-def refund(event_id: str, status: str, at: int, amount: str = "5.00") -> PaymentEvent:
-    return make_event(
-        event_id,
-        status=status,
-        event_type="refund.updated",
-        movement_id="re_1",
-        amount=Decimal(amount),
-        occurred_at=NOW + timedelta(minutes=at),
-        received_at=NOW + timedelta(minutes=at),
-    )
-
-
-def test_an_event_whose_writer_stopped_after_its_transaction_is_completed_by_its_redelivery(
-    session: boto3.Session,
-) -> None:
-    stopped, _ = stopping(session, ("evt#",))
-    with pytest.raises(StorageUnavailable):
-        stopped.insert_all([make_event("evt_1")])
-    events = store(session)
-    state = events.transaction("stripe", "pi_1")
-    assert state is not None
-    assert (state.version, state.last_event_id) == (1, "evt_1")
-    assert events.get_event("stripe", "evt_1") is None  # no 2xx was given: it is redelivered
-    assert events.insert_all([make_event("evt_1")]) == [False]
-    assert events.get_event("stripe", "evt_1") == make_event("evt_1")
-    assert events.transaction("stripe", "pi_1") == state  # applied once
-
-
-def test_an_event_whose_writer_stopped_is_completed_by_its_transactions_next_event(
-    session: boto3.Session,
-) -> None:
-    """The next event finds the last one's item missing, writes it and its movement from the
-    transaction item, and applies itself to what that movement says: the refund counts once,
-    as it does where nothing stopped. The redelivery after changes nothing."""
-    sequence = [
-        make_event("evt_paid"),
-        refund("evt_r1", "refund_pending", 1),
-        refund("evt_r2", "refunded", 2),
-    ]
-    events = store(session)
-    assert events.insert_all(sequence[:1]) == [True]
-    stopped, refused = stopping(session, ("mov#", "evt#"))
-    with pytest.raises(StorageUnavailable):
-        stopped.insert_all(sequence[1:2])
-    assert [p["Item"]["pk"]["S"][:4] for p in refused] == ["mov#"]
-    assert events.get_event("stripe", "evt_r1") is None
-    client = session.client("dynamodb")
-    reads: list[dict[str, Any]] = []
-    client.meta.events.register(
-        "before-parameter-build.dynamodb.BatchGetItem", lambda params, **_: reads.append(params)
-    )
-    assert DynamoDBStore(TABLE, client).insert_all(sequence[2:]) == [True]
-    # What it must not miss is read strongly consistent: its own item, the last event's, the
-    # refund's (an eventually consistent read may miss a write just made).
-    [read] = [r["RequestItems"][TABLE] for r in reads]
-    assert read["ConsistentRead"] is True
-    assert len(read["Keys"]) == 3
-    assert events.insert_all(sequence[1:2]) == [False]
-
-    oracle = MemoryStore()  # the same contract as the table's, where nothing stops
-    assert oracle.insert_all(sequence) == [True, True, True]
-    expected = oracle.transaction("stripe", "pi_1")
-    expected_movements = oracle.movements("stripe", "pi_1")
-    expected_events = [oracle.get_event("stripe", e.event_id) for e in sequence]
-    state = events.transaction("stripe", "pi_1")
-    assert state == expected
-    assert state is not None
-    assert (state.refunded, state.version) == (Decimal("5.00"), 3)
-    assert events.movements("stripe", "pi_1") == expected_movements
-    stored = [events.get_event("stripe", e.event_id) for e in sequence]
-    assert stored == expected_events
-    assert [e.transaction for e in stored if e] == [e.transaction for e in expected_events if e]
-
-
-def test_a_stopped_writers_late_movement_put_never_replaces_a_later_versions(
-    session: boto3.Session,
-) -> None:
-    """A writer that stalled after its transaction's put (not stopped: slow) and resumes after
-    the next event completed it and moved the same refund on: its movement put is refused."""
-    events = store(session)
-    stopped, refused = stopping(session, ("mov#",))
-    with pytest.raises(StorageUnavailable):
-        stopped.insert_all([refund("evt_r1", "refund_pending", 1)])
-    assert events.insert_all([refund("evt_r2", "refunded", 2)]) == [True]
-    [late] = refused
-    client = session.client("dynamodb")
-    with pytest.raises(ClientError) as refusal:
-        client.put_item(**late)
-    assert refusal.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
-    [movement] = events.movements("stripe", "pi_1")
-    assert movement.status == "succeeded"

@@ -13,13 +13,11 @@ from botocore.exceptions import ClientError
 from tests.integration.test_lambda import Deployed, deploy, store_events
 from tests.integration.test_operate import HANDOFF, published_ids, refuse_publications
 from tests.support.aws import TABLE
-from tests.support.builders import make_event
 from webhook_processor.aws import handoff
 from webhook_processor.aws.dynamodb import DynamoDBStore
 from webhook_processor.aws.failure_queues import PUBLISHER, RedriveFailed, Redriver, decode
 from webhook_processor.aws.publications import CLAIM_SECONDS, Publications, State
 from webhook_processor.aws.sns import SnsSink
-from webhook_processor.errors import StorageUnavailable
 from webhook_processor.model import utc_now
 
 
@@ -176,38 +174,3 @@ def test_the_storage_of_marks_fails_as_storage_does(deployed: Deployed) -> None:
     deployed.session.client("dynamodb").delete_table(TableName=TABLE)
     with pytest.raises(RedriveFailed, match="DynamoDB get failed: ResourceNotFoundException"):
         redriver(deployed).redrive(letter("evt_0"))
-
-
-def test_an_old_record_whose_receiver_stopped_before_the_events_item_is_completed_then_handed_off(
-    deployed: Deployed,
-) -> None:
-    """The event's item is written after its transaction's version. If its receiver stopped
-    between the two and the topic refuses the publication past the hand-off bound, the
-    publisher writes the item from the transaction's version first: the mark and the redrive
-    need it."""
-    client = deployed.session.client("dynamodb")
-
-    def stop_before_the_events_item(params: dict[str, Any], **_: Any) -> None:
-        if params["Item"]["pk"]["S"].startswith("evt#"):
-            raise ClientError({"Error": {"Code": "InternalServerError", "Message": "x"}}, "PutItem")
-
-    client.meta.events.register(
-        "before-parameter-build.dynamodb.PutItem", stop_before_the_events_item
-    )
-    event = make_event("evt_x")
-    with pytest.raises(StorageUnavailable):
-        DynamoDBStore(TABLE, client).insert_all([event])
-    store = DynamoDBStore(TABLE, deployed.session.client("dynamodb"))
-    assert store.get_event("stripe", "evt_x") is None
-    refuse_publications(deployed, {"evt_x"})
-    deployed.publisher_clock.ahead = HANDOFF
-    assert deployed.publish(deployed.stream_records()) == {"batchItemFailures": []}
-    stored = store.get_event("stripe", "evt_x")
-    assert stored == event
-    assert stored is not None
-    assert stored.transaction is not None
-    assert stored.transaction.version == 1
-    mark = marks(deployed).get("stripe", "evt_x")
-    assert mark is not None
-    assert mark.state is State.HANDED_OFF
-    assert [m.event_id for m in queued(deployed) if isinstance(m, handoff.HandOff)] == ["evt_x"]

@@ -106,18 +106,16 @@ def test_an_interrupted_adyen_batch_is_completed_by_adyens_retry(deployed: Deplo
     failing = [True]
     puts: list[str] = []
 
-    def fail_the_second_transaction(params: dict[str, Any], **_: Any) -> None:
-        """The second item's first put (its transaction's next version) fails."""
-        if params["Item"]["pk"]["S"].startswith("txn#"):
-            puts.append(params["Item"]["pk"]["S"])
+    def fail_the_second_put(params: dict[str, Any], **_: Any) -> None:
+        puts.append(params["body"])
         if failing[0] and len(puts) == 2:
             raise ClientError(
                 {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}},
-                "PutItem",
+                "TransactWriteItems",
             )
 
     deployed.sessions[RECEIVER].events.register(
-        "before-parameter-build.dynamodb.PutItem", fail_the_second_transaction
+        "before-call.dynamodb.TransactWriteItems", fail_the_second_put
     )
     batch = signed_sample("adyen", "R", items=3)
     status, _ = deployed.receive(url_event("adyen", batch.body, batch.headers))

@@ -303,10 +303,10 @@ def test_a_failed_direct_invocation_is_redriven_and_stored_once(
         if table_down:
             raise ClientError(
                 {"Error": {"Code": "InternalServerError", "Message": "try again"}},
-                "PutItem",
+                "TransactWriteItems",
             )
 
-    deployed.sessions["receiver"].events.register("before-call.dynamodb.PutItem", refuse)
+    deployed.sessions["receiver"].events.register("before-call.dynamodb.TransactWriteItems", refuse)
     with pytest.raises(StorageUnavailable) as failure:
         deployed.invoke(dict(payload))
     table_down.clear()
@@ -326,7 +326,7 @@ def test_a_failed_direct_invocation_is_redriven_and_stored_once(
         ("generic", "evt_direct", 42.5, "USD"),
     ]
     assert {r["error"] for r in rows} == {
-        "DynamoDB put failed: InternalServerError: try again",
+        "DynamoDB transaction write failed: InternalServerError: try again",
         "body.transaction_id is missing",
     }
     code, out, _ = operator.run("redrive", "--queue", "receiver")

@@ -17,6 +17,16 @@ import boto3
 
 from tests.infra.matrix import Stack, rows
 
+#: What each kind of TransactWriteItems entry is authorised as (the DynamoDB developer guide,
+#: "Using IAM with DynamoDB transactions").
+TRANSACT_OPERATIONS: Final = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
+
+
 #: Operations whose IAM action has another name (the Service Authorization Reference).
 ACTIONS: Final = {"lambda:Invoke": "lambda:InvokeFunction"}
 
@@ -57,6 +67,13 @@ def record(session: boto3.Session, stack: Stack) -> list[Call]:
 
     def announced(model: Any, params: dict[str, Any], **_: Any) -> None:
         service = model.service_model.signing_name
+        if model.name == "TransactWriteItems":
+            # AWS authorises each item as the operation it is (a Put needs dynamodb:PutItem).
+            for item in params["TransactItems"]:
+                [(kind, request)] = item.items()
+                operation = TRANSACT_OPERATIONS[kind]
+                calls.append(Call(f"{service}:{operation}", resource_of(stack, request)))
+            return
         if model.name == "BatchGetItem":
             # Authorised on each table it reads.
             for table in params["RequestItems"]:

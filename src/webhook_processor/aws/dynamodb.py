@@ -1,27 +1,12 @@
 """The DynamoDB store: events and their transactions in one table, on AWS.
 
-The items are :mod:`webhook_processor.aws.items`'s. Storing an event is a consistent read of
-its transaction and conditional puts, in this order:
-
-1. the transaction's next version, conditioned on the version read (``version = :v``, or
-   ``attribute_not_exists(pk)`` for a new transaction). It names the event that made it and
-   holds that event (``last_event``) and the refund or capture it moved (``last_movement``).
-   Two events of one transaction that race (two receivers, an Adyen batch) cannot both win:
-   the loser reads again and re-applies;
-2. that movement's item, unless a later version wrote it (``version < :v``);
-3. the event's item (``attribute_not_exists(pk)``).
-
-Plain puts are half the write units of one ``TransactWriteItems``. What the transaction makes
-safe instead is an invariant: an event's item exists only once the event is applied (it is
-written last), and an applied event's item is missing only if its writer stopped after step 1,
-when it is the transaction's last event. So an event is stored already if its item exists or
-its transaction's version names it; and whoever finds the last event's item missing (a
-redelivery of it, the transaction's next event, the publisher before it hands the event off)
-writes steps 2 and 3 from the transaction item first (:mod:`~webhook_processor.aws.completion`). Its
-writer got no 2xx, so the provider redelivers it. Exactly "one record per provider event,
-whatever the payload says", each applied exactly once, and a duplicate changes nothing. A
-transaction's first event costs one read of it; a later one also reads its own item, its last
-event's and its movement's, in one BatchGetItem.
+The items are :mod:`webhook_processor.aws.items`'s. Storing an event is one
+``TransactWriteItems``: the event's conditional put (``attribute_not_exists(pk)``, exactly "one
+record per provider event", whatever the payload says), the transaction's put conditioned
+on the version read just before, and, for an event that moved a refund or capture, that
+movement's put (the version condition orders it too). Two events of one transaction that race
+(two receivers, an Adyen batch) cannot both win: the loser reads again and re-applies, so every
+event is applied exactly once, and a duplicate changes nothing.
 
 The table's stream (NEW_IMAGE) is the outbox, read from the transaction items: DynamoDB orders
 the stream records of one item, so a transaction's updates reach the publisher, and its
@@ -52,7 +37,6 @@ from typing import TYPE_CHECKING, Any, Final
 from botocore.exceptions import ClientError
 
 from webhook_processor.aws import items
-from webhook_processor.aws.completion import complete, put
 from webhook_processor.aws.errors import dynamodb_errors
 from webhook_processor.errors import InvalidParameter, StorageUnavailable
 from webhook_processor.model import PaymentEvent
@@ -69,6 +53,7 @@ from webhook_processor.storage.records import iso
 from webhook_processor.transactions import (
     Movement,
     TransactionState,
+    Transition,
     apply,
     movement_key,
 )
@@ -94,9 +79,9 @@ class DynamoDBStore:
         self._client = client
 
     def insert_all(self, events: Sequence[PaymentEvent]) -> list[bool]:
-        """Each event with its transaction's next version, in order (see the module
-        docstring): each is safe to repeat, so a retried batch completes what a failure
-        interrupted."""
+        """Each event in its own transaction with its transaction's item, in order: a batch
+        cannot be one (a transaction fails whole on one duplicate), and each is safe to repeat,
+        so a retried batch completes what a failure interrupted."""
         return [self._insert(event) for event in events]
 
     async def insert_all_async(self, events: Sequence[PaymentEvent]) -> list[bool]:
@@ -107,54 +92,68 @@ class DynamoDBStore:
         return await asyncio.to_thread(self.insert_all, events)
 
     def _insert(self, event: PaymentEvent) -> bool:
-        key = items.event_key(event.provider, event.event_id)
         reported = movement_key(event)
-        moved = (
-            None
-            if reported is None
-            else items.movement_key(event.provider, event.transaction_id, *reported)
-        )
         for _ in range(MAX_CONFLICTS):
-            found = self._get(items.transaction_key(event.provider, event.transaction_id))
-            current, known = None, None
-            if found is not None:
-                current = items.state_from_item(found)
-                last = items.last_event_key(found)
-                if last == key:  # this event made the version: a redelivery
-                    self._complete(found)
-                    return False
-                wanted = [key, last] if moved is None else [key, last, moved]
-                seen = self._batch_get(wanted, consistent=True)
-                if key in seen:
-                    return False  # stored before: a redelivery
-                completed = None
-                if last not in seen:  # its writer stopped after the transaction's put
-                    self._complete(found)
-                    completed = found
-                if moved is not None:
-                    known = _movement(moved, completed, seen)
+            current = self.transaction(event.provider, event.transaction_id)
+            known = None if reported is None else self._movement(event, *reported)
             transition = apply(current, event, known)
             stored = replace(event, transaction=transition.update)
-            movement = transition.movement if transition.movement_changed else None
-            after = items.transaction_item(transition.after, stored, movement)
-            if self._put_transaction(after, None if current is None else current.version):
-                self._complete(after)
+            reasons = self._write(stored, transition, current)
+            if reasons is None:
                 return True
+            if reasons[0] == "ConditionalCheckFailed":
+                return False  # the event is stored already: a redelivery
             # Another event of this transaction was applied since the read: read it again.
         raise StorageUnavailable(
             f"DynamoDB transaction {event.transaction_id!r} kept changing while storing an event"
         )
 
-    def _put_transaction(self, item: dict[str, Any], version: int | None) -> bool:
-        """Put the transaction's next version if it is still at ``version`` (None: if it has
-        none); False if another event was applied since it was read."""
-        if version is None:
-            return put(self._client, self.table_name, item, "attribute_not_exists(pk)")
-        values = {":v": {"N": str(version)}}
-        return put(self._client, self.table_name, item, "version = :v", values)
+    def _movement(self, event: PaymentEvent, kind: str, movement_id: str) -> Movement | None:
+        pk = items.movement_key(event.provider, event.transaction_id, kind, movement_id)
+        item = self._get(pk)
+        return None if item is None else items.movement_from_item(item)
 
-    def _complete(self, transaction: dict[str, Any]) -> None:
-        complete(self._client, self.table_name, transaction)
+    def _write(
+        self, event: PaymentEvent, transition: Transition, before: TransactionState | None
+    ) -> list[str] | None:
+        """Put the event, the transaction's new version and the movement it changed together;
+        None if all went in, else DynamoDB's reason for each item (``ConditionalCheckFailed``,
+        ``None``, ...)."""
+        version = 0 if before is None else before.version
+        after = transition.after
+        moved: list[Any] = []
+        if transition.movement_changed and transition.movement is not None:
+            item = items.movement_item(event.provider, event.transaction_id, transition.movement)
+            moved = [{"Put": {"TableName": self.table_name, "Item": items.serialize(item)}}]
+        with dynamodb_errors("transaction write"):
+            try:
+                self._client.transact_write_items(
+                    TransactItems=[
+                        {
+                            "Put": {
+                                "TableName": self.table_name,
+                                "Item": items.serialize(items.to_item(event)),
+                                "ConditionExpression": "attribute_not_exists(pk)",
+                            }
+                        },
+                        {
+                            "Put": {
+                                "TableName": self.table_name,
+                                "Item": items.serialize(items.transaction_item(after, event)),
+                                # Unchanged since the read: no other event was applied between.
+                                "ConditionExpression": "attribute_not_exists(pk) OR version = :v",
+                                "ExpressionAttributeValues": {":v": {"N": str(version)}},
+                            }
+                        },
+                        *moved,
+                    ]
+                )
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise
+                reasons = exc.response.get("CancellationReasons", [])
+                return [str(reason.get("Code", "None")) for reason in reasons] or ["unknown"]
+        return None
 
     def get_event(self, provider: str, event_id: str) -> PaymentEvent | None:
         item = self._get(items.event_key(provider, event_id))
@@ -373,14 +372,10 @@ class DynamoDBStore:
         # the store deletes nothing, so every entry's item is found.
         return [whole[str(entry["pk"])] for entry in found if str(entry["pk"]) in whole]
 
-    def _batch_get(
-        self, keys: Sequence[str], *, consistent: bool = False
-    ) -> dict[str, dict[str, Any]]:
+    def _batch_get(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The items of ``keys`` (at most :data:`BATCH_GET`), by ``pk``; what DynamoDB leaves
-        unprocessed is asked again. Listings read eventually consistent (half the units);
-        storing an event reads what it must not miss strongly consistent."""
-        wanted = [items.key(k) for k in dict.fromkeys(keys)]
-        request: Any = {self.table_name: {"Keys": wanted, "ConsistentRead": consistent}}
+        unprocessed is asked again."""
+        request: Any = {self.table_name: {"Keys": [items.key(k) for k in dict.fromkeys(keys)]}}
         found: dict[str, dict[str, Any]] = {}
         with dynamodb_errors("batch get"):
             for attempt in range(BATCH_GET_ROUNDS):
@@ -411,20 +406,6 @@ class DynamoDBStore:
 
 #: Where an event stands that the stream publishes (the only sink on AWS: the topic).
 STREAM: Final = "stream"
-
-
-def _movement(
-    key: str, completed: dict[str, Any] | None, seen: dict[str, dict[str, Any]]
-) -> Movement | None:
-    """The movement item ``key`` as it stands: as the transaction item ``completed`` says
-    its last event left it, if that event's writes were just completed and it moved this one;
-    else as it was read."""
-    if completed is not None:
-        _, movement = items.completion(completed)
-        if movement is not None and movement["pk"] == key:
-            return items.movement_from_item(movement)
-    item = seen.get(key)
-    return None if item is None else items.movement_from_item(item)
 
 
 def _position(kind: str, cursor: str | None) -> str | None:

@@ -187,14 +187,10 @@ _LAST_EVENT_OMITS: Final = frozenset(
 )
 
 
-def transaction_item(
-    state: TransactionState, event: PaymentEvent, movement: Movement | None = None
-) -> dict[str, Any]:
+def transaction_item(state: TransactionState, event: PaymentEvent) -> dict[str, Any]:
     """The transaction's item after ``event`` (stored with its update) made this version.
     Its ``last_event`` is the event the stream publishes, without what the item says already
-    (an item up to 1 KB is one write unit, and the event would double it); its
-    ``last_movement`` the refund or capture as ``event`` left it, if it moved one. With them the
-    item says everything its version's event wrote (:func:`completion`)."""
+    (an item up to 1 KB is one write unit, and the event would double it)."""
     key = transaction_key(state.provider, state.transaction_id)
     record = state_to_record(state)
     last = {
@@ -202,34 +198,12 @@ def transaction_item(
         for name, value in to_record(event).items()
         if value is not None and name not in _LAST_EVENT_OMITS
     }
-    item = {"pk": key, "kind": TRANSACTION, **record, "last_event": last}
-    if movement is not None:
-        moved = movement_to_record(state.provider, state.transaction_id, movement)
-        item["last_movement"] = {
-            name: value
-            for name, value in moved.items()
-            if name not in {"provider", "transaction_id"}
-        }
-    return item
-
-
-def last_event_key(item: Mapping[str, Any]) -> str:
-    """The ``pk`` of the event that made a transaction item's version."""
-    return event_key(str(item["provider"]), str(item["last_event_id"]))
-
-
-def completion(item: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """What the event that made a transaction item's version wrote after it: its own item, and
-    the movement item it changed (or None), each as that event wrote it."""
-    state = state_from_item(item)
-    moved = item.get("last_movement")
-    movement = None
-    if moved is not None:
-        record = {**moved, "provider": state.provider, "transaction_id": state.transaction_id}
-        movement = movement_item(
-            state.provider, state.transaction_id, movement_from_record(record), state.version
-        )
-    return to_item(last_event(item)), movement
+    return {
+        "pk": key,
+        "kind": TRANSACTION,
+        **record,
+        "last_event": last,
+    }
 
 
 def last_event(item: Mapping[str, Any]) -> PaymentEvent:
@@ -269,11 +243,8 @@ def movement_key(provider: str, transaction_id: str, kind: str, movement_id: str
     )
 
 
-def movement_item(
-    provider: str, transaction_id: str, movement: Movement, version: int
-) -> dict[str, Any]:
-    """One refund or capture of a transaction, as its latest report says; ``version`` is the
-    transaction's version that report made (a put never replaces a later one's)."""
+def movement_item(provider: str, transaction_id: str, movement: Movement) -> dict[str, Any]:
+    """One refund or capture of a transaction, as its latest report says."""
     record = movement_to_record(provider, transaction_id, movement)
     return {
         "pk": movement_key(provider, transaction_id, movement.kind, movement.movement_id),
@@ -282,7 +253,6 @@ def movement_item(
         "movement_kind": movement.kind,
         "occurred_key": f"{MOVEMENT_PREFIX}{record['reported_at']}#{movement.kind}#"
         f"{movement.movement_id}",
-        "version": version,
     }
 
 

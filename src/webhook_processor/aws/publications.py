@@ -37,7 +37,6 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 from botocore.exceptions import ClientError
 
 from webhook_processor.aws import items
-from webhook_processor.aws.completion import complete
 from webhook_processor.aws.errors import dynamodb_errors
 from webhook_processor.storage.records import iso
 
@@ -113,12 +112,6 @@ class Publications:
         if item is None:
             return None
         return publication_of({name: value["S"] for name, value in item.items()})
-
-    def complete(self, transaction: dict[str, Any]) -> None:
-        """Write the item of the event a transaction item's version announces, if its receiver
-        stopped before it did (:mod:`~webhook_processor.aws.completion`): a mark is set on that
-        item, and a redrive publishes from it."""
-        complete(self._client, self.table_name, transaction)
 
     def hand_off(self, provider: str, event_id: str, error: str, at: datetime) -> bool:
         """Mark the event handed off to the queue; False if a redrive has it already (then it

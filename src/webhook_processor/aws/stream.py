@@ -100,8 +100,7 @@ class StreamPublisher:
         now = self.clock()
         old = now - _created(record, now) >= self.handoff_after
         try:
-            image = items.deserialize(record["dynamodb"]["NewImage"])
-            event = items.published_event(image)
+            event = items.published_event(items.deserialize(record["dynamodb"]["NewImage"]))
         except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
             report.failures += 1
             error = f"cannot read the stored event: {exc!r}"
@@ -116,11 +115,9 @@ class StreamPublisher:
             return None
         if event is None or (old and self._taken_by_redrive(event, now, report)):
             return None  # an event item's own record, or one the redrive owns
-        return self._publish(event, image, old, now, report)
+        return self._publish(event, old, now, report)
 
-    def _publish(
-        self, event: PaymentEvent, image: dict[str, Any], old: bool, now: datetime, report: Report
-    ) -> str | None:
+    def _publish(self, event: PaymentEvent, old: bool, now: datetime, report: Report) -> str | None:
         error = report.refused
         if error is None:
             error = self.sink.publish_batch([event]).get(event.key)
@@ -131,10 +128,6 @@ class StreamPublisher:
             report.refused = error
         if not old:
             return error
-        # The event's own item is written after its transaction's version: if its receiver
-        # stopped between the two, the mark has no item to go on and the redrive nothing to
-        # publish from.
-        self.publications.complete(image)
         if self.publications.hand_off(event.provider, event.event_id, error, now):
             self.queue.send(HandOff.of(event, error, now))
             report.handed_off.append(event.key)
