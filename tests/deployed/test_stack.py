@@ -256,3 +256,24 @@ def test_a_direct_iam_invocation_of_the_original_payload_is_stored(stack: Stack)
         ConsistentRead=True,
     )["Item"]
     assert Decimal(item["amount"]["N"]) == Decimal("42.5")
+
+
+def test_a_later_event_of_a_transaction_and_redeliveries_are_stored_under_the_receivers_role(
+    stack: Stack,
+) -> None:
+    """A transaction's second event (its next version, conditioned on the one read) and a
+    redelivery of each: the deployed role allows every call, and the transaction counts both
+    events once."""
+    transaction = f"pi_{uuid.uuid4().hex[:16]}"
+    secret = _secret(stack, "stripe")
+    for event_id in (f"evt_{uuid.uuid4().hex[:16]}", f"evt_{uuid.uuid4().hex[:16]}"):
+        body = encode(stripe_event(event_id=event_id, id=transaction, amount=1999))
+        headers = stripe_headers(body, at=datetime.now(UTC), secret=secret)
+        assert stack.deliver("stripe", body, headers)[0] == 200
+        assert stack.deliver("stripe", body, headers)[0] == 200  # acknowledged, applied once
+    item = stack.client("dynamodb").get_item(
+        TableName=stack.outputs["table_name"],
+        Key={"pk": {"S": f"txn#stripe#{transaction}"}},
+        ConsistentRead=True,
+    )["Item"]
+    assert (item["version"], item["event_count"]) == ({"N": "2"}, {"N": "2"})
