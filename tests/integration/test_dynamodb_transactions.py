@@ -34,6 +34,15 @@ def store(session: boto3.Session) -> DynamoDBStore:
     return DynamoDBStore(TABLE, session.client("dynamodb"))
 
 
+def receive_in_order(events: DynamoDBStore, transactions: list[str]) -> None:
+    """Store ``evt_0``, ``evt_1``, ... of those transactions, each received a day after the
+    one before it."""
+    for n, transaction in enumerate(transactions):
+        events.insert_all(
+            [make_event(f"evt_{n}", transaction_id=transaction, received_at=NOW + timedelta(n))]
+        )
+
+
 def test_each_stored_event_carries_what_it_did_to_its_transaction(
     session: boto3.Session,
 ) -> None:
@@ -101,10 +110,7 @@ def test_the_latest_events_and_transactions_are_listed_through_the_recency_index
     session: boto3.Session,
 ) -> None:
     events = store(session)
-    for n in range(12):
-        events.insert_all(
-            [make_event(f"evt_{n}", transaction_id=f"pi_{n}", received_at=NOW + timedelta(n))]
-        )
+    receive_in_order(events, [f"pi_{n}" for n in range(12)])
     queries: list[dict[str, Any]] = []
     client = session.client("dynamodb")
     client.meta.events.register(
@@ -135,10 +141,7 @@ def test_a_transaction_is_listed_once_at_its_last_event_and_has_no_index_entry(
 ) -> None:
     events = store(session)
     order = ["pi_a", "pi_b", "pi_c", "pi_a", "pi_b"]  # received in this order
-    for n, transaction in enumerate(order):
-        events.insert_all(
-            [make_event(f"evt_{n}", transaction_id=transaction, received_at=NOW + timedelta(n))]
-        )
+    receive_in_order(events, order)
     first = events.transaction_page(TransactionFilter(), None, 2)
     assert [t.transaction_id for t in first.items] == ["pi_b", "pi_a"]
     assert [t.last_event_id for t in first.items] == ["evt_4", "evt_3"]
@@ -161,10 +164,7 @@ def test_a_page_of_transactions_reads_a_bounded_number_of_events(
     monkeypatch.setattr("webhook_processor.aws.dynamodb.TRANSACTION_ROUNDS", 2)
     events = store(session)
     order = ["pi_quiet"] + ["pi_busy"] * 6
-    for n, transaction in enumerate(order):
-        events.insert_all(
-            [make_event(f"evt_{n}", transaction_id=transaction, received_at=NOW + timedelta(n))]
-        )
+    receive_in_order(events, order)
     queries: list[dict[str, Any]] = []
     client = session.client("dynamodb")
     client.meta.events.register(

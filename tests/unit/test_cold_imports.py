@@ -8,6 +8,7 @@ import gc
 import json
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -34,6 +35,28 @@ def modules_after(statement: str) -> set[str]:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     ).stdout
     return set(json.loads(out))
+
+
+def first_invocation(env: dict[str, str], after: str, before: str = "") -> Any:
+    """What ``after`` prints as JSON in a fresh interpreter with ``env``, once the receiver's
+    handler is imported and its first invocation (an unknown route: it builds its clients and
+    calls nothing) has run; ``before`` runs just before that invocation."""
+    script = (
+        "import gc, json, sys, types\n"
+        "from webhook_processor.aws.handlers import receiver\n"
+        "context = types.SimpleNamespace(function_name='receiver', memory_limit_in_mb=1024,\n"
+        "    invoked_function_arn='arn:aws:lambda:us-east-1:1:function:receiver',\n"
+        "    aws_request_id='r1')\n"
+        "event = {'rawPath': '/x', 'headers': {}, 'body': '',\n"
+        "    'requestContext': {'http': {'method': 'POST', 'path': '/x'}}}\n"
+        + before
+        + "receiver.handler(event, context)\n"
+        + after
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 #: Each handler's import, then what its first invocation builds (clients, no network call).
@@ -96,22 +119,11 @@ def test_with_tracing_on_the_first_invocation_loads_no_tracing_sdk() -> None:
         "_X_AMZN_TRACE_ID": "Root=1-6745a1b2-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1",
         "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:9",
     }
-    script = (
-        "import json, sys, types\n"
-        "from webhook_processor.aws.handlers import receiver\n"
-        "context = types.SimpleNamespace(function_name='receiver', memory_limit_in_mb=1024,\n"
-        "    invoked_function_arn='arn:aws:lambda:us-east-1:1:function:receiver',\n"
-        "    aws_request_id='r1')\n"
-        "event = {'rawPath': '/x', 'headers': {}, 'body': '',\n"
-        "    'requestContext': {'http': {'method': 'POST', 'path': '/x'}}}\n"
-        "receiver.handler(event, context)\n"
+    traced, modules = first_invocation(
+        env,
         "from webhook_processor.aws.handlers import observability\n"
-        "print(json.dumps([observability.tracer is not None, sorted(sys.modules)]))\n"
+        "print(json.dumps([observability.tracer is not None, sorted(sys.modules)]))\n",
     )
-    out = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
-    ).stdout
-    traced, modules = json.loads(out.strip().splitlines()[-1])
     assert traced
     assert "webhook_processor.aws.tracing" in modules
     assert not [m for m in modules if m.startswith(("aws_xray_sdk", "opentelemetry", "google"))]
@@ -128,25 +140,15 @@ def test_the_first_invocation_runs_no_full_collection_and_freezes_what_it_built(
         "TABLE_NAME": "t",
         "POWERTOOLS_TRACE_DISABLED": "true",
     }
-    script = (
-        "import gc, json, types\n"
-        "full = []\n"
-        "gc.callbacks.append(lambda phase, info: full.append(1)\n"
-        "    if phase == 'stop' and info['generation'] == 2 else None)\n"
-        "from webhook_processor.aws.handlers import receiver\n"
-        "context = types.SimpleNamespace(function_name='receiver', memory_limit_in_mb=1024,\n"
-        "    invoked_function_arn='arn:aws:lambda:us-east-1:1:function:receiver',\n"
-        "    aws_request_id='r1')\n"
-        "event = {'rawPath': '/x', 'headers': {}, 'body': '',\n"
-        "    'requestContext': {'http': {'method': 'POST', 'path': '/x'}}}\n"
-        "full.clear()\n"
-        "receiver.handler(event, context)\n"
-        "print(json.dumps([len(full), gc.isenabled(), gc.get_freeze_count()]))\n"
+    full_collections, enabled, frozen = first_invocation(
+        env,
+        "print(json.dumps([len(full), gc.isenabled(), gc.get_freeze_count()]))\n",
+        before=(
+            "full = []\n"
+            "gc.callbacks.append(lambda phase, info: full.append(1)\n"
+            "    if phase == 'stop' and info['generation'] == 2 else None)\n"
+        ),
     )
-    out = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
-    ).stdout
-    full_collections, enabled, frozen = json.loads(out.strip().splitlines()[-1])
     assert (full_collections, enabled) == (0, True)
     assert frozen > 10_000  # boto3, its clients' models and the pipeline: never scanned again
 
