@@ -34,6 +34,15 @@ def store(session: boto3.Session) -> DynamoDBStore:
     return DynamoDBStore(TABLE, session.client("dynamodb"))
 
 
+def recorded(session: boto3.Session, event: str) -> tuple[DynamoDBStore, list[dict[str, Any]]]:
+    """A store on a client of its own, and the parameters of each request it makes that
+    botocore's ``event`` (a parameter-build event) names."""
+    client = session.client("dynamodb")
+    requests: list[dict[str, Any]] = []
+    client.meta.events.register(event, lambda params, **_: requests.append(params))
+    return DynamoDBStore(TABLE, client), requests
+
+
 def receive_in_order(events: DynamoDBStore, transactions: list[str]) -> None:
     """Store ``evt_0``, ``evt_1``, ... of those transactions, each received a day after the
     one before it."""
@@ -111,12 +120,7 @@ def test_the_latest_events_and_transactions_are_listed_through_the_recency_index
 ) -> None:
     events = store(session)
     receive_in_order(events, [f"pi_{n}" for n in range(12)])
-    queries: list[dict[str, Any]] = []
-    client = session.client("dynamodb")
-    client.meta.events.register(
-        "before-parameter-build.dynamodb", lambda params, **_: queries.append(params)
-    )
-    listed = DynamoDBStore(TABLE, client)
+    listed, queries = recorded(session, "before-parameter-build.dynamodb")
     first = listed.event_page(EventFilter(), None, 3)
     assert [e.event_id for e in first.items] == ["evt_11", "evt_10", "evt_9"]
     assert [t.transaction_id for t in recent_transactions(listed, 2)] == ["pi_11", "pi_10"]
@@ -165,12 +169,7 @@ def test_a_page_of_transactions_reads_a_bounded_number_of_events(
     events = store(session)
     order = ["pi_quiet"] + ["pi_busy"] * 6
     receive_in_order(events, order)
-    queries: list[dict[str, Any]] = []
-    client = session.client("dynamodb")
-    client.meta.events.register(
-        "before-parameter-build.dynamodb.Query", lambda params, **_: queries.append(params)
-    )
-    listed = DynamoDBStore(TABLE, client)
+    listed, queries = recorded(session, "before-parameter-build.dynamodb.Query")
     first = listed.transaction_page(TransactionFilter(), None, 2)
     assert [t.transaction_id for t in first.items] == ["pi_busy"]
     assert first.next is not None
